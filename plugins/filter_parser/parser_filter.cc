@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "plugins/filter_parser/parser_filter.h"
+
+#include <cstring>
+
+namespace sluice::plugins::filter_parser {
+namespace {
+
+using C = ParserFilterConfig;
+const std::array<Param<C>, 8> kParams = {{
+    {"key_name", &C::key_name, nullptr, "Field to parse (record_accessor syntax such as $.a.b allowed).", {}, kRequired},
+    {"reserve_data", &C::reserve_data, "false", "Keep the original fields; parsed fields are merged over them."},
+    {"reserve_time", &C::reserve_time, "false", "Keep the event's time even if the parser found one."},
+    {"remove_key_name_field", &C::remove_key_name_field, "false", "With reserve_data: drop key_name after a successful parse."},
+    {"replace_invalid_sequence", &C::replace_invalid_sequence, "false", "Invalid UTF-8 never stops parsing in sluice; it is replaced on output.", {}, kIgnored},
+    {"inject_key_prefix", &C::inject_key_prefix, nullptr, "Prefix added to each parsed field name."},
+    {"hash_value_field", &C::hash_value_field, nullptr, "Store the parsed fields under this one field."},
+    {"emit_invalid_record_to_error", &C::emit_invalid_record_to_error, "true", "Send records whose field is missing or does not parse to @ERROR."},
+}};
+
+constexpr std::string_view kMissing = "key_name does not exist in the record";
+constexpr std::string_view kNotMatched = "pattern not matched";
+
+}  // namespace
+
+Result<std::unique_ptr<ParserFilter>> ParserFilter::create(const ParserFilterConfig& config, PluginContext& ctx) {
+  auto key = FieldPath::parse(config.key_name);
+  if (!key) return key.takeStatus();
+  auto sections = ctx.element().children("parse");
+  if (sections.empty()) return Status::invalidConfig("a <parse> section is required");
+  auto parser = ctx.createParser(*sections.front());
+  if (!parser) return parser.takeStatus();
+  return std::unique_ptr<ParserFilter>(new ParserFilter(config, std::move(*key), std::move(*parser)));
+}
+
+ParserFilter::ParserFilter(const ParserFilterConfig& config, FieldPath key, ParserPtr parser)
+    : config_(config), key_(std::move(key)), parser_(std::move(parser)) {}
+
+Value ParserFilter::merge(const Value& original, const Value& parsed, Arena& arena) const {
+  Value values = parsed;
+  if (config_.inject_key_prefix) {
+    Value prefixed = Value::emptyObject();
+    for (const Member& m : parsed.members()) {
+      std::string_view prefix = *config_.inject_key_prefix;
+      char* buf = static_cast<char*>(arena.allocate(prefix.size() + m.key.size(), 1));
+      std::memcpy(buf, prefix.data(), prefix.size());
+      std::memcpy(buf + prefix.size(), m.key.data(), m.key.size());
+      prefixed.setMember(std::string_view(buf, prefix.size() + m.key.size()), m.value, arena);
+    }
+    values = prefixed;
+  }
+  if (config_.hash_value_field) {
+    Value wrapped = Value::emptyObject();
+    wrapped.setMember(*config_.hash_value_field, values, arena);
+    values = wrapped;
+  }
+  if (!config_.reserve_data) return values;
+  Value merged = original;
+  for (const Member& m : values.members()) merged.setMember(m.key, m.value, arena);
+  return merged;
+}
+
+void ParserFilter::process(Batch& batch) {
+  auto& events = batch.events();
+  Arena& arena = batch.arena();
+  // Gather the values to parse, then parse them all in one call.
+  std::vector<std::string_view> lines;
+  std::vector<size_t> index(events.size(), SIZE_MAX);
+  lines.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Value* v = key_.find(events[i].record);
+    if (v == nullptr || v->isNull()) continue;
+    index[i] = lines.size();
+    if (v->isString()) {
+      lines.push_back(v->asString());
+    } else {
+      std::string text = toJson(*v);
+      lines.push_back(arena.copy(text));
+    }
+  }
+  std::vector<ParsedRecord> parsed(lines.size());
+  parser_->parse(lines, false, arena, parsed);
+
+  std::vector<bool> drop(events.size(), false);
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event& e = events[i];
+    const bool missing = index[i] == SIZE_MAX;
+    if (missing || !parsed[index[i]].ok()) {
+      if (config_.emit_invalid_record_to_error) {
+        batch.emitError(e, missing ? kMissing : kNotMatched);
+      }
+      if (!config_.reserve_data) drop[i] = true;
+      continue;
+    }
+    ParsedRecord& r = parsed[index[i]];
+    if (!config_.reserve_time && r.has_time) e.time_ns = r.time_ns;
+    if (config_.reserve_data && config_.remove_key_name_field) key_.remove(e.record);
+    e.record = merge(e.record, r.record, arena);
+  }
+  size_t k = 0;
+  batch.eraseIf([&](const Event&) { return drop[k++]; });
+}
+
+const PluginDescriptor& descriptor() {
+  static const PluginDescriptor kDescriptor = makeDescriptor<ParserFilter>(
+      PluginKind::Filter, "parser", "Parses one field of each record with a <parse> parser.",
+      kParams, {{"parse", "The parser applied to key_name (required).", {}}});
+  return kDescriptor;
+}
+
+}  // namespace sluice::plugins::filter_parser

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::in_stdin {
+
+struct StdinConfig {
+  std::string tag;
+  int64_t batch_lines = 1024;
+  ByteSize max_line_size;
+};
+
+// Reads lines from standard input (or any descriptor, for tests), parses them a batch at a
+// time with its <parse> parser, and emits them. Stops at EOF or on stop. A line the parser
+// rejects is counted and reported with an excerpt (rate-limited); reading goes on.
+class StdinInput final : public Input {
+ public:
+  static Result<std::unique_ptr<StdinInput>> create(const StdinConfig& config, PluginContext& ctx);
+
+  // sluice::Input
+  Status run(EventSink& out, const StopToken& stop) override;
+
+  void setFdForTest(int fd) { fd_ = fd; }
+
+ private:
+  StdinInput(const StdinConfig& config, PluginContext& ctx, ParserPtr parser);
+  void reportMalformed(std::string_view line, std::string_view error);
+
+  const std::string tag_;
+  const size_t batch_lines_;
+  const size_t max_line_size_;
+  const ParserPtr parser_;
+  const SourceLogger log_;
+  int fd_ = 0;
+  Counter& errors_;
+  Counter& skipped_long_;
+  int64_t log_window_start_ = 0;
+  int log_window_count_ = 0;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::in_stdin

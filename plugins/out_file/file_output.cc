@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "plugins/out_file/file_output.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sluice::plugins::out_file {
+namespace {
+
+const std::array<Param<FileConfig>, 4> kParams = {{
+    {"path", &FileConfig::path, nullptr, "File to write. Placeholders are not expanded yet.", {}, kRequired},
+    {"append", &FileConfig::append, "true", "Append to the file (false: truncate it at start)."},
+    {"add_path_suffix", &FileConfig::add_path_suffix, "false", "Append path_suffix to path (Fluentd's default is true)."},
+    {"path_suffix", &FileConfig::path_suffix, ".log", "Suffix added with add_path_suffix."},
+}};
+
+Status makeParents(const std::string& path) {
+  for (size_t i = 1; i < path.size(); ++i) {
+    if (path[i] != '/') continue;
+    std::string dir = path.substr(0, i);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::ioError("cannot create directory " + dir + ": " + std::strerror(errno));
+    }
+  }
+  return Status::ok();
+}
+
+WriteResult writeAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return WriteResult::retry(std::strerror(errno));  // ENOSPC and EIO may clear
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return WriteResult::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileOutput>> FileOutput::create(const FileConfig& config, PluginContext& ctx) {
+  FormatConfig fc;
+  auto sections = ctx.element().children("format");
+  config::Element empty;
+  empty.name = "format";
+  Status s = ctx.bind(std::span<const Param<FormatConfig>>(formatParams()),
+                      sections.empty() ? empty : *sections.front(), fc);
+  if (!s) return s;
+  auto formatter = Formatter::create(fc);
+  if (!formatter) return formatter.takeStatus();
+  std::string path = config.path;
+  if (config.add_path_suffix && !path.ends_with(config.path_suffix)) path += config.path_suffix;
+  return std::unique_ptr<FileOutput>(new FileOutput(std::move(path), config.append, std::move(*formatter)));
+}
+
+FileOutput::~FileOutput() { stop(); }
+
+Status FileOutput::start() {
+  Status s = makeParents(path_);
+  if (!s) return s;
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append_ ? O_APPEND : O_TRUNC);
+  fd_ = ::open(path_.c_str(), flags, 0644);
+  if (fd_ < 0) return Status::ioError("cannot open " + path_ + ": " + std::strerror(errno));
+  return Status::ok();
+}
+
+void FileOutput::stop() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+WriteResult FileOutput::write(std::string_view chunk) {
+  if (fd_ < 0) return WriteResult::retry("file " + path_ + " is not open");
+  return writeAll(fd_, chunk);
+}
+
+const PluginDescriptor& descriptor() {
+  static const PluginDescriptor kDescriptor = makeDescriptor<FileOutput>(
+      PluginKind::Output, "file", "Appends events to a file as JSON lines (or a <format>).", kParams,
+      {{"format", "How events are written (default @type json).",
+        describeParams(std::span<const Param<FormatConfig>>(formatParams()))}});
+  return kDescriptor;
+}
+
+}  // namespace sluice::plugins::out_file

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::out_stdout {
+
+struct StdoutConfig {};
+
+// Writes events to standard output. Default format: Fluentd's `time tag: {json}` line;
+// <format> @type json writes the record alone, one JSON object per line; @type pretty is a
+// human view, coloured when stdout is a terminal.
+class StdoutOutput final : public Output {
+ public:
+  static Result<std::unique_ptr<StdoutOutput>> create(const StdoutConfig& config, PluginContext& ctx);
+
+  // sluice::Output
+  void format(const Batch& batch, std::string& out) override { formatter_.formatBatch(batch, out); }
+  WriteResult write(std::string_view chunk) override;
+
+  void setFdForTest(int fd) { fd_ = fd; }
+
+ private:
+  explicit StdoutOutput(Formatter formatter) : formatter_(std::move(formatter)) {}
+  const Formatter formatter_;
+  int fd_ = 1;
+};
+
+// Writes all of `data` to `fd`, retrying short writes; shared with the file output.
+WriteResult writeAll(int fd, std::string_view data);
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::out_stdout

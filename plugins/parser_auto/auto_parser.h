@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::parser_auto {
+
+struct AutoConfig {
+  std::string message_key;
+};
+
+// sluice's default for stdin: a line that is a JSON object becomes that record; any other
+// line becomes {message_key: line}. Never rejects a line.
+class AutoParser final : public Parser {
+ public:
+  static Result<std::unique_ptr<AutoParser>> create(const AutoConfig& config, PluginContext& ctx);
+
+  // sluice::Parser
+  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
+             std::span<ParsedRecord> out) const override;
+
+ private:
+  explicit AutoParser(std::string key) : key_(std::move(key)) {}
+  const std::string key_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::parser_auto

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::parser_json {
+
+struct JsonConfig : ParserCommon {};
+
+// Parses each line as one JSON object (simdjson), then takes the time from time_key.
+// Lines that are not a JSON object are rejected with simdjson's reason.
+class JsonParser final : public Parser {
+ public:
+  static Result<std::unique_ptr<JsonParser>> create(const JsonConfig& config, PluginContext& ctx);
+
+  // sluice::Parser
+  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
+             std::span<ParsedRecord> out) const override;
+
+ private:
+  explicit JsonParser(ParserTime time) : time_(std::move(time)) {}
+  const ParserTime time_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::parser_json

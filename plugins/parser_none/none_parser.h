@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::parser_none {
+
+struct NoneConfig {
+  std::string message_key;
+};
+
+// Keeps each line as it is, in one field.
+class NoneParser final : public Parser {
+ public:
+  static Result<std::unique_ptr<NoneParser>> create(const NoneConfig& config, PluginContext& ctx);
+
+  // sluice::Parser
+  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
+             std::span<ParsedRecord> out) const override;
+
+ private:
+  explicit NoneParser(std::string key) : key_(std::move(key)) {}
+  const std::string key_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::parser_none

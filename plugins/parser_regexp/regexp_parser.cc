@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "plugins/parser_regexp/regexp_parser.h"
+
+#include <algorithm>
+
+namespace sluice::plugins::parser_regexp {
+namespace {
+
+const auto kParams = concatParams(
+    parserCommonParams<RegexpConfig>("time"),
+    std::array<Param<RegexpConfig>, 1>{{
+        {"expression", &RegexpConfig::expression, nullptr,
+         "Regexp with named groups, as /…/ with optional i and m flags or bare.", {}, kRequired | kRegexp},
+    }});
+
+}  // namespace
+
+Result<std::unique_ptr<RegexpParser>> RegexpParser::create(const RegexpConfig& config, PluginContext& ctx) {
+  auto re = compileRubyRegex(config.expression);
+  if (!re) return re.takeStatus();
+  if ((*re)->NamedCapturingGroups().empty()) {
+    return Status::invalidConfig("expression " + config.expression + " has no named group (?<name>...)");
+  }
+  auto time = ParserTime::create(config);
+  if (!time) return time.takeStatus();
+  return std::unique_ptr<RegexpParser>(new RegexpParser(std::move(*re), std::move(*time)));
+}
+
+RegexpParser::RegexpParser(std::unique_ptr<RE2> re, ParserTime time)
+    : re_(std::move(re)), time_(std::move(time)) {
+  for (const auto& [name, index] : re_->NamedCapturingGroups()) groups_.emplace_back(index, name);
+  std::sort(groups_.begin(), groups_.end());
+  ngroups_ = re_->NumberOfCapturingGroups() + 1;
+}
+
+void RegexpParser::parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
+                         std::span<ParsedRecord> out) const {
+  // One match buffer per call, sized once: no allocation per line.
+  std::vector<re2::StringPiece> match(ngroups_);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ParsedRecord& rec = out[i];
+    std::string_view line = lines[i];
+    if (!re_->Match(re2::StringPiece(line.data(), line.size()), 0, line.size(), RE2::UNANCHORED,
+                    match.data(), ngroups_)) {
+      rec.error = "pattern not matched";
+      continue;
+    }
+    Member* members = arena.allocArray<Member>(std::max<size_t>(4, std::bit_ceil(groups_.size())));
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      const re2::StringPiece& m = match[groups_[g].first];
+      members[g] = Member{groups_[g].second,
+                          m.data() == nullptr ? Value() : Value::string(std::string_view(m.data(), m.size()))};
+    }
+    rec.record = Value::object(members, static_cast<uint32_t>(groups_.size()), true);
+    time_.apply(rec, arena);
+  }
+}
+
+const PluginDescriptor& descriptor() {
+  static const PluginDescriptor kDescriptor = makeDescriptor<RegexpParser>(
+      PluginKind::Parser, "regexp", "Parses lines with a regexp's named groups (RE2).", kParams);
+  return kDescriptor;
+}
+
+}  // namespace sluice::plugins::parser_regexp

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <re2/re2.h>
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::parser_regexp {
+
+struct RegexpConfig : ParserCommon {
+  std::string expression;
+};
+
+// Matches each line against `expression` (Ruby syntax, run by RE2 in linear time); named
+// groups become string fields that point into the line. Unmatched lines are rejected.
+class RegexpParser final : public Parser {
+ public:
+  static Result<std::unique_ptr<RegexpParser>> create(const RegexpConfig& config, PluginContext& ctx);
+
+  // sluice::Parser
+  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
+             std::span<ParsedRecord> out) const override;
+
+ private:
+  RegexpParser(std::unique_ptr<RE2> re, ParserTime time);
+
+  const std::unique_ptr<RE2> re_;
+  const ParserTime time_;
+  std::vector<std::pair<int, std::string>> groups_;  // capture index, field name; in order
+  int ngroups_ = 0;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::parser_regexp

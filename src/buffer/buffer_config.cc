@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "buffer/buffer_config.h"
+
+namespace sluice {
+
+const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
+  using B = BufferConfig;
+  static constexpr std::array<Param<B>, kBufferParamCount> kParams = {{
+      {"@type", &B::type, "memory", "Buffer storage.", "memory|file"},
+      {"path", &B::path, nullptr, "Directory (or path prefix) of a file buffer's chunks."},
+      {"timekey", &B::timekey, "0", "Time-slice chunks by this period when `time` is a chunk key."},
+      {"timekey_wait", &B::timekey_wait, "600", "Wait this long after a time slice ends before flushing it."},
+      {"timekey_use_utc", &B::timekey_use_utc, "false", "Compute time slices in UTC."},
+      {"chunk_limit_size", &B::chunk_limit_size, "8m", "Maximum size of a chunk."},
+      {"chunk_limit_records", &B::chunk_limit_records, "0", "Maximum events in a chunk (0: no limit)."},
+      {"total_limit_size", &B::total_limit_size, "512m", "Maximum size of all chunks of this buffer."},
+      {"queue_limit_length", &B::queue_limit_length, "0", "Maximum queued chunks (0: derived from total_limit_size)."},
+      {"chunk_full_threshold", &B::chunk_full_threshold, "0.95", "Seal a chunk when it is this full."},
+      {"compress", &B::compress, "text", "Compression of sealed chunks.", "text|gzip|zstd"},
+      {"flush_mode", &B::flush_mode, "default", "When chunks are flushed.", "default|lazy|interval|immediate"},
+      {"flush_interval", &B::flush_interval, "60", "Flush period in interval mode."},
+      {"flush_thread_count", &B::flush_thread_count, "1", "Threads sending chunks."},
+      {"flush_thread_interval", &B::flush_thread_interval, "1", "Sleep of an idle flush thread."},
+      {"flush_at_shutdown", &B::flush_at_shutdown, "true", "Flush every chunk on shutdown."},
+      {"delayed_commit_timeout", &B::delayed_commit_timeout, "60", "Timeout of a delayed commit."},
+      {"overflow_action", &B::overflow_action, "throw_exception", "What a full buffer does to new events.", "throw_exception|block|drop_oldest_chunk"},
+      {"retry_type", &B::retry_type, "exponential_backoff", "Retry schedule.", "exponential_backoff|periodic"},
+      {"retry_wait", &B::retry_wait, "1", "First retry delay."},
+      {"retry_exponential_backoff_base", &B::retry_exponential_backoff_base, "2", "Growth factor of retry delays."},
+      {"retry_max_interval", &B::retry_max_interval, "0", "Cap of a retry delay (0: none)."},
+      {"retry_randomize", &B::retry_randomize, "true", "Add jitter to retry delays."},
+      {"retry_timeout", &B::retry_timeout, "72h", "Give up retrying a chunk after this long."},
+      {"retry_max_times", &B::retry_max_times, "0", "Give up after this many retries (0: no limit but retry_timeout)."},
+      {"retry_forever", &B::retry_forever, "false", "Never give up."},
+      {"retry_secondary_threshold", &B::retry_secondary_threshold, "0.8", "Switch to <secondary> after this fraction of retry_timeout."},
+  }};
+  return kParams;
+}
+
+}  // namespace sluice

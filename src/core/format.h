@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "core/batch.h"
+#include "core/plugin.h"
+
+namespace sluice {
+
+// Settings of a <format> section (Fluentd's formatter plugins json, out_file, single_value,
+// ltsv, stdout, plus sluice's human `pretty`).
+struct FormatConfig {
+  std::string type;
+  std::string delimiter;
+  bool output_tag = true;
+  bool output_time = true;
+  std::string time_format;
+  bool localtime = true;
+  bool utc = false;
+  std::string message_key;
+  bool add_newline = true;
+  std::string label_delimiter;
+  std::string output_type;
+  bool color = false;  // pretty: ANSI colours (set by the output when writing to a terminal)
+};
+
+const std::array<Param<FormatConfig>, 11>& formatParams();
+
+// Serialises events. Immutable; safe to share across threads.
+class Formatter {
+ public:
+  enum class Type { Json, OutFile, SingleValue, Ltsv, Stdout, Pretty };
+  static Result<Formatter> create(const FormatConfig& config);
+
+  // Appends one event (with its newline when add_newline).
+  void format(const Event& event, std::string& out) const;
+  void formatBatch(const Batch& batch, std::string& out) const {
+    for (const Event& e : batch.events()) format(e, out);
+  }
+
+ private:
+  void appendTime(int64_t ns, std::string& out) const;
+  void formatPretty(const Event& event, std::string& out) const;
+
+  FormatConfig config_;
+  Type type_ = Type::Json;
+  std::string time_format_;
+  bool utc_ = false;
+};
+
+}  // namespace sluice

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/parser_common.h"
+
+#include <charconv>
+
+#include "config/types.h"
+#include "core/ruby_regex.h"
+
+namespace sluice {
+
+Result<ParserTime> ParserTime::create(const ParserCommon& common) {
+  ParserTime t;
+  t.time_key_ = common.time_key.value_or("");
+  const std::string& tt = common.time_type;
+  t.time_type_ = tt == "unixtime" ? TimeType::Unixtime
+                 : tt == "float"  ? TimeType::Float
+                 : tt == "mixed"  ? TimeType::Mixed
+                                  : TimeType::String;
+  t.keep_time_key_ = common.keep_time_key;
+  std::optional<int32_t> offset;
+  if (common.timezone) {
+    offset = parseZoneOffset(*common.timezone);
+    if (!offset) {
+      return Status::invalidConfig("timezone '" + *common.timezone +
+                                   "' is not an offset like +09:00 (zone names are not supported)");
+    }
+  }
+  t.time_parser_ = TimeParser(common.time_format.value_or(""), common.utc || !common.localtime, offset);
+  for (const auto& [field, spec] : common.types) {
+    Conversion c;
+    c.field = field;
+    std::string_view s = spec;
+    size_t colon = s.find(':');
+    std::string_view kind = s.substr(0, colon);
+    std::string_view arg = colon == std::string_view::npos ? std::string_view() : s.substr(colon + 1);
+    if (kind == "integer" || kind == "int") c.to = Conversion::To::Integer;
+    else if (kind == "float") c.to = Conversion::To::Float;
+    else if (kind == "bool") c.to = Conversion::To::Bool;
+    else if (kind == "string") c.to = Conversion::To::String;
+    else if (kind == "time") {
+      c.to = Conversion::To::Time;
+      c.time = std::make_shared<TimeParser>(std::string(arg), common.utc || !common.localtime, offset);
+    } else if (kind == "array") {
+      c.to = Conversion::To::Array;
+      if (!arg.empty()) c.delimiter = std::string(arg);
+    } else {
+      return Status::invalidConfig("types: unknown type '" + std::string(kind) + "' for field '" +
+                                   field + "' (integer, float, bool, string, time, array)");
+    }
+    t.conversions_.push_back(std::move(c));
+  }
+  if (common.null_value_pattern) {
+    auto re = compileRubyRegex(*common.null_value_pattern);
+    if (!re) return re.takeStatus();
+    t.null_re_ = std::shared_ptr<const RE2>(std::move(*re));
+  }
+  t.null_empty_ = common.null_empty_string;
+  return t;
+}
+
+std::optional<int64_t> ParserTime::readTime(const Value& v) const {
+  switch (time_type_) {
+    case TimeType::Unixtime:
+      if (v.isNumber()) return static_cast<int64_t>(v.asDouble()) * kNanosPerSecond;
+      if (v.isString()) {
+        auto i = config::parseInteger(v.asString());
+        if (i) return *i * kNanosPerSecond;
+      }
+      return std::nullopt;
+    case TimeType::Float:
+      if (v.isInt()) return v.asInt() * kNanosPerSecond;
+      if (v.isDouble()) return static_cast<int64_t>(v.asDouble() * 1e9);
+      if (v.isString()) {
+        auto d = config::parseFloat(v.asString());
+        if (d) return static_cast<int64_t>(*d * 1e9);
+      }
+      return std::nullopt;
+    case TimeType::Mixed:
+      if (v.isInt()) return v.asInt() * kNanosPerSecond;
+      if (v.isDouble()) return static_cast<int64_t>(v.asDouble() * 1e9);
+      [[fallthrough]];
+    case TimeType::String:
+      if (v.isString()) return time_parser_.parse(v.asString());
+      if (v.isInt()) return v.asInt() * kNanosPerSecond;  // Fluentd: numbers are epoch seconds.
+      if (v.isDouble()) return static_cast<int64_t>(v.asDouble() * 1e9);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Value ParserTime::convert(const Conversion& c, Value v, Arena& arena) const {
+  if (!v.isString()) return v;
+  std::string_view s = v.asString();
+  switch (c.to) {
+    case Conversion::To::Integer: {
+      int64_t i = 0;
+      auto r = std::from_chars(s.data(), s.data() + s.size(), i);
+      return r.ec == std::errc() ? Value::integer(i) : Value::integer(0);
+    }
+    case Conversion::To::Float: {
+      double d = 0;
+      auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+      return r.ec == std::errc() ? Value::real(d) : Value::real(0);
+    }
+    case Conversion::To::Bool:
+      return Value::boolean(s == "true" || s == "yes" || s == "1");
+    case Conversion::To::String:
+      return v;
+    case Conversion::To::Time: {
+      auto t = c.time->parse(s);
+      if (!t) return v;
+      return Value::real(static_cast<double>(*t) / 1e9);
+    }
+    case Conversion::To::Array: {
+      Value arr = Value::array(nullptr, 0, true);
+      size_t start = 0;
+      while (true) {
+        size_t d = s.find(c.delimiter, start);
+        arr.appendItem(Value::string(s.substr(start, d == std::string_view::npos ? s.npos : d - start)), arena);
+        if (d == std::string_view::npos) break;
+        start = d + c.delimiter.size();
+      }
+      return arr;
+    }
+  }
+  return v;
+}
+
+void ParserTime::apply(ParsedRecord& rec, Arena& arena) const {
+  if (!rec.record.isObject()) return;
+  if (!time_key_.empty()) {
+    if (Value* tv = rec.record.find(time_key_)) {
+      auto t = readTime(*tv);
+      if (!t) {
+        rec.error = "invalid time value";
+        return;
+      }
+      rec.time_ns = *t;
+      rec.has_time = true;
+      if (!keep_time_key_) rec.record.removeMember(time_key_);
+    }
+  }
+  for (const Conversion& c : conversions_) {
+    if (Value* v = rec.record.find(c.field)) *v = convert(c, *v, arena);
+  }
+  if (null_re_ || null_empty_) {
+    for (Member& m : rec.record.members()) {
+      if (!m.value.isString()) continue;
+      std::string_view s = m.value.asString();
+      if ((null_empty_ && s.empty()) || (null_re_ && RE2::FullMatch(s, *null_re_))) m.value = Value();
+    }
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/pipeline.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/json.h"
+#include "core/time.h"
+
+namespace sluice::engine {
+
+// ---- plugin context ------------------------------------------------------------------------
+
+class ContextImpl : public PluginContext {
+ public:
+  ContextImpl(Pipeline& pipeline, Instance& instance, const config::Element& element)
+      : pipeline_(pipeline), instance_(instance), element_(element) {}
+
+  const config::Element& element() const override { return element_; }
+  const std::string& id() const override { return instance_.id; }
+  const SourceLogger& log() const override { return instance_.log; }
+  PluginMetrics& metrics() override { return *instance_.metrics; }
+  const std::string& hostname() const override { return pipeline_.hostname_; }
+
+  Result<ParserPtr> createParser(const config::Element& section) override {
+    Instance* child = nullptr;
+    auto plugin = pipeline_.instantiate(PluginKind::Parser, section, "", &child);
+    if (!plugin) return plugin.takeStatus();
+    child->log = SourceLogger(child->log.source());
+    return ParserPtr(static_cast<Parser*>(plugin->release()));
+  }
+
+  Result<EventSink*> createStore(const config::Element& section) override {
+    auto stage = pipeline_.buildOutput(section);
+    if (!stage) return stage.takeStatus();
+    stores_.push_back((*stage)->instance()->id);
+    return static_cast<EventSink*>(*stage);
+  }
+
+  Result<EventSink*> labelSink(std::string_view name) override {
+    auto it = pipeline_.labels_.find(std::string(name));
+    if (it == pipeline_.labels_.end()) {
+      std::string known;
+      for (const auto& l : pipeline_.label_order_) known += (known.empty() ? "" : ", ") + l;
+      return Status::invalidConfig(element_.where.str() + ": label '" + std::string(name) +
+                                   "' is not defined" +
+                                   (known.empty() ? std::string(" (no <label> sections)")
+                                                  : " (defined: " + known + ")"));
+    }
+    return static_cast<EventSink*>(it->second.get());
+  }
+
+  std::vector<std::string> stores_;
+
+ private:
+  Pipeline& pipeline_;
+  Instance& instance_;
+  const config::Element& element_;
+};
+
+// ---- output stage --------------------------------------------------------------------------
+
+OutputStage::OutputStage(Output* output, Instance* instance)
+    : output_(output), instance_(instance), routing_(output->asSink()) {
+  PluginMetrics& m = *instance->metrics;
+  received_ = &m.counter("received_records_total", "Events handed to the output.");
+  sent_ = &m.counter("sent_records_total", "Events the output delivered.");
+  sent_bytes_ = &m.counter("sent_bytes_total", "Bytes written, before compression.");
+  errors_ = &m.counter("errors_total", "Failed writes.", {{"error_type", "write"}, {"stage", "write"}});
+  retries_ = &m.counter("retries_total", "Write retries.");
+  write_duration_ = &m.histogram("write_duration_seconds", "Time spent in write().");
+}
+
+Status OutputStage::emit(Batch& batch) {
+  if (batch.empty()) return Status::ok();
+  received_->add(batch.size());
+  if (routing_ != nullptr) {
+    Status s = routing_->emit(batch);
+    if (s) sent_->add(batch.size());
+    return s;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  scratch_.clear();
+  output_->format(batch, scratch_);
+  // Synchronous delivery with a short bounded retry; the buffer issue replaces this.
+  constexpr int kAttempts = 3;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto start = std::chrono::steady_clock::now();
+    WriteResult r = output_->write(scratch_);
+    write_duration_->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (r.kind == WriteResult::Kind::Ok) {
+      sent_->add(batch.size());
+      sent_bytes_->add(scratch_.size());
+      return Status::ok();
+    }
+    errors_->add(1);
+    if (r.kind == WriteResult::Kind::Fail || attempt + 1 == kAttempts) {
+      instance_->log.error("Write failed; " + std::to_string(batch.size()) +
+                           " events were lost. reason=\"" + r.reason + "\"");
+      return Status::ioError(r.reason);
+    }
+    retries_->add(1);
+    instance_->log.warn("Write failed, retrying. reason=\"" + r.reason + "\"");
+    ::usleep(100000 << attempt);
+  }
+  return Status::ok();
+}
+
+// ---- agent -------------------------------------------------------------------------------
+
+const Agent::Route& Agent::routeFor(std::string_view tag) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = routes_.find(std::string(tag));
+  if (it != routes_.end()) return *it->second;
+  auto route = std::make_unique<Route>();
+  for (const Entry& e : entries_) {
+    if (!e.pattern.matches(tag)) continue;
+    if (e.is_filter) {
+      route->filters.push_back(e.filter);
+    } else {
+      route->output = e.output;
+      break;
+    }
+  }
+  if (routes_.size() > 65536) routes_.clear();  // Bounded: tags may carry file paths.
+  return *routes_.emplace(std::string(tag), std::move(route)).first->second;
+}
+
+Status Agent::emitRun(Batch& batch, std::string_view tag) {
+  const Route& route = routeFor(tag);
+  for (FilterStage* fs : route.filters) {
+    size_t before = batch.size();
+    fs->filter->process(batch);
+    size_t after = batch.size();
+    fs->received->add(before);
+    fs->sent->add(after);
+    if (before > after) fs->discarded->add(before - after - std::min(before - after, batch.errors().size()));
+    if (!batch.errors().empty()) pipeline_.emitErrors(batch, fs->instance->id);
+    if (batch.empty()) return Status::ok();
+  }
+  if (route.output != nullptr) return route.output->emit(batch);
+  pipeline_.countUnmatched(tag, batch.size());
+  return Status::ok();
+}
+
+Status Agent::emit(Batch& batch) {
+  auto& events = batch.events();
+  if (events.empty()) return Status::ok();
+  std::string_view tag = events[0].tag;
+  bool same = true;
+  for (const Event& e : events) {
+    if (e.tag.data() != tag.data() && e.tag != tag) {
+      same = false;
+      break;
+    }
+  }
+  if (same) return emitRun(batch, tag);
+  // Mixed tags: route each run of equal tags separately, keeping order within a tag.
+  Status result;
+  size_t i = 0;
+  while (i < events.size()) {
+    size_t j = i + 1;
+    while (j < events.size() && events[j].tag == events[i].tag) ++j;
+    Batch run;
+    run.events().assign(events.begin() + i, events.begin() + j);
+    Status s = emitRun(run, events[i].tag);
+    if (!s && result) result = s;
+    i = j;
+  }
+  return result;
+}
+
+// ---- pipeline ------------------------------------------------------------------------------
+
+thread_local bool Pipeline::in_error_label_ = false;
+
+Pipeline::Pipeline(const Registry& registry, MetricsRegistry& metrics, const BuildOptions& options)
+    : registry_(registry), metrics_(metrics), options_(options) {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) hostname_ = host;
+  Labels l{{"plugin_id", "router"}, {"type", "router"}};
+  unmatched_ = &metrics_.counter("sluice_router_unmatched_records_total",
+                                 "Events that matched no <match> and were discarded.", l);
+  error_events_ = &metrics_.counter("sluice_router_error_records_total",
+                                    "Events routed to @ERROR (or logged without one).", l);
+}
+
+Pipeline::~Pipeline() = default;
+
+Result<std::unique_ptr<Pipeline>> Pipeline::build(const config::Element& root,
+                                                  const Registry& registry,
+                                                  MetricsRegistry& metrics,
+                                                  const BuildOptions& options) {
+  std::unique_ptr<Pipeline> p(new Pipeline(registry, metrics, options));
+  Status s = p->buildAll(root);
+  if (!s) return s;
+  return p;
+}
+
+namespace {
+
+std::string header(const config::Element& e) {
+  return "<" + e.name + (e.arg.empty() ? "" : " " + e.arg) + ">";
+}
+
+void warnOrFail(bool strict, Status& first_error, const std::string& message) {
+  if (strict) {
+    if (first_error) first_error = Status::invalidConfig(message);
+    return;
+  }
+  Logger::global().log(LogLevel::Warn, "[config]", message);
+}
+
+struct SystemConfig {
+  std::string log_level;
+  std::string log_format;
+  int64_t workers = 1;
+  bool without_source = false;
+};
+
+const std::array<Param<SystemConfig>, 16>& systemParams() {
+  using S = SystemConfig;
+  static constexpr std::array<Param<S>, 16> kParams = {{
+      {"log_level", &S::log_level, "info", "Level of sluice's own log.", "trace|debug|info|warn|error|fatal"},
+      {"log_format", &S::log_format, "text", "Format of sluice's own log (also `<log> format`).", "text|json"},
+      {"workers", &S::workers, "1", "Fluentd's worker count; sluice runs one process and warns when this is above 1."},
+      {"without_source", &S::without_source, "false", "Start without inputs."},
+      {"root_dir", {}, nullptr, "sluice keeps state where each plugin's path says.", {}, kIgnored},
+      {"suppress_repeated_stacktrace", {}, nullptr, "sluice logs no stack traces.", {}, kIgnored},
+      {"ignore_repeated_log_interval", {}, nullptr, "sluice always suppresses repeats for 10 s.", {}, kIgnored},
+      {"ignore_same_log_interval", {}, nullptr, "sluice always suppresses repeats for 10 s.", {}, kIgnored},
+      {"emit_error_log_interval", {}, nullptr, "sluice rate-limits error logs itself.", {}, kIgnored},
+      {"process_name", {}, nullptr, "The process is named sluice.", {}, kIgnored},
+      {"rpc_endpoint", {}, nullptr, "No RPC endpoint.", {}, kIgnored},
+      {"enable_get_dump", {}, nullptr, "No RPC endpoint.", {}, kIgnored},
+      {"log_event_verbose", {}, nullptr, "Not applicable.", {}, kIgnored},
+      {"file_permission", {}, nullptr, "Files are created with the umask.", {}, kIgnored},
+      {"dir_permission", {}, nullptr, "Directories are created with the umask.", {}, kIgnored},
+      {"enable_input_metrics", {}, nullptr, "Metrics are always on.", {}, kIgnored},
+  }};
+  return kParams;
+}
+
+}  // namespace
+
+Status Pipeline::applySystem(const config::Element& system) {
+  SystemConfig sc;
+  Status s = bindParams(std::span<const Param<SystemConfig>>(systemParams()), system, sc);
+  if (!s) return s;
+  for (const config::Element& child : system.elements) {
+    if (child.name == "log") {
+      if (auto f = child.get("format")) sc.log_format = *f;
+      child.get("time_format");
+    }
+  }
+  if (auto level = parseLogLevel(sc.log_level)) Logger::global().setLevel(*level);
+  if (sc.log_format != "text" && sc.log_format != "json") {
+    return Status::invalidConfig(system.where.str() + ": <log> format must be text or json");
+  }
+  Logger::global().setJson(sc.log_format == "json");
+  if (sc.workers > 1) {
+    Logger::global().log(LogLevel::Warn, "[config]",
+                         system.where.str() + ": workers " + std::to_string(sc.workers) +
+                             ": sluice runs one process with a thread per input; the setting "
+                             "is ignored");
+  }
+  Status first;
+  for (const config::Param& p : system.params) {
+    if (!p.used) {
+      std::vector<std::string_view> names;
+      for (const auto& sp : systemParams()) names.push_back(sp.name);
+      std::string guess = closestMatch(p.key, names);
+      warnOrFail(options_.strict, first,
+                 p.where.str() + ": unknown parameter '" + p.key + "' in <system>" +
+                     (guess.empty() ? "" : " (did you mean '" + guess + "'?)"));
+    }
+  }
+  return first;
+}
+
+Result<PluginPtr> Pipeline::instantiate(PluginKind kind, const config::Element& element,
+                                        const std::string& default_type,
+                                        Instance** out_instance) {
+  std::string type = element.get("@type").value_or(default_type);
+  if (type.empty()) {
+    return Status::invalidConfig(element.where.str() + ": " + header(element) +
+                                 " has no @type (the " + std::string(pluginKindName(kind)) +
+                                 " plugin to use)");
+  }
+  const PluginDescriptor* d = registry_.find(kind, type);
+  if (d == nullptr) {
+    return Status::invalidConfig(element.where.str() + ": " + header(element) + ": " +
+                                 registry_.unknownTypeMessage(kind, type));
+  }
+  std::string id = element.get("@id").value_or("");
+  if (id.empty()) {
+    id = std::string(d->name) + "." + std::to_string(type_counts_[std::string(d->name)]++);
+  } else {
+    for (const Instance& other : instances_) {
+      if (other.id == id) {
+        return Status::invalidConfig(element.where.str() + ": duplicate @id '" + id + "'");
+      }
+    }
+  }
+  element.get("@log_level");
+  instances_.push_back(Instance{kind, std::string(d->name), id, &element,
+                                SourceLogger("[" + std::string(pluginKindShortName(kind)) + ":" +
+                                             std::string(d->name) + ":" + id + "]"),
+                                std::make_unique<PluginMetrics>(metrics_, std::string(pluginKindName(kind)),
+                                                                std::string(d->name), id)});
+  Instance& inst = instances_.back();
+  if (out_instance) *out_instance = &inst;
+  ContextImpl ctx(*this, inst, element);
+  auto plugin = d->create(ctx);
+  if (!plugin) {
+    const std::string& m = plugin.status().message();
+    const std::string& file = element.where.file ? *element.where.file : std::string();
+    if (!file.empty() && m.starts_with(file)) return plugin.takeStatus();
+    return plugin.status().withPrefix(element.where.str() + ": " + header(element) + " (@type " +
+                                      type + "): ");
+  }
+  Status s = checkUnused(*d, element);
+  if (!s) return s;
+  return plugin;
+}
+
+Status Pipeline::checkUnused(const PluginDescriptor& d, const config::Element& element) {
+  Status first;
+  auto checkParams = [&](const config::Element& section, const std::vector<ParamInfo>& params) {
+    std::vector<std::string_view> names;
+    for (const ParamInfo& p : params) {
+      names.push_back(p.name);
+      if (!p.alias.empty()) names.push_back(p.alias);
+    }
+    for (const config::Param& p : section.params) {
+      if (p.used || p.key == "@type" || p.key == "@id" || p.key == "@log_level" ||
+          (p.key == "@label" && section.name == "source")) {
+        continue;
+      }
+      if (std::find(names.begin(), names.end(), p.key) != names.end()) continue;
+      std::string guess = closestMatch(p.key, names);
+      warnOrFail(options_.strict, first,
+                 p.where.str() + ": unknown parameter '" + p.key + "' in " + header(section) +
+                     " (@type " + std::string(d.name) + ")" +
+                     (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+    }
+  };
+  checkParams(element, d.params);
+  for (const config::Element& sub : element.elements) {
+    auto it = std::find_if(d.sections.begin(), d.sections.end(),
+                           [&](const SectionInfo& s) { return s.name == sub.name; });
+    if (it != d.sections.end()) {
+      if (!it->params.empty()) checkParams(sub, it->params);
+      continue;
+    }
+    if (d.kind == PluginKind::Output && (sub.name == "buffer" || sub.name == "secondary")) continue;
+    std::vector<std::string_view> names;
+    for (const SectionInfo& s : d.sections) names.push_back(s.name);
+    std::string guess = closestMatch(sub.name, names);
+    warnOrFail(options_.strict, first,
+               sub.where.str() + ": unknown section <" + sub.name + "> in " + header(element) +
+                   " (@type " + std::string(d.name) + ")" +
+                   (guess.empty() ? "" : "; did you mean <" + guess + ">?"));
+  }
+  return first;
+}
+
+Result<OutputStage*> Pipeline::buildOutput(const config::Element& element) {
+  Instance* inst = nullptr;
+  auto plugin = instantiate(PluginKind::Output, element, "", &inst);
+  if (!plugin) return plugin.takeStatus();
+  Output* output = static_cast<Output*>(plugin->get());
+  for (const config::Element& sub : element.elements) {
+    if (sub.name == "buffer") {
+      BufferConfig bc;
+      Status s = bindParams(std::span<const Param<BufferConfig>>(bufferParams()), sub, bc);
+      if (!s) return s;
+      Status unused;
+      for (const config::Param& p : sub.params) {
+        if (p.used) continue;
+        std::vector<std::string_view> names;
+        for (const auto& bp : bufferParams()) names.push_back(bp.name);
+        std::string guess = closestMatch(p.key, names);
+        warnOrFail(options_.strict, unused,
+                   p.where.str() + ": unknown parameter '" + p.key + "' in <buffer>" +
+                       (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+      }
+      if (!unused) return unused;
+      inst->log.warn(sub.where.str() +
+                     ": <buffer> is validated but buffering is not implemented yet: events are "
+                     "written synchronously");
+    } else if (sub.name == "secondary") {
+      inst->log.warn(sub.where.str() + ": <secondary> is not implemented yet and is ignored");
+    }
+  }
+  output_stages_.push_back(std::make_unique<OutputStage>(output, inst));
+  plugins_.push_back(std::move(*plugin));
+  return output_stages_.back().get();
+}
+
+Status Pipeline::buildAgentBody(Agent& agent, const config::Element& section) {
+  for (const config::Element& e : section.elements) {
+    if (e.name == "filter") {
+      auto pattern = TagPattern::compile(e.arg);
+      if (!pattern) return pattern.status().withPrefix(e.where.str() + ": ");
+      Instance* inst = nullptr;
+      auto plugin = instantiate(PluginKind::Filter, e, "", &inst);
+      if (!plugin) return plugin.takeStatus();
+      PluginMetrics& m = *inst->metrics;
+      filter_stages_.push_back(FilterStage{
+          static_cast<Filter*>(plugin->get()), inst,
+          &m.counter("received_records_total", "Events into the filter."),
+          &m.counter("sent_records_total", "Events out of the filter."),
+          &m.counter("discarded_records_total", "Events the filter dropped.", {{"intentional", "true"}})});
+      plugins_.push_back(std::move(*plugin));
+      agent.add(Agent::Entry{true, std::move(*pattern), &filter_stages_.back(), nullptr});
+    } else if (e.name == "match") {
+      auto pattern = TagPattern::compile(e.arg);
+      if (!pattern) return pattern.status().withPrefix(e.where.str() + ": ");
+      auto stage = buildOutput(e);
+      if (!stage) return stage.takeStatus();
+      agent.add(Agent::Entry{false, std::move(*pattern), nullptr, *stage});
+    } else if (e.name == "source" || e.name == "label" || e.name == "system" || e.name == "worker") {
+      if (&agent != root_.get()) {
+        return Status::invalidConfig(e.where.str() + ": <" + e.name + "> is not allowed inside <label>");
+      }
+    } else {
+      return Status::invalidConfig(e.where.str() + ": unknown directive <" + e.name +
+                                   "> (expected <source>, <filter>, <match>, <label>, <system> "
+                                   "or <worker>)");
+    }
+  }
+  return Status::ok();
+}
+
+Status Pipeline::buildAll(const config::Element& original_root) {
+  // <worker N> sections: sluice is one process, so their directives load as top-level ones.
+  config::Element root = original_root;
+  {
+    std::vector<config::Element> flat;
+    for (config::Element& e : root.elements) {
+      if (e.name == "worker") {
+        Logger::global().log(LogLevel::Warn, "[config]",
+                             e.where.str() + ": <worker " + e.arg +
+                                 ">: sluice runs one process; the section's directives are "
+                                 "loaded as top-level ones");
+        for (config::Element& inner : e.elements) flat.push_back(std::move(inner));
+      } else {
+        flat.push_back(std::move(e));
+      }
+    }
+    root.elements = std::move(flat);
+  }
+  // Keep the flattened tree alive: plugins' elements point into it.
+  owned_root_ = std::make_unique<config::Element>(std::move(root));
+  const config::Element& top = *owned_root_;
+  Status first;
+  for (const config::Param& p : top.params) {
+    warnOrFail(options_.strict, first,
+               p.where.str() + ": unknown top-level parameter '" + p.key + "'");
+  }
+  if (!first) return first;
+  bool without_source = false;
+  for (const config::Element& e : top.elements) {
+    if (e.name == "system") {
+      Status s = applySystem(e);
+      if (!s) return s;
+      if (auto ws = e.find("without_source")) without_source = ws->value != "false";
+    }
+  }
+  root_ = std::make_unique<Agent>(*this, "root");
+  for (const config::Element& e : top.elements) {
+    if (e.name != "label") continue;
+    if (e.arg.empty()) return Status::invalidConfig(e.where.str() + ": <label> needs a name, like <label @NAME>");
+    if (labels_.count(e.arg)) return Status::invalidConfig(e.where.str() + ": label " + e.arg + " is defined twice");
+    labels_.emplace(e.arg, std::make_unique<Agent>(*this, e.arg));
+    label_order_.push_back(e.arg);
+  }
+  Status s = buildAgentBody(*root_, top);
+  if (!s) return s;
+  for (const config::Element& e : top.elements) {
+    if (e.name != "label") continue;
+    s = buildAgentBody(*labels_.at(e.arg), e);
+    if (!s) return s;
+  }
+  for (const config::Element& e : top.elements) {
+    if (e.name != "source" || without_source) continue;
+    Agent* target = root_.get();
+    if (auto label = e.get("@label")) {
+      auto it = labels_.find(*label);
+      if (it == labels_.end()) {
+        return Status::invalidConfig(e.where.str() + ": @label " + *label + " is not defined");
+      }
+      target = it->second.get();
+    }
+    Instance* inst = nullptr;
+    auto plugin = instantiate(PluginKind::Input, e, "", &inst);
+    if (!plugin) return plugin.takeStatus();
+    input_stages_.push_back(InputStage{});
+    InputStage& stage = input_stages_.back();
+    stage.input = static_cast<Input*>(plugin->get());
+    stage.instance = inst;
+    stage.target = target;
+    stage.received = &inst->metrics->counter("received_records_total", "Events read by the input.");
+    plugins_.push_back(std::move(*plugin));
+  }
+  return Status::ok();
+}
+
+Status Pipeline::start() {
+  // Outputs first, then filters, then inputs: nothing emits into an unstarted plugin.
+  std::vector<std::pair<int, Plugin*>> order;
+  for (size_t i = 0; i < plugins_.size(); ++i) {
+    order.emplace_back(0, plugins_[i].get());
+  }
+  auto rank = [&](Plugin* p) {
+    for (const auto& st : output_stages_) if (st->output() == p) return 0;
+    for (const auto& fs : filter_stages_) if (fs.filter == p) return 1;
+    return 2;
+  };
+  for (auto& [r, p] : order) r = rank(p);
+  std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& [r, p] : order) {
+    Status s = p->start();
+    if (!s) return s;
+  }
+  started_ = true;
+  return Status::ok();
+}
+
+void Pipeline::stopFiltersAndOutputs() {
+  if (!started_) return;
+  for (auto& fs : filter_stages_) fs.filter->stop();
+  for (auto& os : output_stages_) os->output()->stop();
+  started_ = false;
+}
+
+std::vector<InputStage*> Pipeline::inputs() const {
+  std::vector<InputStage*> out;
+  for (const InputStage& s : input_stages_) out.push_back(const_cast<InputStage*>(&s));
+  return out;
+}
+
+void Pipeline::emitErrors(Batch& batch, const std::string& filter_id) {
+  auto& errors = batch.errors();
+  error_events_->add(errors.size());
+  auto it = labels_.find("@ERROR");
+  if (it != labels_.end() && !in_error_label_) {
+    Batch error_batch;
+    for (const ErrorEvent& e : errors) error_batch.events().push_back(e.event);
+    errors.clear();
+    in_error_label_ = true;
+    Status s = it->second->emit(error_batch);
+    in_error_label_ = false;
+    (void)s;
+    return;
+  }
+  for (const ErrorEvent& e : errors) {
+    std::string line = "Dump an error event: error=\"" + std::string(e.reason) + "\" tag=\"" +
+                       std::string(e.event.tag) + "\" time=";
+    formatTime(line, e.event.time_ns, "%Y-%m-%dT%H:%M:%S.%N%:z", true);
+    line += " record=";
+    std::string record = toJson(e.event.record);
+    if (record.size() > 512) record = record.substr(0, 512) + "...";
+    line += record;
+    Logger::global().log(LogLevel::Warn, "[filter:" + filter_id + "]", line);
+  }
+  errors.clear();
+}
+
+void Pipeline::countUnmatched(std::string_view tag, size_t n) {
+  unmatched_->add(n);
+  std::lock_guard<std::mutex> lock(unmatched_mu_);
+  if (unmatched_warned_.size() < 1024 && unmatched_warned_.insert(std::string(tag)).second) {
+    Logger::global().log(LogLevel::Warn, "[router]",
+                         "No <match> matches tag=\"" + std::string(tag) +
+                             "\"; its events are discarded and counted in "
+                             "sluice_router_unmatched_records_total");
+  }
+}
+
+void Pipeline::graphAgent(std::string& out, const Agent& agent) const {
+  for (const Agent::Entry& e : agent.entries()) {
+    const Instance* inst = e.is_filter ? e.filter->instance : e.output->instance();
+    std::string pat = e.pattern.text().empty() ? "**" : e.pattern.text();
+    out += "  " + std::string(e.is_filter ? "<filter " : "<match ") + pat + ">  " +
+           inst->log.source() + "\n";
+    for (const Instance& child : instances_) {
+      if (child.element == inst->element) continue;
+      for (const config::Element& sub : inst->element->elements) {
+        if (&sub == child.element) {
+          out += "      <" + sub.name + ">  " + child.log.source() + "\n";
+        }
+      }
+    }
+    if (!e.is_filter && inst->type == "relabel") {
+      if (const config::Param* p = inst->element->find("@label")) out += "      -> " + p->value + "\n";
+    }
+  }
+  if (agent.entries().empty()) out += "  (empty)\n";
+}
+
+std::string Pipeline::graph() const {
+  std::string out = "sources:\n";
+  for (const InputStage& s : input_stages_) {
+    const config::Param* tag = s.instance->element->find("tag");
+    out += "  " + s.instance->log.source() + "  tag=" + (tag ? tag->value : std::string("(none)")) +
+           "  -> " + (s.target == root_.get() ? std::string("root") : s.target->name()) + "\n";
+    for (const Instance& child : instances_) {
+      for (const config::Element& sub : s.instance->element->elements) {
+        if (&sub == child.element) out += "      <" + sub.name + ">  " + child.log.source() + "\n";
+      }
+    }
+  }
+  if (input_stages_.empty()) out += "  (none)\n";
+  out += "root:\n";
+  graphAgent(out, *root_);
+  for (const std::string& name : label_order_) {
+    out += "label " + name + ":\n";
+    graphAgent(out, *labels_.at(name));
+  }
+  return out;
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "buffer/buffer_config.h"
+#include "config/element.h"
+#include "core/plugin.h"
+#include "core/tag_pattern.h"
+#include "engine/registry.h"
+#include "monitor/metrics.h"
+
+namespace sluice::engine {
+
+struct BuildOptions {
+  bool strict = false;  // unknown parameters are errors, not warnings
+};
+
+class Pipeline;
+
+// Bookkeeping of one plugin instance (also nested ones such as a <parse> parser).
+struct Instance {
+  PluginKind kind;
+  std::string type;
+  std::string id;
+  const config::Element* element = nullptr;
+  SourceLogger log;
+  std::unique_ptr<PluginMetrics> metrics;
+};
+
+// A filter in the pipeline, with its standard metrics.
+struct FilterStage {
+  Filter* filter;
+  Instance* instance;
+  Counter* received;
+  Counter* sent;
+  Counter* discarded;
+};
+
+// Delivers batches to one output: routing outputs (copy, relabel, null) get the batch;
+// the others get format() then write(), under a lock, per batch.
+// TODO(sluice): the buffer issue replaces the synchronous write with chunks and flush threads.
+class OutputStage : public EventSink {
+ public:
+  OutputStage(Output* output, Instance* instance);
+  Status emit(Batch& batch) override;
+  Instance* instance() const { return instance_; }
+  Output* output() const { return output_; }
+
+ private:
+  Output* output_;
+  Instance* instance_;
+  EventSink* routing_;
+  std::mutex mu_;
+  std::string scratch_;  // guarded by mu_; reused across batches
+  Counter* received_;
+  Counter* sent_;
+  Counter* sent_bytes_;
+  Counter* errors_;
+  Counter* retries_;
+  Histogram* write_duration_;
+};
+
+// The root of the configuration or one <label>: filters and matches in config order.
+// A tag's route (the matching filters before the first matching <match>, and that match) is
+// computed once and cached.
+class Agent : public EventSink {
+ public:
+  Agent(Pipeline& pipeline, std::string name) : pipeline_(pipeline), name_(std::move(name)) {}
+
+  struct Entry {
+    bool is_filter;
+    TagPattern pattern;
+    FilterStage* filter = nullptr;  // is_filter
+    OutputStage* output = nullptr;  // !is_filter
+  };
+  void add(Entry entry) { entries_.push_back(std::move(entry)); }
+  const std::vector<Entry>& entries() const { return entries_; }
+  const std::string& name() const { return name_; }
+
+  Status emit(Batch& batch) override;
+
+ private:
+  struct Route {
+    std::vector<FilterStage*> filters;
+    OutputStage* output = nullptr;
+  };
+  const Route& routeFor(std::string_view tag);
+  Status emitRun(Batch& batch, std::string_view tag);
+
+  Pipeline& pipeline_;
+  std::string name_;
+  std::vector<Entry> entries_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<Route>> routes_;  // guarded by mu_
+};
+
+// An input and the agent its events go to.
+struct InputStage : public EventSink {
+  Input* input;
+  Instance* instance;
+  Agent* target;
+  Counter* received;
+  Status emit(Batch& batch) override {
+    received->add(batch.size());
+    return target->emit(batch);
+  }
+};
+
+// The assembled configuration: every plugin instance, the root agent and the labels.
+// Built once; routing is thread-safe.
+class Pipeline {
+ public:
+  static Result<std::unique_ptr<Pipeline>> build(const config::Element& root,
+                                                 const Registry& registry,
+                                                 MetricsRegistry& metrics,
+                                                 const BuildOptions& options);
+  ~Pipeline();
+
+  // Outputs, then filters, then inputs.
+  Status start();
+  // Filters then outputs (inputs are stopped by the engine first).
+  void stopFiltersAndOutputs();
+
+  std::vector<InputStage*> inputs() const;
+  std::string graph() const;
+  MetricsRegistry& metrics() { return metrics_; }
+
+  // Events a filter rejected go to @ERROR, or are logged when there is no such label.
+  void emitErrors(Batch& batch, const std::string& filter_id);
+  void countUnmatched(std::string_view tag, size_t n);
+
+ private:
+  friend class ContextImpl;
+  Pipeline(const Registry& registry, MetricsRegistry& metrics, const BuildOptions& options);
+
+  Status buildAll(const config::Element& root);
+  Status buildAgentBody(Agent& agent, const config::Element& section);
+  Result<PluginPtr> instantiate(PluginKind kind, const config::Element& element,
+                                const std::string& default_type, Instance** out_instance);
+  Result<OutputStage*> buildOutput(const config::Element& element);
+  Status checkUnused(const PluginDescriptor& d, const config::Element& element);
+  Status applySystem(const config::Element& system);
+  void graphAgent(std::string& out, const Agent& agent) const;
+
+  const Registry& registry_;
+  MetricsRegistry& metrics_;
+  BuildOptions options_;
+  std::string hostname_;
+
+  std::deque<Instance> instances_;
+  std::vector<PluginPtr> plugins_;  // start order: outputs, filters, inputs (sorted at start)
+  std::deque<FilterStage> filter_stages_;
+  std::deque<std::unique_ptr<OutputStage>> output_stages_;
+  std::deque<InputStage> input_stages_;
+  std::unique_ptr<Agent> root_;
+  std::unordered_map<std::string, std::unique_ptr<Agent>> labels_;
+  std::vector<std::string> label_order_;
+  std::unordered_map<std::string, int> type_counts_;
+
+  std::unique_ptr<config::Element> owned_root_;
+  std::mutex unmatched_mu_;
+  std::unordered_set<std::string> unmatched_warned_;  // guarded by unmatched_mu_
+  Counter* unmatched_ = nullptr;
+  Counter* error_events_ = nullptr;
+  bool started_ = false;
+  static thread_local bool in_error_label_;
+};
+
+}  // namespace sluice::engine

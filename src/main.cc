@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sluice command line.
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/parser.h"
+#include "engine/engine.h"
+#include "engine/pipeline.h"
+#include "engine/quick.h"
+#include "engine/registry.h"
+
+namespace po = boost::program_options;
+using namespace sluice;
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage:\n"
+    "  sluice -c FILE [--dry-run] [--strict] [--log-level LEVEL]\n"
+    "  COMMAND | sluice [--parse NAME] [-f FILTER [-s key=value]...] [-o OUTPUT [-s key=value]...]\n"
+    "  sluice --list-plugins | --describe NAME [--markdown] | --version\n\n"
+    "Exit codes: 0 ok, 1 runtime error, 2 configuration or usage error,\n"
+    "130 second SIGINT/SIGTERM during shutdown.\n";
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "sluice: %s\n\n%s", message.c_str(), kUsage);
+  return engine::kExitConfigError;
+}
+
+int listPlugins() {
+  const Registry& r = Registry::builtin();
+  for (PluginKind kind : {PluginKind::Input, PluginKind::Parser, PluginKind::Filter, PluginKind::Output}) {
+    std::printf("%s:\n", std::string(pluginKindName(kind)).c_str());
+    for (const PluginDescriptor* d : r.ofKind(kind)) {
+      std::printf("  %-22s %s\n", std::string(d->name).c_str(), std::string(d->description).c_str());
+    }
+  }
+  return 0;
+}
+
+int describe(const std::string& name, bool markdown) {
+  const Registry& r = Registry::builtin();
+  std::string_view n = name;
+  std::optional<PluginKind> kind;
+  // Accepts "grep", "filter_grep", "filter:grep".
+  for (auto [prefix, k] : std::initializer_list<std::pair<std::string_view, PluginKind>>{
+           {"in_", PluginKind::Input}, {"input:", PluginKind::Input}, {"parser_", PluginKind::Parser},
+           {"parser:", PluginKind::Parser}, {"filter_", PluginKind::Filter}, {"filter:", PluginKind::Filter},
+           {"out_", PluginKind::Output}, {"output:", PluginKind::Output}}) {
+    if (n.starts_with(prefix)) {
+      kind = k;
+      n.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  std::vector<const PluginDescriptor*> found;
+  for (const PluginDescriptor* d : r.all()) {
+    if (kind && d->kind != *kind) continue;
+    bool match = d->name == n;
+    for (auto a : d->aliases) match = match || a == n;
+    if (match) found.push_back(d);
+  }
+  if (found.empty()) {
+    std::fprintf(stderr, "sluice: no plugin named '%s' (see --list-plugins)\n", name.c_str());
+    return engine::kExitConfigError;
+  }
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i) std::printf("\n");
+    std::fputs(Registry::describe(*found[i], markdown).c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  engine::Engine::blockSignals();
+  po::options_description desc("Options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("version", "print the version")
+      ("config,c", po::value<std::string>(), "configuration file (Fluentd syntax)")
+      ("dry-run", "validate the configuration, print the pipeline graph and exit")
+      ("list-metrics", "with --dry-run: list the metrics the pipeline exposes")
+      ("strict", "unknown parameters are errors, not warnings")
+      ("log-level", po::value<std::string>(), "trace, debug, info, warn, error")
+      ("log-format", po::value<std::string>(), "text or json")
+      ("list-plugins", "list the plugins of this build")
+      ("describe", po::value<std::string>(), "print a plugin's parameters")
+      ("markdown", "with --describe: print a Markdown table")
+      ("parse", po::value<std::string>(), "quick mode: the parser of stdin lines (default: auto)")
+      ("filter,f", po::value<std::vector<std::string>>(), "quick mode: add a filter (repeatable)")
+      ("output,o", po::value<std::string>(), "quick mode: the output (default: stdout)")
+      ("set,s", po::value<std::vector<std::string>>(),
+       "quick mode: key=value for the plugin named just before it");
+  po::variables_map vm;
+  po::parsed_options parsed(&desc);
+  try {
+    parsed = po::command_line_parser(argc, argv).options(desc).run();
+    po::store(parsed, vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    return usageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::printf("sluice %s: a log pipeline processor that reads Fluentd configs.\n\n%s\n",
+                SLUICE_VERSION, kUsage);
+    std::cout << desc;
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::printf("sluice %s\n", SLUICE_VERSION);
+    return 0;
+  }
+  if (vm.count("log-level")) {
+    auto level = parseLogLevel(vm["log-level"].as<std::string>());
+    if (!level) return usageError("unknown log level '" + vm["log-level"].as<std::string>() + "'");
+    Logger::global().setLevel(*level);
+  }
+  if (vm.count("log-format")) {
+    std::string f = vm["log-format"].as<std::string>();
+    if (f != "text" && f != "json") return usageError("--log-format must be text or json");
+    Logger::global().setJson(f == "json");
+  }
+  if (vm.count("list-plugins")) return listPlugins();
+  if (vm.count("describe")) return describe(vm["describe"].as<std::string>(), vm.count("markdown") > 0);
+
+  config::Element root;
+  if (vm.count("config")) {
+    for (const char* quick : {"parse", "filter", "output", "set"}) {
+      if (vm.count(quick)) return usageError(std::string("--") + quick + " is for quick mode (without -c)");
+    }
+    auto parsed_config =
+        config::parseConfigFile(vm["config"].as<std::string>(), config::EvalEnvironment::fromProcess());
+    if (!parsed_config) {
+      std::fprintf(stderr, "sluice: config error: %s\n", parsed_config.status().message().c_str());
+      return engine::kExitConfigError;
+    }
+    root = std::move(*parsed_config);
+  } else {
+    // Quick mode is for pipes in development: only warnings and errors on stderr.
+    if (!vm.count("log-level")) Logger::global().setLevel(LogLevel::Warn);
+    engine::QuickSpec spec;
+    spec.stdout_is_tty = isatty(STDOUT_FILENO);
+    engine::QuickSpec::Plugin* last = nullptr;
+    for (const po::option& o : parsed.options) {
+      if (o.value.empty()) continue;
+      if (o.string_key == "parse") {
+        spec.parser = o.value[0];
+        last = &spec.parse_params;
+      } else if (o.string_key == "filter") {
+        spec.filters.push_back({o.value[0], {}});
+        last = &spec.filters.back();
+      } else if (o.string_key == "output") {
+        spec.output.type = o.value[0];
+        last = &spec.output;
+      } else if (o.string_key == "set") {
+        const std::string& kv = o.value[0];
+        size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) return usageError("-s expects key=value, got '" + kv + "'");
+        if (last == nullptr) return usageError("-s " + kv + " must follow --parse, -f or -o");
+        last->params.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      }
+    }
+    root = engine::quickConfig(spec);
+  }
+
+  MetricsRegistry metrics;
+  engine::BuildOptions options;
+  options.strict = vm.count("strict") > 0;
+  auto pipeline = engine::Pipeline::build(root, Registry::builtin(), metrics, options);
+  if (!pipeline) {
+    std::fprintf(stderr, "sluice: config error: %s\n", pipeline.status().message().c_str());
+    return engine::kExitConfigError;
+  }
+  if (vm.count("dry-run")) {
+    std::fputs((*pipeline)->graph().c_str(), stdout);
+    if (vm.count("list-metrics")) {
+      std::printf("metrics:\n");
+      for (const std::string& m : metrics.describe()) std::printf("  %s\n", m.c_str());
+    }
+    std::printf("configuration OK\n");
+    return 0;
+  }
+  engine::Engine engine(std::move(*pipeline), metrics);
+  return engine.run();
+}

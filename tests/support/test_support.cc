@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "support/test_support.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/json.h"
+
+namespace sluice::testing {
+
+TestContext::TestContext(const config::Element& element, MetricsRegistry& metrics, std::string type,
+                         PluginKind kind)
+    : element_(element),
+      registry_(metrics),
+      id_(type + ".test"),
+      log_("[" + std::string(pluginKindShortName(kind)) + ":" + type + ":" + id_ + "]"),
+      metrics_(metrics, std::string(pluginKindName(kind)), type, id_) {}
+
+Result<ParserPtr> TestContext::createParser(const config::Element& section) {
+  std::string type = section.get("@type").value_or("");
+  const PluginDescriptor* d = Registry::builtin().find(PluginKind::Parser, type);
+  if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(PluginKind::Parser, type));
+  TestContext ctx(section, registry_, type, PluginKind::Parser);
+  auto p = d->create(ctx);
+  if (!p) return p.takeStatus();
+  return ParserPtr(static_cast<Parser*>(p->release()));
+}
+
+Result<EventSink*> TestContext::createStore(const config::Element&) {
+  return Status::invalidConfig("stores are not available in unit tests; use a pipeline");
+}
+
+Result<EventSink*> TestContext::labelSink(std::string_view) {
+  return Status::invalidConfig("labels are not available in unit tests; use a pipeline");
+}
+
+Result<PluginPtr> PluginFactory::make(PluginKind kind, std::string_view type, std::string_view body) {
+  std::string text = "<section>\n@type " + std::string(type) + "\n" + std::string(body) + "\n</section>\n";
+  auto root = config::parseConfigText(text, "(test)", ".", config::EvalEnvironment{});
+  if (!root) return root.takeStatus();
+  elements_.push_back(std::make_unique<config::Element>(std::move(root->elements.front())));
+  const PluginDescriptor* d = Registry::builtin().find(kind, type);
+  if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(kind, type));
+  contexts_.push_back(std::make_unique<TestContext>(*elements_.back(), metrics_, std::string(type), kind));
+  return d->create(*contexts_.back());
+}
+
+Batch batchOf(const std::vector<std::string>& json_records, std::string_view tag, int64_t time_ns) {
+  Batch batch;
+  std::string_view stable_tag = batch.arena().copy(tag);
+  for (const std::string& j : json_records) {
+    auto v = parseJson(j, batch.arena());
+    if (!v) {
+      fprintf(stderr, "bad test JSON: %s\n", j.c_str());
+      std::abort();
+    }
+    batch.add(stable_tag, time_ns, *v);
+  }
+  return batch;
+}
+
+std::vector<std::string> jsonRecords(const Batch& batch) {
+  std::vector<std::string> out;
+  for (const Event& e : batch.events()) out.push_back(toJson(e.record));
+  return out;
+}
+
+config::Element parseConfig(std::string_view text, const config::EvalEnvironment& env) {
+  auto root = config::parseConfigText(text, "(test)", ".", env);
+  if (!root) {
+    fprintf(stderr, "config error: %s\n", root.status().message().c_str());
+    std::abort();
+  }
+  return std::move(*root);
+}
+
+bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/sluice-test-XXXXXX";
+  char* p = mkdtemp(tmpl);
+  if (p == nullptr) std::abort();
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void writeFile(const std::string& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+namespace {
+
+std::vector<char*> argvOf(const std::vector<std::string>& args, std::vector<std::string>& storage) {
+  storage.clear();
+  storage.push_back(SLUICE_BINARY);
+  for (const auto& a : args) storage.push_back(a);
+  std::vector<char*> argv;
+  for (auto& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+}  // namespace
+
+RunResult runSluice(const std::vector<std::string>& args, std::string_view input,
+                    std::chrono::milliseconds timeout) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) std::abort();
+  std::vector<std::string> storage;
+  auto argv = argvOf(args, storage);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+  RunResult r;
+  size_t written = 0;
+  bool in_open = true;
+  if (input.empty()) {
+    close(in_pipe[1]);
+    in_open = false;
+  }
+  bool out_open = true, err_open = true;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out_open || err_open) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0},
+                            {in_open ? in_pipe[1] : -1, POLLOUT, 0}};
+    if (poll(fds, 3, 100) <= 0) continue;
+    char buf[65536];
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      ssize_t n = read(out_pipe[0], buf, sizeof(buf));
+      if (n <= 0) out_open = false; else r.out.append(buf, n);
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP)) {
+      ssize_t n = read(err_pipe[0], buf, sizeof(buf));
+      if (n <= 0) err_open = false; else r.err.append(buf, n);
+    }
+    if (in_open && (fds[2].revents & (POLLOUT | POLLERR))) {
+      ssize_t n = write(in_pipe[1], input.data() + written, input.size() - written);
+      if (n > 0) written += n;
+      if (n < 0 || written == input.size()) {
+        close(in_pipe[1]);
+        in_open = false;
+      }
+    }
+  }
+  if (in_open) close(in_pipe[1]);
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+SluiceProcess::SluiceProcess(const std::vector<std::string>& args, const std::string& stdout_path) {
+  std::vector<std::string> storage;
+  auto argv = argvOf(args, storage);
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open((stdout_path + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null_fd = open("/dev/null", O_RDONLY);
+    dup2(null_fd, 0);
+    dup2(fd, 1);
+    dup2(err, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+}
+
+SluiceProcess::~SluiceProcess() {
+  if (!reaped_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void SluiceProcess::signal(int sig) { kill(pid_, sig); }
+
+int SluiceProcess::wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+std::string sharedDir() { return SLUICE_SHARED_DIR; }
+
+bool sharedFixturesPresent() {
+  struct stat st;
+  return stat((sharedDir() + "/fixtures").c_str(), &st) == 0;
+}
+
+}  // namespace sluice::testing

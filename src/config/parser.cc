@@ -145,6 +145,7 @@ class Parser {
                                      ">' but reached the end of " + *file_);
       }
       if (peek() == '<' && peek(1) == '/') {
+        Location end_where = here();
         pos_ += 2;
         size_t start = pos_;
         while (!eof() && isNameChar(peek())) ++pos_;
@@ -154,8 +155,8 @@ class Parser {
         ++pos_;
         if (!skipLineEnd()) return error("expected end of line after '</" + end_name + ">'");
         if (root || end_name != name) {
-          return error("unmatched end tag '</" + end_name + ">'" +
-                       (root ? std::string() : " (open section is <" + name + ">)"));
+          return Status::invalidConfig(end_where.str() + ": unmatched end tag '</" + end_name + ">'" +
+                                       (root ? std::string() : " (open section is <" + name + ">)"));
         }
         return Status::ok();
       }

@@ -78,6 +78,8 @@ class [[nodiscard]] Result {
   const T& value() const& { return std::get<0>(data_); }
   T&& value() && { return std::get<0>(std::move(data_)); }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   const Status& status() const {

@@ -21,6 +21,7 @@ class FieldPath {
   const Value* find(const Value& record) const;
   Value* find(Value& record) const;
   // Sets the value, creating intermediate objects. Array indices must exist.
+  // The record links to this path's key strings: the path must outlive the record.
   void set(Value& record, Value value, Arena& arena) const;
   // Removes the field; returns whether it was there.
   bool remove(Value& record) const;

@@ -1,7 +1,7 @@
 # sluice_add_plugin(<kind>_<name> SOURCES ... [TESTS ...] [LIBS ...])
 #
-# Adds the option SLUICE_PLUGIN_<NAME> (on by default), builds the plugin as a static library,
-# adds its tests to the plugin test binary, and lists
+# Adds the option SLUICE_PLUGIN_<NAME> (on by default), builds the plugin as a static library
+# (tests/CMakeLists.txt adds the folder's *_test.cc to the test binary), and lists
 # sluice::plugins::<name>::descriptor() in the generated plugin_list.cc.
 # No static registrars: the generated list is the registry's only source.
 function(sluice_add_plugin name)
@@ -15,8 +15,4 @@ function(sluice_add_plugin name)
   add_library(${name} STATIC ${P_SOURCES})
   target_link_libraries(${name} PUBLIC sluice_core ${P_LIBS})
   set(SLUICE_PLUGIN_NAMES ${SLUICE_PLUGIN_NAMES} ${name} CACHE INTERNAL "")
-  if(P_TESTS)
-    list(TRANSFORM P_TESTS PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
-    set(SLUICE_PLUGIN_TESTS ${SLUICE_PLUGIN_TESTS} ${P_TESTS} CACHE INTERNAL "")
-  endif()
 endfunction()

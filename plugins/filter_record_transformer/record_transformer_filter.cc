@@ -16,18 +16,25 @@ const std::array<Param<C>, 6> kParams = {{
     {"remove_keys", &C::remove_keys, "", "Fields removed after the transformation (record_accessor syntax allowed)."},
 }};
 
+Status unsupportedPlaceholder(std::string_view inner) {
+  return Status::invalidConfig("unsupported placeholder ${" + std::string(inner) +
+                               "}: sluice runs no Ruby (supported: ${tag}, ${tag_parts[N]}, "
+                               "${tag_prefix[N]}, ${tag_suffix[N]}, ${hostname}, ${time}, "
+                               "${field}, ${record[\"a\"][\"b\"]})");
+}
+
 Result<FieldPath> parseRecordRef(std::string_view inner) {
   // record["a"]["b"] or record['a'] → $['a']['b']
   std::string path = "$";
   std::string_view rest = inner.substr(6);
   while (!rest.empty()) {
     if (rest.size() < 4 || rest[0] != '[' || (rest[1] != '"' && rest[1] != '\'')) {
-      return Status::invalidConfig("unsupported placeholder ${" + std::string(inner) + "}");
+      return unsupportedPlaceholder(inner);
     }
     char q = rest[1];
     size_t end = rest.find(q, 2);
     if (end == std::string_view::npos || end + 1 >= rest.size() || rest[end + 1] != ']') {
-      return Status::invalidConfig("unsupported placeholder ${" + std::string(inner) + "}");
+      return unsupportedPlaceholder(inner);
     }
     path += "['" + std::string(rest.substr(2, end - 2)) + "']";
     rest = rest.substr(end + 2);
@@ -103,10 +110,7 @@ Result<std::vector<RecordTransformerFilter::Segment>> compileTemplate(std::strin
       s.kind = Segment::Kind::Field;
       s.path = FieldPath::key(inner);
     } else {
-      return Status::invalidConfig("unsupported placeholder ${" + std::string(inner) +
-                                   "}: sluice runs no Ruby (supported: ${tag}, ${tag_parts[N]}, "
-                                   "${tag_prefix[N]}, ${tag_suffix[N]}, ${hostname}, ${time}, "
-                                   "${field}, ${record[\"a\"][\"b\"]})");
+      return unsupportedPlaceholder(inner);
     }
     out.push_back(std::move(s));
     i = close + 1;

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include "plugins/filter_grep/grep_filter.h"
+#include "support/alloc_counter.h"
+#include "support/test_support.h"
+
+namespace sluice::plugins::filter_grep {
+namespace {
+
+using testing::batchOf;
+using testing::jsonRecords;
+using testing::PluginFactory;
+
+std::vector<std::string> run(const std::string& config, const std::vector<std::string>& records) {
+  PluginFactory f;
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "grep", config);
+  Batch b = batchOf(records);
+  filter->process(b);
+  return jsonRecords(b);
+}
+
+const std::vector<std::string> kRecords = {
+    R"({"level":"info","message":"started","host":"web1"})",
+    R"({"level":"error","message":"disk full","host":"db1"})",
+    R"({"level":"debug","message":"tick","host":"web2"})",
+    R"({"message":"no level","host":"web3"})",
+    R"({"level":"warn","message":"slow","code":503})",
+};
+
+TEST(GrepFilterTest, RegexpsMustAllMatch) {
+  EXPECT_EQ(run("<regexp>\n key level\n pattern /^(error|warn)$/\n</regexp>\n"
+                "<regexp>\n key message\n pattern /disk/\n</regexp>", kRecords),
+            (std::vector<std::string>{kRecords[1]}));
+}
+
+TEST(GrepFilterTest, AnyExcludeDrops) {
+  EXPECT_EQ(run("<exclude>\n key level\n pattern debug\n</exclude>\n"
+                "<exclude>\n key host\n pattern ^db\n</exclude>", kRecords),
+            (std::vector<std::string>{kRecords[0], kRecords[3], kRecords[4]}));
+}
+
+TEST(GrepFilterTest, MissingFieldNeverMatches) {
+  // <regexp> on a missing field drops; <exclude> on a missing field keeps.
+  EXPECT_EQ(run("<regexp>\n key level\n pattern .\n</regexp>", kRecords).size(), 4u);
+  EXPECT_EQ(run("<exclude>\n key level\n pattern .\n</exclude>", kRecords),
+            (std::vector<std::string>{kRecords[3]}));
+}
+
+TEST(GrepFilterTest, AndOrGroups) {
+  EXPECT_EQ(run("<or>\n <regexp>\n  key level\n  pattern ^error$\n </regexp>\n"
+                " <regexp>\n  key host\n  pattern ^web1$\n </regexp>\n</or>", kRecords),
+            (std::vector<std::string>{kRecords[0], kRecords[1]}));
+  EXPECT_EQ(run("<and>\n <exclude>\n  key level\n  pattern ^debug$\n </exclude>\n"
+                " <exclude>\n  key host\n  pattern ^web\n </exclude>\n</and>", kRecords),
+            (std::vector<std::string>{kRecords[0], kRecords[1], kRecords[3], kRecords[4]}));
+}
+
+TEST(GrepFilterTest, NonStringValuesAndNestedKeys) {
+  EXPECT_EQ(run("<regexp>\n key code\n pattern ^5\\d\\d$\n</regexp>", kRecords),
+            (std::vector<std::string>{kRecords[4]}));
+  EXPECT_EQ(run("<regexp>\n key $.k.ns\n pattern prod\n</regexp>",
+                {R"({"k":{"ns":"prod-a"}})", R"({"k":{"ns":"dev"}})"}),
+            (std::vector<std::string>{R"({"k":{"ns":"prod-a"}})"}));
+}
+
+TEST(GrepFilterTest, ConfigErrors) {
+  PluginFactory f;
+  EXPECT_FALSE(f.make(PluginKind::Filter, "grep", "<regexp>\n key a\n</regexp>").isOk());
+  EXPECT_FALSE(f.make(PluginKind::Filter, "grep", "<regexp>\n key a\n pattern (\n</regexp>").isOk());
+  EXPECT_FALSE(f.make(PluginKind::Filter, "grep",
+                      "<and>\n <regexp>\n  key a\n  pattern b\n </regexp>\n <exclude>\n  key a\n  pattern c\n </exclude>\n</and>")
+                   .isOk());
+}
+
+TEST(GrepFilterTest, WarmBatchAllocatesNothingForStringFields) {
+  PluginFactory f;
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "grep", "<exclude>\n key level\n pattern debug\n</exclude>");
+  std::vector<std::string> records(100, R"({"level":"info","message":"x"})");
+  Batch warm = batchOf(records);
+  filter->process(warm);  // RE2 builds its DFA lazily on first use
+  Batch b = batchOf(records);
+  testing::AllocationCounter counter;
+  filter->process(b);
+  EXPECT_EQ(counter.count(), 0u);
+  EXPECT_EQ(b.size(), 100u);
+}
+
+}  // namespace
+}  // namespace sluice::plugins::filter_grep

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include "plugins/out_file/file_output.h"
+#include "support/test_support.h"
+
+namespace sluice::plugins::out_file {
+namespace {
+
+using testing::batchOf;
+using testing::PluginFactory;
+using testing::TempDir;
+
+TEST(FileOutputTest, AppendsJsonLinesAndCreatesDirectories) {
+  TempDir dir;
+  std::string path = dir.file("a/b/out.jsonl");
+  PluginFactory f;
+  for (int round = 0; round < 2; ++round) {
+    auto out = f.mustMake<Output>(PluginKind::Output, "file", "path " + path);
+    ASSERT_TRUE(out->start().isOk());
+    Batch b = batchOf({R"({"n":1})", R"({"s":"\u00e9"})"});
+    std::string text;
+    out->format(b, text);
+    EXPECT_EQ(out->write(text).kind, WriteResult::Kind::Ok);
+    out->stop();
+  }
+  EXPECT_EQ(testing::readFile(path), "{\"n\":1}\n{\"s\":\"é\"}\n{\"n\":1}\n{\"s\":\"é\"}\n");
+}
+
+TEST(FileOutputTest, SuffixAndTruncate) {
+  TempDir dir;
+  testing::writeFile(dir.file("x.log"), "old\n");
+  PluginFactory f;
+  auto out = f.mustMake<Output>(PluginKind::Output, "file",
+                                "path " + dir.file("x") + "\nadd_path_suffix true\nappend false");
+  ASSERT_TRUE(out->start().isOk());
+  EXPECT_EQ(out->write("new\n").kind, WriteResult::Kind::Ok);
+  out->stop();
+  EXPECT_EQ(testing::readFile(dir.file("x.log")), "new\n");
+}
+
+TEST(FileOutputTest, UnwritablePathFailsAtStart) {
+  PluginFactory f;
+  auto out = f.mustMake<Output>(PluginKind::Output, "file", "path /proc/sluice-cannot-write/x.log");
+  Status s = out->start();
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("/proc/sluice-cannot-write"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::plugins::out_file

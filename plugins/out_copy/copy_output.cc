@@ -56,7 +56,7 @@ const std::array<Param<CopyConfig>, 1> kParams = {{
     {"copy_mode", &CopyConfig::copy_mode, "no_copy", "no_copy and shallow share the batch between stores; deep and marshal give each store but the last a deep copy.", "no_copy|shallow|deep|marshal"},
 }};
 const std::array<Param<StoreConfig>, 1> kStoreParams = {{
-    {"ignore_error", &StoreConfig::ignore_error, "false", "A failure of this store does not stop the following ones."},
+    {"ignore_error", &StoreConfig::ignore_error, "false", "A failure of this store does not stop the following ones (also written `<store ignore_error>`)."},
 }};
 
 }  // namespace
@@ -71,6 +71,12 @@ Result<std::unique_ptr<CopyOutput>> CopyOutput::create(const CopyConfig& config,
     StoreConfig sc;
     Status s = ctx.bind(std::span<const Param<StoreConfig>>(kStoreParams), section, sc);
     if (!s) return s;
+    if (section.arg == "ignore_error") {
+      sc.ignore_error = true;  // Fluentd's <store ignore_error>
+    } else if (!section.arg.empty()) {
+      return Status::invalidConfig(section.where.str() + ": <store " + section.arg +
+                                   ">: the only store argument is ignore_error");
+    }
     auto sink = ctx.createStore(section);
     if (!sink) return sink.takeStatus();
     bool routes = section.find("@type") && section.find("@type")->value == "relabel";

@@ -61,6 +61,10 @@ int describe(const std::string& name, bool markdown) {
   }
   std::vector<const PluginDescriptor*> found;
   for (const PluginDescriptor* d : r.all()) {
+    if (n == "all") {
+      found.push_back(d);
+      continue;
+    }
     if (kind && d->kind != *kind) continue;
     bool match = d->name == n;
     for (auto a : d->aliases) match = match || a == n;
@@ -92,7 +96,7 @@ int main(int argc, char** argv) {
       ("log-level", po::value<std::string>(), "trace, debug, info, warn, error")
       ("log-format", po::value<std::string>(), "text or json")
       ("list-plugins", "list the plugins of this build")
-      ("describe", po::value<std::string>(), "print a plugin's parameters")
+      ("describe", po::value<std::string>(), "print a plugin's parameters (NAME, KIND_NAME or all)")
       ("markdown", "with --describe: print a Markdown table")
       ("parse", po::value<std::string>(), "quick mode: the parser of stdin lines (default: auto)")
       ("filter,f", po::value<std::vector<std::string>>(), "quick mode: add a filter (repeatable)")

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Checks every plugin of the generated list against the plugin contract.
+
+#include <gtest/gtest.h>
+
+#include "core/plugin.h"
+#include "engine/registry.h"
+#include "support/test_support.h"
+
+namespace sluice {
+namespace {
+
+std::vector<const PluginDescriptor*> all() {
+  auto span = builtinPlugins();
+  return {span.begin(), span.end()};
+}
+
+// Minimal bodies for plugins with required parameters or sections.
+std::string minimalBody(const PluginDescriptor& d) {
+  std::string body;
+  for (const ParamInfo& p : d.params) {
+    if (!(p.flags & kRequired)) continue;
+    if (p.name == "tag") body += "tag t\n";
+    else if (p.name == "expression") body += "expression /^(?<all>.*)$/\n";
+    else if (p.name == "key_name") body += "key_name log\n";
+    else if (p.name == "path") body += "path /tmp/sluice-conformance.jsonl\n";
+    else body += std::string(p.name) + " x\n";
+  }
+  if (d.name == "parser" && d.kind == PluginKind::Filter) body += "<parse>\n @type json\n</parse>\n";
+  return body;
+}
+
+TEST(ConformanceTest, EveryParameterHasDescriptionAndParsableDefault) {
+  for (const PluginDescriptor* d : all()) {
+    EXPECT_FALSE(d->description.empty()) << d->name;
+    auto check = [&](const std::vector<ParamInfo>& params) {
+      for (const ParamInfo& p : params) {
+        EXPECT_FALSE(p.description.empty()) << d->name << "." << p.name;
+        EXPECT_FALSE((p.flags & kRequired) && p.default_value) << d->name << "." << p.name << ": required with a default";
+      }
+    };
+    check(d->params);
+    for (const SectionInfo& s : d->sections) check(s.params);
+  }
+}
+
+TEST(ConformanceTest, BuildsWithDefaultsAndDescribes) {
+  for (const PluginDescriptor* d : all()) {
+    if (d->name == "relabel" || d->name == "copy") continue;  // need a pipeline (router tests)
+    testing::PluginFactory f;
+    auto p = f.make(d->kind, d->name, minimalBody(*d));
+    EXPECT_TRUE(p.isOk()) << d->name << ": " << p.status().message();
+    EXPECT_FALSE(Registry::describe(*d, false).empty());
+    EXPECT_NE(Registry::describe(*d, true).find(std::string(d->name)), std::string::npos);
+  }
+}
+
+TEST(ConformanceTest, NamesAreUniquePerKind) {
+  auto list = all();
+  for (size_t i = 0; i < list.size(); ++i) {
+    for (size_t j = i + 1; j < list.size(); ++j) {
+      EXPECT_FALSE(list[i]->kind == list[j]->kind && list[i]->name == list[j]->name) << list[i]->name;
+    }
+  }
+}
+
+TEST(ConformanceTest, EmptyBatchPassesThroughFilters) {
+  for (const PluginDescriptor* d : all()) {
+    if (d->kind != PluginKind::Filter) continue;
+    testing::PluginFactory f;
+    auto p = f.make(d->kind, d->name, minimalBody(*d));
+    ASSERT_TRUE(p.isOk()) << d->name << ": " << p.status().message();
+    Batch empty;
+    static_cast<Filter*>(p->get())->process(empty);
+    EXPECT_TRUE(empty.empty()) << d->name;
+  }
+}
+
+TEST(ConformanceTest, ReadmeReferenceIsCurrent) {
+  std::string readme = testing::readFile(std::string(SLUICE_SOURCE_DIR) + "/README.md");
+  for (const PluginDescriptor* d : all()) {
+    std::string section = Registry::describe(*d, true);
+    EXPECT_NE(readme.find(section), std::string::npos)
+        << "README.md is stale for " << pluginKindName(d->kind) << " " << d->name
+        << ": regenerate with scripts/gen-readme-plugins.sh";
+  }
+}
+
+}  // namespace
+}  // namespace sluice

@@ -14,6 +14,8 @@ struct LiteralCase {
   const char* expected;  // nullptr: nil
 };
 
+void PrintTo(const LiteralCase& c, std::ostream* os) { *os << "[" << c.input << "]"; }
+
 class LiteralParserTest : public ::testing::TestWithParam<LiteralCase> {};
 
 EvalEnvironment testEnv() {

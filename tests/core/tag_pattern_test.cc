@@ -14,6 +14,10 @@ struct MatchCase {
   bool matches;
 };
 
+void PrintTo(const MatchCase& c, std::ostream* os) {
+  *os << "'" << c.pattern << "' vs '" << c.tag << "'";
+}
+
 class TagPatternTest : public ::testing::TestWithParam<MatchCase> {};
 
 TEST_P(TagPatternTest, MatchesLikeFluentd) {

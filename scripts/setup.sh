@@ -8,7 +8,7 @@ packages=(
   libsimdjson-dev libre2-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev
   libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  procps
+  procps time linux-perf
 )
 
 missing=()

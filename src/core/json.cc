@@ -124,17 +124,39 @@ Result<Value> parseJson(std::string_view text, Arena& arena, bool padded) {
 
 bool isValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
+namespace {
+
+// True when any of the 8 bytes of `w` needs attention: a control character, '"', '\\' or a
+// byte >= 0x80 (SWAR: the classic has-zero-byte and has-less-than tricks).
+inline bool wordNeedsWork(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  auto hasZero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  uint64_t lt_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return ((w & kHigh) | lt_space | hasZero(w ^ (kOnes * '"')) | hasZero(w ^ (kOnes * '\\'))) != 0;
+}
+
+}  // namespace
+
 void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
-  const bool ascii_safe_utf8 = isValidUtf8(s);
+  const char* p = s.data();
+  const size_t n = s.size();
   size_t start = 0;
   size_t i = 0;
-  const size_t n = s.size();
   while (i < n) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+    // Skip 8 plain ASCII bytes at a time: most log text needs no escaping.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (wordNeedsWork(w)) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = static_cast<unsigned char>(p[i]);
     if (c < 0x80) {
       if (needsEscape(c)) {
-        out.append(s.data() + start, i - start);
+        out.append(p + start, i - start);
         appendEscapedAscii(out, c);
         start = ++i;
       } else {
@@ -142,20 +164,16 @@ void appendJsonString(std::string& out, std::string_view s) {
       }
       continue;
     }
-    if (ascii_safe_utf8) {
-      ++i;
-      continue;
-    }
     size_t len = utf8SequenceLength(s, i);
     if (len == 0) {
-      out.append(s.data() + start, i - start);
+      out.append(p + start, i - start);
       out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
       start = ++i;
     } else {
       i += len;
     }
   }
-  out.append(s.data() + start, n - start);
+  out.append(p + start, n - start);
   out += '"';
 }
 

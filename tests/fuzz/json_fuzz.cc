@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fuzz target: JSON decode → encode → decode must round-trip, and encoding any bytes as a
+// string must give valid UTF-8.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "core/json.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace sluice;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::string encoded;
+  appendJsonString(encoded, text);
+  if (!isValidUtf8(encoded)) std::abort();
+  Arena arena;
+  auto v = parseJson(text, arena);
+  if (!v) return 0;
+  std::string once = toJson(*v);
+  auto again = parseJson(once, arena);
+  if (!again || toJson(*again) != once) std::abort();
+  return 0;
+}

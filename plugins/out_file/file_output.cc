@@ -29,29 +29,10 @@ Status makeParents(const std::string& path) {
   return Status::ok();
 }
 
-WriteResult writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return WriteResult::retry(std::strerror(errno));  // ENOSPC and EIO may clear
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return WriteResult::ok();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<FileOutput>> FileOutput::create(const FileConfig& config, PluginContext& ctx) {
-  FormatConfig fc;
-  auto sections = ctx.element().children("format");
-  config::Element empty;
-  empty.name = "format";
-  Status s = ctx.bind(std::span<const Param<FormatConfig>>(formatParams()),
-                      sections.empty() ? empty : *sections.front(), fc);
-  if (!s) return s;
-  auto formatter = Formatter::create(fc);
+  auto formatter = Formatter::fromSection(ctx, "json", false);
   if (!formatter) return formatter.takeStatus();
   std::string path = config.path;
   if (config.add_path_suffix && !path.ends_with(config.path_suffix)) path += config.path_suffix;
@@ -78,7 +59,7 @@ void FileOutput::stop() {
 
 WriteResult FileOutput::write(std::string_view chunk) {
   if (fd_ < 0) return WriteResult::retry("file " + path_ + " is not open");
-  return writeAll(fd_, chunk);
+  return writeFully(fd_, chunk);
 }
 
 const PluginDescriptor& descriptor() {

@@ -3,8 +3,6 @@
 
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 
 namespace sluice::plugins::out_stdout {
 namespace {
@@ -13,39 +11,13 @@ const std::array<Param<StdoutConfig>, 0> kParams = {};
 
 }  // namespace
 
-WriteResult writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        ::usleep(1000);
-        continue;
-      }
-      return errno == EPIPE || errno == EBADF ? WriteResult::fail(std::strerror(errno))
-                                              : WriteResult::retry(std::strerror(errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return WriteResult::ok();
-}
-
 Result<std::unique_ptr<StdoutOutput>> StdoutOutput::create(const StdoutConfig& config, PluginContext& ctx) {
-  FormatConfig fc;
-  auto sections = ctx.element().children("format");
-  config::Element empty;
-  empty.name = "format";
-  const config::Element& section = sections.empty() ? empty : *sections.front();
-  Status s = ctx.bind(std::span<const Param<FormatConfig>>(formatParams()), section, fc);
-  if (!s) return s;
-  if (section.find("@type") == nullptr) fc.type = "stdout";
-  fc.color = isatty(STDOUT_FILENO);
-  auto formatter = Formatter::create(fc);
+  auto formatter = Formatter::fromSection(ctx, "stdout", isatty(STDOUT_FILENO));
   if (!formatter) return formatter.takeStatus();
   return std::unique_ptr<StdoutOutput>(new StdoutOutput(std::move(*formatter)));
 }
 
-WriteResult StdoutOutput::write(std::string_view chunk) { return writeAll(fd_, chunk); }
+WriteResult StdoutOutput::write(std::string_view chunk) { return writeFully(fd_, chunk); }
 
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<StdoutOutput>(

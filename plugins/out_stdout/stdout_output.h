@@ -26,9 +26,6 @@ class StdoutOutput final : public Output {
   int fd_ = 1;
 };
 
-// Writes all of `data` to `fd`, retrying short writes; shared with the file output.
-WriteResult writeAll(int fd, std::string_view data);
-
 const PluginDescriptor& descriptor();
 
 }  // namespace sluice::plugins::out_stdout

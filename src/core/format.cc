@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/format.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "core/json.h"
 #include "core/time.h"
 
@@ -22,6 +27,36 @@ const std::array<Param<FormatConfig>, 11>& formatParams() {
       {"output_type", &FormatConfig::output_type, "json", "stdout: how the record is written (json or hash; both write JSON).", "json|hash|ltsv|single_value"},
   }};
   return kParams;
+}
+
+Result<Formatter> Formatter::fromSection(PluginContext& ctx, std::string_view default_type, bool color) {
+  FormatConfig fc;
+  auto sections = ctx.element().children("format");
+  config::Element empty;
+  empty.name = "format";
+  const config::Element& section = sections.empty() ? empty : *sections.front();
+  Status s = ctx.bind(std::span<const Param<FormatConfig>>(formatParams()), section, fc);
+  if (!s) return s;
+  if (section.find("@type") == nullptr) fc.type = std::string(default_type);
+  fc.color = color;
+  return create(fc);
+}
+
+WriteResult writeFully(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        ::usleep(1000);
+        continue;
+      }
+      return errno == EPIPE || errno == EBADF ? WriteResult::fail(std::strerror(errno))
+                                              : WriteResult::retry(std::strerror(errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return WriteResult::ok();
 }
 
 Result<Formatter> Formatter::create(const FormatConfig& config) {

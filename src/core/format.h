@@ -33,6 +33,9 @@ class Formatter {
  public:
   enum class Type { Json, OutFile, SingleValue, Ltsv, Stdout, Pretty };
   static Result<Formatter> create(const FormatConfig& config);
+  // Builds the formatter of a plugin's <format> section; `default_type` applies when the
+  // section or its @type is absent. `color` is for the pretty format.
+  static Result<Formatter> fromSection(PluginContext& ctx, std::string_view default_type, bool color);
 
   // Appends one event (with its newline when add_newline).
   void format(const Event& event, std::string& out) const;
@@ -49,5 +52,9 @@ class Formatter {
   std::string time_format_;
   bool utc_ = false;
 };
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR/EAGAIN. EPIPE and EBADF are
+// permanent failures; other errors (ENOSPC, EIO) are worth a retry.
+WriteResult writeFully(int fd, std::string_view data);
 
 }  // namespace sluice

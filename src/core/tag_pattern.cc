@@ -20,6 +20,19 @@ std::string globToRegex(std::string_view pat) {
   std::vector<std::vector<std::string>> stack;  // alternatives of each open '{'
   std::vector<std::string> regex{""};
   bool escape = false, dot = false;
+  // Ends the innermost '{': its alternatives become one non-capturing group.
+  auto closeGroup = [&] {
+    stack.back().push_back(regex.back());
+    regex.pop_back();
+    std::string uni = "(?:";
+    for (size_t k = 0; k < stack.back().size(); ++k) {
+      if (k) uni += '|';
+      uni += stack.back()[k];
+    }
+    uni += ')';
+    stack.pop_back();
+    regex.back() += uni;
+  };
   size_t i = 0;
   while (i < pat.size()) {
     char c = pat[i];
@@ -70,16 +83,7 @@ std::string globToRegex(std::string_view pat) {
       stack.emplace_back();
       regex.emplace_back();
     } else if (c == '}' && !stack.empty()) {
-      stack.back().push_back(regex.back());
-      regex.pop_back();
-      std::string uni = "(?:";
-      for (size_t k = 0; k < stack.back().size(); ++k) {
-        if (k) uni += '|';
-        uni += stack.back()[k];
-      }
-      uni += ')';
-      stack.pop_back();
-      regex.back() += uni;
+      closeGroup();
     } else if (c == ',' && !stack.empty()) {
       stack.back().push_back(regex.back());
       regex.back().clear();
@@ -92,18 +96,7 @@ std::string globToRegex(std::string_view pat) {
     ++i;
   }
   if (dot) regex.back() += "\\.";
-  while (!stack.empty()) {
-    stack.back().push_back(regex.back());
-    regex.pop_back();
-    std::string uni = "(?:";
-    for (size_t k = 0; k < stack.back().size(); ++k) {
-      if (k) uni += '|';
-      uni += stack.back()[k];
-    }
-    uni += ')';
-    stack.pop_back();
-    regex.back() += uni;
-  }
+  while (!stack.empty()) closeGroup();  // Fluentd closes unbalanced '{' at the end
   return regex.back();
 }
 

@@ -143,6 +143,14 @@ TEST(CliTest, DemoConfigRunsOnTheBundledLog) {
   EXPECT_NE(r.out.find("\"error_detail\":{\"type\":\"TimeoutError\",\"after_s\":30}"), std::string::npos) << r.out;
 }
 
+TEST(CliTest, JsonSelfLogs) {
+  auto r = runSluice({"--parse", "json", "--log-format", "json"}, "nope\n");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.err.find("{\"time\":\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"level\":\"warn\",\"source\":\"[in:stdin:stdin.0]\",\"message\":\"Malformed line skipped"),
+            std::string::npos) << r.err;
+}
+
 TEST(CliTest, InvalidUtf8IsReplacedNotEmittedRaw) {
   auto r = runSluice({"--parse", "none"}, std::string("bad \xff\xfe bytes\n"));
   EXPECT_EQ(r.exit_code, 0);

@@ -267,6 +267,8 @@ TEST_F(RouterTest, ConfigErrorsNameTheProblem) {
       {"<label @A>\n</label>\n<label @A>\n</label>\n", "defined twice"},
       {"<match **>\n @type null\n @id x\n</match>\n<match **>\n @type null\n @id x\n</match>\n", "duplicate @id 'x'"},
       {"<filter **>\n @type grep\n <regexp>\n  key a\n  pattern /(?=x)/\n </regexp>\n</filter>\n", "lookahead"},
+      {"<match **>\n @type null\n <buffer>\n  chunk_limit_size 2X\n </buffer>\n</match>\n", "(test):4: parameter 'chunk_limit_size': '2X' is not a size"},
+      {"<match **>\n @type null\n <buffer>\n  overflow_action explode\n </buffer>\n</match>\n", "valid options are throw_exception,block,drop_oldest_chunk"},
   };
   for (const Case& c : cases) {
     auto p = build(c.config);

@@ -79,7 +79,7 @@ void ParserFilter::process(Batch& batch) {
     }
   }
   std::vector<ParsedRecord> parsed(lines.size());
-  parser_->parse(lines, false, arena, parsed);
+  parser_->parse(LineBatch{lines}, arena, parsed);
 
   std::vector<bool> drop(events.size(), false);
   for (size_t i = 0; i < events.size(); ++i) {

@@ -37,6 +37,7 @@ StdinInput::StdinInput(const StdinConfig& config, PluginContext& ctx, ParserPtr 
       batch_lines_(static_cast<size_t>(config.batch_lines)),
       max_line_size_(config.max_line_size.bytes),
       parser_(std::move(parser)),
+      state_(parser_->newState()),
       log_(ctx.log()),
       errors_(ctx.metrics().counter("errors_total", "Lines the parser rejected.",
                                     {{"error_type", "parse"}, {"stage", "parse"}})),
@@ -75,11 +76,14 @@ Status StdinInput::run(EventSink& out, const StopToken& stop) {
   auto process = [&](bool padded) -> Status {
     if (lines.empty()) return Status::ok();
     std::fill(parsed.begin(), parsed.begin() + lines.size(), ParsedRecord{});
-    parser_->parse(lines, padded, batch.arena(), std::span(parsed.data(), lines.size()));
+    parser_->parse(LineBatch{lines, padded, state_.get(), seq_}, batch.arena(),
+                   std::span(parsed.data(), lines.size()));
+    seq_ += lines.size();
     int64_t now = nowNs();
     uint64_t bad = 0;
     for (size_t i = 0; i < lines.size(); ++i) {
       ParsedRecord& r = parsed[i];
+      if (r.held) continue;
       if (!r.ok()) {
         ++bad;
         reportMalformed(lines[i], r.error);
@@ -118,6 +122,14 @@ Status StdinInput::run(EventSink& out, const StopToken& stop) {
         if (rest.back() == '\r') rest.remove_suffix(1);
         lines.push_back(rest);
         Status s = process(true);
+        if (!s) log_.error("Batch not accepted: " + s.message());
+      }
+      // What a joining parser still holds (an unfinished partial line) is emitted at EOF.
+      ParsedRecord held;
+      if (state_ && parser_->flush(*state_, batch.arena(), held) && held.ok()) {
+        batch.add(tag_, held.has_time ? held.time_ns : nowNs(), held.record);
+        Status s = out.emit(batch);
+        batch.clear();
         if (!s) log_.error("Batch not accepted: " + s.message());
       }
     }

@@ -31,6 +31,8 @@ class StdinInput final : public Input {
   const size_t batch_lines_;
   const size_t max_line_size_;
   const ParserPtr parser_;
+  ParserStatePtr state_;  // joining state of the one stream
+  uint64_t seq_ = 0;      // line sequence number
   const SourceLogger log_;
   int fd_ = 0;
   Counter& errors_;

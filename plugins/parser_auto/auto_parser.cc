@@ -14,13 +14,13 @@ Result<std::unique_ptr<AutoParser>> AutoParser::create(const AutoConfig& config,
   return std::unique_ptr<AutoParser>(new AutoParser(config.message_key));
 }
 
-void AutoParser::parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-                       std::span<ParsedRecord> out) const {
+void AutoParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
+  const auto& lines = in.lines;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view line = lines[i];
     size_t p = line.find_first_not_of(" \t");
     if (p != std::string_view::npos && line[p] == '{') {
-      auto v = parseJson(line, arena, padded);
+      auto v = parseJson(line, arena, in.padded);
       if (v && v->isObject()) {
         out[i].record = *v;
         continue;

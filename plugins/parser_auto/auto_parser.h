@@ -16,8 +16,7 @@ class AutoParser final : public Parser {
   static Result<std::unique_ptr<AutoParser>> create(const AutoConfig& config, PluginContext& ctx);
 
   // sluice::Parser
-  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-             std::span<ParsedRecord> out) const override;
+  void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
  private:
   explicit AutoParser(std::string key) : key_(std::move(key)) {}

@@ -13,7 +13,7 @@ TEST(AutoParserTest, JsonWhenJsonElseText) {
   std::vector<std::string_view> lines = {R"({"a":1})", "plain", "{broken", "[1]"};
   std::vector<ParsedRecord> out(lines.size());
   Arena arena;
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   EXPECT_EQ(toJson(out[0].record), R"({"a":1})");
   EXPECT_EQ(toJson(out[1].record), R"({"message":"plain"})");
   EXPECT_EQ(toJson(out[2].record), R"({"message":"{broken"})");

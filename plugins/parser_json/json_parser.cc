@@ -19,11 +19,11 @@ Result<std::unique_ptr<JsonParser>> JsonParser::create(const JsonConfig& config,
   return std::unique_ptr<JsonParser>(new JsonParser(std::move(*time)));
 }
 
-void JsonParser::parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-                       std::span<ParsedRecord> out) const {
+void JsonParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
+  const auto& lines = in.lines;
   for (size_t i = 0; i < lines.size(); ++i) {
     ParsedRecord& rec = out[i];
-    auto v = parseJson(lines[i], arena, padded);
+    auto v = parseJson(lines[i], arena, in.padded);
     if (!v) {
       rec.error = "invalid JSON";
       continue;

@@ -14,8 +14,7 @@ class JsonParser final : public Parser {
   static Result<std::unique_ptr<JsonParser>> create(const JsonConfig& config, PluginContext& ctx);
 
   // sluice::Parser
-  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-             std::span<ParsedRecord> out) const override;
+  void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
  private:
   explicit JsonParser(ParserTime time) : time_(std::move(time)) {}

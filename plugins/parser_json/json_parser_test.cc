@@ -12,7 +12,7 @@ using testing::PluginFactory;
 
 std::vector<ParsedRecord> parseAll(const Parser& p, const std::vector<std::string_view>& lines, Arena& arena) {
   std::vector<ParsedRecord> out(lines.size());
-  p.parse(lines, false, arena, out);
+  p.parse(LineBatch{lines}, arena, out);
   return out;
 }
 
@@ -80,11 +80,11 @@ TEST(JsonParserTest, WarmBatchAllocatesNothing) {
   Arena arena;
   for (int warm = 0; warm < 3; ++warm) {
     arena.reset();
-    p->parse(lines, false, arena, out);
+    p->parse(LineBatch{lines}, arena, out);
   }
   testing::AllocationCounter counter;
   arena.reset();
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   EXPECT_EQ(counter.count(), 0u);
   EXPECT_TRUE(out[63].ok());
 }

@@ -14,8 +14,8 @@ Result<std::unique_ptr<NoneParser>> NoneParser::create(const NoneConfig& config,
   return std::unique_ptr<NoneParser>(new NoneParser(config.message_key));
 }
 
-void NoneParser::parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-                       std::span<ParsedRecord> out) const {
+void NoneParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
+  const auto& lines = in.lines;
   for (size_t i = 0; i < lines.size(); ++i) {
     Member* m = arena.allocArray<Member>(4);
     m[0] = Member{key_, Value::string(lines[i])};

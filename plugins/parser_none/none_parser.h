@@ -15,8 +15,7 @@ class NoneParser final : public Parser {
   static Result<std::unique_ptr<NoneParser>> create(const NoneConfig& config, PluginContext& ctx);
 
   // sluice::Parser
-  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-             std::span<ParsedRecord> out) const override;
+  void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
  private:
   explicit NoneParser(std::string key) : key_(std::move(key)) {}

@@ -13,7 +13,7 @@ TEST(NoneParserTest, KeepsTheLine) {
   std::vector<std::string_view> lines = {"raw \"text\"", ""};
   std::vector<ParsedRecord> out(2);
   Arena arena;
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   EXPECT_EQ(toJson(out[0].record), R"({"log":"raw \"text\""})");
   EXPECT_EQ(toJson(out[1].record), R"({"log":""})");
   EXPECT_FALSE(out[0].has_time);

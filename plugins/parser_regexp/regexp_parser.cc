@@ -33,8 +33,8 @@ RegexpParser::RegexpParser(std::unique_ptr<RE2> re, ParserTime time)
   ngroups_ = re_->NumberOfCapturingGroups() + 1;
 }
 
-void RegexpParser::parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-                         std::span<ParsedRecord> out) const {
+void RegexpParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
+  const auto& lines = in.lines;
   // One match buffer per call, sized once: no allocation per line.
   std::vector<re2::StringPiece> match(ngroups_);
   for (size_t i = 0; i < lines.size(); ++i) {

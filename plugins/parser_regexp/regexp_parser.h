@@ -18,8 +18,7 @@ class RegexpParser final : public Parser {
   static Result<std::unique_ptr<RegexpParser>> create(const RegexpConfig& config, PluginContext& ctx);
 
   // sluice::Parser
-  void parse(std::span<const std::string_view> lines, bool padded, Arena& arena,
-             std::span<ParsedRecord> out) const override;
+  void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
  private:
   RegexpParser(std::unique_ptr<RE2> re, ParserTime time);

@@ -22,7 +22,7 @@ TEST(RegexpParserTest, ApacheAccessLog) {
       "garbage"};
   std::vector<ParsedRecord> out(2);
   Arena arena;
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   ASSERT_TRUE(out[0].ok());
   EXPECT_EQ(out[0].time_ns, 1795309323LL * kNanosPerSecond);
   EXPECT_EQ(toJson(out[0].record),
@@ -36,7 +36,7 @@ TEST(RegexpParserTest, OptionalGroupThatDidNotTakePartIsNull) {
   std::vector<std::string_view> lines = {"one"};
   std::vector<ParsedRecord> out(1);
   Arena arena;
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   EXPECT_EQ(toJson(out[0].record), R"({"a":"one","b":null})");
 }
 
@@ -58,11 +58,11 @@ TEST(RegexpParserTest, WarmBatchAllocatesNothing) {
   std::vector<std::string_view> lines(64, "INFO something happened");
   std::vector<ParsedRecord> out(lines.size());
   Arena arena;
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   arena.reset();
   // The per-call match vector is one allocation per batch, not per line.
   testing::AllocationCounter counter;
-  p->parse(lines, false, arena, out);
+  p->parse(LineBatch{lines}, arena, out);
   EXPECT_LE(counter.count(), 1u);
 }
 

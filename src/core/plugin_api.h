@@ -17,3 +17,4 @@
 #include "monitor/log.h"
 #include "monitor/metrics.h"
 #include "core/line_buffer.h"
+#include "core/container_log.h"

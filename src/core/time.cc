@@ -236,7 +236,9 @@ std::optional<int64_t> TimeParser::parseFormat(std::string_view s) const {
       case 'M': ok = readInt(s, pos, 2, mi); break;
       case 'S': ok = readInt(s, pos, 2, sec); break;
       case 'N': ok = readFraction(s, pos, width ? width : 64, ns); break;
-      case 'L': ok = readFraction(s, pos, width ? width : 3, ns); break;
+      // Ruby's strptime reads every digit for %L as for %N (fluent-plugin-parser-cri's
+      // `%Y-%m-%dT%H:%M:%S.%L%z` keeps nanoseconds).
+      case 'L': ok = readFraction(s, pos, width ? width : 64, ns); break;
       case 'p': case 'P': {
         has_ampm = true;
         if (pos + 2 <= s.size()) {

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::parser_docker {
+
+struct DockerConfig {
+  bool keep_time_key = false;
+  ByteSize max_partial_size;
+};
+
+// Docker json-file lines `{"log":"…\n","stream":"stdout","time":"…"}`. When reading a stream
+// (tail), entries whose log does not end in "\n" (Docker splits lines at 16 KiB) are joined
+// per stream; the final newline is stripped; the event time is the first fragment's `time`.
+// Other fields of the entry are kept.
+class DockerParser final : public Parser {
+ public:
+  static Result<std::unique_ptr<DockerParser>> create(const DockerConfig& config, PluginContext& ctx);
+
+  // sluice::Parser
+  void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
+  ParserStatePtr newState() const override;
+  bool flush(ParserState& state, Arena& arena, ParsedRecord& out) const override;
+
+ private:
+  explicit DockerParser(const DockerConfig& config) : config_(config) {}
+  const DockerConfig config_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::parser_docker

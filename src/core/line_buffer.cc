@@ -35,6 +35,7 @@ ssize_t LineBuffer::fill(int fd) {
       // One line fills the buffer: grow up to the line limit, else start skipping it.
       if (end_ - start_ >= max_line_size_) {
         discarding_ = true;
+        base_offset_ += end_;
         start_ = scan_ = end_ = 0;
       } else {
         grow(read_size_);
@@ -92,13 +93,30 @@ std::string_view LineBuffer::takeRest() {
   return rest;
 }
 
-void LineBuffer::compact() {
-  if (start_ == 0) return;
+size_t LineBuffer::compact() {
+  if (start_ == 0) return 0;
+  size_t dropped = start_;
+  base_offset_ += dropped;
   size_t n = end_ - start_;
   std::memmove(data_.get(), data_.get() + start_, n);
   scan_ -= start_;
   end_ = n;
   start_ = 0;
+  std::memset(data_.get() + end_, 0, kJsonPadding);
+  return dropped;
+}
+
+void LineBuffer::clear(uint64_t offset) {
+  base_offset_ = offset;
+  start_ = end_ = scan_ = 0;
+  discarding_ = false;
+  std::memset(data_.get(), 0, kJsonPadding);
+}
+
+void LineBuffer::append(std::string_view bytes) {
+  if (capacity_ - end_ < bytes.size()) grow(bytes.size());
+  std::memcpy(data_.get() + end_, bytes.data(), bytes.size());
+  end_ += bytes.size();
   std::memset(data_.get() + end_, 0, kJsonPadding);
 }
 

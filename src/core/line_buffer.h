@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,26 @@ class LineBuffer {
   size_t takeLines(std::vector<std::string_view>& out, size_t max_lines);
   // The unterminated rest (at EOF), consumed.
   std::string_view takeRest();
-  // Moves the unconsumed tail to the front. Invalidates line views.
-  void compact();
+  // Moves the unconsumed tail to the front and returns how many bytes were dropped from the
+  // front. Invalidates line views.
+  size_t compact();
+  // Empties the buffer (keeps its memory); the next byte read is at stream offset `offset`.
+  void clear(uint64_t offset = 0);
+  // Appends bytes as if they had been read (a reader's saved partial line).
+  void append(std::string_view bytes);
+  // The unconsumed bytes (a partial line, or lines not yet taken).
+  std::string_view unconsumed() const { return {data_.get() + start_, end_ - start_}; }
+  // Offset in the buffer of the first unconsumed byte, and the buffer's first byte: a line's
+  // position is line.data() - base().
+  size_t consumed() const { return start_; }
+  const char* base() const { return data_.get(); }
+  bool discarding() const { return discarding_; }
+  // Continues skipping an overlong line begun in an earlier read (a reader's saved state).
+  void setDiscarding(bool d) { discarding_ = d; }
+  // Stream offset of base()[0], and of the first unconsumed byte.
+  uint64_t baseOffset() const { return base_offset_; }
+  uint64_t consumedOffset() const { return base_offset_ + start_; }
+  uint64_t offsetOf(const char* p) const { return base_offset_ + static_cast<uint64_t>(p - data_.get()); }
 
   size_t skippedLongLines() const { return skipped_long_lines_; }
   size_t buffered() const { return end_ - start_; }
@@ -43,6 +62,7 @@ class LineBuffer {
   size_t scan_ = 0;   // where to resume looking for '\n'
   bool discarding_ = false;  // inside a line longer than max_line_size
   size_t skipped_long_lines_ = 0;
+  uint64_t base_offset_ = 0;  // stream offset of data_[0]
 };
 
 }  // namespace sluice

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "plugins/in_tail/tail_input.h"
+
+namespace sluice::plugins::in_tail {
+namespace {
+
+using C = TailConfig;
+const std::array<Param<C>, 19> kParams = {{
+    {"path", &C::path, nullptr, "Files to follow: comma-separated globs.", {}, kRequired},
+    {"exclude_path", &C::exclude_path, "", "Globs of files not to follow (array)."},
+    {"pos_file", &C::pos_file, nullptr, "Where positions are recorded (Fluentd's format). Without it, a restart starts over."},
+    {"pos_file_compaction_interval", &C::pos_file_compaction_interval, "0", "sluice drops entries of unwatched files at every write; accepted for compatibility."},
+    {"tag", &C::tag, nullptr, "Tag of the events; a `*` is replaced by the file path with `/` turned into `.`.", {}, kRequired},
+    {"read_from_head", &C::read_from_head, "false", "Read files found at start-up (without a recorded position) from the beginning, not the end. Files appearing later are always read from the beginning."},
+    {"refresh_interval", &C::refresh_interval, "60", "How often the globs are expanded again."},
+    {"rotate_wait", &C::rotate_wait, "5", "After a rotation, keep reading the old file this long before moving to the new one."},
+    {"follow_inodes", &C::follow_inodes, "false", "sluice always follows a rotated file by its open descriptor and finds rotated siblings by inode on restart.", {}, kIgnored},
+    {"enable_stat_watcher", &C::enable_stat_watcher, "true", "Use inotify to learn of changes at once."},
+    {"enable_watch_timer", &C::enable_watch_timer, "true", "Also check every file once a second (a fallback for missed events)."},
+    {"read_lines_limit", &C::read_lines_limit, "1000", "Lines read and emitted per batch, at most."},
+    {"read_bytes_limit_per_second", &C::read_bytes_limit_per_second, "0", "Bytes read per file and second, at most (0: no limit)."},
+    {"max_line_size", &C::max_line_size, "1m", "Longer lines are skipped with a warning."},
+    {"skip_refresh_on_startup", &C::skip_refresh_on_startup, "false", "Do not expand the globs at start-up; wait for the first refresh_interval."},
+    {"path_key", &C::path_key, nullptr, "Add the file path to each record under this key."},
+    {"ignore_repeated_permission_error", &C::ignore_repeated_permission_error, "false", "Report a file that cannot be opened only once."},
+    {"limit_recently_modified", &C::limit_recently_modified, "0", "Ignore files not modified within this time (0: no limit)."},
+    {"multiline_flush_interval", &C::multiline_flush_interval, "5", "Emit a held partial or multi-line event after this long without its end."},
+}};
+
+}  // namespace
+
+Result<std::unique_ptr<TailInput>> TailInput::create(const TailConfig& config, PluginContext& ctx) {
+  std::vector<std::string> patterns;
+  size_t start = 0;
+  while (start <= config.path.size()) {
+    size_t comma = config.path.find(',', start);
+    std::string p = config.path.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t a = p.find_first_not_of(" \t"), b = p.find_last_not_of(" \t");
+    if (a != std::string::npos) patterns.push_back(p.substr(a, b - a + 1));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (patterns.empty()) return Status::invalidConfig("path names no file");
+  if (config.read_lines_limit < 1) return Status::invalidConfig("read_lines_limit must be at least 1");
+  if (config.max_line_size.bytes < 64) return Status::invalidConfig("max_line_size must be at least 64 bytes");
+  auto sections = ctx.element().children("parse");
+  if (sections.empty()) {
+    return Status::invalidConfig(ctx.element().where.str() + ": tail needs a <parse> section (e.g. @type none, json, cri or kubernetes)");
+  }
+  auto parser = ctx.createParser(*sections.front());
+  if (!parser) return parser.takeStatus();
+  return std::unique_ptr<TailInput>(new TailInput(config, std::move(*parser), std::move(patterns), ctx));
+}
+
+TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns,
+                     PluginContext& ctx)
+    : config_(config), parser_(std::move(parser)), patterns_(std::move(patterns)), log_(ctx.log()) {
+  PluginMetrics& m = ctx.metrics();
+  metrics_.read_lines = &m.pluginCounter("read_lines_total", "Lines read from files.");
+  metrics_.read_bytes = &m.pluginCounter("read_bytes_total", "Bytes read from files.");
+  metrics_.parse_errors = &m.counter("errors_total", "Lines the parser rejected.", {{"error_type", "parse"}, {"stage", "parse"}});
+  metrics_.skipped_long_lines = &m.counter("discarded_records_total", "Lines longer than max_line_size.", {{"intentional", "false"}});
+  metrics_.rotations = &m.pluginCounter("rotations_total", "Rotations seen (rename, delete and recreate).");
+  metrics_.truncations = &m.pluginCounter("truncations_total", "Files truncated in place (copytruncate).");
+  metrics_.watched_files = &m.gauge("tail_watched_files", "Files being followed.");
+}
+
+std::string TailInput::tagFor(const std::string& path) const {
+  size_t star = config_.tag.find('*');
+  if (star == std::string::npos) return config_.tag;
+  std::string dotted;
+  for (char c : path) {
+    char d = c == '/' ? '.' : c;
+    if (d == '.' && (dotted.empty() || dotted.back() == '.')) continue;  // no empty parts
+    dotted += d;
+  }
+  return config_.tag.substr(0, star) + dotted + config_.tag.substr(star + 1);
+}
+
+const PluginDescriptor& descriptor() {
+  static const PluginDescriptor kDescriptor = makeDescriptor<TailInput>(
+      PluginKind::Input, "tail",
+      "Follows files (inotify + stat timer), through rotation and restarts, with a Fluentd-format pos_file.",
+      kParams, {{"parse", "The parser of each line (required): none, json, regexp, cri, docker, kubernetes, …", {}}});
+  return kDescriptor;
+}
+
+}  // namespace sluice::plugins::in_tail

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::in_tail {
+
+struct TailConfig {
+  std::string path;
+  StringList exclude_path;
+  std::optional<std::string> pos_file;
+  Duration pos_file_compaction_interval;
+  std::string tag;
+  bool read_from_head = false;
+  Duration refresh_interval;
+  Duration rotate_wait;
+  bool follow_inodes = false;
+  bool enable_stat_watcher = true;
+  bool enable_watch_timer = true;
+  int64_t read_lines_limit = 1000;
+  ByteSize read_bytes_limit_per_second;
+  ByteSize max_line_size;
+  bool skip_refresh_on_startup = false;
+  std::optional<std::string> path_key;
+  bool ignore_repeated_permission_error = false;
+  Duration limit_recently_modified;
+  Duration multiline_flush_interval;
+};
+
+// Fluentd's in_tail: follows files matching `path` (inotify plus a stat timer), survives
+// rotation by rename (the kubelet's), copytruncate, delete-and-recreate, and restarts, and
+// records its position in a Fluentd-format pos_file that advances only after the events before
+// it were accepted downstream. One thread reads every file of the input.
+class TailInput final : public Input {
+ public:
+  static Result<std::unique_ptr<TailInput>> create(const TailConfig& config, PluginContext& ctx);
+
+  // sluice::Input
+  Status run(EventSink& out, const StopToken& stop) override;
+
+  const TailConfig& config() const { return config_; }
+  const Parser& parser() const { return *parser_; }
+  const std::vector<std::string>& patterns() const { return patterns_; }
+  const SourceLogger& log() const { return log_; }
+  // "kubernetes.*" + "/var/log/containers/a.log" → "kubernetes.var.log.containers.a.log"
+  std::string tagFor(const std::string& path) const;
+
+  struct Metrics {
+    Counter* read_lines;
+    Counter* read_bytes;
+    Counter* parse_errors;
+    Counter* skipped_long_lines;
+    Counter* rotations;
+    Counter* truncations;
+    Gauge* watched_files;
+  };
+  const Metrics& metrics() const { return metrics_; }
+
+ private:
+  TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns, PluginContext& ctx);
+
+  const TailConfig config_;
+  const ParserPtr parser_;
+  const std::vector<std::string> patterns_;
+  const SourceLogger log_;
+  Metrics metrics_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::in_tail

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Runs sluice until a pos_file shows every input file read to its end; prints wall time,
+CPU time (from /proc/PID/stat) and peak RSS (VmHWM). Used by bench/run_*.sh."""
+import os, signal, subprocess, sys, time
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+def done(pos_file, sizes):
+    try:
+        entries = {}
+        for line in open(pos_file):
+            path, off, _ = line.rstrip("\n").split("\t")
+            entries[path] = int(off, 16)
+        return all(entries.get(p) == s for p, s in sizes.items())
+    except (OSError, ValueError):
+        return False
+
+def main():
+    pos_file, files, cmd = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
+    sizes = {p: os.path.getsize(p) for p in files}
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd)
+    while not done(pos_file, sizes):
+        if proc.poll() is not None:
+            sys.exit("sluice exited early")
+        time.sleep(0.01)
+    wall = time.monotonic() - start
+    cpu, hwm = cpu_seconds(proc.pid), hwm_kib(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait()
+    print(f"{wall:.3f} {cpu:.3f} {hwm}")
+
+main()

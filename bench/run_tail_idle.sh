@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench/: CPU used by the tail input watching 1,000 idle files (inotify + the 1 s stat timer).
+#   bash bench/run_tail_idle.sh [FILES] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000}
+secs=${2:-20}
+bash scripts/build.sh sluice >/dev/null
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$work/logs"
+for i in $(seq 1 "$n"); do echo "line of file $i" > "$work/logs/f$i.log"; done
+cat > "$work/idle.conf" <<CONF
+<source>
+  @type tail
+  path $work/logs/*.log
+  pos_file $work/tail.pos
+  tag idle.*
+  read_from_head true
+  <parse>
+    @type none
+  </parse>
+</source>
+<match idle.**>
+  @type null
+</match>
+CONF
+./build/sluice -c "$work/idle.conf" --log-level warn &
+pid=$!
+until [ -f "$work/tail.pos" ] && [ "$(wc -l < "$work/tail.pos")" -ge "$n" ]; do sleep 0.1; done
+sleep 2
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+t0=$(ticks); sleep "$secs"; t1=$(ticks)
+hz=$(getconf CLK_TCK)
+python3 -c "import sys; d=($t1-$t0)/$hz; print(f'{$n} idle files: {d:.3f} cpu-s in {$secs} s = {100*d/$secs:.2f}% of a core; RSS', open('/proc/$pid/status').read().split('VmRSS:')[1].split()[0], 'KiB')"

@@ -27,31 +27,21 @@ Result<std::unique_ptr<RegexpParser>> RegexpParser::create(const RegexpConfig& c
 }
 
 RegexpParser::RegexpParser(std::unique_ptr<RE2> re, ParserTime time)
-    : re_(std::move(re)), time_(std::move(time)) {
-  for (const auto& [name, index] : re_->NamedCapturingGroups()) groups_.emplace_back(index, name);
-  std::sort(groups_.begin(), groups_.end());
-  ngroups_ = re_->NumberOfCapturingGroups() + 1;
-}
+    : re_(std::move(re)), time_(std::move(time)), groups_(*re_) {}
 
 void RegexpParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
   const auto& lines = in.lines;
   // One match buffer per call, sized once: no allocation per line.
-  std::vector<re2::StringPiece> match(ngroups_);
+  std::vector<re2::StringPiece> match(groups_.matchSize());
   for (size_t i = 0; i < lines.size(); ++i) {
     ParsedRecord& rec = out[i];
     std::string_view line = lines[i];
     if (!re_->Match(re2::StringPiece(line.data(), line.size()), 0, line.size(), RE2::UNANCHORED,
-                    match.data(), ngroups_)) {
+                    match.data(), groups_.matchSize())) {
       rec.error = "pattern not matched";
       continue;
     }
-    Member* members = arena.allocArray<Member>(std::max<size_t>(4, std::bit_ceil(groups_.size())));
-    for (size_t g = 0; g < groups_.size(); ++g) {
-      const re2::StringPiece& m = match[groups_[g].first];
-      members[g] = Member{groups_[g].second,
-                          m.data() == nullptr ? Value() : Value::string(std::string_view(m.data(), m.size()))};
-    }
-    rec.record = Value::object(members, static_cast<uint32_t>(groups_.size()), true);
+    rec.record = groups_.toRecord(match.data(), arena);
     time_.apply(rec, arena);
   }
 }

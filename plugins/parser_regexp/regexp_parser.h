@@ -25,8 +25,7 @@ class RegexpParser final : public Parser {
 
   const std::unique_ptr<RE2> re_;
   const ParserTime time_;
-  std::vector<std::pair<int, std::string>> groups_;  // capture index, field name; in order
-  int ngroups_ = 0;
+  const NamedGroups groups_;
 };
 
 const PluginDescriptor& descriptor();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/parser_common.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "config/types.h"
@@ -150,6 +151,22 @@ void ParserTime::apply(ParsedRecord& rec, Arena& arena) const {
       if ((null_empty_ && s.empty()) || (null_re_ && RE2::FullMatch(s, *null_re_))) m.value = Value();
     }
   }
+}
+
+NamedGroups::NamedGroups(const RE2& re) : match_size_(re.NumberOfCapturingGroups() + 1) {
+  for (const auto& [name, index] : re.NamedCapturingGroups()) groups_.emplace_back(index, name);
+  std::sort(groups_.begin(), groups_.end());
+}
+
+Value NamedGroups::toRecord(const re2::StringPiece* match, Arena& arena) const {
+  Member* members = arena.allocArray<Member>(std::max<size_t>(4, std::bit_ceil(groups_.size())));
+  uint32_t n = 0;
+  for (const auto& [index, name] : groups_) {
+    const re2::StringPiece& m = match[index];
+    if (m.data() == nullptr) continue;  // Fluentd leaves out a group that took no part
+    members[n++] = Member{name, Value::string(std::string_view(m.data(), m.size()))};
+  }
+  return Value::object(members, n, true);
 }
 
 }  // namespace sluice

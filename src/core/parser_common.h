@@ -82,4 +82,20 @@ class ParserTime {
   bool null_empty_ = false;
 };
 
+// The named groups of a regexp, in the order they appear, and the record they make from a
+// match: each group a string field (a view into the matched text); a group that took no part
+// is left out, as Fluentd's regexp parser does.
+// Immutable; safe to share across threads.
+class NamedGroups {
+ public:
+  explicit NamedGroups(const RE2& re);
+  int matchSize() const { return match_size_; }  // submatches to ask RE2 for
+  size_t size() const { return groups_.size(); }
+  Value toRecord(const re2::StringPiece* match, Arena& arena) const;
+
+ private:
+  std::vector<std::pair<int, std::string>> groups_;  // capture index, field name
+  int match_size_;
+};
+
 }  // namespace sluice

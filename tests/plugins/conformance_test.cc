@@ -26,6 +26,7 @@ std::string minimalBody(const PluginDescriptor& d) {
     else if (p.name == "path") body += "path /tmp/sluice-conformance.jsonl\n";
     else body += std::string(p.name) + " x\n";
   }
+  if (d.name == "multiline") body += "format1 /(?<message>.*)/\n";
   if ((d.name == "parser" && d.kind == PluginKind::Filter) || d.name == "tail") {
     body += "<parse>\n @type json\n</parse>\n";
   }

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <re2/re2.h>
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::parser_syslog {
+
+struct SyslogConfig {
+  std::string message_format;
+  bool with_priority = true;
+  std::optional<std::string> time_format;
+  std::string rfc5424_time_format;
+  bool keep_time_key = false;
+  bool support_colonless_ident = true;
+  bool localtime = true;
+  bool utc = false;
+};
+
+// Fluentd's syslog parser: RFC 3164 (`<pri>Mmm dd hh:mm:ss host ident[pid]: message`) and
+// RFC 5424 (`<pri>1 time host ident pid msgid [sd] message`), or auto-detected per line.
+// Fields: pri (integer), host, ident, pid, message; msgid and extradata for RFC 5424.
+class SyslogParser final : public Parser {
+ public:
+  static Result<std::unique_ptr<SyslogParser>> create(const SyslogConfig& config, PluginContext& ctx);
+
+  // sluice::Parser
+  void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
+
+ private:
+  explicit SyslogParser(const SyslogConfig& config);
+  void parse3164(std::string_view line, Arena& arena, ParsedRecord& rec) const;
+  void parse5424(std::string_view line, Arena& arena, ParsedRecord& rec) const;
+  void finish(const RE2& re, const NamedGroups& groups, std::string_view line, bool rfc5424, Arena& arena,
+              ParsedRecord& rec) const;
+
+  const SyslogConfig config_;
+  const RE2 rfc3164_;
+  const RE2 rfc5424_;
+  const NamedGroups groups3164_;
+  const NamedGroups groups5424_;
+  const TimeParser time3164_;
+  const TimeParser time5424_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::parser_syslog

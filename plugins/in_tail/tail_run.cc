@@ -504,7 +504,10 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
       break;
     }
     buffer_.compact();
-    ssize_t n = buffer_.fill(w.fd);
+    size_t allowed = cfg_.read_bytes_limit_per_second.bytes
+                         ? cfg_.read_bytes_limit_per_second.bytes - w.budget_used
+                         : SIZE_MAX;
+    ssize_t n = buffer_.fill(w.fd, allowed);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
       in_.log().error("Read failed: " + t.path + ": " + std::strerror(errno));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "core/json.h"
@@ -28,7 +29,7 @@ void LineBuffer::grow(size_t min_free) {
   capacity_ = want;
 }
 
-ssize_t LineBuffer::fill(int fd) {
+ssize_t LineBuffer::fill(int fd, size_t max_bytes) {
   if (capacity_ - end_ < read_size_) {
     compact();
     if (capacity_ - end_ < read_size_) {
@@ -44,7 +45,7 @@ ssize_t LineBuffer::fill(int fd) {
   }
   ssize_t n;
   do {
-    n = ::read(fd, data_.get() + end_, read_size_);
+    n = ::read(fd, data_.get() + end_, std::min(read_size_, max_bytes));
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
     end_ += static_cast<size_t>(n);

@@ -20,8 +20,9 @@ class LineBuffer {
  public:
   explicit LineBuffer(size_t read_size = 256 * 1024, size_t max_line_size = 16 * 1024 * 1024);
 
-  // Reads once from `fd`. Returns bytes read, 0 at EOF, -1 on error (errno set).
-  ssize_t fill(int fd);
+  // Reads once from `fd`, at most `max_bytes` (and the buffer's read size). Returns bytes
+  // read, 0 at EOF, -1 on error (errno set).
+  ssize_t fill(int fd, size_t max_bytes = SIZE_MAX);
   // Appends up to `max_lines` complete lines (without "\n" or "\r\n") to `out`.
   size_t takeLines(std::vector<std::string_view>& out, size_t max_lines);
   // The unterminated rest (at EOF), consumed.

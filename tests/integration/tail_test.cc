@@ -306,6 +306,39 @@ TEST_F(TailTest, NewFilesAreReadFromTheHeadAndTagged) {
   EXPECT_NE(out.find("\"source_path\":\"" + dir_.file("logs/new.log") + "\""), std::string::npos) << out;
 }
 
+TEST_F(TailTest, VanishedFilesLeaveThePosFile) {
+  append(dir_.file("logs/a.log"), "a 0\n");
+  append(dir_.file("logs/b.log"), "b 0\n");
+  auto p = start(config(dir_.file("logs/*.log")));
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 2; }));
+  fs::remove(dir_.file("logs/a.log"));
+  // After rotate_wait (1 s) and a refresh (1 s), only b.log is recorded.
+  ASSERT_TRUE(waitFor([&] {
+    std::string pos = readFile(dir_.file("pos/tail.pos"));
+    return pos.find("a.log") == std::string::npos && pos.find("b.log") != std::string::npos;
+  }));
+  append(dir_.file("logs/b.log"), "b 1\n");
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 3; }));
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"a", 1}, {"b", 2}});
+}
+
+TEST_F(TailTest, ReadBytesLimitPerSecondThrottles) {
+  std::string log = dir_.file("logs/a.log");
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "a " + std::to_string(i) + "\n";  // ~14 KB
+  append(log, text);
+  auto started = std::chrono::steady_clock::now();
+  auto p = start(config(dir_.file("logs/*.log"), " read_bytes_limit_per_second 5k\n"));
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 2000; }, std::chrono::seconds(20)));
+  auto took = std::chrono::steady_clock::now() - started;
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  EXPECT_GE(took, std::chrono::milliseconds(1500)) << "14 KB at 5 KB/s needs about 2 s";
+  expectExactlyOnce(delivered(out_), {{"a", 2000}});
+}
+
 TEST_F(TailTest, CriPartialLinesJoinAcrossReads) {
   std::string log = dir_.file("logs/a.log");
   auto p = start(config(dir_.file("logs/*.log"), "", "cri"));

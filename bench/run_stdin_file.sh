@@ -12,6 +12,7 @@ trap 'rm -rf "$work"' EXIT
 ./build/bench/sluice_gen "$lines" > "$work/in.jsonl"
 bytes=$(stat -c %s "$work/in.jsonl")
 echo "input: $lines lines, $bytes bytes ($((bytes / lines)) bytes/line); $(nproc) cores; $(uname -r)"
+sync  # the generator's dirty pages are written back before measuring
 cat "$work/in.jsonl" > /dev/null  # warm the page cache
 for run in 1 2 3; do
   SLUICE_BENCH_OUT="$work/out.jsonl" /usr/bin/time -f "%e %U %S %M" -o "$work/time" \

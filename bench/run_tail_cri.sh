@@ -15,6 +15,7 @@ mkdir -p "$work/logs"
 files=$(ls "$work"/logs/*.log | paste -sd, -)
 bytes=$(cat "$work"/logs/*.log | wc -c)
 echo "input: $lines lines in $nfiles files, $bytes bytes ($((bytes / lines)) bytes/line); $(nproc) cores"
+sync  # the generator's dirty pages are written back before measuring
 cat "$work"/logs/*.log > /dev/null
 for run in 1 2 3; do
   ./build/bench/sluice_floor_cri "$work"/logs/*.log

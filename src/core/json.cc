@@ -139,13 +139,53 @@ inline bool wordNeedsWork(uint64_t w) {
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
   const char* p = s.data();
   const size_t n = s.size();
-  size_t start = 0;
+  // Fast path: most keys and values need no escaping. Check 8 bytes at a time, the last
+  // partial word padded with spaces, then copy the string in one append.
   size_t i = 0;
+  while (i + 8 <= n) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (wordNeedsWork(w)) break;
+    i += 8;
+  }
+  if (i + 8 > n) {
+    // The last 0..7 bytes, assembled in a register (fixed-size loads; a variable memcpy is a
+    // libc call and partial stores then a wide load stall store forwarding), space-padded.
+    const size_t r = n - i;
+    const char* q = p + i;
+    uint64_t w = 0;
+    unsigned shift = 0;
+    if (r & 4) {
+      uint32_t v;
+      std::memcpy(&v, q, 4);
+      w |= uint64_t{v} << shift;
+      shift += 32;
+      q += 4;
+    }
+    if (r & 2) {
+      uint16_t v;
+      std::memcpy(&v, q, 2);
+      w |= uint64_t{v} << shift;
+      shift += 16;
+      q += 2;
+    }
+    if (r & 1) {
+      w |= uint64_t{static_cast<unsigned char>(*q)} << shift;
+      shift += 8;
+    }
+    w |= 0x2020202020202020ULL << shift;  // shift <= 56
+    if (!wordNeedsWork(w)) {
+      out.push_back('"');
+      out.append(p, n);
+      out.push_back('"');
+      return;
+    }
+  }
+  out += '"';
+  size_t start = 0;
   while (i < n) {
-    // Skip 8 plain ASCII bytes at a time: most log text needs no escaping.
     while (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);

@@ -351,5 +351,31 @@ TEST_F(TailTest, CriPartialLinesJoinAcrossReads) {
   EXPECT_NE(readFile(out_).find("\"message\":\"{\\\"message\\\":\\\"a 0\\\"}\""), std::string::npos) << readFile(out_);
 }
 
+// The seed's parse steps on containerd and Docker nodes alike: kubernetes parser, then the
+// JSON in `log` expanded with reserve_data and remove_key_name_field.
+TEST_F(TailTest, KubernetesParserThenJsonOnBothRuntimes) {
+  append(dir_.file("logs/cri.log"),
+         "2026-11-22T01:00:00.5Z stdout P {\"level\":\"info\",\n"
+         "2026-11-22T01:00:00.6Z stdout F \"msg\":\"from containerd\"}\n"
+         "2026-11-22T01:00:01Z stderr F plain text\n");
+  append(dir_.file("logs/docker.log"),
+         "{\"log\":\"{\\\"level\\\":\\\"warn\\\",\",\"stream\":\"stdout\",\"time\":\"2026-11-22T01:00:02Z\"}\n"
+         "{\"log\":\"\\\"msg\\\":\\\"from docker\\\"}\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-22T01:00:03Z\"}\n");
+  setenv("SLUICE_CONTAINER_LOGS", dir_.file("logs").c_str(), 1);
+  setenv("SLUICE_POS_DIR", dir_.file("pos").c_str(), 1);
+  setenv("SLUICE_OUT", out_.c_str(), 1);
+  auto p = std::make_unique<SluiceProcess>(
+      std::vector<std::string>{"-c", std::string(SLUICE_SOURCE_DIR) + "/conf/kubernetes_containers.conf",
+                               "--log-level", "warn"},
+      dir_.file("stdout"));
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 3; }));
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  std::string out = readFile(out_);
+  EXPECT_NE(out.find(R"({"stream":"stdout","level":"info","msg":"from containerd"})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"log":"plain text","stream":"stderr"})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"stream":"stdout","level":"warn","msg":"from docker"})"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/: 1,000,000 generated JSON lines (~250 bytes) through
 #   stdin -> json parser -> file output (JSON lines)
+#   SLUICE_BENCH_CONF=bench/stdin_redact_file.conf adds the redact filter.
 # Prints wall time, CPU time (user+sys), lines/s and peak RSS for each of 3 runs.
 #   bash bench/run_stdin_file.sh [LINES]
 set -euo pipefail
@@ -16,7 +17,7 @@ sync  # the generator's dirty pages are written back before measuring
 cat "$work/in.jsonl" > /dev/null  # warm the page cache
 for run in 1 2 3; do
   SLUICE_BENCH_OUT="$work/out.jsonl" /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
-    ./build/sluice -c bench/stdin_file.conf --log-level warn < "$work/in.jsonl"
+    ./build/sluice -c "${SLUICE_BENCH_CONF:-bench/stdin_file.conf}" --log-level warn < "$work/in.jsonl"
   read -r wall user sys rss < "$work/time"
   out_lines=$(wc -l < "$work/out.jsonl")
   python3 - "$lines" "$wall" "$user" "$sys" "$rss" "$out_lines" <<'PY'

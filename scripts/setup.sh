@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libsimdjson-dev libre2-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev
   libboost-program-options-dev
+  libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   procps time linux-perf
 )

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <array>
+#include <memory>
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::filter_redact {
+
+struct RedactConfig {
+  StringList keys;
+  std::string key_match;
+  StringList builtin;
+  std::string replacement;
+  std::string mode;
+  std::optional<std::string> hash_key_file;
+  std::optional<std::string> hash_key_env;
+  StringList fields;
+  ByteSize max_scan_bytes;
+};
+
+struct PatternConfig {
+  std::string name;
+  std::string regexp;
+  std::optional<std::string> replacement;
+};
+
+// A value pattern: what it matches, what replaces a match, and an optional check of the
+// matched text (the Luhn sum for card numbers). With a capture group named `secret`, only
+// that part of the match is replaced ("Bearer <secret>" keeps "Bearer ").
+struct RedactPattern {
+  std::string name;
+  std::unique_ptr<RE2> re;
+  std::string replacement;
+  bool (*validate)(std::string_view match) = nullptr;
+  int secret_group = 0;  // 0: the whole match
+};
+
+// Removes secrets from records before they leave the node: fields whose name is in `keys`
+// (at any depth, case-insensitively) and, in every string value (or those of `fields`),
+// whatever a pattern matches. All patterns are searched in one RE2::Set pass per value; only
+// the ones that matched then rewrite it. Linear time on any input. Immutable; thread-safe.
+class RedactFilter final : public Filter {
+ public:
+  static Result<std::unique_ptr<RedactFilter>> create(const RedactConfig& config, PluginContext& ctx);
+
+  // sluice::Filter
+  void process(Batch& batch) override;
+
+ private:
+  enum class Mode { Replace, Hash, Remove };
+  struct Counts;
+
+  RedactFilter(const RedactConfig& config, std::vector<RedactPattern> patterns, std::unique_ptr<RE2::Set> set,
+               std::vector<FieldPath> fields, std::string hash_key, PluginContext& ctx);
+  void walk(Value& v, Arena& arena, Counts& counts) const;
+  void scanAll(Value& v, Arena& arena, Counts& counts) const;
+  bool scanString(Value& v, Arena& arena, Counts& counts) const;
+  std::string_view secretReplacement(std::string_view secret, std::string_view replacement, Arena& arena) const;
+
+  const std::vector<std::string> keys_;  // lower case
+  std::array<uint64_t, 65> keys_by_length_{};  // exact mode: bit k set when keys_[k] has that
+                                               // length (64: longer); keys beyond 64 use the last bit
+  const bool contains_;
+  const Mode mode_;
+  const std::string replacement_;
+  const std::vector<RedactPattern> patterns_;
+  const std::unique_ptr<RE2::Set> set_;
+  const std::vector<FieldPath> fields_;
+  uint32_t builtin_mask_ = 0;       // prefilter bits of the enabled builtins
+  bool only_builtins_ = true;       // no <pattern> of the user's (those have no prefilter)
+  const size_t max_scan_;
+  const std::string hash_key_;
+  std::vector<Counter*> pattern_counters_;
+  std::vector<Counter*> key_counters_;
+};
+
+// The built-in pattern sets by name (email, credit_card, jwt, bearer_token, aws_access_key,
+// private_key, ipv4, url_credentials); nullptr for an unknown name.
+struct BuiltinPattern {
+  std::string_view name;
+  std::string_view regexp;  // RE2 syntax
+  bool (*validate)(std::string_view match);
+  uint32_t bit;             // its bit in mayMatchBuiltins()
+};
+// A one-pass literal prefilter for the builtins enabled in `mask`: false means no enabled
+// builtin can match `text` (never a false "no"); true means the regexps must decide.
+bool mayMatchBuiltins(std::string_view text, uint32_t mask);
+const BuiltinPattern* findBuiltin(std::string_view name);
+std::string builtinNames();
+bool luhnValid(std::string_view text);
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::filter_redact

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include "plugins/filter_redact/redact_filter.h"
+#include "support/alloc_counter.h"
+#include "support/test_support.h"
+
+namespace sluice::plugins::filter_redact {
+namespace {
+
+using testing::batchOf;
+using testing::jsonRecords;
+using testing::PluginFactory;
+
+std::vector<std::string> run(PluginFactory& f, const std::string& config, const std::vector<std::string>& records) {
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "redact", config);
+  Batch b = batchOf(records);
+  filter->process(b);
+  return jsonRecords(b);
+}
+
+std::string runOne(const std::string& config, const std::string& record) {
+  PluginFactory f;
+  return run(f, config, {record}).at(0);
+}
+
+constexpr const char* kAll =
+    "builtin email,credit_card,jwt,bearer_token,aws_access_key,private_key,ipv4,url_credentials";
+
+TEST(RedactFilterTest, SeedKeysByDefaultAtAnyDepthAndCase) {
+  EXPECT_EQ(runOne("", R"({"user":"bob","Password":"hunter2","nested":{"TOKEN":"abc","list":[{"secret":1},{"ok":2}]},"Authorization":"Basic x","cookie":"c","session":{"id":5},"key":"k","keyboard":"qwerty"})"),
+            R"({"user":"bob","Password":"[REDACTED]","nested":{"TOKEN":"[REDACTED]","list":[{"secret":"[REDACTED]"},{"ok":2}]},"Authorization":"[REDACTED]","cookie":"[REDACTED]","session":"[REDACTED]","key":"[REDACTED]","keyboard":"qwerty"})");
+}
+
+TEST(RedactFilterTest, ContainsMatching) {
+  EXPECT_EQ(runOne("keys password,token\nkey_match contains", R"({"db_password":"x","X-Api-Token":"y","tokenizer":"z","user":"u"})"),
+            R"({"db_password":"[REDACTED]","X-Api-Token":"[REDACTED]","tokenizer":"[REDACTED]","user":"u"})");
+}
+
+TEST(RedactFilterTest, ManyKeys) {
+  std::string keys = "keys ";
+  for (int i = 0; i < 70; ++i) keys += (i ? "," : "") + std::string("field") + std::to_string(i);
+  EXPECT_EQ(runOne(keys, R"({"field0":1,"field63":2,"field69":3,"FIELD64":4,"field70":5})"),
+            R"({"field0":"[REDACTED]","field63":"[REDACTED]","field69":"[REDACTED]","FIELD64":"[REDACTED]","field70":5})");
+}
+
+TEST(RedactFilterTest, PatternsInFreeText) {
+  std::string out = runOne(kAll,
+      R"({"message":"login failed for bob@example.com with Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_nature from 10.1.2.3"})");
+  EXPECT_EQ(out, R"({"message":"login failed for [REDACTED] with Bearer [REDACTED] from [REDACTED]"})");
+  EXPECT_EQ(runOne(kAll, R"({"m":"Authorization: Bearer abc.def-123"})"), R"({"m":"Authorization: Bearer [REDACTED]"})");
+  EXPECT_EQ(runOne(kAll, R"({"m":"jwt=eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."})"), R"({"m":"jwt=[REDACTED]"})");
+  EXPECT_EQ(runOne(kAll, R"({"m":"using AKIAIOSFODNN7EXAMPLE now"})"), R"({"m":"using [REDACTED] now"})");
+  EXPECT_EQ(runOne(kAll, R"({"m":"db at postgres://app:s3cr3t@db:5432/x"})"), R"({"m":"db at postgres://app:[REDACTED]@db:5432/x"})");
+  EXPECT_EQ(runOne(kAll, R"({"m":"k=-----BEGIN RSA PRIVATE KEY-----\nMIIE\nabc\n-----END RSA PRIVATE KEY----- done"})"),
+            R"({"m":"k=[REDACTED] done"})");
+}
+
+TEST(RedactFilterTest, CardNumbersNeedTheLuhnSum) {
+  EXPECT_EQ(runOne("builtin credit_card", R"({"m":"paid with 4111 1111 1111 1111 ok"})"), R"({"m":"paid with [REDACTED] ok"})");
+  EXPECT_EQ(runOne("builtin credit_card", R"({"m":"card 5500-0000-0000-0004"})"), R"({"m":"card [REDACTED]"})");
+  // An order number of card length that fails Luhn is left alone.
+  EXPECT_EQ(runOne("builtin credit_card", R"({"m":"order 4111111111111112 shipped"})"), R"({"m":"order 4111111111111112 shipped"})");
+  EXPECT_TRUE(luhnValid("4111111111111111"));
+  EXPECT_FALSE(luhnValid("1234567812345678"));
+}
+
+TEST(RedactFilterTest, InnocentValuesSurvive) {
+  const std::vector<std::string> innocent = {
+      R"({"order_id":"ORD-2026-000123456","ts":"2026-11-22T01:02:03.456Z","epoch":1795309323123})",
+      R"({"uuid":"3f2b8c1e-9d4a-4e7b-8a6f-1c2d3e4f5a6b","trace":"0af7651916cd43dd8448eb211c80319c"})",
+      R"({"msg":"took 1234567890123 ns","version":"v1.2.3","path":"/api/v1/orders/1234567812345678"})",
+      R"({"msg":"user@ not an email, @handle, a.b@c"})",
+  };
+  PluginFactory f;
+  auto out = run(f, std::string(kAll) + "\nkeys password", innocent);
+  for (size_t i = 0; i < innocent.size(); ++i) EXPECT_EQ(out[i], innocent[i]);
+}
+
+TEST(RedactFilterTest, NoSecretSurvivesACorpus) {
+  struct Case {
+    std::string line;
+    std::vector<std::string> secrets;
+  };
+  const std::vector<Case> corpus = {
+      {R"({"message":"POST /login password=hunter2","password":"hunter2"})", {"\"hunter2\""}},
+      {R"({"message":"contact alice.smith+tag@mail.example.co.uk or bob@x.io"})", {"alice.smith+tag@mail.example.co.uk", "bob@x.io"}},
+      {R"({"message":"charge 378282246310005 and 6011111111111117"})", {"378282246310005", "6011111111111117"}},
+      {R"({"headers":{"Authorization":"Bearer abc123","Cookie":"sid=1"}})", {"abc123", "sid=1"}},
+      {R"({"message":"curl -H 'Authorization: bearer tok_9f8e7d' https://u:p4ss@h/x"})", {"tok_9f8e7d", "p4ss"}},
+      {R"({"env":["AWS_ACCESS_KEY_ID=ASIAY34FZKBOKMUTVV7A"]})", {"ASIAY34FZKBOKMUTVV7A"}},
+  };
+  PluginFactory f;
+  std::vector<std::string> lines;
+  for (const Case& c : corpus) lines.push_back(c.line);
+  auto out = run(f, kAll, lines);
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    for (const std::string& secret : corpus[i].secrets) {
+      EXPECT_EQ(out[i].find(secret), std::string::npos) << secret << " survived in " << out[i];
+    }
+  }
+  EXPECT_GE(f.metrics().valueForTest("sluice_filter_redact_redactions_total", {{"pattern", "email"}}), 2);
+  EXPECT_GE(f.metrics().valueForTest("sluice_filter_redact_redactions_total", {{"key", "password"}}), 1);
+}
+
+TEST(RedactFilterTest, HashModeIsStableAndKeyed) {
+  setenv("SLUICE_TEST_REDACT_KEY", "0123456789abcdef0123456789abcdef", 1);
+  std::string a = runOne("mode hash\nhash_key_env SLUICE_TEST_REDACT_KEY\nbuiltin email",
+                         R"({"password":"hunter2","m":"from bob@example.com"})");
+  std::string b = runOne("mode hash\nhash_key_env SLUICE_TEST_REDACT_KEY\nbuiltin email",
+                         R"({"password":"hunter2","m":"from bob@example.com"})");
+  EXPECT_EQ(a, b);  // the same in another filter instance (a restart)
+  EXPECT_EQ(a.find("hunter2"), std::string::npos);
+  EXPECT_EQ(a.find("bob@example.com"), std::string::npos);
+  EXPECT_NE(a.find("\"password\":\"hmac:"), std::string::npos) << a;
+  setenv("SLUICE_TEST_REDACT_KEY", "another key, also 32 bytes long!", 1);
+  std::string c = runOne("mode hash\nhash_key_env SLUICE_TEST_REDACT_KEY", R"({"password":"hunter2"})");
+  EXPECT_NE(a.substr(0, a.find(",")), c.substr(0, c.find(",")));  // a different key gives another hash
+}
+
+TEST(RedactFilterTest, RemoveMode) {
+  EXPECT_EQ(runOne("mode remove\nbuiltin email", R"({"a":1,"token":"t","b":{"secret":2,"c":3},"m":"x@y.io"})"),
+            R"({"a":1,"b":{"c":3},"m":"[REDACTED]"})");
+}
+
+TEST(RedactFilterTest, CustomPatternsFieldsAndLimits) {
+  EXPECT_EQ(runOne("<pattern>\n name ssn\n regexp /\\b\\d{3}-\\d{2}-\\d{4}\\b/\n replacement ***-**-****\n</pattern>",
+                   R"({"m":"ssn 123-45-6789 ok"})"),
+            R"({"m":"ssn ***-**-**** ok"})");
+  EXPECT_EQ(runOne("builtin email\nfields $.req.body", R"({"req":{"body":"a@b.io","from":"c@d.io"}})"),
+            R"({"req":{"body":"[REDACTED]","from":"c@d.io"}})");
+  EXPECT_EQ(runOne("builtin email\nmax_scan_bytes 10", R"({"m":"a@b.io then c@d.io"})"), R"({"m":"[REDACTED] then c@d.io"})");
+}
+
+TEST(RedactFilterTest, InvalidUtf8IsScannedWithoutCrashing) {
+  PluginFactory f;
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "redact", kAll);
+  Batch b;
+  std::string bad = "\xff\xfe bob@example.com \xc0";
+  Value rec = Value::emptyObject();
+  rec.setMember("m", Value::string(b.arena().copy(bad)), b.arena());
+  b.add("t", 0, rec);
+  filter->process(b);
+  std::string out = toJson(b.events()[0].record);
+  EXPECT_EQ(out.find("bob@example.com"), std::string::npos) << out;
+  EXPECT_TRUE(isValidUtf8(out));
+}
+
+TEST(RedactFilterTest, ConfigErrors) {
+  PluginFactory f;
+  auto bad_builtin = f.make(PluginKind::Filter, "redact", "builtin passport");
+  ASSERT_FALSE(bad_builtin.isOk());
+  EXPECT_NE(bad_builtin.status().message().find("known: email, credit_card"), std::string::npos);
+  auto bad_re = f.make(PluginKind::Filter, "redact", "<pattern>\n name x\n regexp /(unclosed/\n</pattern>");
+  ASSERT_FALSE(bad_re.isOk());
+  EXPECT_NE(bad_re.status().message().find("(test):"), std::string::npos) << bad_re.status().message();
+  EXPECT_NE(bad_re.status().message().find("missing )"), std::string::npos) << bad_re.status().message();
+  EXPECT_FALSE(f.make(PluginKind::Filter, "redact", "mode hash").isOk());  // no key
+  EXPECT_FALSE(f.make(PluginKind::Filter, "redact", "mode scramble").isOk());
+}
+
+TEST(RedactFilterTest, WarmBatchWithoutSecretsAllocatesNothing) {
+  PluginFactory f;
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "redact", kAll);
+  std::vector<std::string> records(100, R"({"level":"info","message":"request completed","path":"/api/v1/x","status":200})");
+  Batch warm = batchOf(records);
+  filter->process(warm);
+  Batch b = batchOf(records);
+  testing::AllocationCounter counter;
+  filter->process(b);
+  EXPECT_EQ(counter.count(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice::plugins::filter_redact

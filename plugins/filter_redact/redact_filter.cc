@@ -19,7 +19,7 @@ const std::array<Param<C>, 9> kParams = {{
      "Fields whose name matches are redacted wherever they are (objects and arrays), case-insensitively."},
     {"key_match", &C::key_match, "exact", "exact: the whole name; contains: any name holding one of keys (db_password, X-Api-Token).", "exact|contains"},
     {"builtin", &C::builtin, "", "Built-in value patterns: email, credit_card (Luhn-checked), jwt, bearer_token, aws_access_key, private_key, ipv4, url_credentials."},
-    {"replacement", &C::replacement, "[REDACTED]", "What replaces a secret (mode replace)."},
+    {"replacement", &C::replacement, "[REDACTED]", "What replaces a secret (mode replace). Quote it in a config file: a value starting with `[` is read as a JSON array."},
     {"mode", &C::mode, "replace", "replace: the replacement text; hash: `hmac:` and 16 hex digits of HMAC-SHA256 with a secret key, equal for equal values; remove: drop the field (a secret inside a longer string is replaced).", "replace|hash|remove"},
     {"hash_key_file", &C::hash_key_file, nullptr, "File holding the HMAC key (mode hash).", {}, kSecret},
     {"hash_key_env", &C::hash_key_env, nullptr, "Environment variable holding the HMAC key (mode hash)."},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/w1.h"
 #include "config/parser.h"
 #include "core/json.h"
 #include "core/plugin.h"
@@ -37,26 +38,12 @@ class BenchContext : public PluginContext {
   PluginMetrics metrics_;
 };
 
-// The same records as bench/gen_lines.cc.
 std::vector<std::string> w1(long n) {
-  static const char* kLevels[] = {"info", "info", "info", "warn", "error", "debug"};
-  static const char* kPaths[] = {"/api/v1/agents", "/api/v1/tasks/42", "/healthz", "/api/v1/users/me", "/metrics"};
   std::vector<std::string> out;
-  uint64_t x = 42;
+  uint64_t x = 42;  // the seed bench/gen_lines.cc uses
   for (long i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    char line[512];
-    int len = std::snprintf(
-        line, sizeof(line),
-        "{\"time\":\"2026-11-22T01:%02d:%02d.%06lluZ\",\"level\":\"%s\",\"logger\":\"agentarea.api\","
-        "\"message\":\"request completed\",\"method\":\"GET\",\"path\":\"%s\",\"status\":%d,"
-        "\"duration_ms\":%.3f,\"request_id\":\"%016llx\",\"user_id\":%llu,\"bytes\":%llu}",
-        int(i / 60000 % 60), int(i / 1000 % 60), (unsigned long long)(x % 1000000), kLevels[x % 6],
-        kPaths[(x >> 8) % 5], (x % 7 == 0) ? 500 : 200, double(x % 100000) / 1000.0, (unsigned long long)x,
-        (unsigned long long)((x >> 20) % 100000), (unsigned long long)((x >> 12) % 65536));
-    out.emplace_back(line, static_cast<size_t>(len));
+    out.emplace_back();
+    bench::appendW1Line(out.back(), i, x);
   }
   return out;
 }

@@ -16,8 +16,6 @@ const std::array<Param<StdinConfig>, 3> kParams = {{
     {"max_line_size", &StdinConfig::max_line_size, "16m", "Longer lines are skipped with a warning."},
 }};
 
-constexpr int kMaxErrorLogsPerSecond = 5;
-
 }  // namespace
 
 Result<std::unique_ptr<StdinInput>> StdinInput::create(const StdinConfig& config, PluginContext& ctx) {
@@ -39,31 +37,11 @@ StdinInput::StdinInput(const StdinConfig& config, PluginContext& ctx, ParserPtr 
       parser_(std::move(parser)),
       state_(parser_->newState()),
       log_(ctx.log()),
+      malformed_(log_),
       errors_(ctx.metrics().counter("errors_total", "Lines the parser rejected.",
                                     {{"error_type", "parse"}, {"stage", "parse"}})),
       skipped_long_(ctx.metrics().counter("discarded_records_total", "Lines longer than max_line_size.",
                                           {{"intentional", "false"}})) {}
-
-void StdinInput::reportMalformed(std::string_view line, std::string_view error) {
-  int64_t now = nowNs();
-  if (now - log_window_start_ > kNanosPerSecond) {
-    if (log_window_count_ > kMaxErrorLogsPerSecond) {
-      log_.warn(std::to_string(log_window_count_ - kMaxErrorLogsPerSecond) +
-                " more malformed lines were not logged (see sluice_input_errors_total).");
-    }
-    log_window_start_ = now;
-    log_window_count_ = 0;
-  }
-  if (++log_window_count_ > kMaxErrorLogsPerSecond) return;
-  std::string excerpt(line.substr(0, 200));
-  for (char& c : excerpt) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  std::string msg = "Malformed line skipped (" + std::string(error) + "): source=stdin line=";
-  appendJsonString(msg, excerpt);
-  if (line.size() > 200) msg += "...";
-  log_.warn(msg);
-}
 
 Status StdinInput::run(EventSink& out, const StopToken& stop) {
   LineBuffer buffer(256 * 1024, max_line_size_);
@@ -86,7 +64,7 @@ Status StdinInput::run(EventSink& out, const StopToken& stop) {
       if (r.held) continue;
       if (!r.ok()) {
         ++bad;
-        reportMalformed(lines[i], r.error);
+        malformed_.report("source=stdin", lines[i], r.error);
         continue;
       }
       batch.add(tag_, r.has_time ? r.time_ns : now, r.record);

@@ -25,7 +25,6 @@ class StdinInput final : public Input {
 
  private:
   StdinInput(const StdinConfig& config, PluginContext& ctx, ParserPtr parser);
-  void reportMalformed(std::string_view line, std::string_view error);
 
   const std::string tag_;
   const size_t batch_lines_;
@@ -34,11 +33,10 @@ class StdinInput final : public Input {
   ParserStatePtr state_;  // joining state of the one stream
   uint64_t seq_ = 0;      // line sequence number
   const SourceLogger log_;
+  MalformedLineReporter malformed_;
   int fd_ = 0;
   Counter& errors_;
   Counter& skipped_long_;
-  int64_t log_window_start_ = 0;
-  int log_window_count_ = 0;
 };
 
 const PluginDescriptor& descriptor();

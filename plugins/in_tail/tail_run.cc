@@ -29,7 +29,6 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kPosWriteIntervalNs = 200 * kMs;
 constexpr size_t kReadSize = 256 * 1024;
 constexpr size_t kMaxBytesPerService = 8 * 1024 * 1024;  // fairness between busy files
-constexpr int kMaxErrorLogsPerSecond = 5;
 
 // One open file: the current one at a path, or a rotated one still being drained.
 struct Watcher {
@@ -94,7 +93,8 @@ class TailRun {
         out_(out),
         stop_(stop),
         buffer_(kReadSize, cfg_.max_line_size.bytes),
-        parsed_(static_cast<size_t>(cfg_.read_lines_limit)) {}
+        parsed_(static_cast<size_t>(cfg_.read_lines_limit)),
+        malformed_(input.log()) {}
 
   ~TailRun() {
     if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -120,7 +120,6 @@ class TailRun {
   bool emit(Target& t, Watcher& w, uint64_t commit);
   void rewind(Watcher& w, int64_t now);
   void flushHeld(Target& t, Watcher& w, bool force, int64_t now);
-  void reportMalformed(const Target& t, std::string_view line, std::string_view error);
 
   // Events and bookkeeping.
   void drainInotify();
@@ -147,8 +146,7 @@ class TailRun {
   Batch batch_;
   std::vector<std::string_view> lines_;
   std::vector<ParsedRecord> parsed_;
-  int64_t log_window_ns_ = 0;
-  int log_count_ = 0;
+  MalformedLineReporter malformed_;
 };
 
 Status TailRun::run() {
@@ -569,7 +567,7 @@ bool TailRun::processLines(Target& t, Watcher& w) {
     if (r.held) continue;
     if (!r.ok()) {
       ++errors;
-      reportMalformed(t, lines_[i], r.error);
+      malformed_.report("path=" + t.path, lines_[i], r.error);
       continue;
     }
     if (cfg_.path_key) r.record.setMember(*cfg_.path_key, Value::string(t.path), batch_.arena());
@@ -630,27 +628,6 @@ void TailRun::flushHeld(Target& t, Watcher& w, bool force, int64_t now) {
   }
   uint64_t commit = w.state->held_from ? w.held_offset : w.read_offset - w.pending.size();
   if (!emit(t, w, commit)) rewind(w, now);
-}
-
-void TailRun::reportMalformed(const Target& t, std::string_view line, std::string_view error) {
-  int64_t now = nowNs();
-  if (now - log_window_ns_ > kNanosPerSecond) {
-    if (log_count_ > kMaxErrorLogsPerSecond) {
-      in_.log().warn(std::to_string(log_count_ - kMaxErrorLogsPerSecond) +
-                     " more malformed lines were not logged (see sluice_input_errors_total).");
-    }
-    log_window_ns_ = now;
-    log_count_ = 0;
-  }
-  if (++log_count_ > kMaxErrorLogsPerSecond) return;
-  std::string excerpt(line.substr(0, 200));
-  for (char& c : excerpt) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  std::string msg = "Malformed line skipped (" + std::string(error) + "): path=" + t.path + " line=";
-  appendJsonString(msg, excerpt);
-  if (line.size() > 200) msg += "...";
-  in_.log().warn(msg);
 }
 
 void TailRun::updatePos(Target& t) {

@@ -2,6 +2,7 @@
 #include "config/types.h"
 
 #include <charconv>
+#include <vector>
 #include <cmath>
 
 #include "core/arena.h"
@@ -42,6 +43,18 @@ bool readNumber(std::string_view s, double& out, size_t& used) {
   if (r.ec != std::errc() || r.ptr != clean.data() + clean.size()) return false;
   used = i;
   return true;
+}
+
+// "a, b ,c" → {"a", "b", "c"} (each trimmed).
+std::vector<std::string_view> splitCommas(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = s.find(',', start);
+    out.push_back(trim(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start)));
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
 }
 
 std::string jsonScalarText(const Value& v) {
@@ -122,13 +135,7 @@ Result<StringList> parseArray(std::string_view text) {
     return out;
   }
   if (s.empty()) return out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = s.find(',', start);
-    out.emplace_back(trim(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start)));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
+  for (std::string_view item : splitCommas(s)) out.emplace_back(item);
   return out;
 }
 
@@ -143,15 +150,10 @@ Result<StringMap> parseHash(std::string_view text) {
     return out;
   }
   if (s.empty()) return out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = s.find(',', start);
-    std::string_view item = trim(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start));
+  for (std::string_view item : splitCommas(s)) {
     size_t colon = item.find(':');
     if (colon == std::string_view::npos) return bad("a hash (k:v,k2:v2 or JSON)", text);
     out.emplace_back(std::string(trim(item.substr(0, colon))), std::string(trim(item.substr(colon + 1))));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
   }
   return out;
 }

@@ -94,4 +94,27 @@ void Logger::log(LogLevel level, std::string_view source, std::string_view messa
   (void)ignored;
 }
 
+void MalformedLineReporter::report(std::string_view where, std::string_view line, std::string_view error) {
+  constexpr int kMaxPerSecond = 5;
+  constexpr size_t kExcerpt = 200;
+  int64_t now = nowNs();
+  if (now - window_start_ns_ > kNanosPerSecond) {
+    if (count_ > kMaxPerSecond) {
+      log_->warn(std::to_string(count_ - kMaxPerSecond) +
+                 " more malformed lines were not logged (see sluice_input_errors_total).");
+    }
+    window_start_ns_ = now;
+    count_ = 0;
+  }
+  if (++count_ > kMaxPerSecond) return;
+  std::string excerpt(line.substr(0, kExcerpt));
+  for (char& c : excerpt) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  std::string msg = "Malformed line skipped (" + std::string(error) + "): " + std::string(where) + " line=";
+  appendJsonString(msg, excerpt);
+  if (line.size() > kExcerpt) msg += "...";
+  log_->warn(msg);
+}
+
 }  // namespace sluice

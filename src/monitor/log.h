@@ -61,4 +61,19 @@ class SourceLogger {
   std::string source_;
 };
 
+// Reports rejected input lines with an excerpt (control characters blanked, 200 bytes at
+// most), at most 5 a second; the number not reported is logged when the next second starts.
+// Not thread-safe: one per input thread.
+class MalformedLineReporter {
+ public:
+  explicit MalformedLineReporter(const SourceLogger& log) : log_(&log) {}
+  // `where` is like "source=stdin" or "path=/var/log/x.log".
+  void report(std::string_view where, std::string_view line, std::string_view error);
+
+ private:
+  const SourceLogger* log_;
+  int64_t window_start_ns_ = 0;
+  int count_ = 0;
+};
+
 }  // namespace sluice

@@ -13,30 +13,11 @@
 #include "config/parser.h"
 #include "core/json.h"
 #include "core/plugin.h"
-#include "engine/registry.h"
+#include "engine/standalone.h"
 
 using namespace sluice;
 
 namespace {
-
-class BenchContext : public PluginContext {
- public:
-  BenchContext(const config::Element& e, MetricsRegistry& m) : element_(e), metrics_(m, "filter", "redact", "bench") {}
-  const config::Element& element() const override { return element_; }
-  const std::string& id() const override { return id_; }
-  const SourceLogger& log() const override { return log_; }
-  PluginMetrics& metrics() override { return metrics_; }
-  const std::string& hostname() const override { return id_; }
-  Result<ParserPtr> createParser(const config::Element&) override { return Status::internal("n/a"); }
-  Result<EventSink*> createStore(const config::Element&) override { return Status::internal("n/a"); }
-  Result<EventSink*> labelSink(std::string_view) override { return Status::internal("n/a"); }
-
- private:
-  const config::Element& element_;
-  std::string id_ = "bench";
-  SourceLogger log_{"[bench]"};
-  PluginMetrics metrics_;
-};
 
 std::vector<std::string> w1(long n) {
   std::vector<std::string> out;
@@ -52,13 +33,10 @@ std::vector<std::string> w1(long n) {
 
 int main(int argc, char** argv) {
   long n = argc > 1 ? std::atol(argv[1]) : 1000000;
-  auto root = config::parseConfigText(
-      "<filter>\n @type redact\n builtin email,credit_card,jwt,bearer_token,aws_access_key,private_key,ipv4,url_credentials\n</filter>\n",
-      "bench", ".", config::EvalEnvironment{});
-  const config::Element& section = root->elements.front();
-  MetricsRegistry metrics;
-  BenchContext ctx(section, metrics);
-  auto plugin = Registry::builtin().find(PluginKind::Filter, "redact")->create(ctx);
+  engine::StandaloneFactory factory;
+  auto plugin = factory.make(
+      PluginKind::Filter, "redact",
+      "builtin email,credit_card,jwt,bearer_token,aws_access_key,private_key,ipv4,url_credentials");
   if (!plugin) {
     std::fprintf(stderr, "%s\n", plugin.status().message().c_str());
     return 1;

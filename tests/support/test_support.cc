@@ -18,43 +18,6 @@
 
 namespace sluice::testing {
 
-TestContext::TestContext(const config::Element& element, MetricsRegistry& metrics, std::string type,
-                         PluginKind kind)
-    : element_(element),
-      registry_(metrics),
-      id_(type + ".test"),
-      log_("[" + std::string(pluginKindShortName(kind)) + ":" + type + ":" + id_ + "]"),
-      metrics_(metrics, std::string(pluginKindName(kind)), type, id_) {}
-
-Result<ParserPtr> TestContext::createParser(const config::Element& section) {
-  std::string type = section.get("@type").value_or("");
-  const PluginDescriptor* d = Registry::builtin().find(PluginKind::Parser, type);
-  if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(PluginKind::Parser, type));
-  TestContext ctx(section, registry_, type, PluginKind::Parser);
-  auto p = d->create(ctx);
-  if (!p) return p.takeStatus();
-  return ParserPtr(static_cast<Parser*>(p->release()));
-}
-
-Result<EventSink*> TestContext::createStore(const config::Element&) {
-  return Status::invalidConfig("stores are not available in unit tests; use a pipeline");
-}
-
-Result<EventSink*> TestContext::labelSink(std::string_view) {
-  return Status::invalidConfig("labels are not available in unit tests; use a pipeline");
-}
-
-Result<PluginPtr> PluginFactory::make(PluginKind kind, std::string_view type, std::string_view body) {
-  std::string text = "<section>\n@type " + std::string(type) + "\n" + std::string(body) + "\n</section>\n";
-  auto root = config::parseConfigText(text, "(test)", ".", config::EvalEnvironment{});
-  if (!root) return root.takeStatus();
-  elements_.push_back(std::make_unique<config::Element>(std::move(root->elements.front())));
-  const PluginDescriptor* d = Registry::builtin().find(kind, type);
-  if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(kind, type));
-  contexts_.push_back(std::make_unique<TestContext>(*elements_.back(), metrics_, std::string(type), kind));
-  return d->create(*contexts_.back());
-}
-
 Batch batchOf(const std::vector<std::string>& json_records, std::string_view tag, int64_t time_ns) {
   Batch batch;
   std::string_view stable_tag = batch.arena().copy(tag);

@@ -11,48 +11,17 @@
 #include "config/parser.h"
 #include "core/plugin.h"
 #include "engine/registry.h"
+#include "engine/standalone.h"
 #include "monitor/metrics.h"
 
 namespace sluice::testing {
 
-// A PluginContext for unit tests: the plugin's section comes from Fluentd-syntax text read by
-// the real config parser; nested parsers are built through the real registry.
-class TestContext : public PluginContext {
+// Builds plugins from config text (the body of the section, without <...>) through the real
+// parser and registry; mustMake() aborts on a config error.
+class PluginFactory : public engine::StandaloneFactory {
  public:
-  TestContext(const config::Element& element, MetricsRegistry& metrics, std::string type,
-              PluginKind kind);
-  const config::Element& element() const override { return element_; }
-  const std::string& id() const override { return id_; }
-  const SourceLogger& log() const override { return log_; }
-  PluginMetrics& metrics() override { return metrics_; }
-  const std::string& hostname() const override { return hostname_; }
-  Result<ParserPtr> createParser(const config::Element& section) override;
-  Result<EventSink*> createStore(const config::Element& section) override;
-  Result<EventSink*> labelSink(std::string_view name) override;
-
- private:
-  const config::Element& element_;
-  MetricsRegistry& registry_;
-  std::string id_;
-  SourceLogger log_;
-  PluginMetrics metrics_;
-  std::string hostname_ = "test-host";
-  std::vector<std::unique_ptr<config::Element>> owned_;
-};
-
-// Builds plugins of one kind from config text (the body of the section, without <...>).
-class PluginFactory {
- public:
-  // Returns the plugin or the config error.
-  Result<PluginPtr> make(PluginKind kind, std::string_view type, std::string_view body);
   template <class T>
   std::unique_ptr<T> mustMake(PluginKind kind, std::string_view type, std::string_view body);
-  MetricsRegistry& metrics() { return metrics_; }
-
- private:
-  MetricsRegistry metrics_;
-  std::vector<std::unique_ptr<config::Element>> elements_;
-  std::vector<std::unique_ptr<TestContext>> contexts_;
 };
 
 // A batch holding the given JSON records (each a JSON object), all with `tag`.

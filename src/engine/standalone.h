@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/element.h"
+#include "core/plugin.h"
+#include "monitor/metrics.h"
+
+namespace sluice::engine {
+
+// A PluginContext outside a pipeline: for building one plugin (and its nested parsers) from a
+// section, as tests, benchmarks and fuzz targets do. Stores and labels are not available.
+// The element must outlive the context and the plugin.
+class StandaloneContext : public PluginContext {
+ public:
+  StandaloneContext(const config::Element& element, MetricsRegistry& metrics, std::string type, PluginKind kind);
+
+  const config::Element& element() const override { return element_; }
+  const std::string& id() const override { return id_; }
+  const SourceLogger& log() const override { return log_; }
+  PluginMetrics& metrics() override { return metrics_; }
+  const std::string& hostname() const override { return hostname_; }
+  Result<ParserPtr> createParser(const config::Element& section) override;
+  Result<EventSink*> createStore(const config::Element& section) override;
+  Result<EventSink*> labelSink(std::string_view name) override;
+
+ private:
+  const config::Element& element_;
+  MetricsRegistry& registry_;
+  std::string id_;
+  SourceLogger log_;
+  PluginMetrics metrics_;
+  std::string hostname_ = "test-host";
+};
+
+// Builds plugins of any kind from Fluentd-syntax section bodies (`@type` is added), through
+// the real config parser and the builtin registry. Keeps the sections alive.
+class StandaloneFactory {
+ public:
+  Result<PluginPtr> make(PluginKind kind, std::string_view type, std::string_view body);
+  MetricsRegistry& metrics() { return metrics_; }
+
+ private:
+  MetricsRegistry metrics_;
+  std::vector<std::unique_ptr<config::Element>> elements_;
+  std::vector<std::unique_ptr<StandaloneContext>> contexts_;
+};
+
+}  // namespace sluice::engine

@@ -232,7 +232,8 @@ void RecordTransformerFilter::process(Batch& batch) {
     for (const FieldPath& p : remove_) p.remove(out);
     if (config_.renew_time_key) {
       if (const Value* t = out.find(*config_.renew_time_key); t && t->isNumber()) {
-        e.time_ns = static_cast<int64_t>(t->asDouble() * 1e9);
+        double secs = t->asDouble();
+        if (secs > -9.2e9 && secs < 9.2e9) e.time_ns = static_cast<int64_t>(secs * 1e9);
       }
     }
     e.record = out;

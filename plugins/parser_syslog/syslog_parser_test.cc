@@ -9,9 +9,11 @@ namespace {
 
 std::vector<ParsedRecord> run(const std::string& config, std::vector<std::string_view> lines, Arena& arena) {
   static testing::PluginFactory f;
-  auto p = f.mustMake<Parser>(PluginKind::Parser, "syslog", config);
+  // Records name their fields with the parser's strings: the parser outlives them.
+  static std::vector<std::unique_ptr<Parser>> parsers;
+  parsers.push_back(f.mustMake<Parser>(PluginKind::Parser, "syslog", config));
   std::vector<ParsedRecord> out(lines.size());
-  p->parse(LineBatch{lines}, arena, out);
+  parsers.back()->parse(LineBatch{lines}, arena, out);
   return out;
 }
 

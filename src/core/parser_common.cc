@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "config/types.h"
 #include "core/ruby_regex.h"
@@ -59,31 +60,38 @@ Result<ParserTime> ParserTime::create(const ParserCommon& common) {
   return t;
 }
 
+namespace {
+
+// Seconds (possibly fractional) to nanoseconds; nullopt when out of int64's range.
+std::optional<int64_t> secondsToNanos(double s) {
+  if (!(s > -9.2e9 && s < 9.2e9)) return std::nullopt;  // also rejects NaN
+  return static_cast<int64_t>(s * 1e9);
+}
+
+}  // namespace
+
 std::optional<int64_t> ParserTime::readTime(const Value& v) const {
   switch (time_type_) {
     case TimeType::Unixtime:
-      if (v.isNumber()) return static_cast<int64_t>(v.asDouble()) * kNanosPerSecond;
+      if (v.isNumber()) return secondsToNanos(std::trunc(v.asDouble()));
       if (v.isString()) {
         auto i = config::parseInteger(v.asString());
-        if (i) return *i * kNanosPerSecond;
+        if (i) return secondsToNanos(static_cast<double>(*i));
       }
       return std::nullopt;
     case TimeType::Float:
-      if (v.isInt()) return v.asInt() * kNanosPerSecond;
-      if (v.isDouble()) return static_cast<int64_t>(v.asDouble() * 1e9);
+      if (v.isNumber()) return secondsToNanos(v.asDouble());
       if (v.isString()) {
         auto d = config::parseFloat(v.asString());
-        if (d) return static_cast<int64_t>(*d * 1e9);
+        if (d) return secondsToNanos(*d);
       }
       return std::nullopt;
     case TimeType::Mixed:
-      if (v.isInt()) return v.asInt() * kNanosPerSecond;
-      if (v.isDouble()) return static_cast<int64_t>(v.asDouble() * 1e9);
+      if (v.isNumber()) return secondsToNanos(v.asDouble());
       [[fallthrough]];
     case TimeType::String:
       if (v.isString()) return time_parser_.parse(v.asString());
-      if (v.isInt()) return v.asInt() * kNanosPerSecond;  // Fluentd: numbers are epoch seconds.
-      if (v.isDouble()) return static_cast<int64_t>(v.asDouble() * 1e9);
+      if (v.isNumber()) return secondsToNanos(v.asDouble());  // Fluentd: numbers are epoch seconds
       return std::nullopt;
   }
   return std::nullopt;

@@ -114,6 +114,13 @@ int64_t localOffsetFor(int64_t epoch_s) {
   return cached_offset;
 }
 
+// Seconds and nanoseconds to nanoseconds; nullopt outside int64 (years beyond ±292).
+std::optional<int64_t> toNanos(int64_t secs, int64_t ns) {
+  constexpr int64_t kMaxSecs = INT64_MAX / kNanosPerSecond - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return std::nullopt;
+  return secs * kNanosPerSecond + ns;
+}
+
 }  // namespace
 
 int64_t nowNs() {
@@ -181,7 +188,7 @@ std::optional<int64_t> TimeParser::parseIso(std::string_view s) const {
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60) return std::nullopt;
   int64_t local = daysFromCivil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec;
-  return applyZone(local, zone) * kNanosPerSecond + ns;
+  return toNanos(applyZone(local, zone), ns);
 }
 
 std::optional<int64_t> TimeParser::parseFormat(std::string_view s) const {
@@ -270,7 +277,7 @@ std::optional<int64_t> TimeParser::parseFormat(std::string_view s) const {
       }
       case 's': {
         int64_t v;
-        ok = readInt(s, pos, 19, v);
+        ok = readInt(s, pos, 18, v);
         if (ok) epoch = v;
         break;
       }
@@ -289,7 +296,7 @@ std::optional<int64_t> TimeParser::parseFormat(std::string_view s) const {
     }
     if (!ok) return std::nullopt;
   }
-  if (epoch) return *epoch * kNanosPerSecond + ns;
+  if (epoch) return toNanos(*epoch, ns);
   if (has_ampm) {
     if (h == 12) h = 0;
     if (pm) h += 12;
@@ -297,7 +304,7 @@ std::optional<int64_t> TimeParser::parseFormat(std::string_view s) const {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60) return std::nullopt;
   int64_t days = yday > 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, unsigned(mo), unsigned(d));
   int64_t local = days * 86400 + h * 3600 + mi * 60 + sec;
-  return applyZone(local, zone) * kNanosPerSecond + ns;
+  return toNanos(applyZone(local, zone), ns);
 }
 
 void formatTime(std::string& out, int64_t time_ns, std::string_view format, bool utc) {

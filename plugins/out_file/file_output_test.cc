@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
 
 #include "plugins/out_file/file_output.h"
 #include "support/test_support.h"
@@ -45,6 +48,28 @@ TEST(FileOutputTest, UnwritablePathFailsAtStart) {
   Status s = out->start();
   EXPECT_FALSE(s.isOk());
   EXPECT_NE(s.message().find("/proc/sluice-cannot-write"), std::string::npos);
+}
+
+// A full disk: the failed write leaves nothing half-written behind (the retry would repeat it).
+TEST(FileOutputTest, PartialWriteOnAFullDiskIsCutBack) {
+  TempDir dir;
+  std::string mnt = dir.file("small");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  if (::system(("mount -t tmpfs -o size=64k tmpfs " + mnt + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here";
+  }
+  PluginFactory f;
+  auto out = f.mustMake<Output>(PluginKind::Output, "file", "path " + mnt + "/out.log");
+  ASSERT_TRUE(out->start().isOk());
+  EXPECT_EQ(out->write(std::string(1000, 'a') + "\n").kind, WriteResult::Kind::Ok);
+  WriteResult full = out->write(std::string(200 * 1024, 'b'));
+  EXPECT_EQ(full.kind, WriteResult::Kind::Retry) << full.reason;
+  EXPECT_NE(full.reason.find("No space"), std::string::npos) << full.reason;
+  struct stat st;
+  ASSERT_EQ(::stat((mnt + "/out.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1001);
+  out->stop();
+  ::system(("umount " + mnt).c_str());
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ packages=(
   libboost-program-options-dev
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  procps time linux-perf
+  procps time
 )
 
 missing=()

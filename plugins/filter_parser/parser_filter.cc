@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "plugins/filter_parser/parser_filter.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace sluice::plugins::filter_parser {
@@ -55,9 +57,24 @@ Value ParserFilter::merge(const Value& original, const Value& parsed, Arena& are
     values = wrapped;
   }
   if (!config_.reserve_data) return values;
-  Value merged = original;
-  for (const Member& m : values.members()) merged.setMember(m.key, m.value, arena);
-  return merged;
+  // record.merge(parsed): one member array sized for both; a parsed key replaces an original
+  // one, others are appended. (setMember one by one would search and regrow repeatedly.)
+  const auto orig = original.members();
+  const auto add = values.members();
+  const uint32_t cap = std::bit_ceil(std::max<uint32_t>(4, static_cast<uint32_t>(orig.size() + add.size())));
+  Member* out = arena.allocArray<Member>(cap);
+  std::copy(orig.begin(), orig.end(), out);
+  uint32_t n = static_cast<uint32_t>(orig.size());
+  for (const Member& m : add) {
+    uint32_t k = 0;
+    while (k < orig.size() && out[k].key != m.key) ++k;
+    if (k < orig.size()) {
+      out[k].value = m.value;
+    } else {
+      out[n++] = m;
+    }
+  }
+  return Value::object(out, n, true);
 }
 
 void ParserFilter::process(Batch& batch) {

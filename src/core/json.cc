@@ -113,6 +113,8 @@ void appendDouble(std::string& out, double d) {
 }  // namespace
 
 Result<Value> parseJson(std::string_view text, Arena& arena, bool padded) {
+  // simdjson would memcpy from a null pointer for an empty view.
+  if (text.empty()) return Status::rejected("empty input: no JSON document");
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   auto error = parser.parse(text.data(), text.size(), !padded).get(root);

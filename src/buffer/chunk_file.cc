@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "buffer/chunk_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "core/arena.h"
+#include "core/json.h"
+#include "core/time.h"
+
+namespace sluice::buffer {
+namespace {
+
+constexpr uint32_t kMaxFrame = 256u * 1024 * 1024;  // a length beyond this is damage
+
+std::string errnoText() { return std::strerror(errno); }
+
+Status writeAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::ioError("cannot write " + path + ": " + errnoText());
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::ok();
+}
+
+Status writeFileAtomically(const std::string& path, std::string_view data, bool sync) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::ioError("cannot create " + tmp + ": " + errnoText());
+  Status s = writeAll(fd, data, tmp);
+  if (s && sync && ::fdatasync(fd) != 0) s = Status::ioError("cannot sync " + tmp + ": " + errnoText());
+  ::close(fd);
+  if (!s) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::ioError("cannot rename " + tmp + ": " + errnoText());
+  return Status::ok();
+}
+
+Result<std::string> readWhole(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::ioError("cannot read " + path + ": " + errnoText());
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0) return Status::ioError("cannot read " + path + ": " + errnoText());
+  return out;
+}
+
+Status ensureDir(const std::string& dir) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      std::string part = dir.substr(0, i);
+      if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+        return Status::ioError("cannot create directory " + part + ": " + errnoText());
+      }
+    }
+  }
+  ::chmod(dir.c_str(), 0700);  // buffer files hold log data
+  return Status::ok();
+}
+
+std::string newId() {
+  static std::atomic<uint32_t> counter{0};
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%016llx%08x", static_cast<unsigned long long>(nowNs()),
+                counter.fetch_add(1) ^ static_cast<uint32_t>(::getpid() << 16));
+  return buf;
+}
+
+void putU32(std::string& out, uint32_t v) {
+  char b[4] = {char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+  out.append(b, 4);
+}
+
+uint32_t getU32(const char* p) {
+  return uint32_t(uint8_t(p[0])) | uint32_t(uint8_t(p[1])) << 8 | uint32_t(uint8_t(p[2])) << 16 |
+         uint32_t(uint8_t(p[3])) << 24;
+}
+
+}  // namespace
+
+uint32_t crc32Of(std::string_view data) {
+  return static_cast<uint32_t>(::crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+FrameScan scanFrames(std::string_view b) {
+  FrameScan scan;
+  size_t pos = 0;
+  while (pos < b.size()) {
+    if (b.size() - pos < 8) break;  // a torn header
+    uint32_t len = getU32(b.data() + pos);
+    uint32_t crc = getU32(b.data() + pos + 4);
+    if (len > kMaxFrame) {
+      scan.damaged = true;
+      break;
+    }
+    if (b.size() - pos - 8 < len) break;  // a torn payload
+    std::string_view payload = b.substr(pos + 8, len);
+    if (crc32Of(payload) != crc) {
+      // A bad last frame is a torn write; a bad frame with more after it is damage.
+      if (pos + 8 + len < b.size()) scan.damaged = true;
+      break;
+    }
+    scan.data.bytes.append(payload);
+    scan.data.ends.push_back(static_cast<uint32_t>(scan.data.bytes.size()));
+    pos += 8 + len;
+    scan.valid_bytes = pos;
+  }
+  return scan;
+}
+
+std::string ChunkMeta::toJson() const {
+  std::string out = "{\"id\":";
+  appendJsonString(out, id);
+  out += ",\"key\":{\"tag\":";
+  appendJsonString(out, key.tag);
+  out += ",\"time\":" + std::to_string(key.time_slice) + ",\"vars\":{";
+  for (size_t i = 0; i < key.vars.size(); ++i) {
+    if (i) out += ',';
+    appendJsonString(out, key.vars[i].first);
+    out += ':';
+    appendJsonString(out, key.vars[i].second);
+  }
+  out += "}},\"created_ns\":" + std::to_string(created_ns) + ",\"sealed_ns\":" + std::to_string(sealed_ns) +
+         ",\"records\":" + std::to_string(records) + ",\"bytes\":" + std::to_string(bytes) +
+         ",\"attempts\":" + std::to_string(attempts) + ",\"first_failure_ns\":" + std::to_string(first_failure_ns) +
+         ",\"next_retry_ns\":" + std::to_string(next_retry_ns) + "}\n";
+  return out;
+}
+
+Result<ChunkMeta> ChunkMeta::fromJson(std::string_view text) {
+  Arena arena;
+  auto v = parseJson(text, arena);
+  if (!v || !v->isObject()) return Status::corruption("chunk metadata is not a JSON object");
+  ChunkMeta m;
+  auto str = [&](const Value& obj, const char* k) -> std::optional<std::string> {
+    const Value* f = obj.find(k);
+    if (f == nullptr || !f->isString()) return std::nullopt;
+    return std::string(f->asString());
+  };
+  auto num = [&](const Value& obj, const char* k) -> std::optional<int64_t> {
+    const Value* f = obj.find(k);
+    if (f == nullptr || !f->isInt()) return std::nullopt;
+    return f->asInt();
+  };
+  auto id = str(*v, "id");
+  const Value* key = v->find("key");
+  if (!id || id->empty() || id->find('/') != std::string::npos || key == nullptr || !key->isObject()) {
+    return Status::corruption("chunk metadata lacks id or key");
+  }
+  m.id = *id;
+  m.key.tag = str(*key, "tag").value_or("");
+  m.key.time_slice = num(*key, "time").value_or(0);
+  if (const Value* vars = key->find("vars"); vars && vars->isObject()) {
+    for (const Member& mem : vars->members()) {
+      m.key.vars.emplace_back(std::string(mem.key), mem.value.isString() ? std::string(mem.value.asString()) : "");
+    }
+  }
+  m.created_ns = num(*v, "created_ns").value_or(0);
+  m.sealed_ns = num(*v, "sealed_ns").value_or(0);
+  m.records = static_cast<uint64_t>(num(*v, "records").value_or(0));
+  m.bytes = static_cast<uint64_t>(num(*v, "bytes").value_or(0));
+  m.attempts = static_cast<uint32_t>(num(*v, "attempts").value_or(0));
+  m.first_failure_ns = num(*v, "first_failure_ns").value_or(0);
+  m.next_retry_ns = num(*v, "next_retry_ns").value_or(0);
+  return m;
+}
+
+FileChunk::FileChunk(std::string dir, ChunkMeta meta, SyncPolicy sync)
+    : dir_(std::move(dir)), meta_(std::move(meta)), sync_(sync) {}
+
+FileChunk::~FileChunk() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<FileChunk>> FileChunk::create(const std::string& dir, ChunkKey key, SyncPolicy sync) {
+  Status s = ensureDir(dir);
+  if (!s) return s;
+  ChunkMeta meta;
+  meta.id = newId();
+  meta.key = std::move(key);
+  meta.created_ns = nowNs();
+  auto chunk = std::unique_ptr<FileChunk>(new FileChunk(dir, std::move(meta), sync));
+  // Metadata first: a chunk file without metadata can only be a leftover.
+  s = chunk->saveMeta();
+  if (!s) return s;
+  chunk->chunk_path_ = chunk->pathFor(false);
+  chunk->fd_ = ::open(chunk->chunk_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (chunk->fd_ < 0) return Status::ioError("cannot create " + chunk->chunk_path_ + ": " + errnoText());
+  return chunk;
+}
+
+Status FileChunk::append(std::string_view bytes, std::span<const uint32_t> ends) {
+  if (sealed()) return Status::internal("append to a sealed chunk");
+  frames_.clear();
+  uint32_t start = 0;
+  for (uint32_t end : ends) {
+    std::string_view payload = bytes.substr(start, end - start);
+    putU32(frames_, static_cast<uint32_t>(payload.size()));
+    putU32(frames_, crc32Of(payload));
+    frames_.append(payload);
+    start = end;
+  }
+  Status s = writeAll(fd_, frames_, chunk_path_);
+  if (!s) {
+    // A full disk: cut back what got in, so the chunk stays whole frames.
+    if (::ftruncate(fd_, static_cast<off_t>(file_size_)) != 0) {
+      return Status::ioError(s.message() + "; and cannot cut the partial frame back: " + errnoText());
+    }
+    return s;
+  }
+  if (sync_ == SyncPolicy::Append && ::fdatasync(fd_) != 0) {
+    return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
+  }
+  file_size_ += frames_.size();
+  meta_.records += ends.size();
+  meta_.bytes += bytes.size();
+  return Status::ok();
+}
+
+Status FileChunk::seal(int64_t now_ns) {
+  if (sealed()) return Status::ok();
+  if (sync_ != SyncPolicy::None && ::fdatasync(fd_) != 0) {
+    return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
+  }
+  ::close(fd_);
+  fd_ = -1;
+  std::string queued = pathFor(true);
+  if (::rename(chunk_path_.c_str(), queued.c_str()) != 0) {
+    return Status::ioError("cannot rename " + chunk_path_ + ": " + errnoText());
+  }
+  chunk_path_ = queued;
+  meta_.sealed_ns = now_ns;
+  return saveMeta();
+}
+
+Status FileChunk::saveMeta() const {
+  return writeFileAtomically(metaPath(), meta_.toJson(), sync_ != SyncPolicy::None && sealed());
+}
+
+Result<ChunkData> FileChunk::read() const {
+  auto bytes = readWhole(chunk_path_);
+  if (!bytes) return bytes.takeStatus();
+  FrameScan scan = scanFrames(*bytes);
+  if (scan.damaged || scan.valid_bytes != bytes->size()) {
+    return Status::corruption("chunk " + chunk_path_ + " has damaged frames");
+  }
+  return std::move(scan.data);
+}
+
+Status FileChunk::remove() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (::unlink(chunk_path_.c_str()) != 0 && errno != ENOENT) {
+    return Status::ioError("cannot delete " + chunk_path_ + ": " + errnoText());
+  }
+  if (::unlink(metaPath().c_str()) != 0 && errno != ENOENT) {
+    return Status::ioError("cannot delete " + metaPath() + ": " + errnoText());
+  }
+  return Status::ok();
+}
+
+FileChunk::Recovered FileChunk::recover(const std::string& dir, SyncPolicy sync, const SourceLogger& log) {
+  Recovered out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  std::map<std::string, std::string> metas, chunks;  // id → file name
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.ends_with(".meta")) metas[name.substr(0, name.size() - 5)] = name;
+    if (name.ends_with(".b.chunk") || name.ends_with(".q.chunk")) chunks[name.substr(0, name.size() - 8)] = name;
+  }
+  ::closedir(d);
+  auto quarantine = [&](const std::string& id, const std::string& why) {
+    std::string bad = dir + "/corrupt";
+    ::mkdir(bad.c_str(), 0700);
+    for (const auto* m : {&metas, &chunks}) {
+      auto it = m->find(id);
+      if (it != m->end()) ::rename((dir + "/" + it->second).c_str(), (bad + "/" + it->second).c_str());
+    }
+    log.error("Buffer chunk " + id + " moved to " + bad + ": " + why);
+    out.quarantined.push_back(id);
+  };
+  for (const auto& [id, chunk_name] : chunks) {
+    if (!metas.count(id)) quarantine(id, "it has no metadata");
+  }
+  for (const auto& [id, meta_name] : metas) {
+    auto cit = chunks.find(id);
+    if (cit == chunks.end()) {
+      quarantine(id, "its chunk file is missing");
+      continue;
+    }
+    auto text = readWhole(dir + "/" + meta_name);
+    auto meta = text ? ChunkMeta::fromJson(*text) : Result<ChunkMeta>(text.takeStatus());
+    if (!meta || meta->id != id) {
+      quarantine(id, "its metadata is unreadable");
+      continue;
+    }
+    std::string path = dir + "/" + cit->second;
+    auto bytes = readWhole(path);
+    if (!bytes) {
+      quarantine(id, bytes.status().message());
+      continue;
+    }
+    FrameScan scan = scanFrames(*bytes);
+    if (scan.damaged) {
+      quarantine(id, "a frame before the end fails its checksum");
+      continue;
+    }
+    if (scan.valid_bytes < bytes->size()) {
+      // A torn last frame: cut it off (its event was never acknowledged as appended).
+      out.cut_bytes += bytes->size() - scan.valid_bytes;
+      if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0) {
+        quarantine(id, "cannot cut its torn tail: " + errnoText());
+        continue;
+      }
+      log.warn("Buffer chunk " + id + ": cut a torn last frame (" +
+               std::to_string(bytes->size() - scan.valid_bytes) + " bytes) left by a crash");
+    }
+    bool sealed = cit->second.ends_with(".q.chunk");
+    auto chunk = std::unique_ptr<FileChunk>(new FileChunk(dir, std::move(*meta), sync));
+    chunk->chunk_path_ = path;
+    chunk->file_size_ = scan.valid_bytes;
+    chunk->meta_.records = scan.data.ends.size();
+    chunk->meta_.bytes = scan.data.bytes.size();
+    if (sealed) {
+      if (chunk->meta_.sealed_ns == 0) chunk->meta_.sealed_ns = nowNs();
+      out.queued.push_back(std::move(chunk));
+    } else {
+      chunk->meta_.sealed_ns = 0;
+      chunk->fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (chunk->fd_ < 0) {
+        quarantine(id, "cannot reopen it: " + errnoText());
+        continue;
+      }
+      out.staged.push_back(std::move(chunk));
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::buffer

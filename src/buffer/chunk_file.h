@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "monitor/log.h"
+
+namespace sluice::buffer {
+
+// What a chunk's events share: the chunk keys of <buffer tag, time, $.a.b>.
+struct ChunkKey {
+  std::string tag;
+  int64_t time_slice = 0;  // start of the timekey slice, seconds
+  std::vector<std::pair<std::string, std::string>> vars;  // record fields
+  bool operator==(const ChunkKey&) const = default;
+};
+
+// A chunk's metadata, kept beside it and written atomically (temporary file, rename).
+struct ChunkMeta {
+  std::string id;
+  ChunkKey key;
+  int64_t created_ns = 0;
+  int64_t sealed_ns = 0;  // 0 while staged
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint32_t attempts = 0;  // failed writes so far: survives restarts
+  int64_t first_failure_ns = 0;
+  int64_t next_retry_ns = 0;
+
+  std::string toJson() const;
+  static Result<ChunkMeta> fromJson(std::string_view text);
+};
+
+// The events of a chunk as an output reads them: their formatted bytes back to back, and
+// where each event ends.
+struct ChunkData {
+  std::string bytes;
+  std::vector<uint32_t> ends;
+};
+
+// When written data is fsync'ed. `write()` alone survives SIGKILL (the page cache belongs to
+// the kernel); fsync makes it survive power loss.
+enum class SyncPolicy { None, Seal, Append };
+
+// A file-buffer chunk: an append-only file of framed events (`<id>.b.chunk` while staged,
+// `<id>.q.chunk` once sealed) and its metadata (`<id>.meta`), in a 0700 directory, files 0600.
+// Frame: 4-byte little-endian length, 4-byte CRC-32 of the payload, the payload (one event's
+// formatted bytes). Not thread-safe: the buffer serialises access.
+class FileChunk {
+ public:
+  static Result<std::unique_ptr<FileChunk>> create(const std::string& dir, ChunkKey key, SyncPolicy sync);
+  ~FileChunk();
+
+  // Appends one frame per event: `bytes` split at `ends`, in one write().
+  Status append(std::string_view bytes, std::span<const uint32_t> ends);
+  // Seals: fsync (unless SyncPolicy::None), rename to the queued name, metadata updated.
+  Status seal(int64_t now_ns);
+  // Reads all events back, checking every frame.
+  Result<ChunkData> read() const;
+  Status saveMeta() const;
+  // Deletes the chunk and its metadata (it was delivered).
+  Status remove();
+
+  const ChunkMeta& meta() const { return meta_; }
+  ChunkMeta& mutableMeta() { return meta_; }
+  bool sealed() const { return meta_.sealed_ns != 0; }
+  uint64_t fileSize() const { return file_size_; }
+  const std::string& chunkPath() const { return chunk_path_; }
+
+  // Recovery at start: every chunk left in `dir`. A torn last frame (a crash during a write)
+  // is cut off; a chunk whose metadata does not parse, whose file is missing, or whose frames
+  // are damaged before the last is moved to `dir/corrupt/`, and said so in the log.
+  struct Recovered {
+    std::vector<std::unique_ptr<FileChunk>> staged;
+    std::vector<std::unique_ptr<FileChunk>> queued;
+    std::vector<std::string> quarantined;  // chunk ids moved aside
+    uint64_t cut_bytes = 0;                // torn tails removed
+  };
+  static Recovered recover(const std::string& dir, SyncPolicy sync, const SourceLogger& log);
+
+ private:
+  FileChunk(std::string dir, ChunkMeta meta, SyncPolicy sync);
+  std::string metaPath() const { return dir_ + "/" + meta_.id + ".meta"; }
+  std::string pathFor(bool sealed) const { return dir_ + "/" + meta_.id + (sealed ? ".q.chunk" : ".b.chunk"); }
+
+  std::string dir_;
+  ChunkMeta meta_;
+  SyncPolicy sync_;
+  std::string chunk_path_;
+  int fd_ = -1;
+  uint64_t file_size_ = 0;
+  std::string frames_;  // reused frame buffer for append
+};
+
+// CRC-32 (zlib's polynomial) of `data`.
+uint32_t crc32Of(std::string_view data);
+
+// Scans framed bytes: returns how many bytes hold whole, valid frames and the events found.
+// `damaged` is set when a complete frame fails its CRC or its length is absurd before the end.
+struct FrameScan {
+  uint64_t valid_bytes = 0;
+  ChunkData data;
+  bool damaged = false;
+};
+FrameScan scanFrames(std::string_view file_bytes);
+
+}  // namespace sluice::buffer

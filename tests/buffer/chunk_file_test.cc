@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// File-buffer chunks: framing, sealing, permissions, recovery of what a crash leaves behind.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "buffer/chunk_file.h"
+#include "core/time.h"
+#include "support/test_support.h"
+
+namespace sluice::buffer {
+namespace {
+
+using testing::TempDir;
+
+std::vector<std::string> events(const ChunkData& d) {
+  std::vector<std::string> out;
+  uint32_t start = 0;
+  for (uint32_t end : d.ends) {
+    out.push_back(d.bytes.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+Status appendEvents(FileChunk& c, const std::vector<std::string>& evs) {
+  std::string bytes;
+  std::vector<uint32_t> ends;
+  for (const auto& e : evs) {
+    bytes += e;
+    ends.push_back(static_cast<uint32_t>(bytes.size()));
+  }
+  return c.append(bytes, ends);
+}
+
+const SourceLogger kLog("[test]");
+
+TEST(FileChunkTest, AppendSealReadAndRemove) {
+  TempDir dir;
+  std::string path = dir.file("buf");
+  auto c = FileChunk::create(path, ChunkKey{"app.web", 1795309200, {{"ns", "prod"}}}, SyncPolicy::Seal);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  ASSERT_TRUE(appendEvents(**c, {"{\"a\":1}\n", "{\"b\":2}\n"}).isOk());
+  ASSERT_TRUE(appendEvents(**c, {"third\n"}).isOk());
+  EXPECT_EQ((*c)->meta().records, 3u);
+  EXPECT_FALSE((*c)->sealed());
+  ASSERT_TRUE((*c)->seal(nowNs()).isOk());
+  EXPECT_TRUE((*c)->sealed());
+  EXPECT_TRUE((*c)->chunkPath().ends_with(".q.chunk"));
+  auto data = (*c)->read();
+  ASSERT_TRUE(data.isOk());
+  EXPECT_EQ(events(*data), (std::vector<std::string>{"{\"a\":1}\n", "{\"b\":2}\n", "third\n"}));
+  // Buffer files hold log data: a 0700 directory, 0600 files.
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((*c)->chunkPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE((*c)->remove().isOk());
+  EXPECT_TRUE(std::filesystem::is_empty(path));
+}
+
+TEST(FileChunkTest, RecoveryResumesStagedAndQueuesSealedChunks) {
+  TempDir dir;
+  std::string path = dir.file("buf");
+  std::string staged_id, queued_id;
+  {
+    auto a = FileChunk::create(path, ChunkKey{"t1", 0, {}}, SyncPolicy::Seal);
+    ASSERT_TRUE(appendEvents(**a, {"x1", "x2"}).isOk());
+    staged_id = (*a)->meta().id;
+    auto b = FileChunk::create(path, ChunkKey{"t2", 0, {}}, SyncPolicy::Seal);
+    ASSERT_TRUE(appendEvents(**b, {"y1"}).isOk());
+    (*b)->mutableMeta().attempts = 7;  // a chunk that failed before the restart
+    ASSERT_TRUE((*b)->seal(nowNs()).isOk());
+    queued_id = (*b)->meta().id;
+  }  // the process "ends" without removing anything
+  auto r = FileChunk::recover(path, SyncPolicy::Seal, kLog);
+  ASSERT_EQ(r.staged.size(), 1u);
+  ASSERT_EQ(r.queued.size(), 1u);
+  EXPECT_EQ(r.staged[0]->meta().id, staged_id);
+  EXPECT_EQ(r.staged[0]->meta().records, 2u);
+  EXPECT_EQ(r.queued[0]->meta().id, queued_id);
+  EXPECT_EQ(r.queued[0]->meta().attempts, 7u);  // retry state survives
+  EXPECT_EQ(r.queued[0]->meta().key.tag, "t2");
+  // The resumed staged chunk takes more events.
+  ASSERT_TRUE(appendEvents(*r.staged[0], {"x3"}).isOk());
+  EXPECT_EQ(events(*r.staged[0]->read()), (std::vector<std::string>{"x1", "x2", "x3"}));
+}
+
+TEST(FileChunkTest, TornLastFrameIsCutNeverMisread) {
+  TempDir dir;
+  std::string path = dir.file("buf");
+  std::string chunk_path;
+  {
+    auto c = FileChunk::create(path, ChunkKey{"t", 0, {}}, SyncPolicy::None);
+    ASSERT_TRUE(appendEvents(**c, {"complete event"}).isOk());
+    chunk_path = (*c)->chunkPath();
+  }
+  // A crash in the middle of the next write: a header and part of a payload.
+  std::ofstream(chunk_path, std::ios::binary | std::ios::app).write("\x20\x00\x00\x00\x01\x02\x03\x04partial", 15);
+  auto r = FileChunk::recover(path, SyncPolicy::None, kLog);
+  ASSERT_EQ(r.staged.size(), 1u);
+  EXPECT_EQ(r.cut_bytes, 15u);
+  EXPECT_EQ(events(*r.staged[0]->read()), (std::vector<std::string>{"complete event"}));
+}
+
+TEST(FileChunkTest, DamagedChunksAreMovedAsideAndTheRestRecovered) {
+  TempDir dir;
+  std::string path = dir.file("buf");
+  std::string good_id, bad_id, bad_path;
+  {
+    auto good = FileChunk::create(path, ChunkKey{"t", 0, {}}, SyncPolicy::None);
+    ASSERT_TRUE(appendEvents(**good, {"fine"}).isOk());
+    ASSERT_TRUE((*good)->seal(nowNs()).isOk());
+    good_id = (*good)->meta().id;
+    auto bad = FileChunk::create(path, ChunkKey{"t", 0, {}}, SyncPolicy::None);
+    ASSERT_TRUE(appendEvents(**bad, {"first", "second"}).isOk());
+    bad_id = (*bad)->meta().id;
+    bad_path = (*bad)->chunkPath();
+  }
+  // Flip a byte of the first payload: damage before the end.
+  {
+    std::fstream f(bad_path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(9);
+    f.put('X');
+  }
+  // And metadata that is not JSON for a third chunk.
+  std::ofstream(path + "/ffff0000ffff0000deadbeef.meta") << "garbage";
+  std::ofstream(path + "/ffff0000ffff0000deadbeef.q.chunk") << "";
+  std::string log_text;
+  Logger::global().captureForTest(&log_text);
+  auto r = FileChunk::recover(path, SyncPolicy::None, kLog);
+  Logger::global().captureForTest(nullptr);
+  ASSERT_EQ(r.queued.size(), 1u);
+  EXPECT_EQ(r.queued[0]->meta().id, good_id);
+  EXPECT_EQ(r.quarantined.size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(path + "/corrupt/" + bad_id + ".b.chunk"));
+  EXPECT_NE(log_text.find("moved to " + path + "/corrupt"), std::string::npos) << log_text;
+}
+
+TEST(FileChunkTest, MetadataRoundTrips) {
+  ChunkMeta m;
+  m.id = "00ab";
+  m.key = ChunkKey{"kube.\"x\"", 60, {{"$.kubernetes.namespace_name", "prod"}}};
+  m.created_ns = 1;
+  m.sealed_ns = 2;
+  m.records = 3;
+  m.bytes = 4;
+  m.attempts = 5;
+  m.first_failure_ns = 6;
+  m.next_retry_ns = 7;
+  auto back = ChunkMeta::fromJson(m.toJson());
+  ASSERT_TRUE(back.isOk());
+  EXPECT_EQ(back->toJson(), m.toJson());
+  EXPECT_TRUE(back->key == m.key);
+  EXPECT_FALSE(ChunkMeta::fromJson("{\"id\":\"../../etc\",\"key\":{}}").isOk());
+}
+
+}  // namespace
+}  // namespace sluice::buffer

@@ -57,12 +57,12 @@ void FileOutput::stop() {
   }
 }
 
-WriteResult FileOutput::write(std::string_view chunk) {
+WriteResult FileOutput::write(const ChunkView& chunk) {
   if (fd_ < 0) return WriteResult::retry("file " + path_ + " is not open");
   // A write that fails half-way (a full disk) is cut back, so that the retry does not repeat
   // the part that got in.
   off_t before = ::lseek(fd_, 0, SEEK_END);
-  WriteResult r = writeFully(fd_, chunk);
+  WriteResult r = writeFully(fd_, chunk.bytes);
   if (r.kind != WriteResult::Kind::Ok && before >= 0) {
     if (::ftruncate(fd_, before) != 0) r.reason += "; could not cut the partial write back";
   }

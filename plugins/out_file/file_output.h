@@ -24,8 +24,8 @@ class FileOutput final : public Output {
   Status start() override;
   void stop() override;
   // sluice::Output
-  void format(const Batch& batch, std::string& out) override { formatter_.formatBatch(batch, out); }
-  WriteResult write(std::string_view chunk) override;
+  void format(const Batch& batch, FormattedEvents& out) override { formatter_.formatBatch(batch, out); }
+  WriteResult write(const ChunkView& chunk) override;
 
  private:
   FileOutput(std::string path, bool append, Formatter formatter)

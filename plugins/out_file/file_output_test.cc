@@ -22,9 +22,10 @@ TEST(FileOutputTest, AppendsJsonLinesAndCreatesDirectories) {
     auto out = f.mustMake<Output>(PluginKind::Output, "file", "path " + path);
     ASSERT_TRUE(out->start().isOk());
     Batch b = batchOf({R"({"n":1})", R"({"s":"\u00e9"})"});
-    std::string text;
+    FormattedEvents text;
     out->format(b, text);
-    EXPECT_EQ(out->write(text).kind, WriteResult::Kind::Ok);
+    EXPECT_EQ(text.ends.size(), 2u);
+    EXPECT_EQ(out->write(ChunkView(text.bytes, text.ends, nullptr)).kind, WriteResult::Kind::Ok);
     out->stop();
   }
   EXPECT_EQ(testing::readFile(path), "{\"n\":1}\n{\"s\":\"é\"}\n{\"n\":1}\n{\"s\":\"é\"}\n");
@@ -37,7 +38,7 @@ TEST(FileOutputTest, SuffixAndTruncate) {
   auto out = f.mustMake<Output>(PluginKind::Output, "file",
                                 "path " + dir.file("x") + "\nadd_path_suffix true\nappend false");
   ASSERT_TRUE(out->start().isOk());
-  EXPECT_EQ(out->write("new\n").kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(out->write(ChunkView("new\n")).kind, WriteResult::Kind::Ok);
   out->stop();
   EXPECT_EQ(testing::readFile(dir.file("x.log")), "new\n");
 }
@@ -61,8 +62,8 @@ TEST(FileOutputTest, PartialWriteOnAFullDiskIsCutBack) {
   PluginFactory f;
   auto out = f.mustMake<Output>(PluginKind::Output, "file", "path " + mnt + "/out.log");
   ASSERT_TRUE(out->start().isOk());
-  EXPECT_EQ(out->write(std::string(1000, 'a') + "\n").kind, WriteResult::Kind::Ok);
-  WriteResult full = out->write(std::string(200 * 1024, 'b'));
+  EXPECT_EQ(out->write(ChunkView(std::string(1000, 'a') + "\n")).kind, WriteResult::Kind::Ok);
+  WriteResult full = out->write(ChunkView(std::string(200 * 1024, 'b')));
   EXPECT_EQ(full.kind, WriteResult::Kind::Retry) << full.reason;
   EXPECT_NE(full.reason.find("No space"), std::string::npos) << full.reason;
   struct stat st;

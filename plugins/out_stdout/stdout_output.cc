@@ -17,7 +17,7 @@ Result<std::unique_ptr<StdoutOutput>> StdoutOutput::create(const StdoutConfig& c
   return std::unique_ptr<StdoutOutput>(new StdoutOutput(std::move(*formatter)));
 }
 
-WriteResult StdoutOutput::write(std::string_view chunk) { return writeFully(fd_, chunk); }
+WriteResult StdoutOutput::write(const ChunkView& chunk) { return writeFully(fd_, chunk.bytes); }
 
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<StdoutOutput>(

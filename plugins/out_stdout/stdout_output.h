@@ -15,8 +15,8 @@ class StdoutOutput final : public Output {
   static Result<std::unique_ptr<StdoutOutput>> create(const StdoutConfig& config, PluginContext& ctx);
 
   // sluice::Output
-  void format(const Batch& batch, std::string& out) override { formatter_.formatBatch(batch, out); }
-  WriteResult write(std::string_view chunk) override;
+  void format(const Batch& batch, FormattedEvents& out) override { formatter_.formatBatch(batch, out); }
+  WriteResult write(const ChunkView& chunk) override;
 
   void setFdForTest(int fd) { fd_ = fd; }
 

@@ -16,9 +16,9 @@ std::string formatWith(const std::string& config) {
   PluginFactory f;
   auto out = f.mustMake<Output>(PluginKind::Output, "stdout", config);
   Batch b = batchOf({R"({"a":"x\ny","n":1})"}, "app.web", 1795309323LL * kNanosPerSecond + 5);
-  std::string text;
+  FormattedEvents text;
   out->format(b, text);
-  return text;
+  return text.bytes;
 }
 
 TEST(StdoutOutputTest, DefaultIsFluentdsTimeTagJson) {
@@ -47,11 +47,11 @@ TEST(StdoutOutputTest, WritesToItsDescriptor) {
   PluginFactory f;
   auto out = f.mustMake<StdoutOutput>(PluginKind::Output, "stdout", "");
   out->setFdForTest(fds[1]);
-  EXPECT_EQ(out->write("hello\n").kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(out->write(ChunkView("hello\n")).kind, WriteResult::Kind::Ok);
   char buf[16] = {0};
   EXPECT_EQ(read(fds[0], buf, sizeof(buf)), 6);
   close(fds[0]);
-  EXPECT_EQ(out->write("x").kind, WriteResult::Kind::Fail);  // EPIPE: nobody reads
+  EXPECT_EQ(out->write(ChunkView("x")).kind, WriteResult::Kind::Fail);  // EPIPE: nobody reads
   close(fds[1]);
 }
 

@@ -9,18 +9,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/plugin.h"
 #include "core/status.h"
 #include "monitor/log.h"
 
 namespace sluice::buffer {
-
-// What a chunk's events share: the chunk keys of <buffer tag, time, $.a.b>.
-struct ChunkKey {
-  std::string tag;
-  int64_t time_slice = 0;  // start of the timekey slice, seconds
-  std::vector<std::pair<std::string, std::string>> vars;  // record fields
-  bool operator==(const ChunkKey&) const = default;
-};
 
 // A chunk's metadata, kept beside it and written atomically (temporary file, rename).
 struct ChunkMeta {
@@ -40,10 +33,7 @@ struct ChunkMeta {
 
 // The events of a chunk as an output reads them: their formatted bytes back to back, and
 // where each event ends.
-struct ChunkData {
-  std::string bytes;
-  std::vector<uint32_t> ends;
-};
+using ChunkData = FormattedEvents;
 
 // When written data is fsync'ed. `write()` alone survives SIGKILL (the page cache belongs to
 // the kernel); fsync makes it survive power loss.

@@ -39,8 +39,11 @@ class Formatter {
 
   // Appends one event (with its newline when add_newline).
   void format(const Event& event, std::string& out) const;
-  void formatBatch(const Batch& batch, std::string& out) const {
-    for (const Event& e : batch.events()) format(e, out);
+  void formatBatch(const Batch& batch, FormattedEvents& out) const {
+    for (const Event& e : batch.events()) {
+      format(e, out.bytes);
+      out.endEvent();
+    }
   }
 
  private:

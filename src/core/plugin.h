@@ -211,24 +211,62 @@ class Filter : public Plugin {
 };
 using FilterPtr = std::unique_ptr<Filter>;
 
-// What Output::write reports; the engine owns retries and accounting.
+// What Output::write reports; the engine (the buffer) owns retries and accounting.
+// Partial: `retry_events` are written again in a new chunk, `failed_events` go to <secondary>
+// or the dead letters with their reason; the other events were delivered.
 struct WriteResult {
   enum class Kind { Ok, Retry, Fail, Partial };
   Kind kind = Kind::Ok;
   std::string reason;
-  std::vector<size_t> failed;  // Partial: indices of events to retry
+  std::vector<size_t> retry_events;
+  std::vector<std::pair<size_t, std::string>> failed_events;
+  int64_t retry_after_ns = 0;  // a server's Retry-After, if it gave one
   static WriteResult ok() { return {}; }
-  static WriteResult retry(std::string r) { return {Kind::Retry, std::move(r), {}}; }
-  static WriteResult fail(std::string r) { return {Kind::Fail, std::move(r), {}}; }
+  static WriteResult retry(std::string r) { return {Kind::Retry, std::move(r), {}, {}, 0}; }
+  static WriteResult fail(std::string r) { return {Kind::Fail, std::move(r), {}, {}, 0}; }
+};
+
+// What chunks are keyed by (<buffer tag, time, $.a.b>): events of one key share a chunk.
+struct ChunkKey {
+  std::string tag;
+  int64_t time_slice = 0;  // start of the timekey slice, seconds
+  std::vector<std::pair<std::string, std::string>> vars;  // record fields named as chunk keys
+  bool operator==(const ChunkKey&) const = default;
+};
+
+// Events formatted by an output: their bytes back to back, and where each one ends.
+struct FormattedEvents {
+  std::string bytes;
+  std::vector<uint32_t> ends;
+  void endEvent() { ends.push_back(static_cast<uint32_t>(bytes.size())); }
+  void clear() {
+    bytes.clear();
+    ends.clear();
+  }
+};
+
+// A sealed chunk as an output writes it: the formatted events and their key.
+struct ChunkView {
+  ChunkView(std::string_view b = {}) : bytes(b) {}  // NOLINT: a whole payload (tests, replay)
+  ChunkView(std::string_view b, std::span<const uint32_t> e, const ChunkKey* k) : bytes(b), ends(e), key(k) {}
+  std::string_view bytes;
+  std::span<const uint32_t> ends;
+  const ChunkKey* key = nullptr;
+  size_t events() const { return ends.size(); }
+  std::string_view event(size_t i) const {
+    uint32_t start = i == 0 ? 0 : ends[i - 1];
+    return bytes.substr(start, ends[i] - start);
+  }
 };
 
 // Fluentd's output split: format() serialises events into the output's wire format (on the
-// input's thread, a batch at a time); write() sends formatted bytes. Outputs that route
-// rather than send (copy, relabel, null) return themselves from asSink() instead.
+// input's thread, a batch at a time, one event after another); write() sends a chunk of
+// formatted events (on a flush thread when buffered). Outputs that route rather than send
+// (copy, relabel, null) return themselves from asSink() instead.
 class Output : public Plugin {
  public:
-  virtual void format(const Batch& batch, std::string& out) { (void)batch; (void)out; }
-  virtual WriteResult write(std::string_view chunk) { (void)chunk; return WriteResult::ok(); }
+  virtual void format(const Batch& batch, FormattedEvents& out) { (void)batch; (void)out; }
+  virtual WriteResult write(const ChunkView& chunk) { (void)chunk; return WriteResult::ok(); }
   virtual EventSink* asSink() { return nullptr; }
 };
 using OutputPtr = std::unique_ptr<Output>;

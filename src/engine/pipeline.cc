@@ -88,12 +88,12 @@ Status OutputStage::emit(Batch& batch) {
   constexpr int kAttempts = 3;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     auto start = std::chrono::steady_clock::now();
-    WriteResult r = output_->write(scratch_);
+    WriteResult r = output_->write(ChunkView(scratch_.bytes, scratch_.ends, nullptr));
     write_duration_->observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (r.kind == WriteResult::Kind::Ok) {
       sent_->add(batch.size());
-      sent_bytes_->add(scratch_.size());
+      sent_bytes_->add(scratch_.bytes.size());
       return Status::ok();
     }
     errors_->add(1);

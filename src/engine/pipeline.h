@@ -58,7 +58,7 @@ class OutputStage : public EventSink {
   Instance* instance_;
   EventSink* routing_;
   std::mutex mu_;
-  std::string scratch_;  // guarded by mu_; reused across batches
+  FormattedEvents scratch_;  // guarded by mu_; reused across batches
   Counter* received_;
   Counter* sent_;
   Counter* sent_bytes_;

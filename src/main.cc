@@ -14,6 +14,7 @@
 #include "engine/pipeline.h"
 #include "engine/quick.h"
 #include "engine/registry.h"
+#include "engine/replay.h"
 
 namespace po = boost::program_options;
 using namespace sluice;
@@ -24,6 +25,7 @@ constexpr const char* kUsage =
     "Usage:\n"
     "  sluice -c FILE [--dry-run] [--strict] [--log-level LEVEL]\n"
     "  COMMAND | sluice [--parse NAME] [-f FILTER [-s key=value]...] [-o OUTPUT [-s key=value]...]\n"
+    "  sluice replay DEAD_LETTER_DIR -c FILE\n"
     "  sluice --list-plugins | --describe NAME [--markdown] | --version\n\n"
     "Exit codes: 0 ok, 1 runtime error, 2 configuration or usage error,\n"
     "130 second SIGINT/SIGTERM during shutdown.\n";
@@ -85,6 +87,14 @@ int describe(const std::string& name, bool markdown) {
 
 int main(int argc, char** argv) {
   engine::Engine::blockSignals();
+  // `sluice replay DIR -c CONFIG`: dead letters back through their outputs.
+  std::string replay_dir;
+  if (argc >= 3 && std::string_view(argv[1]) == "replay") {
+    replay_dir = argv[2];
+    for (int i = 3; i < argc; ++i) argv[i - 2] = argv[i];
+    argc -= 2;
+    if (replay_dir.starts_with("-")) return usageError("replay needs the dead-letter directory first");
+  }
   po::options_description desc("Options");
   desc.add_options()
       ("help,h", "show this help")
@@ -182,6 +192,10 @@ int main(int argc, char** argv) {
   if (!pipeline) {
     std::fprintf(stderr, "sluice: config error: %s\n", pipeline.status().message().c_str());
     return engine::kExitConfigError;
+  }
+  if (!replay_dir.empty()) {
+    if (!vm.count("config")) return usageError("replay needs -c CONFIG (the outputs to send through)");
+    return engine::replayDeadLetters(**pipeline, replay_dir);
   }
   if (vm.count("dry-run")) {
     std::fputs((*pipeline)->graph().c_str(), stdout);

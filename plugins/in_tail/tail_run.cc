@@ -48,6 +48,10 @@ struct Watcher {
   int64_t budget_window_ns = 0;
   uint64_t budget_used = 0;
   std::string real_dir;        // directory the file lives in (after symlinks)
+  // Batches accepted downstream whose delivery is not yet confirmed (a memory buffer holds
+  // them): the offset is recorded once every chunk holding the batch's events let go of the
+  // token (this thread then holds its last reference).
+  std::deque<std::pair<std::shared_ptr<void>, uint64_t>> unacked;
 
   ~Watcher() {
     if (fd >= 0) ::close(fd);
@@ -118,6 +122,7 @@ class TailRun {
   bool readWatcher(Target& t, Watcher& w, int64_t now);
   bool processLines(Target& t, Watcher& w);
   bool emit(Target& t, Watcher& w, uint64_t commit);
+  void advanceAcks(Target& t, Watcher& w);
   void rewind(Watcher& w, int64_t now);
   void flushHeld(Target& t, Watcher& w, bool force, int64_t now);
 
@@ -166,9 +171,13 @@ Status TailRun::run() {
     for (auto& [path, t] : targets_) {
       if (t->dirty || t->check) service(*t, now);
     }
-    // Held partial or multi-line events that waited long enough.
+    // Held partial or multi-line events that waited long enough; delivered batches.
+    bool waiting_for_acks = false;
     for (auto& [path, t] : targets_) {
-      if (!t->chain.empty()) flushHeld(*t, *t->chain.front(), false, now);
+      if (t->chain.empty()) continue;
+      flushHeld(*t, *t->chain.front(), false, now);
+      advanceAcks(*t, *t->chain.front());
+      if (!t->chain.front()->unacked.empty()) waiting_for_acks = true;
     }
     dropFinishedTargets();
     maybeWritePos(now, false);
@@ -188,6 +197,7 @@ Status TailRun::run() {
       }
     }
     if (pos_ && pos_->dirty()) wake = std::min(wake, last_pos_write_ns_ + kPosWriteIntervalNs);
+    if (waiting_for_acks) wake = std::min(wake, nowNs() + 50 * kMs);
     int timeout_ms = busy ? 0 : static_cast<int>(std::clamp<int64_t>((wake - nowNs()) / kMs + 1, 0, 60000));
     struct pollfd fds[2] = {{stop_.fd(), POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
     int rc = ::poll(fds, inotify_fd_ >= 0 ? 2 : 1, timeout_ms);
@@ -204,6 +214,9 @@ Status TailRun::run() {
       for (auto& [path, t] : targets_) t->dirty = t->check = true;
       next_tick_ns_ = now + kNanosPerSecond;
     }
+  }
+  for (auto& [path, t] : targets_) {
+    if (!t->chain.empty()) advanceAcks(*t, *t->chain.front());
   }
   maybeWritePos(nowNs(), true);
   return Status::ok();
@@ -473,6 +486,8 @@ void TailRun::service(Target& t, int64_t now) {
     if (now - w.rotated_at_ns < cfg_.rotate_wait.nanos()) return;
     flushHeld(t, w, true, now);
     if (w.state && w.state->held_from) return;  // not accepted: try again later
+    advanceAcks(t, w);
+    if (!w.unacked.empty()) return;  // its last batches are not delivered yet
     t.chain.pop_front();
     updatePos(t);
   }
@@ -587,6 +602,8 @@ bool TailRun::processLines(Target& t, Watcher& w) {
 
 bool TailRun::emit(Target& t, Watcher& w, uint64_t commit) {
   if (!batch_.empty()) {
+    auto token = std::make_shared<char>(0);
+    batch_.setAck(token);
     Status s = out_.emit(batch_);
     batch_.clear();
     if (!s) {
@@ -594,20 +611,35 @@ bool TailRun::emit(Target& t, Watcher& w, uint64_t commit) {
                       "); it will be read again");
       return false;
     }
+    w.unacked.emplace_back(std::move(token), commit);
   } else {
     batch_.clear();
+    w.unacked.emplace_back(nullptr, commit);
   }
-  if (commit > w.commit_offset) {
-    w.commit_offset = commit;
-    updatePos(t);
-  }
+  advanceAcks(t, w);
   return true;
 }
 
-// A batch was not accepted: read again from the last committed position.
+// Records the offsets of the batches whose every chunk was delivered, in order.
+void TailRun::advanceAcks(Target& t, Watcher& w) {
+  bool moved = false;
+  while (!w.unacked.empty() && (!w.unacked.front().first || w.unacked.front().first.use_count() == 1)) {
+    if (w.unacked.front().second > w.commit_offset) {
+      w.commit_offset = w.unacked.front().second;
+      moved = true;
+    }
+    w.unacked.pop_front();
+  }
+  if (moved) updatePos(t);
+}
+
+// A batch was not accepted: read again from the end of the last batch that was (accepted
+// batches may still wait for delivery; they are not read twice).
 void TailRun::rewind(Watcher& w, int64_t now) {
-  w.read_offset = w.commit_offset;
-  ::lseek(w.fd, static_cast<off_t>(w.commit_offset), SEEK_SET);
+  uint64_t from = w.commit_offset;
+  for (const auto& [token, offset] : w.unacked) from = std::max(from, offset);
+  w.read_offset = from;
+  ::lseek(w.fd, static_cast<off_t>(from), SEEK_SET);
   w.pending.clear();
   w.state = in_.parser().newState();
   w.at_eof = false;

@@ -32,6 +32,7 @@ class CopyOutput final : public Output, public EventSink {
       Status st;
       if (s.needs_copy) {
         Batch copy;
+        copy.setAck(batch.ack());
         copy.events().reserve(batch.size());
         for (const Event& e : batch.events()) {
           copy.add(copy.arena().copy(e.tag), e.time_ns, e.record.deepCopy(copy.arena()));

@@ -32,7 +32,9 @@ const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
       {"retry_timeout", &B::retry_timeout, "72h", "Give up retrying a chunk after this long."},
       {"retry_max_times", &B::retry_max_times, "0", "Give up after this many retries (0: no limit but retry_timeout)."},
       {"retry_forever", &B::retry_forever, "false", "Never give up."},
-      {"retry_secondary_threshold", &B::retry_secondary_threshold, "0.8", "Switch to <secondary> after this fraction of retry_timeout."},
+      {"retry_secondary_threshold", &B::retry_secondary_threshold, "0.8", "Fluentd switches to <secondary> after this fraction of retry_timeout; sluice hands a chunk to <secondary> when its retries are exhausted.", {}, kIgnored},
+      {"dead_letter_path", &B::dead_letter_path, nullptr, "Directory of the dead-letter files (events that failed for good, without <secondary>). Default: `<path>/dead-letter` for a file buffer; a memory buffer without it logs and counts them."},
+      {"fsync", &B::fsync, "seal", "When chunk files are fsync'ed: seal (when a chunk is sealed), append (every append), none. write() alone already survives SIGKILL; fsync makes data survive power loss.", "seal|append|none"},
   }};
   return kParams;
 }

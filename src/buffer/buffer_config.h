@@ -38,9 +38,11 @@ struct BufferConfig {
   int64_t retry_max_times = 0;
   bool retry_forever = false;
   double retry_secondary_threshold = 0.8;
+  std::optional<std::string> dead_letter_path;
+  std::string fsync;
 };
 
-inline constexpr size_t kBufferParamCount = 27;
+inline constexpr size_t kBufferParamCount = 29;
 const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams();
 
 }  // namespace sluice

@@ -137,7 +137,7 @@ std::string ChunkMeta::toJson() const {
   out += "}},\"created_ns\":" + std::to_string(created_ns) + ",\"sealed_ns\":" + std::to_string(sealed_ns) +
          ",\"records\":" + std::to_string(records) + ",\"bytes\":" + std::to_string(bytes) +
          ",\"attempts\":" + std::to_string(attempts) + ",\"first_failure_ns\":" + std::to_string(first_failure_ns) +
-         ",\"next_retry_ns\":" + std::to_string(next_retry_ns) + "}\n";
+         ",\"next_retry_ns\":" + std::to_string(next_retry_ns) + ",\"compress\":\"" + compress + "\"}\n";
   return out;
 }
 
@@ -176,6 +176,10 @@ Result<ChunkMeta> ChunkMeta::fromJson(std::string_view text) {
   m.attempts = static_cast<uint32_t>(num(*v, "attempts").value_or(0));
   m.first_failure_ns = num(*v, "first_failure_ns").value_or(0);
   m.next_retry_ns = num(*v, "next_retry_ns").value_or(0);
+  m.compress = str(*v, "compress").value_or("text");
+  if (m.compress != "text" && m.compress != "gzip" && m.compress != "zstd") {
+    return Status::corruption("chunk metadata names an unknown compression");
+  }
   return m;
 }
 
@@ -231,16 +235,30 @@ Status FileChunk::append(std::string_view bytes, std::span<const uint32_t> ends)
   return Status::ok();
 }
 
-Status FileChunk::seal(int64_t now_ns) {
+Status FileChunk::seal(int64_t now_ns, std::string_view compression) {
   if (sealed()) return Status::ok();
-  if (sync_ != SyncPolicy::None && ::fdatasync(fd_) != 0) {
-    return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
-  }
-  ::close(fd_);
-  fd_ = -1;
   std::string queued = pathFor(true);
-  if (::rename(chunk_path_.c_str(), queued.c_str()) != 0) {
-    return Status::ioError("cannot rename " + chunk_path_ + ": " + errnoText());
+  if (compression != "text") {
+    auto raw = readWhole(chunk_path_);
+    if (!raw) return raw.takeStatus();
+    auto packed = buffer::compress(compressionFromName(compression), *raw);
+    if (!packed) return packed.takeStatus();
+    Status s = writeFileAtomically(queued, *packed, sync_ != SyncPolicy::None);
+    if (!s) return s;
+    ::close(fd_);
+    fd_ = -1;
+    ::unlink(chunk_path_.c_str());
+    file_size_ = packed->size();
+    meta_.compress = std::string(compression);
+  } else {
+    if (sync_ != SyncPolicy::None && ::fdatasync(fd_) != 0) {
+      return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
+    }
+    ::close(fd_);
+    fd_ = -1;
+    if (::rename(chunk_path_.c_str(), queued.c_str()) != 0) {
+      return Status::ioError("cannot rename " + chunk_path_ + ": " + errnoText());
+    }
   }
   chunk_path_ = queued;
   meta_.sealed_ns = now_ns;
@@ -254,6 +272,10 @@ Status FileChunk::saveMeta() const {
 Result<ChunkData> FileChunk::read() const {
   auto bytes = readWhole(chunk_path_);
   if (!bytes) return bytes.takeStatus();
+  if (meta_.compress != "text") {
+    bytes = decompress(compressionFromName(meta_.compress), *bytes);
+    if (!bytes) return bytes.takeStatus();
+  }
   FrameScan scan = scanFrames(*bytes);
   if (scan.damaged || scan.valid_bytes != bytes->size()) {
     return Status::corruption("chunk " + chunk_path_ + " has damaged frames");
@@ -313,6 +335,7 @@ FileChunk::Recovered FileChunk::recover(const std::string& dir, SyncPolicy sync,
     }
     std::string path = dir + "/" + cit->second;
     auto bytes = readWhole(path);
+    if (bytes && meta->compress != "text") bytes = decompress(compressionFromName(meta->compress), *bytes);
     if (!bytes) {
       quarantine(id, bytes.status().message());
       continue;
@@ -320,6 +343,10 @@ FileChunk::Recovered FileChunk::recover(const std::string& dir, SyncPolicy sync,
     FrameScan scan = scanFrames(*bytes);
     if (scan.damaged) {
       quarantine(id, "a frame before the end fails its checksum");
+      continue;
+    }
+    if (scan.valid_bytes < bytes->size() && meta->compress != "text") {
+      quarantine(id, "its compressed frames are incomplete");
       continue;
     }
     if (scan.valid_bytes < bytes->size()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/plugin.h"
+#include "buffer/compress.h"
 #include "core/status.h"
 #include "monitor/log.h"
 
@@ -26,6 +27,7 @@ struct ChunkMeta {
   uint32_t attempts = 0;  // failed writes so far: survives restarts
   int64_t first_failure_ns = 0;
   int64_t next_retry_ns = 0;
+  std::string compress = "text";  // of a sealed chunk's file: text, gzip or zstd
 
   std::string toJson() const;
   static Result<ChunkMeta> fromJson(std::string_view text);
@@ -51,7 +53,9 @@ class FileChunk {
   // Appends one frame per event: `bytes` split at `ends`, in one write().
   Status append(std::string_view bytes, std::span<const uint32_t> ends);
   // Seals: fsync (unless SyncPolicy::None), rename to the queued name, metadata updated.
-  Status seal(int64_t now_ns);
+  // With compression, the sealed file holds the compressed frames (written to a temporary,
+  // then renamed).
+  Status seal(int64_t now_ns, std::string_view compression = "text");
   // Reads all events back, checking every frame.
   Result<ChunkData> read() const;
   Status saveMeta() const;

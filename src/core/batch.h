@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -66,14 +67,22 @@ class Batch {
   }
   std::vector<ErrorEvent>& errors() { return errors_; }
 
+  // An input's acknowledgement handle: every buffer chunk holding events of this batch keeps a
+  // reference until the chunk is delivered (or handed to <secondary> / dead letters), so the
+  // input can tell when all of them are (it holds the last reference then).
+  const std::shared_ptr<void>& ack() const { return ack_; }
+  void setAck(std::shared_ptr<void> ack) { ack_ = std::move(ack); }
+
   void clear() {
     events_.clear();
     errors_.clear();
     arena_.reset();
+    ack_.reset();
   }
 
  private:
   Arena arena_;
+  std::shared_ptr<void> ack_;
   std::vector<Event> events_;
   std::vector<ErrorEvent> errors_;
 };

@@ -81,6 +81,7 @@ Status OutputStage::emit(Batch& batch) {
     if (s) sent_->add(batch.size());
     return s;
   }
+  if (buffer_) return buffer_->append(batch);
   std::lock_guard<std::mutex> lock(mu_);
   scratch_.clear();
   output_->format(batch, scratch_);
@@ -165,6 +166,7 @@ Status Agent::emit(Batch& batch) {
     size_t j = i + 1;
     while (j < events.size() && events[j].tag == events[i].tag) ++j;
     Batch run;
+    run.setAck(batch.ack());
     run.events().assign(events.begin() + i, events.begin() + j);
     Status s = emitRun(run, events[i].tag);
     if (!s && result) result = s;
@@ -373,30 +375,59 @@ Result<OutputStage*> Pipeline::buildOutput(const config::Element& element) {
   auto plugin = instantiate(PluginKind::Output, element, "", &inst);
   if (!plugin) return plugin.takeStatus();
   Output* output = static_cast<Output*>(plugin->get());
+  std::unique_ptr<buffer::Buffer> buf;
+  Output* secondary = nullptr;
   for (const config::Element& sub : element.elements) {
-    if (sub.name == "buffer") {
-      BufferConfig bc;
-      Status s = bindParams(std::span<const Param<BufferConfig>>(bufferParams()), sub, bc);
-      if (!s) return s;
-      Status unused;
-      for (const config::Param& p : sub.params) {
-        if (p.used) continue;
-        std::vector<std::string_view> names;
-        for (const auto& bp : bufferParams()) names.push_back(bp.name);
-        std::string guess = closestMatch(p.key, names);
-        warnOrFail(options_.strict, unused,
-                   p.where.str() + ": unknown parameter '" + p.key + "' in <buffer>" +
-                       (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+    if (sub.name == "secondary") {
+      if (output->asSink() != nullptr) {
+        return Status::invalidConfig(sub.where.str() + ": <secondary> needs an output that sends, not a routing one");
       }
-      if (!unused) return unused;
-      inst->log.warn(sub.where.str() +
-                     ": <buffer> is validated but buffering is not implemented yet: events are "
-                     "written synchronously");
-    } else if (sub.name == "secondary") {
-      inst->log.warn(sub.where.str() + ": <secondary> is not implemented yet and is ignored");
+      Instance* sec_inst = nullptr;
+      auto sec = instantiate(PluginKind::Output, sub, "", &sec_inst);
+      if (!sec) return sec.takeStatus();
+      secondary = static_cast<Output*>(sec->get());
+      plugins_.push_back(std::move(*sec));
     }
   }
+  for (const config::Element& sub : element.elements) {
+    if (sub.name != "buffer") continue;
+    BufferConfig bc;
+    Status s = bindParams(std::span<const Param<BufferConfig>>(bufferParams()), sub, bc);
+    if (!s) return s;
+    Status unused;
+    for (const config::Param& p : sub.params) {
+      if (p.used) continue;
+      std::vector<std::string_view> names;
+      for (const auto& bp : bufferParams()) names.push_back(bp.name);
+      std::string guess = closestMatch(p.key, names);
+      warnOrFail(options_.strict, unused,
+                 p.where.str() + ": unknown parameter '" + p.key + "' in <buffer>" +
+                     (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+    }
+    if (!unused) return unused;
+    if (output->asSink() != nullptr) {
+      inst->log.warn(sub.where.str() + ": <buffer> has no effect on @type " + inst->type + " (it routes events)");
+      continue;
+    }
+    auto keys = buffer::parseChunkKeys(sub.arg, bc);
+    if (!keys) return keys.status().withPrefix(sub.where.str() + ": ");
+    if (bc.type == "file" && !bc.path) {
+      return Status::invalidConfig(sub.where.str() + ": <buffer> @type file needs a path");
+    }
+    buffer::Buffer::Options opts;
+    opts.config = bc;
+    opts.keys = std::move(*keys);
+    opts.output_id = inst->id;
+    opts.dead_letter_dir = bc.dead_letter_path.value_or(bc.type == "file" ? *bc.path + "/dead-letter" : "");
+    opts.sync = bc.fsync == "append" ? buffer::SyncPolicy::Append
+                : bc.fsync == "none" ? buffer::SyncPolicy::None : buffer::SyncPolicy::Seal;
+    buf = std::make_unique<buffer::Buffer>(std::move(opts), *output, secondary, *inst->metrics, inst->log);
+  }
+  if (secondary != nullptr && !buf) {
+    inst->log.warn(element.where.str() + ": <secondary> is used only with a <buffer>");
+  }
   output_stages_.push_back(std::make_unique<OutputStage>(output, inst));
+  output_stages_.back()->setBuffer(std::move(buf), secondary);
   plugins_.push_back(std::move(*plugin));
   return output_stages_.back().get();
 }
@@ -517,15 +548,34 @@ Status Pipeline::start() {
     order.emplace_back(0, plugins_[i].get());
   }
   auto rank = [&](Plugin* p) {
-    for (const auto& st : output_stages_) if (st->output() == p) return 0;
+    for (const auto& st : output_stages_) {
+      if (st->output() == p || st->secondary() == p) return 0;
+    }
     for (const auto& fs : filter_stages_) if (fs.filter == p) return 1;
     return 2;
   };
   for (auto& [r, p] : order) r = rank(p);
   std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  bool buffers_started = false;
   for (auto& [r, p] : order) {
+    if (r > 0 && !buffers_started) {
+      // Outputs and their <secondary> are up: the buffers may recover chunks and send.
+      for (const auto& st : output_stages_) {
+        if (!st->buffer()) continue;
+        Status s = st->buffer()->start();
+        if (!s) return s.withPrefix(st->instance()->log.source() + " ");
+      }
+      buffers_started = true;
+    }
     Status s = p->start();
     if (!s) return s;
+  }
+  if (!buffers_started) {
+    for (const auto& st : output_stages_) {
+      if (!st->buffer()) continue;
+      Status s = st->buffer()->start();
+      if (!s) return s.withPrefix(st->instance()->log.source() + " ");
+    }
   }
   started_ = true;
   return Status::ok();
@@ -534,8 +584,25 @@ Status Pipeline::start() {
 void Pipeline::stopFiltersAndOutputs() {
   if (!started_) return;
   for (auto& fs : filter_stages_) fs.filter->stop();
-  for (auto& os : output_stages_) os->output()->stop();
+  for (auto& os : output_stages_) {
+    if (os->buffer()) os->buffer()->stop();
+    os->output()->stop();
+    if (os->secondary()) os->secondary()->stop();
+  }
   started_ = false;
+}
+
+Result<Output*> Pipeline::startOutputForReplay(const std::string& id) {
+  for (const auto& st : output_stages_) {
+    if (st->instance()->id != id) continue;
+    if (st->output()->asSink() != nullptr) return Status::invalidConfig("output " + id + " routes events; nothing to replay into");
+    Status s = st->output()->start();
+    if (!s) return s;
+    return st->output();
+  }
+  std::string known;
+  for (const auto& st : output_stages_) known += (known.empty() ? "" : ", ") + st->instance()->id;
+  return Status::notFound("no output with @id " + id + " in the configuration (outputs: " + known + ")");
 }
 
 std::vector<InputStage*> Pipeline::inputs() const {
@@ -550,6 +617,7 @@ void Pipeline::emitErrors(Batch& batch, const std::string& filter_id) {
   auto it = labels_.find("@ERROR");
   if (it != labels_.end() && !in_error_label_) {
     Batch error_batch;
+    error_batch.setAck(batch.ack());
     for (const ErrorEvent& e : errors) error_batch.events().push_back(e.event);
     errors.clear();
     in_error_label_ = true;

@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "buffer/buffer.h"
 #include "buffer/buffer_config.h"
 #include "config/element.h"
 #include "core/plugin.h"
@@ -43,20 +44,28 @@ struct FilterStage {
   Counter* discarded;
 };
 
-// Delivers batches to one output: routing outputs (copy, relabel, null) get the batch;
-// the others get format() then write(), under a lock, per batch.
-// TODO(sluice): the buffer issue replaces the synchronous write with chunks and flush threads.
+// Delivers batches to one output: routing outputs (copy, relabel, null) get the batch; an
+// output with a <buffer> section appends to its buffer (flush threads write); the others get
+// format() then write() synchronously, under a lock, per batch.
 class OutputStage : public EventSink {
  public:
   OutputStage(Output* output, Instance* instance);
   Status emit(Batch& batch) override;
   Instance* instance() const { return instance_; }
   Output* output() const { return output_; }
+  void setBuffer(std::unique_ptr<buffer::Buffer> b, Output* secondary) {
+    buffer_ = std::move(b);
+    secondary_ = secondary;
+  }
+  buffer::Buffer* buffer() const { return buffer_.get(); }
+  Output* secondary() const { return secondary_; }
 
  private:
   Output* output_;
   Instance* instance_;
   EventSink* routing_;
+  std::unique_ptr<buffer::Buffer> buffer_;
+  Output* secondary_ = nullptr;
   std::mutex mu_;
   FormattedEvents scratch_;  // guarded by mu_; reused across batches
   Counter* received_;
@@ -129,6 +138,8 @@ class Pipeline {
   void stopFiltersAndOutputs();
 
   std::vector<InputStage*> inputs() const;
+  // The output (and its <secondary>) with this @id started alone, for `sluice replay`.
+  Result<Output*> startOutputForReplay(const std::string& id);
   std::string graph() const;
   MetricsRegistry& metrics() { return metrics_; }
 

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "buffer/buffer_config.h"
+#include "buffer/chunk_file.h"
+#include "core/field_path.h"
+#include "core/plugin.h"
+
+namespace sluice::buffer {
+
+// What <buffer ARG> keys chunks by: `tag`, `time` (with timekey) and record fields.
+struct ChunkKeySpec {
+  bool tag = false;
+  bool time = false;
+  std::vector<std::string> names;  // as written, e.g. "$.kubernetes.namespace_name"
+  std::vector<FieldPath> fields;
+};
+Result<ChunkKeySpec> parseChunkKeys(std::string_view arg, const BufferConfig& config);
+
+// The retry schedule, Fluentd's: exponential_backoff waits retry_wait × base^(n-1) (capped by
+// retry_max_interval), periodic waits retry_wait; retry_randomize adds ±12.5%. `unit` is a
+// uniform random number in [0, 1).
+int64_t retryDelayNs(const BufferConfig& config, uint32_t attempts, double unit);
+// Whether retrying a chunk is over (retry_forever never is).
+bool retriesExhausted(const BufferConfig& config, uint32_t attempts, int64_t first_failure_ns, int64_t now_ns);
+
+// Placeholders of chunk keys in an output's text (a path, an index name): ${tag},
+// ${tag[N]}, ${$.a.b} or ${field}, and strftime (%Y%m%d…) of the time slice.
+std::string expandPlaceholders(std::string_view text, const ChunkKey& key, bool utc);
+
+// A buffered output's chunks: staged per chunk key, sealed into a queue, sent by flush threads
+// with retries, and on failure for good handed to <secondary> or the dead letters. Memory or
+// files (see chunk_file.h). Thread-safe: appends come from input threads, writes from the
+// flush threads; one mutex guards the chunk lists (taken per batch, not per event).
+class Buffer {
+ public:
+  struct Options {
+    BufferConfig config;
+    ChunkKeySpec keys;
+    std::string output_id;
+    std::string dead_letter_dir;  // "" = none: events failed for good are logged and counted
+    SyncPolicy sync = SyncPolicy::Seal;
+  };
+
+  Buffer(Options options, Output& output, Output* secondary, PluginMetrics& metrics, SourceLogger log);
+  ~Buffer();
+
+  // Recovers the chunks a file buffer left on disk and starts the flush threads.
+  Status start();
+  // Formats and appends a batch; applies overflow_action when the buffer is full.
+  Status append(const Batch& batch);
+  // Seals every chunk; with flush_at_shutdown, sends what it can within `deadline_s`; stops
+  // the flush threads. What was not sent stays on disk (file) or is reported lost (memory).
+  void stop(double deadline_s = 10);
+
+  // For tests and metrics.
+  size_t queuedChunks();
+  uint64_t storedBytes();
+
+ private:
+  struct Chunk {
+    ChunkMeta meta;
+    std::unique_ptr<FileChunk> file;       // file buffer
+    FormattedEvents events;                // memory buffer (and the format scratch)
+    std::vector<std::shared_ptr<void>> acks;  // inputs waiting for delivery (memory buffer)
+    bool in_flight = false;
+    uint64_t stored = 0;                   // bytes counted against total_limit_size
+  };
+  using ChunkPtr = std::unique_ptr<Chunk>;
+
+  ChunkKey keyOf(const Event& e) const;
+  Result<Chunk*> stagedFor(const ChunkKey& key);  // REQUIRES: mu_
+  Status sealLocked(Chunk& c);                   // REQUIRES: mu_
+  bool full(uint64_t incoming) const;            // REQUIRES: mu_
+  bool dropOldestLocked();                       // REQUIRES: mu_
+  void flushLoop();
+  void sealDueLocked(int64_t now);               // REQUIRES: mu_
+  void finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents& data);  // REQUIRES: mu_
+  void giveUp(const Chunk& c, const FormattedEvents& data, std::span<const size_t> which,
+              const std::string& reason);       // REQUIRES: mu_
+  void removeLocked(Chunk& c);                   // REQUIRES: mu_
+  Result<FormattedEvents> dataOf(const Chunk& c);
+
+  Options opts_;
+  Output& output_;
+  Output* secondary_;
+  SourceLogger log_;
+  bool file_ = false;
+  std::string mode_;  // effective flush mode
+
+  std::mutex mu_;
+  std::condition_variable flush_cv_;
+  std::condition_variable space_cv_;
+  std::vector<ChunkPtr> staged_;   // guarded by mu_
+  std::deque<ChunkPtr> queue_;     // guarded by mu_
+  uint64_t stored_ = 0;            // guarded by mu_
+  size_t in_flight_ = 0;           // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  int64_t shutdown_deadline_ns_ = 0;  // guarded by mu_
+  std::mt19937_64 rng_{std::random_device{}()};  // guarded by mu_
+  std::vector<std::thread> threads_;
+
+  Counter* sent_records_;
+  Counter* sent_bytes_;
+  Counter* retries_;
+  Counter* exhausted_;
+  Counter* errors_;
+  Counter* dropped_;
+  Counter* dead_lettered_;
+  Counter* secondary_records_;
+  Histogram* write_duration_;
+  Gauge* queued_gauge_;
+  Gauge* stored_gauge_;
+};
+
+// One dead-letter line: {"time","output","reason","tag","event"} (JSON lines, documented in
+// the README); `sluice replay` sends `event` through the output again.
+std::string deadLetterLine(std::string_view output_id, std::string_view reason, const ChunkKey& key,
+                           std::string_view event, int64_t now_ns);
+
+}  // namespace sluice::buffer

@@ -558,9 +558,9 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
   w.pending.assign(buffer_.unconsumed());
   w.discarding = buffer_.discarding();
   if (w.discarding) w.pending.clear();  // inside an overlong line: keep skipping it
-  if (!(w.state && w.state->held_from) && w.commit_offset < w.read_offset - w.pending.size() &&
-      lines_.empty()) {
-    // Nothing held and nothing pending delivery: skipped bytes are done with.
+  if (!(w.state && w.state->held_from) && w.unacked.empty() &&
+      w.commit_offset < w.read_offset - w.pending.size() && lines_.empty()) {
+    // Nothing held and nothing waiting for delivery: skipped bytes are done with.
     w.commit_offset = w.read_offset - w.pending.size();
     updatePos(t);
   }

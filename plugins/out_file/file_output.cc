@@ -12,7 +12,7 @@ namespace sluice::plugins::out_file {
 namespace {
 
 const std::array<Param<FileConfig>, 4> kParams = {{
-    {"path", &FileConfig::path, nullptr, "File to write. Placeholders are not expanded yet.", {}, kRequired},
+    {"path", &FileConfig::path, nullptr, "File to write. With a <buffer> keyed by tag, time or fields, ${tag}, ${tag[N]}, ${$.a.b} and %Y%m%d… are expanded per chunk.", {}, kRequired},
     {"append", &FileConfig::append, "true", "Append to the file (false: truncate it at start)."},
     {"add_path_suffix", &FileConfig::add_path_suffix, "false", "Append path_suffix to path (Fluentd's default is true)."},
     {"path_suffix", &FileConfig::path_suffix, ".log", "Suffix added with add_path_suffix."},
@@ -42,6 +42,7 @@ Result<std::unique_ptr<FileOutput>> FileOutput::create(const FileConfig& config,
 FileOutput::~FileOutput() { stop(); }
 
 Status FileOutput::start() {
+  if (dynamic_) return Status::ok();
   Status s = makeParents(path_);
   if (!s) return s;
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append_ ? O_APPEND : O_TRUNC);
@@ -58,13 +59,28 @@ void FileOutput::stop() {
 }
 
 WriteResult FileOutput::write(const ChunkView& chunk) {
+  if (dynamic_) {
+    static const ChunkKey kNoKey;
+    std::string path = expandPlaceholders(path_, chunk.key ? *chunk.key : kNoKey, false);
+    Status s = makeParents(path);
+    if (!s) return WriteResult::retry(s.message());
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return WriteResult::retry("cannot open " + path + ": " + std::strerror(errno));
+    WriteResult r = writeTo(fd, chunk.bytes);
+    ::close(fd);
+    return r;
+  }
   if (fd_ < 0) return WriteResult::retry("file " + path_ + " is not open");
-  // A write that fails half-way (a full disk) is cut back, so that the retry does not repeat
-  // the part that got in.
-  off_t before = ::lseek(fd_, 0, SEEK_END);
-  WriteResult r = writeFully(fd_, chunk.bytes);
+  return writeTo(fd_, chunk.bytes);
+}
+
+// A write that fails half-way (a full disk) is cut back, so that the retry does not repeat
+// the part that got in.
+WriteResult FileOutput::writeTo(int fd, std::string_view bytes) {
+  off_t before = ::lseek(fd, 0, SEEK_END);
+  WriteResult r = writeFully(fd, bytes);
   if (r.kind != WriteResult::Kind::Ok && before >= 0) {
-    if (::ftruncate(fd_, before) != 0) r.reason += "; could not cut the partial write back";
+    if (::ftruncate(fd, before) != 0) r.reason += "; could not cut the partial write back";
   }
   return r;
 }

@@ -14,7 +14,8 @@ struct FileConfig {
 
 // Appends events to a file, one line each (default format: the record as JSON). Parent
 // directories are created. The file is opened at start() and written with one write() per
-// batch.
+// batch or chunk; a path with chunk-key placeholders (${tag}, ${tag[N]}, ${$.a.b}, %Y%m%d…,
+// with a <buffer> keyed accordingly) is expanded and opened for each chunk.
 class FileOutput final : public Output {
  public:
   static Result<std::unique_ptr<FileOutput>> create(const FileConfig& config, PluginContext& ctx);
@@ -29,11 +30,16 @@ class FileOutput final : public Output {
 
  private:
   FileOutput(std::string path, bool append, Formatter formatter)
-      : path_(std::move(path)), append_(append), formatter_(std::move(formatter)) {}
+      : path_(std::move(path)),
+        append_(append),
+        formatter_(std::move(formatter)),
+        dynamic_(path_.find("${") != std::string::npos || path_.find('%') != std::string::npos) {}
+  WriteResult writeTo(int fd, std::string_view bytes);
 
   const std::string path_;
   const bool append_;
   const Formatter formatter_;
+  const bool dynamic_;  // the path has chunk-key placeholders: opened per chunk
   int fd_ = -1;
 };
 

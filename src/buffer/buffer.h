@@ -13,6 +13,7 @@
 #include "buffer/buffer_config.h"
 #include "buffer/chunk_file.h"
 #include "core/field_path.h"
+#include "core/placeholders.h"
 #include "core/plugin.h"
 
 namespace sluice::buffer {
@@ -32,10 +33,6 @@ Result<ChunkKeySpec> parseChunkKeys(std::string_view arg, const BufferConfig& co
 int64_t retryDelayNs(const BufferConfig& config, uint32_t attempts, double unit);
 // Whether retrying a chunk is over (retry_forever never is).
 bool retriesExhausted(const BufferConfig& config, uint32_t attempts, int64_t first_failure_ns, int64_t now_ns);
-
-// Placeholders of chunk keys in an output's text (a path, an index name): ${tag},
-// ${tag[N]}, ${$.a.b} or ${field}, and strftime (%Y%m%d…) of the time slice.
-std::string expandPlaceholders(std::string_view text, const ChunkKey& key, bool utc);
 
 // A buffered output's chunks: staged per chunk key, sealed into a queue, sent by flush threads
 // with retries, and on failure for good handed to <secondary> or the dead letters. Memory or

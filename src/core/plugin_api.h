@@ -18,3 +18,4 @@
 #include "monitor/metrics.h"
 #include "core/line_buffer.h"
 #include "core/container_log.h"
+#include "core/placeholders.h"

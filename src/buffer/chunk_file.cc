@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -92,8 +92,44 @@ uint32_t getU32(const char* p) {
 
 }  // namespace
 
+namespace {
+
+// CRC-32C (Castagnoli). The SSE4.2 instruction does 8 bytes a step (~10 GB/s); a table is the
+// fallback for processors without it.
+__attribute__((target("sse4.2"))) uint32_t crc32cHardware(const char* p, size_t n) {
+  uint64_t crc = 0xFFFFFFFFu;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    crc = __builtin_ia32_crc32di(crc, v);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c = static_cast<uint32_t>(crc);
+  while (n--) c = __builtin_ia32_crc32qi(c, static_cast<unsigned char>(*p++));
+  return c ^ 0xFFFFFFFFu;
+}
+
+uint32_t crc32cSoftware(const char* p, size_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  while (n--) c = table[(c ^ static_cast<unsigned char>(*p++)) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+}  // namespace
+
 uint32_t crc32Of(std::string_view data) {
-  return static_cast<uint32_t>(::crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  return hardware ? crc32cHardware(data.data(), data.size()) : crc32cSoftware(data.data(), data.size());
 }
 
 FrameScan scanFrames(std::string_view b) {

@@ -43,7 +43,7 @@ enum class SyncPolicy { None, Seal, Append };
 
 // A file-buffer chunk: an append-only file of framed events (`<id>.b.chunk` while staged,
 // `<id>.q.chunk` once sealed) and its metadata (`<id>.meta`), in a 0700 directory, files 0600.
-// Frame: 4-byte little-endian length, 4-byte CRC-32 of the payload, the payload (one event's
+// Frame: 4-byte little-endian length, 4-byte CRC-32C of the payload, the payload (one event's
 // formatted bytes). Not thread-safe: the buffer serialises access.
 class FileChunk {
  public:
@@ -93,7 +93,7 @@ class FileChunk {
   std::string frames_;  // reused frame buffer for append
 };
 
-// CRC-32 (zlib's polynomial) of `data`.
+// CRC-32C (Castagnoli) of `data`: SSE4.2 when the processor has it, else a table.
 uint32_t crc32Of(std::string_view data);
 
 // Scans framed bytes: returns how many bytes hold whole, valid frames and the events found.

@@ -162,3 +162,16 @@ TEST(FileChunkTest, MetadataRoundTrips) {
 
 }  // namespace
 }  // namespace sluice::buffer
+
+namespace sluice::buffer {
+namespace {
+
+TEST(Crc32cTest, KnownValues) {
+  EXPECT_EQ(crc32Of(""), 0u);
+  EXPECT_EQ(crc32Of("123456789"), 0xE3069283u);  // the CRC-32C check value
+  std::string long_text(1000, 'a');
+  EXPECT_EQ(crc32Of(long_text), crc32Of(std::string(long_text)));
+}
+
+}  // namespace
+}  // namespace sluice::buffer

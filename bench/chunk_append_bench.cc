@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   for (long done = 0; done < n; done += 1000) {
     if (!chunk || chunk->meta().bytes >= 8u << 20) {
       if (chunk) {
-        Status s = chunk->seal(0, "text");
+        Status s = chunk->seal(0);
         if (!s) return 1;
       }
       auto c = buffer::FileChunk::create(dir, ChunkKey{"bench", 0, {}}, buffer::SyncPolicy::None);

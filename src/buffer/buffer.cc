@@ -125,7 +125,7 @@ Status Buffer::start() {
         c->meta = f->meta();
         c->stored = f->meta().bytes;
         if (!f->sealed()) {
-          Status s = f->seal(nowNs(), opts_.config.compress);  // resumed chunks are sent first
+          Status s = f->seal(nowNs());  // resumed chunks are sent first
           if (!s) log_.error("Cannot seal a recovered chunk: " + s.message());
           c->meta = f->meta();
         }
@@ -209,7 +209,7 @@ Status Buffer::sealLocked(Chunk& c) {
   }
   int64_t now = nowNs();
   if (owned->file) {
-    Status s = owned->file->seal(now, opts_.config.compress);
+    Status s = owned->file->seal(now);
     if (!s) {
       errors_->add(1);
       log_.error("Cannot seal chunk " + owned->meta.id + ": " + s.message());
@@ -447,7 +447,7 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
         retry->acks = chunk->acks;
         if (file_) {
           auto f = FileChunk::create(*c.path, chunk->meta.key, opts_.sync);
-          if (f && (*f)->append(sub.bytes, sub.ends) && (*f)->seal(now, c.compress)) {
+          if (f && (*f)->append(sub.bytes, sub.ends) && (*f)->seal(now)) {
             (*f)->mutableMeta().attempts = retry->meta.attempts;
             (*f)->mutableMeta().first_failure_ns = retry->meta.first_failure_ns;
             (*f)->mutableMeta().next_retry_ns = retry->meta.next_retry_ns;
@@ -533,6 +533,18 @@ void Buffer::flushLoop() {
     chunk->in_flight = true;
     ++in_flight_;
     lock.unlock();
+    if (chunk->file && !chunk->settled) {
+      // Compression and fsync happen here, off the inputs' threads and outside the lock.
+      Status s = chunk->file->settle(opts_.config.compress);
+      if (!s) log_.error("Cannot settle chunk " + chunk->meta.id + ": " + s.message());
+      chunk->settled = true;
+      lock.lock();
+      uint64_t now_size = chunk->file->meta().compress != "text" ? chunk->file->fileSize() : chunk->stored;
+      stored_ = stored_ - std::min(stored_, chunk->stored) + now_size;
+      chunk->stored = now_size;
+      chunk->meta.compress = chunk->file->meta().compress;
+      lock.unlock();
+    }
     auto data = dataOf(*chunk);
     WriteResult result;
     if (!data) {

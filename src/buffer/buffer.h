@@ -70,6 +70,7 @@ class Buffer {
     FormattedEvents events;                // memory buffer (and the format scratch)
     std::vector<std::shared_ptr<void>> acks;  // inputs waiting for delivery (memory buffer)
     bool in_flight = false;
+    bool settled = false;                  // file chunk compressed/fsync'ed after sealing
     uint64_t stored = 0;                   // bytes counted against total_limit_size
   };
   using ChunkPtr = std::unique_ptr<Chunk>;

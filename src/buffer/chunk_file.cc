@@ -271,39 +271,47 @@ Status FileChunk::append(std::string_view bytes, std::span<const uint32_t> ends)
   return Status::ok();
 }
 
-Status FileChunk::seal(int64_t now_ns, std::string_view compression) {
+Status FileChunk::seal(int64_t now_ns) {
   if (sealed()) return Status::ok();
   std::string queued = pathFor(true);
-  if (compression != "text") {
-    auto raw = readWhole(chunk_path_);
-    if (!raw) return raw.takeStatus();
-    auto packed = buffer::compress(compressionFromName(compression), *raw);
-    if (!packed) return packed.takeStatus();
-    Status s = writeFileAtomically(queued, *packed, sync_ != SyncPolicy::None);
-    if (!s) return s;
-    ::close(fd_);
-    fd_ = -1;
-    ::unlink(chunk_path_.c_str());
-    file_size_ = packed->size();
-    meta_.compress = std::string(compression);
-  } else {
-    if (sync_ != SyncPolicy::None && ::fdatasync(fd_) != 0) {
-      return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
-    }
-    ::close(fd_);
-    fd_ = -1;
-    if (::rename(chunk_path_.c_str(), queued.c_str()) != 0) {
-      return Status::ioError("cannot rename " + chunk_path_ + ": " + errnoText());
-    }
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(chunk_path_.c_str(), queued.c_str()) != 0) {
+    return Status::ioError("cannot rename " + chunk_path_ + ": " + errnoText());
   }
   chunk_path_ = queued;
   meta_.sealed_ns = now_ns;
   return saveMeta();
 }
 
-Status FileChunk::saveMeta() const {
-  return writeFileAtomically(metaPath(), meta_.toJson(), sync_ != SyncPolicy::None && sealed());
+Status FileChunk::settle(std::string_view compression) {
+  if (!sealed()) return Status::internal("settle() before seal()");
+  const bool sync = sync_ != SyncPolicy::None;
+  if (compression != "text" && meta_.compress == "text") {
+    auto raw = readWhole(chunk_path_);
+    if (!raw) return raw.takeStatus();
+    auto packed = buffer::compress(compressionFromName(compression), *raw);
+    if (!packed) return packed.takeStatus();
+    meta_.compress = std::string(compression);
+    // The compressed file replaces the plain one; the metadata saying so follows it. A crash
+    // between the two leaves compressed bytes that recovery cannot frame: moved aside.
+    Status s = writeFileAtomically(chunk_path_, *packed, sync);
+    if (!s) {
+      meta_.compress = "text";
+      return s;
+    }
+    file_size_ = packed->size();
+  } else if (sync) {
+    int fd = ::open(chunk_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::ioError("cannot open " + chunk_path_ + ": " + errnoText());
+    int rc = ::fdatasync(fd);
+    ::close(fd);
+    if (rc != 0) return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
+  }
+  return writeFileAtomically(metaPath(), meta_.toJson(), sync);
 }
+
+Status FileChunk::saveMeta() const { return writeFileAtomically(metaPath(), meta_.toJson(), false); }
 
 Result<ChunkData> FileChunk::read() const {
   auto bytes = readWhole(chunk_path_);

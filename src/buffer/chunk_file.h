@@ -38,7 +38,8 @@ struct ChunkMeta {
 using ChunkData = FormattedEvents;
 
 // When written data is fsync'ed. `write()` alone survives SIGKILL (the page cache belongs to
-// the kernel); fsync makes it survive power loss.
+// the kernel); fsync makes it survive power loss. Seal: a flush thread fsyncs each sealed
+// chunk (settle()) before sending it; Append: every append; None: never.
 enum class SyncPolicy { None, Seal, Append };
 
 // A file-buffer chunk: an append-only file of framed events (`<id>.b.chunk` while staged,
@@ -52,10 +53,12 @@ class FileChunk {
 
   // Appends one frame per event: `bytes` split at `ends`, in one write().
   Status append(std::string_view bytes, std::span<const uint32_t> ends);
-  // Seals: fsync (unless SyncPolicy::None), rename to the queued name, metadata updated.
-  // With compression, the sealed file holds the compressed frames (written to a temporary,
-  // then renamed).
-  Status seal(int64_t now_ns, std::string_view compression = "text");
+  // Seals: renames to the queued name and updates the metadata. Cheap: the input's thread
+  // calls it when a chunk fills.
+  Status seal(int64_t now_ns);
+  // On a flush thread, once per sealed chunk before it is sent: compresses it (`compression`
+  // other than "text"), and fsyncs data and metadata unless SyncPolicy::None.
+  Status settle(std::string_view compression);
   // Reads all events back, checking every frame.
   Result<ChunkData> read() const;
   Status saveMeta() const;

@@ -8,9 +8,14 @@ python3 - <<'PY'
 import subprocess
 ref = subprocess.run(["./build/sluice", "--describe", "all", "--markdown"], check=True,
                      capture_output=True, text=True).stdout
+buf = subprocess.run(["./build/sluice", "--describe", "buffer", "--markdown"], check=True,
+                     capture_output=True, text=True).stdout
 text = open("README.md").read()
-begin, end = "<!-- BEGIN PLUGIN REFERENCE -->", "<!-- END PLUGIN REFERENCE -->"
-a, b = text.index(begin) + len(begin), text.index(end)
-open("README.md", "w").write(text[:a] + "\n" + ref + text[b:])
+for (begin, end), body in (
+    (("<!-- BEGIN PLUGIN REFERENCE -->", "<!-- END PLUGIN REFERENCE -->"), ref),
+    (("<!-- BEGIN BUFFER REFERENCE -->", "<!-- END BUFFER REFERENCE -->"), buf)):
+    a, b = text.index(begin) + len(begin), text.index(end)
+    text = text[:a] + "\n" + body + text[b:]
+open("README.md", "w").write(text)
 PY
 echo "README.md plugin reference regenerated"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/parser.h"
+#include "buffer/buffer_config.h"
 #include "engine/engine.h"
 #include "engine/pipeline.h"
 #include "engine/quick.h"
@@ -48,6 +49,11 @@ int listPlugins() {
 
 int describe(const std::string& name, bool markdown) {
   const Registry& r = Registry::builtin();
+  if (name == "buffer") {
+    std::fputs(Registry::describeParams(describeParams(std::span<const Param<BufferConfig>>(bufferParams())), markdown).c_str(),
+               stdout);
+    return 0;
+  }
   std::string_view n = name;
   std::optional<PluginKind> kind;
   // Accepts "grep", "filter_grep", "filter:grep".
@@ -106,7 +112,7 @@ int main(int argc, char** argv) {
       ("log-level", po::value<std::string>(), "trace, debug, info, warn, error")
       ("log-format", po::value<std::string>(), "text or json")
       ("list-plugins", "list the plugins of this build")
-      ("describe", po::value<std::string>(), "print a plugin's parameters (NAME, KIND_NAME or all)")
+      ("describe", po::value<std::string>(), "print a plugin's parameters (NAME, KIND_NAME, all, or buffer)")
       ("markdown", "with --describe: print a Markdown table")
       ("parse", po::value<std::string>(), "quick mode: the parser of stdin lines (default: auto)")
       ("filter,f", po::value<std::vector<std::string>>(), "quick mode: add a filter (repeatable)")

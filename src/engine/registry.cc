@@ -62,7 +62,7 @@ std::string Registry::unknownTypeMessage(PluginKind kind, std::string_view name)
 
 namespace {
 
-void describeParams(std::string& out, const std::vector<ParamInfo>& params, bool markdown,
+void appendParamTable(std::string& out, const std::vector<ParamInfo>& params, bool markdown,
                     const std::string& indent) {
   if (markdown) {
     out += "| parameter | type | default | description |\n|---|---|---|---|\n";
@@ -96,6 +96,12 @@ void describeParams(std::string& out, const std::vector<ParamInfo>& params, bool
 
 }  // namespace
 
+std::string Registry::describeParams(const std::vector<ParamInfo>& params, bool markdown) {
+  std::string out;
+  appendParamTable(out, params, markdown, "  ");
+  return out;
+}
+
 std::string Registry::describe(const PluginDescriptor& d, bool markdown) {
   std::string out;
   std::string kind(pluginKindName(d.kind));
@@ -106,10 +112,10 @@ std::string Registry::describe(const PluginDescriptor& d, bool markdown) {
       for (auto a : d.aliases) out += " `" + std::string(a) + "`";
       out += "\n\n";
     }
-    if (!d.params.empty()) describeParams(out, d.params, true, "");
+    if (!d.params.empty()) appendParamTable(out, d.params, true, "");
     for (const SectionInfo& s : d.sections) {
       out += "\n`<" + std::string(s.name) + ">`: " + std::string(s.description) + "\n\n";
-      if (!s.params.empty()) describeParams(out, s.params, true, "");
+      if (!s.params.empty()) appendParamTable(out, s.params, true, "");
     }
     out += "\n";
     return out;
@@ -122,10 +128,10 @@ std::string Registry::describe(const PluginDescriptor& d, bool markdown) {
   }
   out += "\nparameters:\n";
   if (d.params.empty()) out += "  (none)\n";
-  describeParams(out, d.params, false, "  ");
+  appendParamTable(out, d.params, false, "  ");
   for (const SectionInfo& s : d.sections) {
     out += "\n<" + std::string(s.name) + ">: " + std::string(s.description) + "\n";
-    describeParams(out, s.params, false, "  ");
+    appendParamTable(out, s.params, false, "  ");
   }
   return out;
 }

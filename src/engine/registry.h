@@ -26,6 +26,8 @@ class Registry {
 
   // Parameter reference as text (`--describe`) or markdown (README).
   static std::string describe(const PluginDescriptor& d, bool markdown);
+  // A bare parameter table (the <buffer> section).
+  static std::string describeParams(const std::vector<ParamInfo>& params, bool markdown);
 
  private:
   std::vector<const PluginDescriptor*> all_;

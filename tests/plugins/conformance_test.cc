@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "buffer/buffer_config.h"
 #include "core/plugin.h"
 #include "engine/registry.h"
 #include "support/test_support.h"
@@ -87,6 +88,12 @@ TEST(ConformanceTest, ReadmeReferenceIsCurrent) {
         << "README.md is stale for " << pluginKindName(d->kind) << " " << d->name
         << ": regenerate with scripts/gen-readme-plugins.sh";
   }
+}
+
+TEST(ConformanceTest, ReadmeBufferReferenceIsCurrent) {
+  std::string readme = testing::readFile(std::string(SLUICE_SOURCE_DIR) + "/README.md");
+  std::string table = Registry::describeParams(describeParams(std::span<const Param<BufferConfig>>(bufferParams())), true);
+  EXPECT_NE(readme.find(table), std::string::npos) << "regenerate with scripts/gen-readme-plugins.sh";
 }
 
 }  // namespace

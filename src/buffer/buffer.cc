@@ -278,26 +278,52 @@ Status Buffer::append(const Batch& batch) {
       return Status::unavailable("buffer of " + opts_.output_id + " is full (total_limit_size " +
                                  std::to_string(c.total_limit_size.bytes) + " bytes)");
     }
-    while (true) {
+    // The group's events go into the key's staged chunk, and into new chunks as chunks fill
+    // (chunk_limit_size, chunk_limit_records); an event larger than a chunk gets one alone.
+    const size_t n = formatted.ends.size();
+    size_t next = 0;
+    while (next < n) {
       auto staged = stagedFor(key);
       Status s = staged ? Status::ok() : staged.takeStatus();
       Chunk* chunk = staged ? *staged : nullptr;
-      if (s && chunk->meta.records > 0 && chunk->stored + formatted.bytes.size() > c.chunk_limit_size.bytes) {
-        s = sealLocked(*chunk);  // full: seal it and start another
-        continue;
+      size_t take = 0;
+      uint32_t begin = next == 0 ? 0 : formatted.ends[next - 1];
+      if (s) {
+        uint64_t room_bytes = c.chunk_limit_size.bytes > chunk->stored ? c.chunk_limit_size.bytes - chunk->stored : 0;
+        uint64_t room_records = c.chunk_limit_records > 0
+                                    ? (static_cast<uint64_t>(c.chunk_limit_records) > chunk->meta.records
+                                           ? static_cast<uint64_t>(c.chunk_limit_records) - chunk->meta.records
+                                           : 0)
+                                    : UINT64_MAX;
+        while (next + take < n && take < room_records &&
+               formatted.ends[next + take] - begin <= room_bytes) {
+          ++take;
+        }
+        if (take == 0) {
+          if (chunk->meta.records > 0) {
+            sealLocked(*chunk);  // full: seal it and start another
+            continue;
+          }
+          take = 1;  // an event larger than chunk_limit_size goes alone
+        }
       }
+      uint32_t end = s ? formatted.ends[next + take - 1] : 0;
+      std::string_view bytes = s ? std::string_view(formatted.bytes).substr(begin, end - begin) : std::string_view();
       if (s && chunk->file) {
-        s = chunk->file->append(formatted.bytes, formatted.ends);
+        thread_local std::vector<uint32_t> ends;
+        ends.clear();
+        for (size_t k = 0; k < take; ++k) ends.push_back(formatted.ends[next + k] - begin);
+        s = chunk->file->append(bytes, ends);
         if (s) chunk->meta = chunk->file->meta();
       } else if (s) {
         uint32_t base = static_cast<uint32_t>(chunk->events.bytes.size());
-        chunk->events.bytes.append(formatted.bytes);
-        for (uint32_t e : formatted.ends) chunk->events.ends.push_back(base + e);
-        chunk->meta.records += formatted.ends.size();
-        chunk->meta.bytes += formatted.bytes.size();
+        chunk->events.bytes.append(bytes);
+        for (size_t k = 0; k < take; ++k) chunk->events.ends.push_back(base + formatted.ends[next + k] - begin);
+        chunk->meta.records += take;
+        chunk->meta.bytes += bytes.size();
       }
       if (!s) {
-        // A write error (a full disk): with block, wait and try again; else refuse the batch.
+        // A write error (a full disk): with block, wait and try again; else refuse the rest.
         errors_->add(1);
         log_.error("Cannot append to the buffer of " + opts_.output_id + ": " + s.message());
         if (c.overflow_action == "block" && !stopping_) {
@@ -306,16 +332,16 @@ Status Buffer::append(const Batch& batch) {
         }
         return s;
       }
-      chunk->stored += formatted.bytes.size();
-      stored_ += formatted.bytes.size();
+      next += take;
+      chunk->stored += bytes.size();
+      stored_ += bytes.size();
       if (!file_ && batch.ack()) chunk->acks.push_back(batch.ack());
       bool seal_now = mode_ == "immediate" ||
                       (c.chunk_limit_records > 0 && chunk->meta.records >= static_cast<uint64_t>(c.chunk_limit_records)) ||
                       chunk->stored >= static_cast<uint64_t>(c.chunk_limit_size.bytes * c.chunk_full_threshold);
       if (seal_now) sealLocked(*chunk);
-      stored_gauge_->set(static_cast<int64_t>(stored_));
-      break;
     }
+    stored_gauge_->set(static_cast<int64_t>(stored_));
   }
   return Status::ok();
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "buffer/buffer.h"
@@ -340,6 +341,83 @@ TEST(BufferTest, FileBufferDoesNotHoldAcks) {
   auto token = std::make_shared<char>(0);
   ASSERT_TRUE(h.send(0, 5, "t", token).isOk());
   EXPECT_EQ(token.use_count(), 1);  // safe once appended
+}
+
+}  // namespace
+}  // namespace sluice::buffer
+
+namespace sluice::buffer {
+namespace {
+
+TEST(BufferParamsTest, ChunkLimitRecordsSealsChunks) {
+  Harness h;
+  BufferConfig c = config();
+  c.chunk_limit_records = 10;
+  c.flush_interval.seconds = 3600;  // only the record limit can seal
+  h.make(c);
+  ASSERT_TRUE(h.send(0, 25).isOk());
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 20; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(h.out.deliveredCount(), 20u);  // the last 5 wait in the staged chunk
+  EXPECT_EQ(h.out.calls, 2);
+}
+
+TEST(BufferParamsTest, QueueLimitLengthRefusesWithThrowException) {
+  Harness h;
+  h.out.fail_times = 1000000;
+  BufferConfig c = config();
+  c.queue_limit_length = 2;
+  c.flush_mode = "immediate";
+  c.retry_wait.seconds = 100;
+  h.make(c);
+  ASSERT_TRUE(h.send(0, 1).isOk());
+  ASSERT_TRUE(h.send(1, 2).isOk());
+  ASSERT_TRUE(waitFor([&] { return h.out.calls >= 2; }));
+  EXPECT_FALSE(h.send(2, 3).isOk());
+}
+
+TEST(BufferParamsTest, LazyModeSealsAfterTheTimeSliceAndTimekeyWait) {
+  Harness h;
+  BufferConfig c = config();
+  c.flush_mode = "lazy";
+  c.timekey.seconds = 60;
+  c.timekey_wait.seconds = 0;
+  h.make(c, "", nullptr, "time");
+  // Events of a slice long over are sealed at once; nothing seals a current slice early.
+  ASSERT_TRUE(h.send(0, 3).isOk());  // time 2026-11-22T01:02:03Z: in the past
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 3; }));
+  Batch now;
+  now.add("t", nowNs(), *parseJson("{\"n\":99}", now.arena()));
+  c.timekey.seconds = 3600;
+  ASSERT_TRUE(h.buffer->append(now).isOk());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(h.out.deliveredCount(), 3u);
+}
+
+TEST(BufferParamsTest, SeveralFlushThreadsDeliverEverythingOnce) {
+  Harness h;
+  BufferConfig c = config();
+  c.flush_thread_count = 4;
+  c.chunk_limit_records = 7;
+  h.make(c);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(h.send(i * 10, i * 10 + 10).isOk());
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 1000; }));
+  std::set<std::string> unique(h.out.delivered.begin(), h.out.delivered.end());
+  EXPECT_EQ(unique.size(), 1000u);
+}
+
+TEST(BufferParamsTest, FsyncAppendAndNoneStillDeliver) {
+  for (const char* policy : {"append", "none"}) {
+    TempDir dir;
+    BufferConfig c = config("file");
+    c.path = dir.file("buf");
+    c.fsync = policy;
+    Harness h;
+    Buffer::Options o;
+    h.make(c);
+    ASSERT_TRUE(h.send(0, 10).isOk());
+    ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 10; })) << policy;
+  }
 }
 
 }  // namespace

@@ -8,8 +8,8 @@ packages=(
   libsimdjson-dev libre2-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev
   libboost-program-options-dev
   libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  procps time
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  procps time openssl
 )
 
 missing=()

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "net/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <ctime>
+#include <mutex>
+
+namespace sluice::net {
+namespace {
+
+void globalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool startsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+size_t onBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<HttpResponse*>(user)->body.append(data, size * count);
+  return size * count;
+}
+
+size_t onHeader(char* data, size_t size, size_t count, void* user) {
+  auto* out = static_cast<HttpResponse*>(user);
+  std::string_view line(data, size * count);
+  if (startsWithNoCase(line, "http/")) {  // a new response (after a 100 or a redirect)
+    out->retry_after_ns = -1;
+    out->content_type.clear();
+  } else if (startsWithNoCase(line, "retry-after:")) {
+    out->retry_after_ns = parseRetryAfter(line.substr(12), static_cast<int64_t>(std::time(nullptr)));
+  } else if (startsWithNoCase(line, "content-type:")) {
+    out->content_type = trim(line.substr(13));
+  }
+  return size * count;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)) {
+  globalInit();
+  easy_ = curl_easy_init();
+  error_buf_[0] = '\0';
+}
+
+HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(easy_)); }
+
+void HttpClient::send(const HttpRequest& request, HttpResponse& out) {
+  out.status = 0;
+  out.body.clear();
+  out.content_type.clear();
+  out.retry_after_ns = -1;
+  out.error.clear();
+  auto* curl = static_cast<CURL*>(easy_);
+  if (curl == nullptr) {
+    out.error = "libcurl could not create a handle";
+    return;
+  }
+  // Options are set again on every request; the connection cache survives the reset.
+  curl_easy_reset(curl);
+  std::string url(request.url);
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buf_);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // any encoding libcurl can decode
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls_.verify ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls_.verify ? 2L : 0L);
+  if (!tls_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls_.ca_file.c_str());
+  if (!tls_.client_cert.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls_.client_cert.c_str());
+  if (!tls_.client_key.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls_.client_key.c_str());
+
+  std::string method(request.method);
+  if (method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  } else if (method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    if (method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  curl_slist* headers = nullptr;
+  for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  // No "Expect: 100-continue" round trip before large bodies.
+  headers = curl_slist_append(headers, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+  error_buf_[0] = '\0';
+  CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    out.status = 0;
+    out.error = error_buf_[0] != '\0' ? error_buf_ : curl_easy_strerror(rc);
+    out.error += " (" + redactUrl(request.url) + ")";
+    return;
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+}
+
+std::string redactUrl(std::string_view url) {
+  size_t scheme = url.find("://");
+  size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string_view authority = url.substr(start, end == std::string_view::npos ? url.npos : end - start);
+  size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  std::string out(url.substr(0, start));
+  out += "***";
+  out += url.substr(start + at);
+  return out;
+}
+
+int64_t parseRetryAfter(std::string_view value, int64_t now_s) {
+  value = trim(value);
+  if (value.empty()) return -1;
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && end == value.data() + value.size()) {
+    return seconds < 0 ? -1 : std::min<int64_t>(seconds, 86'400 * 365) * 1'000'000'000;
+  }
+  std::string date(value);
+  time_t at = curl_getdate(date.c_str(), nullptr);
+  if (at == -1) return -1;
+  return std::max<int64_t>(0, static_cast<int64_t>(at) - now_s) * 1'000'000'000;
+}
+
+}  // namespace sluice::net

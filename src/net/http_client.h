@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The HTTP client the network outputs and lookups share (Elasticsearch _bulk, Loki push, the
+// Kubernetes API): one libcurl easy handle per client, so connections stay alive between
+// requests. A client belongs to one thread (a flush thread owns its own); it is not locked.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::net {
+
+struct TlsOptions {
+  bool verify = true;       // peer certificate and host name
+  std::string ca_file;      // empty: the system's CA store
+  std::string client_cert;  // PEM; with client_key for mutual TLS
+  std::string client_key;
+};
+
+struct HttpRequest {
+  std::string_view method = "GET";
+  std::string_view url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string_view body;
+  int64_t connect_timeout_ms = 10'000;
+  int64_t timeout_ms = 60'000;  // the whole request, 0: none
+};
+
+struct HttpResponse {
+  long status = 0;  // 0: no HTTP answer (see error)
+  std::string body;
+  std::string content_type;
+  int64_t retry_after_ns = -1;  // from Retry-After (seconds or an HTTP date); -1: absent
+  std::string error;            // transport error (connect, TLS, timeout), credentials removed
+
+  bool transportFailed() const { return status == 0; }
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(TlsOptions tls = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends the request and fills `out` (its buffers are reused from call to call). Never throws.
+  void send(const HttpRequest& request, HttpResponse& out);
+
+ private:
+  TlsOptions tls_;
+  void* easy_;  // CURL*
+  char error_buf_[256];
+};
+
+// The URL with any user:password@ replaced by "***@", for log lines.
+std::string redactUrl(std::string_view url);
+
+// Retry-After's value as nanoseconds from `now_s` (seconds since the epoch): delta-seconds or an
+// HTTP-date. -1 when it is neither.
+int64_t parseRetryAfter(std::string_view value, int64_t now_s);
+
+}  // namespace sluice::net

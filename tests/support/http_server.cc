@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "support/http_server.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "support/test_support.h"
+
+namespace sluice::testing {
+
+bool HttpServer::start() {
+  if (!server_->is_valid()) return false;  // e.g. an unreadable certificate
+  port_ = server_->bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) return false;
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return waitFor([this] { return server_->is_running(); });
+}
+
+void HttpServer::stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+TestCa::TestCa(const std::string& dir) : dir_(dir) {
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::vector<std::string> steps = {
+      "openssl req -x509" + ec + " -keyout ca.key -out ca.crt -days 2 -subj /CN=sluice-test-ca",
+      "openssl req" + ec + " -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext",
+      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
+      " -extfile san.ext -out server.crt",
+  };
+  for (const std::string& step : steps) {
+    std::string command = "cd '" + dir_ + "' && " + step + " >/dev/null 2>openssl.err";
+    if (std::system(command.c_str()) != 0) {
+      error_ = "'" + step + "' failed: " + readFile(dir_ + "/openssl.err");
+      return;
+    }
+  }
+}
+
+}  // namespace sluice::testing

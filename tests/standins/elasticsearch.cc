@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "standins/elasticsearch.h"
+
+#include <simdjson.h>
+
+#include <cstdio>
+
+#include "core/json.h"
+
+namespace sluice::testing {
+namespace {
+
+std::string jsonString(std::string_view s) {
+  std::string out;
+  appendJsonString(out, s);
+  return out;
+}
+
+std::string errorBody(std::string_view type, std::string_view reason, int status) {
+  std::string cause = "{\"type\":" + jsonString(type) + ",\"reason\":" + jsonString(reason) + "}";
+  return "{\"error\":{\"root_cause\":[" + cause + "],\"type\":" + jsonString(type) +
+         ",\"reason\":" + jsonString(reason) + "},\"status\":" + std::to_string(status) + "}";
+}
+
+// The field-type class ES's dynamic mapping gives a JSON value: 'n' long/float, 's' text,
+// 'b' boolean, 'o' object, 0 for null (maps nothing).
+char typeOf(simdjson::dom::element v) {
+  switch (v.type()) {
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: return 'n';
+    case simdjson::dom::element_type::STRING: return 's';
+    case simdjson::dom::element_type::BOOL: return 'b';
+    case simdjson::dom::element_type::OBJECT: return 'o';
+    case simdjson::dom::element_type::ARRAY: {
+      simdjson::dom::array array = v.get_array().value_unsafe();
+      simdjson::dom::element first;
+      return array.at(0).get(first) == simdjson::SUCCESS ? typeOf(first) : 0;
+    }
+    default: return 0;
+  }
+}
+
+const char* mappingName(char t) {
+  switch (t) {
+    case 'n': return "long";
+    case 's': return "text";
+    case 'b': return "boolean";
+    default: return "object";
+  }
+}
+
+// Whether a value of class `value` can be indexed into a field mapped as `mapped` (ES coerces
+// numbers and booleans into text, numeric strings into numbers).
+bool fits(char mapped, char value, simdjson::dom::element v) {
+  if (value == 0 || value == mapped) return true;
+  if (mapped == 's') return value != 'o';
+  if (mapped == 'n' && value == 's') {
+    std::string_view s = v.get_string().value_unsafe();
+    char* end = nullptr;
+    std::string copy(s);
+    std::strtod(copy.c_str(), &end);
+    return !copy.empty() && end == copy.c_str() + copy.size();
+  }
+  if (mapped == 'b' && value == 's') {
+    std::string_view s = v.get_string().value_unsafe();
+    return s == "true" || s == "false";
+  }
+  return false;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+std::string preview(simdjson::dom::element v) {
+  if (v.type() == simdjson::dom::element_type::STRING) return std::string(v.get_string().value_unsafe());
+  return simdjson::minify(v);
+}
+
+}  // namespace
+
+ElasticsearchStandIn::ElasticsearchStandIn(Flavor flavor) : flavor_(flavor) {
+  auto& s = http_.server();
+  s.Get("/", [this](const httplib::Request& req, httplib::Response& res) { handleInfo(req, res); });
+  s.Post("/_bulk", [this](const httplib::Request& req, httplib::Response& res) { handleBulk(req, res, ""); });
+  s.Put("/_bulk", [this](const httplib::Request& req, httplib::Response& res) { handleBulk(req, res, ""); });
+  s.Post(R"(/([^/_][^/]*)/_bulk)", [this](const httplib::Request& req, httplib::Response& res) {
+    handleBulk(req, res, req.matches[1]);
+  });
+}
+
+void ElasticsearchStandIn::requireBasicAuth(std::string user, std::string password) {
+  std::lock_guard lock(mu_);
+  basic_auth_ = base64(user + ":" + password);
+}
+
+void ElasticsearchStandIn::requireApiKey(std::string encoded) {
+  std::lock_guard lock(mu_);
+  api_key_ = std::move(encoded);
+}
+
+void ElasticsearchStandIn::failNextBulks(int count, int status, int retry_after_s) {
+  std::lock_guard lock(mu_);
+  fail_count_ = count;
+  fail_status_ = status;
+  fail_retry_after_ = retry_after_s;
+}
+
+void ElasticsearchStandIn::rejectItemsContaining(std::string marker, int times) {
+  std::lock_guard lock(mu_);
+  reject_marker_ = std::move(marker);
+  reject_times_ = times;
+}
+
+void ElasticsearchStandIn::setMaxRequestBytes(size_t bytes) {
+  std::lock_guard lock(mu_);
+  max_request_bytes_ = bytes;
+}
+
+std::vector<ElasticsearchStandIn::Document> ElasticsearchStandIn::documents(const std::string& index) const {
+  std::lock_guard lock(mu_);
+  auto it = indices_.find(index);
+  return it == indices_.end() ? std::vector<Document>{} : it->second.docs;
+}
+
+std::vector<std::string> ElasticsearchStandIn::indices() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, index] : indices_) out.push_back(name);
+  return out;
+}
+
+size_t ElasticsearchStandIn::documentCount() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [name, index] : indices_) n += index.docs.size();
+  return n;
+}
+
+int ElasticsearchStandIn::bulkRequests() const {
+  std::lock_guard lock(mu_);
+  return bulk_requests_;
+}
+
+int ElasticsearchStandIn::infoRequests() const {
+  std::lock_guard lock(mu_);
+  return info_requests_;
+}
+
+std::vector<std::string> ElasticsearchStandIn::requestHeaders(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& headers : bulk_headers_) {
+    auto it = headers.find(name);
+    out.push_back(it == headers.end() ? "" : it->second);
+  }
+  return out;
+}
+
+bool ElasticsearchStandIn::authorized(const httplib::Request& req, httplib::Response& res) {
+  if (basic_auth_.empty() && api_key_.empty()) return true;
+  std::string auth = req.get_header_value("Authorization");
+  if ((!basic_auth_.empty() && auth == "Basic " + basic_auth_) ||
+      (!api_key_.empty() && auth == "ApiKey " + api_key_)) {
+    return true;
+  }
+  std::string reason = auth.empty() ? "missing authentication credentials for REST request [" + req.path + "]"
+                                    : "unable to authenticate user for REST request [" + req.path + "]";
+  res.status = 401;
+  res.set_header("WWW-Authenticate", "Basic realm=\"security\" charset=\"UTF-8\"");
+  res.set_content(errorBody("security_exception", reason, 401), "application/json");
+  return false;
+}
+
+void ElasticsearchStandIn::handleInfo(const httplib::Request& req, httplib::Response& res) {
+  std::lock_guard lock(mu_);
+  ++info_requests_;
+  if (!authorized(req, res)) return;
+  std::string version;
+  switch (flavor_) {
+    case Flavor::Es7:
+      version = R"({"number":"7.17.27","build_flavor":"default","build_type":"docker","build_snapshot":false,"lucene_version":"8.11.3","minimum_wire_compatibility_version":"6.8.0","minimum_index_compatibility_version":"6.0.0-beta1"})";
+      break;
+    case Flavor::Es8:
+      version = R"({"number":"8.17.0","build_flavor":"default","build_type":"docker","build_snapshot":false,"lucene_version":"9.12.0","minimum_wire_compatibility_version":"7.17.0","minimum_index_compatibility_version":"7.0.0"})";
+      break;
+    case Flavor::OpenSearch2:
+      version = R"({"distribution":"opensearch","number":"2.6.0","build_type":"tar","build_snapshot":false,"lucene_version":"9.5.0","minimum_wire_compatibility_version":"7.10.0","minimum_index_compatibility_version":"7.0.0"})";
+      break;
+  }
+  std::string tagline = flavor_ == Flavor::OpenSearch2 ? "The OpenSearch Project: https://opensearch.org/"
+                                                        : "You Know, for Search";
+  if (flavor_ != Flavor::OpenSearch2) res.set_header("X-Elastic-Product", "Elasticsearch");
+  res.set_content(R"({"name":"standin","cluster_name":"sluice-test","cluster_uuid":"c0ffeec0ffeec0ffeec0ff","version":)" +
+                      version + ",\"tagline\":" + jsonString(tagline) + "}",
+                  "application/json");
+}
+
+void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Response& res,
+                                      const std::string& path_index) {
+  std::lock_guard lock(mu_);
+  ++bulk_requests_;
+  bulk_headers_.push_back(req.headers);
+  if (flavor_ != Flavor::OpenSearch2) res.set_header("X-Elastic-Product", "Elasticsearch");
+  if (!authorized(req, res)) return;
+  std::string content_type = req.get_header_value("Content-Type");
+  if (content_type.find("json") == std::string::npos) {
+    res.status = 406;
+    res.set_content("{\"error\":\"Content-Type header [" + content_type + "] is not supported\",\"status\":406}",
+                    "application/json");
+    return;
+  }
+  if (fail_count_ > 0) {
+    --fail_count_;
+    res.status = fail_status_;
+    if (fail_retry_after_ >= 0) res.set_header("Retry-After", std::to_string(fail_retry_after_));
+    if (fail_status_ == 413) return;  // ES answers an oversized request with an empty body
+    std::string type = fail_status_ == 429
+                           ? (flavor_ == Flavor::OpenSearch2 ? "rejected_execution_exception" : "es_rejected_execution_exception")
+                           : "unavailable_shards_exception";
+    res.set_content(errorBody(type, "stand-in: injected failure", fail_status_), "application/json");
+    return;
+  }
+  if (max_request_bytes_ != 0 && req.body.size() > max_request_bytes_) {
+    res.status = 413;
+    return;
+  }
+  if (req.body.empty() || req.body.back() != '\n') {
+    res.status = 400;
+    res.set_content(errorBody("illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]", 400),
+                    "application/json");
+    return;
+  }
+
+  simdjson::dom::parser parser;
+  std::string items;
+  bool errors = false;
+  size_t pos = 0, line_no = 0;
+  std::string_view body = req.body;
+  auto nextLine = [&](std::string_view& line) {
+    while (pos < body.size()) {
+      size_t nl = body.find('\n', pos);
+      line = body.substr(pos, nl - pos);
+      pos = nl + 1;
+      ++line_no;
+      if (!line.empty()) return true;
+    }
+    return false;
+  };
+  std::string_view line;
+  while (nextLine(line)) {
+    simdjson::dom::object action_obj;
+    if (parser.parse(line).get_object().get(action_obj) != simdjson::SUCCESS || action_obj.size() != 1) {
+      res.status = 400;
+      res.set_content(errorBody("illegal_argument_exception",
+                                "Malformed action/metadata line [" + std::to_string(line_no) +
+                                    "], expected START_OBJECT or END_OBJECT",
+                                400),
+                      "application/json");
+      return;
+    }
+    auto field = *action_obj.begin();
+    std::string action(field.key);
+    std::string index = path_index, id;
+    std::string_view sv;
+    if (field.value["_index"].get_string().get(sv) == simdjson::SUCCESS) index = sv;
+    if (field.value["_id"].get_string().get(sv) == simdjson::SUCCESS) id = sv;
+    if (action != "index" && action != "create" && action != "update" && action != "delete") {
+      res.status = 400;
+      res.set_content(errorBody("illegal_argument_exception",
+                                "Malformed action/metadata line [" + std::to_string(line_no) +
+                                    "], expected field [create], [delete], [index] or [update] but found [" +
+                                    action + "]",
+                                400),
+                      "application/json");
+      return;
+    }
+    std::string_view source;
+    if (action != "delete" && !nextLine(source)) {
+      res.status = 400;
+      res.set_content(errorBody("action_request_validation_exception",
+                                "Validation Failed: 1: no requests added;", 400),
+                      "application/json");
+      return;
+    }
+    if (index.empty()) {
+      res.status = 400;
+      res.set_content(errorBody("action_request_validation_exception",
+                                "Validation Failed: 1: index is missing;", 400),
+                      "application/json");
+      return;
+    }
+    if (!items.empty()) items += ',';
+    if (!applyItem(action, index, std::move(id), source, items)) errors = true;
+  }
+  res.set_content("{\"took\":1,\"errors\":" + std::string(errors ? "true" : "false") + ",\"items\":[" + items + "]}",
+                  "application/json");
+}
+
+bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view index_name, std::string id,
+                                     std::string_view source, std::string& items) {
+  Index& index = indices_[std::string(index_name)];
+  std::string type7 = flavor_ == Flavor::Es7 ? ",\"_type\":\"_doc\"" : "";
+  auto head = [&] {
+    return "{" + jsonString(action) + ":{\"_index\":" + jsonString(index_name) + type7 +
+           ",\"_id\":" + jsonString(id);
+  };
+  auto fail = [&](int status, std::string_view type, const std::string& reason) {
+    items += head() + ",\"status\":" + std::to_string(status) + ",\"error\":{\"type\":" + jsonString(type) +
+             ",\"reason\":" + jsonString(reason) + ",\"index\":" + jsonString(index_name) + "}}}";
+    return false;
+  };
+
+  if (!reject_marker_.empty() && source.find(reject_marker_) != std::string_view::npos) {
+    int& seen = rejected_[std::string(source)];
+    if (seen < reject_times_) {
+      ++seen;
+      return fail(429, flavor_ == Flavor::OpenSearch2 ? "rejected_execution_exception" : "es_rejected_execution_exception",
+                  "rejected execution of primary operation [stand-in]");
+    }
+  }
+
+  if (id.empty()) {
+    if (action == "update" || action == "delete") {
+      return fail(400, "action_request_validation_exception", "Validation Failed: 1: id is missing;");
+    }
+    char buf[24];
+    std::snprintf(buf, sizeof(buf), "sa%018llx", static_cast<unsigned long long>(++next_auto_id_));
+    id = buf;
+  }
+  auto existing = index.by_id.find(id);
+  if (action == "delete") {
+    if (existing == index.by_id.end()) {
+      items += head() + ",\"_version\":1,\"result\":\"not_found\",\"status\":404}}";
+      return true;  // not an error in the bulk sense
+    }
+    index.docs.erase(index.docs.begin() + static_cast<std::ptrdiff_t>(existing->second));
+    index.by_id.clear();
+    for (size_t i = 0; i < index.docs.size(); ++i) index.by_id[index.docs[i].id] = i;
+    items += head() + ",\"_version\":2,\"result\":\"deleted\",\"status\":200}}";
+    return true;
+  }
+
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  const char* parse_error_type = flavor_ == Flavor::Es8 ? "document_parsing_exception" : "mapper_parsing_exception";
+  if (parser.parse(source).get_object().get(doc) != simdjson::SUCCESS) {
+    return fail(400, parse_error_type, "failed to parse");
+  }
+  if (action == "update") {
+    simdjson::dom::element partial;
+    bool upsert = false;
+    if (doc["doc_as_upsert"].get_bool().get(upsert) != simdjson::SUCCESS) upsert = false;
+    if (doc["doc"].get(partial) != simdjson::SUCCESS || !partial.is_object()) {
+      return fail(400, "action_request_validation_exception", "Validation Failed: 1: script or doc is missing;");
+    }
+    if (existing == index.by_id.end() && !upsert) {
+      return fail(404, "document_missing_exception", "[" + id + "]: document missing");
+    }
+    doc = partial.get_object().value_unsafe();
+  }
+  if (action == "create" && existing != index.by_id.end()) {
+    return fail(409, "version_conflict_engine_exception",
+                "[" + id + "]: version conflict, document already exists (current version [1])");
+  }
+  // Dynamic mapping of top-level fields: the first value a field gets decides its type.
+  for (auto [key, value] : doc) {
+    if (key == "_id" || key == "_index") {
+      return fail(400, parse_error_type,
+                  "Field [" + std::string(key) + "] is a metadata field and cannot be added inside a document. "
+                  "Use the index API request parameters.");
+    }
+    char t = typeOf(value);
+    auto mapped = index.field_types.find(std::string(key));
+    if (mapped == index.field_types.end() || fits(mapped->second, t, value)) continue;
+    if (mapped->second == 'o') {
+      return fail(400, parse_error_type,
+                  "object mapping for [" + std::string(key) + "] tried to parse field [" + std::string(key) +
+                      "] as object, but found a concrete value");
+    }
+    return fail(400, parse_error_type,
+                "failed to parse field [" + std::string(key) + "] of type [" + mappingName(mapped->second) +
+                    "] in document with id '" + id + "'. Preview of field's value: '" + preview(value) + "'");
+  }
+  for (auto [key, value] : doc) {
+    char t = typeOf(value);
+    if (t != 0) index.field_types.emplace(std::string(key), t);
+  }
+
+  std::string stored = action == "update" ? simdjson::minify(doc) : std::string(source);
+  int status = 201, version = 1;
+  const char* result = "created";
+  if (existing != index.by_id.end()) {
+    index.docs[existing->second].source = std::move(stored);
+    status = 200;
+    version = 2;
+    result = "updated";
+  } else {
+    index.by_id[id] = index.docs.size();
+    index.docs.push_back({id, std::move(stored)});
+  }
+  items += head() + ",\"_version\":" + std::to_string(version) + ",\"result\":\"" + result +
+           "\",\"_shards\":{\"total\":2,\"successful\":1,\"failed\":0},\"_seq_no\":" +
+           std::to_string(index.seq_no++) + ",\"_primary_term\":1,\"status\":" + std::to_string(status) + "}}";
+  return true;
+}
+
+}  // namespace sluice::testing

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// An Elasticsearch stand-in for the tests: a real HTTP server on 127.0.0.1 that answers
+// `GET /` like ES 7, ES 8 or OpenSearch 2, and `POST /_bulk` (and `/{index}/_bulk`) the way
+// the bulk API does: NDJSON action/source pairs, per-item results with ES's statuses and error
+// objects (201 created, 409 version_conflict_engine_exception for a create of an existing _id,
+// 400 document_parsing_exception / mapper_parsing_exception for a value that does not fit the
+// field's mapping, 429 es_rejected_execution_exception on demand), request-level failures on
+// demand, gzip bodies, and basic or ApiKey authentication. The real responses in
+// ../shared/fixtures/elasticsearch are its reference. It keeps every document for the test.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "support/http_server.h"
+
+namespace sluice::testing {
+
+class ElasticsearchStandIn {
+ public:
+  enum class Flavor { Es7, Es8, OpenSearch2 };
+
+  struct Document {
+    std::string id;
+    std::string source;  // the JSON line as received
+  };
+
+  explicit ElasticsearchStandIn(Flavor flavor = Flavor::Es8);
+  bool start() { return http_.start(); }
+  void stop() { http_.stop(); }
+  std::string url(std::string_view path = "") const { return http_.url(path); }
+  int port() const { return http_.port(); }
+
+  // Authentication: requests without these credentials get 401 security_exception.
+  void requireBasicAuth(std::string user, std::string password);
+  void requireApiKey(std::string encoded);
+
+  // The next `count` bulk requests are answered with `status` and ES's error body for it
+  // (429 rejected_execution_exception, 500/503, 413 with an empty body), `retry_after_s` >= 0
+  // adds a Retry-After header.
+  void failNextBulks(int count, int status, int retry_after_s = -1);
+  // Items whose source line contains `marker` are answered 429 es_rejected_execution_exception
+  // `times` times each, then indexed.
+  void rejectItemsContaining(std::string marker, int times);
+  // Bulk requests larger than this are answered 413 (0: no limit).
+  void setMaxRequestBytes(size_t bytes);
+
+  // What it holds.
+  std::vector<Document> documents(const std::string& index) const;
+  std::vector<std::string> indices() const;
+  size_t documentCount() const;
+  int bulkRequests() const;
+  int infoRequests() const;
+  std::vector<std::string> requestHeaders(const std::string& name) const;  // of bulk requests
+
+ private:
+  struct Index {
+    std::map<std::string, size_t> by_id;   // _id -> position in docs
+    std::map<std::string, char> field_types;  // top-level field -> 'n'umber, 's'tring, 'o'bject...
+    std::vector<Document> docs;
+    int64_t seq_no = 0;
+  };
+
+  void handleInfo(const httplib::Request& req, httplib::Response& res);
+  void handleBulk(const httplib::Request& req, httplib::Response& res, const std::string& path_index);
+  bool authorized(const httplib::Request& req, httplib::Response& res);
+  // One item: appends its result object to `items`; returns false when it failed.
+  bool applyItem(std::string_view action, std::string_view meta_index, std::string id,
+                 std::string_view source, std::string& items);
+
+  Flavor flavor_;
+  HttpServer http_;
+  mutable std::mutex mu_;
+  std::map<std::string, Index> indices_;
+  std::string basic_auth_, api_key_;
+  int fail_count_ = 0, fail_status_ = 0, fail_retry_after_ = -1;
+  std::string reject_marker_;
+  int reject_times_ = 0;
+  std::map<std::string, int> rejected_;  // source line -> times rejected so far
+  size_t max_request_bytes_ = 0;
+  int bulk_requests_ = 0, info_requests_ = 0;
+  uint64_t next_auto_id_ = 0;
+  std::vector<httplib::Headers> bulk_headers_;
+};
+
+}  // namespace sluice::testing

@@ -207,9 +207,14 @@ Result<ChunkMeta> ChunkMeta::fromJson(std::string_view text) {
   }
   m.created_ns = num(*v, "created_ns").value_or(0);
   m.sealed_ns = num(*v, "sealed_ns").value_or(0);
-  m.records = static_cast<uint64_t>(num(*v, "records").value_or(0));
-  m.bytes = static_cast<uint64_t>(num(*v, "bytes").value_or(0));
-  m.attempts = static_cast<uint32_t>(num(*v, "attempts").value_or(0));
+  int64_t records = num(*v, "records").value_or(0), bytes = num(*v, "bytes").value_or(0),
+          attempts = num(*v, "attempts").value_or(0);
+  if (records < 0 || bytes < 0 || attempts < 0 || attempts > int64_t{UINT32_MAX}) {
+    return Status::corruption("chunk metadata has a negative or absurd count");
+  }
+  m.records = static_cast<uint64_t>(records);
+  m.bytes = static_cast<uint64_t>(bytes);
+  m.attempts = static_cast<uint32_t>(attempts);
   m.first_failure_ns = num(*v, "first_failure_ns").value_or(0);
   m.next_retry_ns = num(*v, "next_retry_ns").value_or(0);
   m.compress = str(*v, "compress").value_or("text");

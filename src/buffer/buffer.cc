@@ -198,14 +198,14 @@ Result<Buffer::Chunk*> Buffer::stagedFor(const ChunkKey& key) {
   return staged_.back().get();
 }
 
-Status Buffer::sealLocked(Chunk& c) {
+void Buffer::sealLocked(Chunk& c) {
   auto it = std::find_if(staged_.begin(), staged_.end(), [&](const ChunkPtr& p) { return p.get() == &c; });
-  if (it == staged_.end()) return Status::ok();
+  if (it == staged_.end()) return;
   ChunkPtr owned = std::move(*it);
   staged_.erase(it);
   if (owned->meta.records == 0) {
     removeLocked(*owned);
-    return Status::ok();
+    return;
   }
   int64_t now = nowNs();
   if (owned->file) {
@@ -233,7 +233,6 @@ Status Buffer::sealLocked(Chunk& c) {
   queued_gauge_->set(static_cast<int64_t>(queue_.size()));
   stored_gauge_->set(static_cast<int64_t>(stored_));
   flush_cv_.notify_one();
-  return Status::ok();
 }
 
 Status Buffer::append(const Batch& batch) {
@@ -477,7 +476,10 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
             (*f)->mutableMeta().attempts = retry->meta.attempts;
             (*f)->mutableMeta().first_failure_ns = retry->meta.first_failure_ns;
             (*f)->mutableMeta().next_retry_ns = retry->meta.next_retry_ns;
-            (*f)->saveMeta();
+            if (Status saved = (*f)->saveMeta(); !saved) {
+              errors_->add(1);  // the chunk is still sent; only its retry state may reset on restart
+              log_.error("Cannot save the retry state of chunk " + (*f)->meta().id + ": " + saved.message());
+            }
             retry->meta = (*f)->meta();
             retry->file = std::move(*f);
           } else {

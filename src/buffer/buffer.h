@@ -77,7 +77,7 @@ class Buffer {
 
   ChunkKey keyOf(const Event& e) const;
   Result<Chunk*> stagedFor(const ChunkKey& key);  // REQUIRES: mu_
-  Status sealLocked(Chunk& c);                   // REQUIRES: mu_
+  void sealLocked(Chunk& c);                     // REQUIRES: mu_; logs and counts its errors
   bool full(uint64_t incoming) const;            // REQUIRES: mu_
   bool dropOldestLocked();                       // REQUIRES: mu_
   void flushLoop();

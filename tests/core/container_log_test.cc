@@ -86,7 +86,9 @@ TEST(ContainerLogTest, VectorDockerCases) {
     auto line = parseDockerLine(input, false, arena);
     bool has_string_log = input.find("\"log\": \"") != std::string::npos;
     EXPECT_EQ(line.has_value(), has_string_log) << input;
-    if (line) EXPECT_FALSE(line->has_time) << input;
+    if (line) {
+      EXPECT_FALSE(line->has_time) << input;
+    }
   }
 }
 

@@ -263,7 +263,9 @@ TEST_F(TailTest, SigkillLosesNothing) {
   EXPECT_LT(repeats, 20000u / 2) << "too many repeats";
   // Delivery restarts at an earlier line after a kill, never skips ahead.
   for (size_t k = 1; k < seqs.size(); ++k) {
-    if (seqs[k] != seqs[k - 1] + 1) EXPECT_LE(seqs[k], seqs[k - 1]) << "gap at " << k;
+    if (seqs[k] != seqs[k - 1] + 1) {
+      EXPECT_LE(seqs[k], seqs[k - 1]) << "gap at " << k;
+    }
   }
 }
 

@@ -9,6 +9,7 @@ packages=(
   libboost-program-options-dev
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  libprotobuf-dev protobuf-compiler libsnappy-dev
   procps time openssl
 )
 

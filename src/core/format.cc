@@ -202,4 +202,15 @@ void Formatter::formatPretty(const Event& event, std::string& out) const {
   }
 }
 
+void appendLabelValue(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+}
+
 }  // namespace sluice

@@ -60,4 +60,8 @@ class Formatter {
 // permanent failures; other errors (ENOSPC, EIO) are worth a retry.
 WriteResult writeFully(int fd, std::string_view data);
 
+// Appends `value` escaped for a double-quoted label value as Prometheus and Loki write them
+// (backslash, double quote and newline escaped), without the quotes.
+void appendLabelValue(std::string& out, std::string_view value);
+
 }  // namespace sluice

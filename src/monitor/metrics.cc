@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "core/format.h"
+
 namespace sluice {
 
 Histogram::Histogram(std::vector<double> bounds)
@@ -64,14 +66,7 @@ std::string renderLabels(const Labels& labels, const std::string& extra = "") {
     if (!first) out += ',';
     first = false;
     out += k + "=\"";
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      if (c == '\n') {
-        out += "\\n";
-        continue;
-      }
-      out += c;
-    }
+    appendLabelValue(out, v);
     out += '"';
   }
   if (!extra.empty()) {

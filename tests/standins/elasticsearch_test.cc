@@ -23,15 +23,7 @@ class EsStandInTest : public ::testing::Test {
 
   net::HttpResponse bulk(std::string_view body, std::string path = "/_bulk",
                          std::vector<std::string> headers = {"Content-Type: application/x-ndjson"}) {
-    std::string url = es_.url(path);
-    net::HttpRequest req;
-    req.method = "POST";
-    req.url = url;
-    req.headers = std::move(headers);
-    req.body = body;
-    net::HttpResponse res;
-    client_.send(req, res);
-    return res;
+    return httpPost(client_, es_.url(path), body, std::move(headers));
   }
 
   // items[i].<action>.<field> of a bulk answer, as text ("" when absent).
@@ -169,12 +161,7 @@ TEST_F(EsStandInTest, BasicAndApiKeyAuthentication) {
   EXPECT_EQ(res.status, 401);
   EXPECT_NE(res.body.find("security_exception"), std::string::npos);
   std::string url = "http://elastic:changeme@127.0.0.1:" + std::to_string(es_.port()) + "/_bulk";
-  net::HttpRequest req;
-  req.method = "POST";
-  req.url = url;
-  req.headers = {"Content-Type: application/x-ndjson"};
-  req.body = body;
-  client_.send(req, res);
+  res = httpPost(client_, url, body, {"Content-Type: application/x-ndjson"});
   EXPECT_EQ(res.status, 200) << res.body;
   es_.requireApiKey("a2V5OnNlY3JldA==");
   EXPECT_EQ(bulk(body, "/_bulk", {"Content-Type: application/x-ndjson", "Authorization: ApiKey a2V5OnNlY3JldA=="}).status, 200);
@@ -195,11 +182,7 @@ TEST(EsStandInInfoTest, RootResponsesHaveTheRealServersFields) {
     ElasticsearchStandIn es(c.flavor);
     ASSERT_TRUE(es.start());
     net::HttpClient client;
-    net::HttpResponse res;
-    std::string url = es.url("/");
-    net::HttpRequest req;
-    req.url = url;
-    client.send(req, res);
+    net::HttpResponse res = httpGet(client, es.url("/"));
     ASSERT_EQ(res.status, 200);
     simdjson::dom::parser mine_parser, real_parser;
     simdjson::dom::object mine = mine_parser.parse(res.body).get_object().value();
@@ -228,16 +211,9 @@ TEST(EsStandInInfoTest, ConflictItemMatchesTheObservedOne) {
   ElasticsearchStandIn es(Flavor::Es7);
   ASSERT_TRUE(es.start());
   net::HttpClient client;
-  std::string url = es.url("/_bulk");
   std::string body = "{\"create\":{\"_index\":\"g\",\"_id\":\"docId_c\"}}\n{\"a\":1}\n";
-  net::HttpRequest req;
-  req.method = "POST";
-  req.url = url;
-  req.headers = {"Content-Type: application/x-ndjson"};
-  req.body = body;
-  net::HttpResponse res;
-  client.send(req, res);
-  client.send(req, res);
+  httpPost(client, es.url("/_bulk"), body, {"Content-Type: application/x-ndjson"});
+  net::HttpResponse res = httpPost(client, es.url("/_bulk"), body, {"Content-Type: application/x-ndjson"});
   std::string real_text = readFile(sharedDir() + "/fixtures/elasticsearch/bulk/observed/es-7.17.0-create-409-version-conflict.json");
   simdjson::dom::parser a, b;
   simdjson::dom::element mine = a.parse(res.body).value()["items"].at(0)["create"].value();

@@ -22,6 +22,26 @@ void HttpServer::stop() {
   thread_.join();
 }
 
+net::HttpResponse httpPost(net::HttpClient& client, const std::string& url, std::string_view body,
+                           std::vector<std::string> headers) {
+  net::HttpRequest req;
+  req.method = "POST";
+  req.url = url;
+  req.headers = std::move(headers);
+  req.body = body;
+  net::HttpResponse res;
+  client.send(req, res);
+  return res;
+}
+
+net::HttpResponse httpGet(net::HttpClient& client, const std::string& url) {
+  net::HttpRequest req;
+  req.url = url;
+  net::HttpResponse res;
+  client.send(req, res);
+  return res;
+}
+
 TestCa::TestCa(const std::string& dir) : dir_(dir) {
   const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
   const std::vector<std::string> steps = {

@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "net/http_client.h"
 
 namespace sluice::testing {
 
@@ -40,6 +43,13 @@ class HttpServer {
   std::thread thread_;
   int port_ = -1;
 };
+
+// POSTs `body` to `url` with `headers` through `client` and returns the answer.
+net::HttpResponse httpPost(net::HttpClient& client, const std::string& url, std::string_view body,
+                           std::vector<std::string> headers);
+
+// GETs `url` through `client`.
+net::HttpResponse httpGet(net::HttpClient& client, const std::string& url);
 
 // A throw-away certificate authority and a server certificate for 127.0.0.1 it signed, made
 // with the openssl command in `dir`. ok() is false (and error() says why) when that failed.

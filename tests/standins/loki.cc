@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "standins/loki.h"
+
+#include <simdjson.h>
+#include <snappy.h>
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+#include "core/format.h"
+#include "loki_push.pb.h"  // generated from standins/loki_push.proto
+
+namespace sluice::testing {
+namespace {
+
+// Go's time.Time.String() in UTC: 2021-07-17 06:34:49.020024184 +0000 UTC.
+std::string goTime(int64_t ns) {
+  time_t s = static_cast<time_t>(ns / 1'000'000'000);
+  int64_t frac = ns % 1'000'000'000;
+  if (frac < 0) {
+    frac += 1'000'000'000;
+    --s;
+  }
+  std::tm tm;
+  gmtime_r(&s, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  std::string out(buf, n);
+  if (frac != 0) {
+    char f[16];
+    std::snprintf(f, sizeof(f), ".%09lld", static_cast<long long>(frac));
+    std::string fs(f);
+    while (fs.back() == '0') fs.pop_back();  // Go trims trailing zeros
+    out += fs;
+  }
+  return out + " +0000 UTC";
+}
+
+std::string rfc3339(int64_t ns) {
+  time_t s = static_cast<time_t>(ns / 1'000'000'000);
+  if (ns < 0 && ns % 1'000'000'000 != 0) --s;
+  std::tm tm;
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void plainError(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(message + "\n", "text/plain; charset=utf-8");
+}
+
+}  // namespace
+
+std::string lokiLabels(std::vector<std::pair<std::string, std::string>> pairs) {
+  std::sort(pairs.begin(), pairs.end());
+  std::string out = "{";
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (i) out += ", ";
+    out += pairs[i].first + "=\"";
+    appendLabelValue(out, pairs[i].second);
+    out += '"';
+  }
+  return out + "}";
+}
+
+bool parseLokiLabels(std::string_view t, std::vector<std::pair<std::string, std::string>>& out) {
+  out.clear();
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t')) ++i;
+  };
+  skip();
+  if (i >= t.size() || t[i++] != '{') return false;
+  skip();
+  if (i < t.size() && t[i] == '}') return ++i, skip(), i == t.size();
+  while (true) {
+    skip();
+    size_t start = i;
+    while (i < t.size() && (std::isalnum(static_cast<unsigned char>(t[i])) || t[i] == '_')) ++i;
+    if (i == start || std::isdigit(static_cast<unsigned char>(t[start]))) return false;
+    std::string name(t.substr(start, i - start));
+    skip();
+    if (i >= t.size() || t[i++] != '=') return false;
+    skip();
+    if (i >= t.size() || t[i++] != '"') return false;
+    std::string value;
+    while (i < t.size() && t[i] != '"') {
+      if (t[i] == '\\' && i + 1 < t.size()) {
+        ++i;
+        value += t[i] == 'n' ? '\n' : t[i];
+      } else {
+        value += t[i];
+      }
+      ++i;
+    }
+    if (i >= t.size()) return false;
+    ++i;  // closing quote
+    out.emplace_back(std::move(name), std::move(value));
+    skip();
+    if (i < t.size() && t[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < t.size() && t[i] == '}') {
+      ++i;
+      skip();
+      return i == t.size();
+    }
+    return false;
+  }
+}
+
+LokiStandIn::LokiStandIn() {
+  auto& s = http_.server();
+  s.Post("/loki/api/v1/push", [this](const httplib::Request& req, httplib::Response& res) { handlePush(req, res); });
+  s.Get("/ready", [](const httplib::Request&, httplib::Response& res) { res.set_content("ready\n", "text/plain"); });
+}
+
+void LokiStandIn::requireTenant(bool required) {
+  std::lock_guard lock(mu_);
+  tenant_required_ = required;
+}
+
+void LokiStandIn::setReorderWindow(int64_t ns) {
+  std::lock_guard lock(mu_);
+  window_ns_ = ns;
+}
+
+void LokiStandIn::setMaxLineSize(size_t bytes) {
+  std::lock_guard lock(mu_);
+  max_line_size_ = bytes;
+}
+
+void LokiStandIn::failNextPushes(int count, int status, int retry_after_s) {
+  std::lock_guard lock(mu_);
+  fail_count_ = count;
+  fail_status_ = status;
+  fail_retry_after_ = retry_after_s;
+}
+
+std::map<std::string, std::vector<LokiStandIn::Entry>> LokiStandIn::streams(const std::string& tenant) const {
+  std::lock_guard lock(mu_);
+  auto it = tenants_.find(tenant);
+  return it == tenants_.end() ? std::map<std::string, std::vector<Entry>>{} : it->second;
+}
+
+size_t LokiStandIn::entryCount() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [tenant, streams] : tenants_) {
+    for (const auto& [labels, entries] : streams) n += entries.size();
+  }
+  return n;
+}
+
+int LokiStandIn::pushRequests() const {
+  std::lock_guard lock(mu_);
+  return push_requests_;
+}
+
+std::vector<std::string> LokiStandIn::contentTypes() const {
+  std::lock_guard lock(mu_);
+  return content_types_;
+}
+
+void LokiStandIn::handlePush(const httplib::Request& req, httplib::Response& res) {
+  std::lock_guard lock(mu_);
+  ++push_requests_;
+  std::string content_type = req.get_header_value("Content-Type");
+  content_types_.push_back(content_type);
+  std::string tenant = req.get_header_value("X-Scope-OrgID");
+  if (tenant_required_ && tenant.empty()) return plainError(res, 401, "no org id");
+  if (fail_count_ > 0) {
+    --fail_count_;
+    if (fail_retry_after_ >= 0) res.set_header("Retry-After", std::to_string(fail_retry_after_));
+    return plainError(res, fail_status_,
+                      fail_status_ == 429 ? "ingestion rate limit exceeded for user " + (tenant.empty() ? "fake" : tenant) +
+                                                " (limit: 4194304 bytes/sec) while attempting to ingest '1' lines totaling '1' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased"
+                                          : "stand-in: injected failure");
+  }
+
+  // Decoded into (labels text, entries) pairs.
+  std::vector<std::pair<std::string, std::vector<Entry>>> pushed;
+  if (content_type.rfind("application/x-protobuf", 0) == 0) {
+    std::string raw;
+    if (!snappy::Uncompress(req.body.data(), req.body.size(), &raw)) {
+      return plainError(res, 400, "snappy: corrupt input");
+    }
+    sluice::loki::PushRequest request;
+    if (!request.ParseFromString(raw)) return plainError(res, 400, "proto: cannot parse PushRequest");
+    for (const auto& stream : request.streams()) {
+      std::vector<Entry> entries;
+      for (const auto& e : stream.entries()) {
+        Entry entry{e.timestamp().seconds() * 1'000'000'000 + e.timestamp().nanos(), e.line(), {}};
+        for (const auto& m : e.structured_metadata()) entry.structured_metadata.emplace_back(m.name(), m.value());
+        entries.push_back(std::move(entry));
+      }
+      pushed.emplace_back(stream.labels(), std::move(entries));
+    }
+  } else if (content_type.rfind("application/json", 0) == 0) {
+    simdjson::dom::parser parser;
+    simdjson::dom::array streams;
+    if (parser.parse(req.body)["streams"].get_array().get(streams) != simdjson::SUCCESS) {
+      return plainError(res, 400, "loghttp.PushRequest.Streams: ReadArray: expect [ or n");
+    }
+    for (simdjson::dom::element stream : streams) {
+      simdjson::dom::object labels;
+      simdjson::dom::array values;
+      if (stream["stream"].get_object().get(labels) != simdjson::SUCCESS ||
+          stream["values"].get_array().get(values) != simdjson::SUCCESS) {
+        return plainError(res, 400, "loghttp.PushRequest.Streams: stream and values are required");
+      }
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (auto field : labels) {
+        std::string_view v;
+        if (field.value.get_string().get(v) != simdjson::SUCCESS) return plainError(res, 400, "label values must be strings");
+        pairs.emplace_back(std::string(field.key), std::string(v));
+      }
+      std::vector<Entry> entries;
+      for (simdjson::dom::element value : values) {
+        simdjson::dom::array tuple;
+        std::string_view ts, line;
+        if (value.get_array().get(tuple) != simdjson::SUCCESS || tuple.at(0).get_string().get(ts) != simdjson::SUCCESS ||
+            tuple.at(1).get_string().get(line) != simdjson::SUCCESS) {
+          return plainError(res, 400, "loghttp.PushRequest.Streams: values must be [\"<ns>\", \"<line>\"]");
+        }
+        int64_t ns = 0;
+        auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), ns);
+        if (ec != std::errc() || end != ts.data() + ts.size()) {
+          return plainError(res, 400, "loghttp.PushRequest.Streams: timestamp is not an integer of nanoseconds");
+        }
+        Entry entry{ns, std::string(line), {}};
+        simdjson::dom::object meta;
+        if (tuple.at(2).get_object().get(meta) == simdjson::SUCCESS) {
+          for (auto field : meta) {
+            std::string_view v;
+            if (field.value.get_string().get(v) == simdjson::SUCCESS) entry.structured_metadata.emplace_back(std::string(field.key), std::string(v));
+          }
+        }
+        entries.push_back(std::move(entry));
+      }
+      pushed.emplace_back(lokiLabels(std::move(pairs)), std::move(entries));
+    }
+  } else {
+    return plainError(res, 415, "unsupported Content-Type " + content_type);
+  }
+
+  std::string errors;
+  int refused = 0;
+  for (auto& [labels, entries] : pushed) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    if (!parseLokiLabels(labels, pairs) || pairs.empty()) {
+      return plainError(res, 400, pairs.empty() && parseLokiLabels(labels, pairs)
+                                      ? "error at least one label pair is required per stream"
+                                      : "error parsing labels '" + labels + "' with error: parse error");
+    }
+    addStream(tenant, lokiLabels(std::move(pairs)), std::move(entries), errors, refused);
+  }
+  if (refused > 0) {
+    if (!errors.empty() && errors.back() == '\n') errors.pop_back();
+    return plainError(res, 400, errors);
+  }
+  res.status = 204;
+}
+
+void LokiStandIn::addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries,
+                            std::string& errors, int& refused) {
+  std::vector<Entry>& stored = tenants_[tenant][labels];
+  int64_t newest = INT64_MIN;
+  for (const Entry& e : stored) newest = std::max(newest, e.time_ns);
+  std::string lines;
+  int ignored = 0;
+  for (Entry& e : entries) {
+    if (max_line_size_ != 0 && e.line.size() > max_line_size_) {
+      errors += "max entry size '" + std::to_string(max_line_size_) + "' bytes exceeded for stream '" + labels +
+                "' while adding an entry with length '" + std::to_string(e.line.size()) + "' bytes\n";
+      ++refused;
+      continue;
+    }
+    if (newest != INT64_MIN && e.time_ns < newest - window_ns_) {
+      lines += "entry with timestamp " + goTime(e.time_ns) + " ignored, reason: 'entry too far behind, entry timestamp is: " +
+               rfc3339(e.time_ns) + ", oldest acceptable timestamp is: " + rfc3339(newest - window_ns_) + "',\n";
+      ++ignored;
+      continue;
+    }
+    // An entry identical to one already stored (same time and line) is dropped silently.
+    bool duplicate = std::any_of(stored.begin(), stored.end(), [&](const Entry& s) {
+      return s.time_ns == e.time_ns && s.line == e.line;
+    });
+    if (duplicate) continue;
+    newest = std::max(newest, e.time_ns);
+    stored.push_back(std::move(e));
+  }
+  if (ignored > 0) {
+    errors += lines + "user '" + (tenant.empty() ? "fake" : tenant) + "', total ignored: " + std::to_string(ignored) +
+              " out of " + std::to_string(entries.size()) + " for stream: " + labels + "\n";
+    refused += ignored;
+  }
+  if (stored.empty()) tenants_[tenant].erase(labels);
+}
+
+}  // namespace sluice::testing

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Loki stand-in decodes both encodings and applies Loki's rules: checked through the real
+// HTTP client with requests built by the protobuf and snappy libraries.
+#include "standins/loki.h"
+
+#include <gtest/gtest.h>
+#include <snappy.h>
+
+#include "buffer/compress.h"
+#include "loki_push.pb.h"
+#include "net/http_client.h"
+#include "support/test_support.h"
+
+namespace sluice::testing {
+namespace {
+
+constexpr int64_t kT0 = 1'763'800'000'123'456'789;  // 2025-11-22, with nanoseconds
+
+class LokiStandInTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(loki_.start()); }
+
+  net::HttpResponse post(std::string_view body, std::vector<std::string> headers) {
+    return httpPost(client_, loki_.url("/loki/api/v1/push"), body, std::move(headers));
+  }
+
+  // One stream as snappy-compressed protobuf.
+  static std::string protobufPush(const std::string& labels, const std::vector<std::pair<int64_t, std::string>>& entries,
+                                  bool with_metadata = false) {
+    sluice::loki::PushRequest request;
+    auto* stream = request.add_streams();
+    stream->set_labels(labels);
+    for (const auto& [ns, line] : entries) {
+      auto* e = stream->add_entries();
+      e->mutable_timestamp()->set_seconds(ns / 1'000'000'000);
+      e->mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+      e->set_line(line);
+      if (with_metadata) {
+        auto* m = e->add_structured_metadata();
+        m->set_name("trace_id");
+        m->set_value("abc123");
+      }
+    }
+    std::string raw, packed;
+    request.SerializeToString(&raw);
+    snappy::Compress(raw.data(), raw.size(), &packed);
+    return packed;
+  }
+
+  LokiStandIn loki_;
+  net::HttpClient client_;
+};
+
+const std::vector<std::string> kProto = {"Content-Type: application/x-protobuf"};
+const std::vector<std::string> kJson = {"Content-Type: application/json"};
+
+TEST_F(LokiStandInTest, ProtobufPushKeepsStreamsNanosecondsAndStructuredMetadata) {
+  net::HttpResponse res = post(protobufPush("{namespace=\"prod\",app=\"api\"}", {{kT0, "one"}, {kT0 + 1, "two"}}, true), kProto);
+  EXPECT_EQ(res.status, 204) << res.body;
+  auto streams = loki_.streams();
+  ASSERT_EQ(streams.size(), 1u);
+  const auto& [labels, entries] = *streams.begin();
+  EXPECT_EQ(labels, "{app=\"api\", namespace=\"prod\"}");  // Loki's sorted form
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].time_ns, kT0);
+  EXPECT_EQ(entries[1].time_ns, kT0 + 1);
+  EXPECT_EQ(entries[1].line, "two");
+  ASSERT_EQ(entries[0].structured_metadata.size(), 1u);
+  EXPECT_EQ(entries[0].structured_metadata[0], (std::pair<std::string, std::string>{"trace_id", "abc123"}));
+}
+
+TEST_F(LokiStandInTest, JsonPushPlainAndGzip) {
+  std::string body = R"({"streams":[{"stream":{"job":"a"},"values":[[")" + std::to_string(kT0) +
+                     R"(","plain line"],[")" + std::to_string(kT0 + 5) + R"(","with meta",{"user":"u1"}]]}]})";
+  EXPECT_EQ(post(body, kJson).status, 204);
+  std::string body2 = R"({"streams":[{"stream":{"job":"a"},"values":[[")" + std::to_string(kT0 + 9) + R"(","gzipped"]]}]})";
+  auto gz = buffer::compress(buffer::Compression::Gzip, body2);
+  ASSERT_TRUE(gz.isOk());
+  EXPECT_EQ(post(*gz, {"Content-Type: application/json", "Content-Encoding: gzip"}).status, 204);
+  auto entries = loki_.streams().at("{job=\"a\"}");
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].structured_metadata[0].second, "u1");
+  EXPECT_EQ(entries[2].line, "gzipped");
+  EXPECT_EQ(post(R"({"streams":[{"stream":{"job":"a"},"values":[["12x","bad ts"]]}]})", kJson).status, 400);
+  EXPECT_EQ(post("not json", kJson).status, 400);
+  EXPECT_EQ(post("x", {"Content-Type: text/plain"}).status, 415);
+}
+
+TEST_F(LokiStandInTest, EntriesTooFarBehindAreRefusedTheRestIsKept) {
+  loki_.setReorderWindow(3600LL * 1'000'000'000);
+  ASSERT_EQ(post(protobufPush("{job=\"a\"}", {{kT0, "newest"}}), kProto).status, 204);
+  int64_t old = kT0 - 2 * 3600LL * 1'000'000'000;
+  net::HttpResponse res = post(protobufPush("{job=\"a\"}", {{old, "too old"}, {kT0 - 60'000'000'000, "late but fine"}}), kProto);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.content_type, "text/plain; charset=utf-8");
+  // The ingester's text: one line per refused entry, then the summary for the stream.
+  EXPECT_EQ(res.body,
+            "entry with timestamp 2025-11-22 06:26:40.123456789 +0000 UTC ignored, reason: 'entry too far behind, "
+            "entry timestamp is: 2025-11-22T06:26:40Z, oldest acceptable timestamp is: 2025-11-22T07:26:40Z',\n"
+            "user 'fake', total ignored: 1 out of 2 for stream: {job=\"a\"}\n");
+  EXPECT_EQ(loki_.streams().at("{job=\"a\"}").size(), 2u);
+}
+
+TEST_F(LokiStandInTest, TenantsLimitsAndInjectedFailures) {
+  loki_.requireTenant(true);
+  std::string body = protobufPush("{job=\"t\"}", {{kT0, "x"}});
+  net::HttpResponse res = post(body, kProto);
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(res.body, "no org id\n");
+  EXPECT_EQ(post(body, {"Content-Type: application/x-protobuf", "X-Scope-OrgID: team-a"}).status, 204);
+  EXPECT_EQ(loki_.streams("team-a").size(), 1u);
+  EXPECT_TRUE(loki_.streams().empty());
+
+  loki_.failNextPushes(1, 429, 2);
+  res = post(body, {"Content-Type: application/x-protobuf", "X-Scope-OrgID: team-a"});
+  EXPECT_EQ(res.status, 429);
+  EXPECT_EQ(res.retry_after_ns, 2'000'000'000);
+  EXPECT_NE(res.body.find("ingestion rate limit exceeded for user team-a"), std::string::npos) << res.body;
+
+  loki_.setMaxLineSize(4);
+  res = post(protobufPush("{job=\"t\"}", {{kT0 + 1, "too long"}, {kT0 + 2, "ok"}}),
+             {"Content-Type: application/x-protobuf", "X-Scope-OrgID: team-a"});
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body, "max entry size '4' bytes exceeded for stream '{job=\"t\"}' while adding an entry with length '8' bytes\n");
+  EXPECT_EQ(loki_.streams("team-a").at("{job=\"t\"}").size(), 2u);  // "x" and "ok"
+}
+
+TEST_F(LokiStandInTest, IdenticalEntriesAreStoredOnceAndBadLabelsRefused) {
+  std::string body = protobufPush("{job=\"d\"}", {{kT0, "same"}});
+  EXPECT_EQ(post(body, kProto).status, 204);
+  EXPECT_EQ(post(body, kProto).status, 204);  // a retried push is not an error
+  EXPECT_EQ(loki_.entryCount(), 1u);
+  EXPECT_EQ(post(protobufPush("job=d", {{kT0, "x"}}), kProto).status, 400);
+  EXPECT_EQ(post(protobufPush("{}", {{kT0, "x"}}), kProto).status, 400);
+  EXPECT_EQ(post("\xff\xff not snappy", kProto).status, 400);
+  EXPECT_EQ(httpGet(client_, loki_.url("/ready")).status, 200);
+  EXPECT_EQ(loki_.pushRequests(), 5);
+}
+
+// The stand-in's messages are Loki's format strings, as quoted in the fixtures.
+TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
+  if (!sharedFixturesPresent()) GTEST_SKIP() << "../shared/fixtures absent";
+  std::string formats = readFile(sharedDir() + "/fixtures/loki/error-message-formats.txt");
+  for (const char* format : {
+           "\"entry with timestamp %s ignored, reason: '%s',\\n\"",
+           "\"entry too far behind, entry timestamp is: %s, oldest acceptable timestamp is: %s\"",
+           "\"user '%s', total ignored: %d out of %d for stream: %s\"",
+           "\"max entry size '%d' bytes exceeded for stream '%s' while adding an entry with length '%d' bytes\"",
+           "\"ingestion rate limit exceeded for user %s (limit: %d bytes/sec) while attempting to ingest '%d' lines "
+           "totaling '%d' bytes, reduce log volume or contact your Loki administrator to see if the limit can be "
+           "increased\"",
+           "\"error parsing labels '%s' with error: %s\"",
+       }) {
+    EXPECT_NE(formats.find(format), std::string::npos) << format;
+  }
+}
+
+TEST(LokiLabelsTest, FormatAndParse) {
+  EXPECT_EQ(lokiLabels({{"b", "2"}, {"a", "say \"hi\"\n"}}), "{a=\"say \\\"hi\\\"\\n\", b=\"2\"}");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  ASSERT_TRUE(parseLokiLabels(" { a = \"1\",b=\"x\\\"y\" } ", pairs));
+  EXPECT_EQ(pairs, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "x\"y"}}));
+  EXPECT_TRUE(parseLokiLabels("{}", pairs));
+  EXPECT_TRUE(pairs.empty());
+  EXPECT_FALSE(parseLokiLabels("{a=1}", pairs));
+  EXPECT_FALSE(parseLokiLabels("{1a=\"x\"}", pairs));
+  EXPECT_FALSE(parseLokiLabels("{a=\"x\"", pairs));
+  EXPECT_FALSE(parseLokiLabels("a=\"x\"", pairs));
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -84,6 +84,17 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+// Every field of `object` with its dotted path; an object field is listed before its members.
+void flatten(simdjson::dom::object object, const std::string& prefix,
+             std::vector<std::pair<std::string, simdjson::dom::element>>& out) {
+  for (auto [key, value] : object) {
+    std::string path = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+    out.emplace_back(path, value);
+    simdjson::dom::object inner;
+    if (value.get_object().get(inner) == simdjson::SUCCESS) flatten(inner, path, out);
+  }
+}
+
 std::string preview(simdjson::dom::element v) {
   if (v.type() == simdjson::dom::element_type::STRING) return std::string(v.get_string().value_unsafe());
   return simdjson::minify(v);
@@ -244,7 +255,7 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
     return;
   }
 
-  simdjson::dom::parser parser;
+  simdjson::dom::parser& parser = action_parser_;
   std::string items;
   bool errors = false;
   size_t pos = 0, line_no = 0;
@@ -353,7 +364,7 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     return true;
   }
 
-  simdjson::dom::parser parser;
+  simdjson::dom::parser& parser = source_parser_;  // apart from the action line's, still in use
   simdjson::dom::object doc;
   const char* parse_error_type = flavor_ == Flavor::Es8 ? "document_parsing_exception" : "mapper_parsing_exception";
   if (parser.parse(source).get_object().get(doc) != simdjson::SUCCESS) {
@@ -375,28 +386,29 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     return fail(409, "version_conflict_engine_exception",
                 "[" + id + "]: version conflict, document already exists (current version [1])");
   }
-  // Dynamic mapping of top-level fields: the first value a field gets decides its type.
-  for (auto [key, value] : doc) {
-    if (key == "_id" || key == "_index") {
+  // Dynamic mapping: the first value a field (by its dotted path, at any depth) gets decides
+  // its type.
+  std::vector<std::pair<std::string, simdjson::dom::element>> fields;
+  flatten(doc, "", fields);
+  for (const auto& [path, value] : fields) {
+    if (path == "_id" || path == "_index") {
       return fail(400, parse_error_type,
-                  "Field [" + std::string(key) + "] is a metadata field and cannot be added inside a document. "
+                  "Field [" + path + "] is a metadata field and cannot be added inside a document. "
                   "Use the index API request parameters.");
     }
-    char t = typeOf(value);
-    auto mapped = index.field_types.find(std::string(key));
-    if (mapped == index.field_types.end() || fits(mapped->second, t, value)) continue;
+    auto mapped = index.field_types.find(path);
+    if (mapped == index.field_types.end() || fits(mapped->second, typeOf(value), value)) continue;
     if (mapped->second == 'o') {
       return fail(400, parse_error_type,
-                  "object mapping for [" + std::string(key) + "] tried to parse field [" + std::string(key) +
+                  "object mapping for [" + path + "] tried to parse field [" + path +
                       "] as object, but found a concrete value");
     }
     return fail(400, parse_error_type,
-                "failed to parse field [" + std::string(key) + "] of type [" + mappingName(mapped->second) +
+                "failed to parse field [" + path + "] of type [" + mappingName(mapped->second) +
                     "] in document with id '" + id + "'. Preview of field's value: '" + preview(value) + "'");
   }
-  for (auto [key, value] : doc) {
-    char t = typeOf(value);
-    if (t != 0) index.field_types.emplace(std::string(key), t);
+  for (const auto& [path, value] : fields) {
+    if (char t = typeOf(value); t != 0) index.field_types.emplace(path, t);
   }
 
   std::string stored = action == "update" ? simdjson::minify(doc) : std::string(source);

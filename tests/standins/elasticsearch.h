@@ -11,11 +11,12 @@
 // ../shared/fixtures/elasticsearch are its reference. It keeps every document for the test.
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <simdjson.h>
 
 #include "support/http_server.h"
 
@@ -61,7 +62,7 @@ class ElasticsearchStandIn {
  private:
   struct Index {
     std::map<std::string, size_t> by_id;   // _id -> position in docs
-    std::map<std::string, char> field_types;  // top-level field -> 'n'umber, 's'tring, 'o'bject...
+    std::map<std::string, char> field_types;  // dotted field path -> 'n'umber, 's'tring, 'o'bject...
     std::vector<Document> docs;
     int64_t seq_no = 0;
   };
@@ -86,6 +87,7 @@ class ElasticsearchStandIn {
   int bulk_requests_ = 0, info_requests_ = 0;
   uint64_t next_auto_id_ = 0;
   std::vector<httplib::Headers> bulk_headers_;
+  simdjson::dom::parser action_parser_, source_parser_;  // reused: requests are served under mu_
 };
 
 }  // namespace sluice::testing

@@ -91,7 +91,8 @@ TEST_F(EsStandInTest, AValueThatDoesNotFitTheMappingFailsOnlyItsItem) {
       "{\"create\":{\"_index\":\"m\",\"_id\":\"2\"}}\n{\"n\":\"42\"}\n"
       "{\"create\":{\"_index\":\"m\",\"_id\":\"3\"}}\n{\"n\":\"abc\"}\n"
       "{\"create\":{\"_index\":\"m\",\"_id\":\"4\"}}\n{\"o\":\"flat\"}\n"
-      "{\"create\":{\"_index\":\"m\",\"_id\":\"5\"}}\n{\"_id\":\"inside\"}\n");
+      "{\"create\":{\"_index\":\"m\",\"_id\":\"5\"}}\n{\"_id\":\"inside\"}\n"
+      "{\"create\":{\"_index\":\"m\",\"_id\":\"6\"}}\n{\"o\":{\"a\":\"not a number\"}}\n");
   ASSERT_EQ(res.status, 200);
   EXPECT_TRUE(errors(res.body));
   EXPECT_EQ(item(res.body, 1, "/status"), "201");  // a numeric string is coerced
@@ -102,6 +103,8 @@ TEST_F(EsStandInTest, AValueThatDoesNotFitTheMappingFailsOnlyItsItem) {
   EXPECT_NE(item(res.body, 3, "/error/reason").find("tried to parse field [o] as object, but found a concrete value"),
             std::string::npos);
   EXPECT_NE(item(res.body, 4, "/error/reason").find("is a metadata field"), std::string::npos);
+  EXPECT_EQ(item(res.body, 5, "/error/reason"),  // nested fields are mapped by their dotted path
+            "failed to parse field [o.a] of type [long] in document with id '6'. Preview of field's value: 'not a number'");
   EXPECT_EQ(es_.documents("m").size(), 2u);
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <ctime>
 
 #include "core/format.h"
@@ -135,6 +136,12 @@ void LokiStandIn::setMaxLineSize(size_t bytes) {
   max_line_size_ = bytes;
 }
 
+void LokiStandIn::setSampleAgeLimits(int64_t max_age_ns, int64_t grace_ns) {
+  std::lock_guard lock(mu_);
+  max_age_ns_ = max_age_ns;
+  grace_ns_ = grace_ns;
+}
+
 void LokiStandIn::failNextPushes(int count, int status, int retry_after_s) {
   std::lock_guard lock(mu_);
   fail_count_ = count;
@@ -144,15 +151,18 @@ void LokiStandIn::failNextPushes(int count, int status, int retry_after_s) {
 
 std::map<std::string, std::vector<LokiStandIn::Entry>> LokiStandIn::streams(const std::string& tenant) const {
   std::lock_guard lock(mu_);
-  auto it = tenants_.find(tenant);
-  return it == tenants_.end() ? std::map<std::string, std::vector<Entry>>{} : it->second;
+  std::map<std::string, std::vector<Entry>> out;
+  if (auto it = tenants_.find(tenant); it != tenants_.end()) {
+    for (const auto& [labels, stream] : it->second) out[labels] = stream.entries;
+  }
+  return out;
 }
 
 size_t LokiStandIn::entryCount() const {
   std::lock_guard lock(mu_);
   size_t n = 0;
   for (const auto& [tenant, streams] : tenants_) {
-    for (const auto& [labels, entries] : streams) n += entries.size();
+    for (const auto& [labels, stream] : streams) n += stream.entries.size();
   }
   return n;
 }
@@ -269,12 +279,24 @@ void LokiStandIn::handlePush(const httplib::Request& req, httplib::Response& res
 
 void LokiStandIn::addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries,
                             std::string& errors, int& refused) {
-  std::vector<Entry>& stored = tenants_[tenant][labels];
-  int64_t newest = INT64_MIN;
-  for (const Entry& e : stored) newest = std::max(newest, e.time_ns);
+  StoredStream& stored = tenants_[tenant][labels];
+  int64_t& newest = stored.newest;
   std::string lines;
   int ignored = 0;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
   for (Entry& e : entries) {
+    if (max_age_ns_ != 0 && e.time_ns < now - max_age_ns_) {
+      errors += "entry for stream '" + labels + "' has timestamp too old: " + goTime(e.time_ns) +
+                ", oldest acceptable timestamp is: " + goTime(now - max_age_ns_) + "\n";
+      ++refused;
+      continue;
+    }
+    if (grace_ns_ != 0 && e.time_ns > now + grace_ns_) {
+      errors += "entry for stream '" + labels + "' has timestamp too new: " + goTime(e.time_ns) + "\n";
+      ++refused;
+      continue;
+    }
     if (max_line_size_ != 0 && e.line.size() > max_line_size_) {
       errors += "max entry size '" + std::to_string(max_line_size_) + "' bytes exceeded for stream '" + labels +
                 "' while adding an entry with length '" + std::to_string(e.line.size()) + "' bytes\n";
@@ -288,19 +310,16 @@ void LokiStandIn::addStream(const std::string& tenant, const std::string& labels
       continue;
     }
     // An entry identical to one already stored (same time and line) is dropped silently.
-    bool duplicate = std::any_of(stored.begin(), stored.end(), [&](const Entry& s) {
-      return s.time_ns == e.time_ns && s.line == e.line;
-    });
-    if (duplicate) continue;
+    if (!stored.seen.emplace(e.time_ns, e.line).second) continue;
     newest = std::max(newest, e.time_ns);
-    stored.push_back(std::move(e));
+    stored.entries.push_back(std::move(e));
   }
   if (ignored > 0) {
     errors += lines + "user '" + (tenant.empty() ? "fake" : tenant) + "', total ignored: " + std::to_string(ignored) +
               " out of " + std::to_string(entries.size()) + " for stream: " + labels + "\n";
     refused += ignored;
   }
-  if (stored.empty()) tenants_[tenant].erase(labels);
+  if (stored.entries.empty()) tenants_[tenant].erase(labels);
 }
 
 }  // namespace sluice::testing

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <snappy.h>
 
+#include <chrono>
+
 #include "buffer/compress.h"
 #include "loki_push.pb.h"
 #include "net/http_client.h"
@@ -18,7 +20,10 @@ constexpr int64_t kT0 = 1'763'800'000'123'456'789;  // 2025-11-22, with nanoseco
 
 class LokiStandInTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(loki_.start()); }
+  void SetUp() override {
+    loki_.setSampleAgeLimits(0, 0);  // kT0 is a fixed date, long past: SampleAgeLimits tests the checks
+    ASSERT_TRUE(loki_.start());
+  }
 
   net::HttpResponse post(std::string_view body, std::vector<std::string> headers) {
     return httpPost(client_, loki_.url("/loki/api/v1/push"), body, std::move(headers));
@@ -137,6 +142,22 @@ TEST_F(LokiStandInTest, IdenticalEntriesAreStoredOnceAndBadLabelsRefused) {
   EXPECT_EQ(loki_.pushRequests(), 5);
 }
 
+TEST_F(LokiStandInTest, SampleAgeLimitsFollowTheWallClock) {
+  loki_.setSampleAgeLimits(7 * 24 * 3600LL * 1'000'000'000, 600LL * 1'000'000'000);  // Loki's defaults
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t hour = 3600LL * 1'000'000'000;
+  net::HttpResponse res = post(
+      protobufPush("{job=\"w\"}", {{now - 8 * 24 * hour, "last week"}, {now - hour, "fine"}, {now + 2 * hour, "future"}}), kProto);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("entry for stream '{job=\"w\"}' has timestamp too old: "), std::string::npos) << res.body;
+  EXPECT_NE(res.body.find(", oldest acceptable timestamp is: "), std::string::npos) << res.body;
+  EXPECT_NE(res.body.find("entry for stream '{job=\"w\"}' has timestamp too new: "), std::string::npos) << res.body;
+  auto entries = loki_.streams().at("{job=\"w\"}");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].line, "fine");
+}
+
 // The stand-in's messages are Loki's format strings, as quoted in the fixtures.
 TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
   if (!sharedFixturesPresent()) GTEST_SKIP() << "../shared/fixtures absent";
@@ -150,6 +171,8 @@ TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
            "totaling '%d' bytes, reduce log volume or contact your Loki administrator to see if the limit can be "
            "increased\"",
            "\"error parsing labels '%s' with error: %s\"",
+           "\"entry for stream '%s' has timestamp too old: %v, oldest acceptable timestamp is: %v\"",
+           "\"entry for stream '%s' has timestamp too new: %v\"",
        }) {
     EXPECT_NE(formats.find(format), std::string::npos) << format;
   }

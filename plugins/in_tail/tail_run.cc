@@ -586,7 +586,8 @@ bool TailRun::processLines(Target& t, Watcher& w) {
       continue;
     }
     if (cfg_.path_key) r.record.setMember(*cfg_.path_key, Value::string(t.path), batch_.arena());
-    batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record);
+    batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record,
+               lineOrigin(w.dev, w.ino, buffer_.offsetOf(lines_[i].data())));
   }
   if (errors) in_.metrics().parse_errors->add(errors);
   uint64_t commit = buffer_.consumedOffset();
@@ -654,7 +655,7 @@ void TailRun::flushHeld(Target& t, Watcher& w, bool force, int64_t now) {
   while (in_.parser().flush(*w.state, batch_.arena(), r)) {
     if (r.ok()) {
       if (cfg_.path_key) r.record.setMember(*cfg_.path_key, Value::string(t.path), batch_.arena());
-      batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record);
+      batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record, lineOrigin(w.dev, w.ino, w.held_offset));
     }
     if (!force) break;
   }

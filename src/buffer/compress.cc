@@ -20,17 +20,17 @@ std::string_view compressionName(Compression c) {
   }
 }
 
-Result<std::string> compress(Compression c, std::string_view data) {
+Result<std::string> compress(Compression c, std::string_view data, int level) {
   if (c == Compression::Text) return std::string(data);
   if (c == Compression::Zstd) {
     std::string out(ZSTD_compressBound(data.size()), '\0');
-    size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+    size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level < 0 ? 3 : level);
     if (ZSTD_isError(n)) return Status::internal(std::string("zstd: ") + ZSTD_getErrorName(n));
     out.resize(n);
     return out;
   }
   z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&zs, level < 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return Status::internal("gzip: deflateInit2 failed");
   }
   std::string out(deflateBound(&zs, data.size()) + 32, '\0');

@@ -12,7 +12,8 @@ enum class Compression { Text, Gzip, Zstd };
 
 Compression compressionFromName(std::string_view name);  // "text" | "gzip" | "zstd"
 std::string_view compressionName(Compression c);
-Result<std::string> compress(Compression c, std::string_view data);
+// `level` < 0: the codec's default (gzip 6, zstd 3).
+Result<std::string> compress(Compression c, std::string_view data, int level = -1);
 Result<std::string> decompress(Compression c, std::string_view data);
 
 }  // namespace sluice::buffer

@@ -18,7 +18,21 @@ struct Event {
   std::string_view tag;
   int64_t time_ns = 0;
   Value record;
+  // Where the event was read, stable across re-reads after a restart (a tailed file's device,
+  // inode and line offset mixed into 64 bits); 0 when the input cannot say (stdin, sample).
+  // Outputs derive idempotent document ids from it.
+  uint64_t origin = 0;
 };
+
+// The origin of a line at `offset` in the file (`dev`, `ino`): never 0.
+inline uint64_t lineOrigin(uint64_t dev, uint64_t ino, uint64_t offset) {
+  uint64_t x = (dev * 0x9E3779B97F4A7C15ull) ^ (ino + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull;
+  x ^= offset + 0x94D049BB133111EBull + (x << 6) + (x >> 2);
+  x ^= x >> 31;
+  x *= 0xD6E8FEB86659FD93ull;
+  x ^= x >> 32;
+  return x == 0 ? 1 : x;
+}
 
 // An event that a filter could not process and hands to the @ERROR label (Fluentd's
 // router.emit_error_event). `reason` is a static or arena string.
@@ -42,8 +56,8 @@ class Batch {
   size_t size() const { return events_.size(); }
   bool empty() const { return events_.empty(); }
 
-  void add(std::string_view tag, int64_t time_ns, Value record) {
-    events_.push_back(Event{tag, time_ns, record});
+  void add(std::string_view tag, int64_t time_ns, Value record, uint64_t origin = 0) {
+    events_.push_back(Event{tag, time_ns, record, origin});
   }
 
   // Removes the events for which `pred(event)` is true, keeping order.

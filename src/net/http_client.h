@@ -57,6 +57,13 @@ class HttpClient {
 // The URL with any user:password@ replaced by "***@", for log lines.
 std::string redactUrl(std::string_view url);
 
+// Base64 (RFC 4648 §4, padded) or base64url (§5, unpadded) of `data`.
+std::string base64Encode(std::string_view data, bool url = false);
+// "Authorization: Basic …" for user:password.
+std::string basicAuthHeader(std::string_view user, std::string_view password);
+// `s` percent-encoded for a URL path segment or query value (RFC 3986 unreserved kept).
+std::string percentEncode(std::string_view s);
+
 // Retry-After's value as nanoseconds from `now_s` (seconds since the epoch): delta-seconds or an
 // HTTP-date. -1 when it is neither.
 int64_t parseRetryAfter(std::string_view value, int64_t now_s);

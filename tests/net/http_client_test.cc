@@ -242,3 +242,19 @@ TEST_F(HttpsClientTest, RejectsItWithoutThatCaUnlessVerificationIsOff) {
 
 }  // namespace
 }  // namespace sluice::net
+
+namespace sluice::net {
+namespace {
+
+TEST(HttpHelpersTest, Base64PercentEncodingAndBasicAuth) {
+  EXPECT_EQ(base64Encode(""), "");
+  EXPECT_EQ(base64Encode("f"), "Zg==");
+  EXPECT_EQ(base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(base64Encode("\xfb\xff", true), "-_8");
+  EXPECT_EQ(basicAuthHeader("Aladdin", "open sesame"), "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  EXPECT_EQ(percentEncode("logs-2026.11/a b?c=d~"), "logs-2026.11%2Fa%20b%3Fc%3Dd~");
+}
+
+}  // namespace
+}  // namespace sluice::net

@@ -3,9 +3,12 @@
 
 #include <simdjson.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "core/json.h"
+#include "net/http_client.h"
 
 namespace sluice::testing {
 namespace {
@@ -69,21 +72,6 @@ bool fits(char mapped, char value, simdjson::dom::element v) {
   return false;
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
-}
-
 // Every field of `object` with its dotted path; an object field is listed before its members.
 void flatten(simdjson::dom::object object, const std::string& prefix,
              std::vector<std::pair<std::string, simdjson::dom::element>>& out) {
@@ -114,7 +102,7 @@ ElasticsearchStandIn::ElasticsearchStandIn(Flavor flavor) : flavor_(flavor) {
 
 void ElasticsearchStandIn::requireBasicAuth(std::string user, std::string password) {
   std::lock_guard lock(mu_);
-  basic_auth_ = base64(user + ":" + password);
+  basic_auth_ = net::base64Encode(user + ":" + password);
 }
 
 void ElasticsearchStandIn::requireApiKey(std::string encoded) {
@@ -140,6 +128,17 @@ void ElasticsearchStandIn::setMaxRequestBytes(size_t bytes) {
   max_request_bytes_ = bytes;
 }
 
+void ElasticsearchStandIn::setFaults(const Faults& faults) {
+  std::lock_guard lock(mu_);
+  faults_ = faults;
+  rng_.seed(faults.seed);
+}
+
+void ElasticsearchStandIn::setFastMode(bool fast) {
+  std::lock_guard lock(mu_);
+  fast_ = fast;
+}
+
 std::vector<ElasticsearchStandIn::Document> ElasticsearchStandIn::documents(const std::string& index) const {
   std::lock_guard lock(mu_);
   auto it = indices_.find(index);
@@ -155,7 +154,7 @@ std::vector<std::string> ElasticsearchStandIn::indices() const {
 
 size_t ElasticsearchStandIn::documentCount() const {
   std::lock_guard lock(mu_);
-  size_t n = 0;
+  size_t n = fast_count_;
   for (const auto& [name, index] : indices_) n += index.docs.size();
   return n;
 }
@@ -163,6 +162,11 @@ size_t ElasticsearchStandIn::documentCount() const {
 int ElasticsearchStandIn::bulkRequests() const {
   std::lock_guard lock(mu_);
   return bulk_requests_;
+}
+
+int ElasticsearchStandIn::conflicts() const {
+  std::lock_guard lock(mu_);
+  return conflicts_;
 }
 
 int ElasticsearchStandIn::infoRequests() const {
@@ -221,6 +225,12 @@ void ElasticsearchStandIn::handleInfo(const httplib::Request& req, httplib::Resp
 
 void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Response& res,
                                       const std::string& path_index) {
+  int delay_ms = 0;
+  {
+    std::lock_guard lock(mu_);
+    delay_ms = faults_.delay_ms;
+  }
+  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   std::lock_guard lock(mu_);
   ++bulk_requests_;
   bulk_headers_.push_back(req.headers);
@@ -242,6 +252,15 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
                            ? (flavor_ == Flavor::OpenSearch2 ? "rejected_execution_exception" : "es_rejected_execution_exception")
                            : "unavailable_shards_exception";
     res.set_content(errorBody(type, "stand-in: injected failure", fail_status_), "application/json");
+    return;
+  }
+  const bool unavailable = chance(faults_.request_503);
+  if (unavailable || chance(faults_.request_429)) {
+    const bool busy = !unavailable;
+    res.status = busy ? 429 : 503;
+    res.set_content(errorBody(busy ? "es_rejected_execution_exception" : "unavailable_shards_exception",
+                              "stand-in: random failure", res.status),
+                    "application/json");
     return;
   }
   if (max_request_bytes_ != 0 && req.body.size() > max_request_bytes_) {
@@ -318,10 +337,24 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
   }
   res.set_content("{\"took\":1,\"errors\":" + std::string(errors ? "true" : "false") + ",\"items\":[" + items + "]}",
                   "application/json");
+  if (chance(faults_.cut_after_processing)) http_.resetConnection(req.remote_port);
 }
 
 bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view index_name, std::string id,
                                      std::string_view source, std::string& items) {
+  if (fast_ && !source.empty() && source.front() == '{' && !id.empty()) {
+    // Validated action line; the source is neither mapped nor kept.
+    items += '{';
+    appendJsonString(items, action);
+    items += ":{\"_index\":";
+    appendJsonString(items, index_name);
+    items += ",\"_id\":";
+    appendJsonString(items, id);
+    items += ",\"_version\":1,\"result\":\"created\",\"_seq_no\":";
+    items += std::to_string(fast_count_++);
+    items += ",\"_primary_term\":1,\"status\":201}}";
+    return true;
+  }
   Index& index = indices_[std::string(index_name)];
   std::string type7 = flavor_ == Flavor::Es7 ? ",\"_type\":\"_doc\"" : "";
   auto head = [&] {
@@ -334,6 +367,18 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     return false;
   };
 
+  if (chance(faults_.item_429)) {
+    return fail(429, flavor_ == Flavor::OpenSearch2 ? "rejected_execution_exception" : "es_rejected_execution_exception",
+                "rejected execution of primary operation [stand-in: random]");
+  }
+  const bool exists = [&] {
+    auto it = indices_.find(std::string(index_name));
+    return it != indices_.end() && !id.empty() && it->second.by_id.count(id) != 0;
+  }();
+  if (!exists && chance(faults_.item_400)) {  // a stored document would be a 409, not a 400
+    return fail(400, flavor_ == Flavor::Es8 ? "document_parsing_exception" : "mapper_parsing_exception",
+                "failed to parse field [stand-in] of type [long] in document with id '" + id + "'");
+  }
   if (!reject_marker_.empty() && source.find(reject_marker_) != std::string_view::npos) {
     int& seen = rejected_[std::string(source)];
     if (seen < reject_times_) {
@@ -383,6 +428,7 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     doc = partial.get_object().value_unsafe();
   }
   if (action == "create" && existing != index.by_id.end()) {
+    ++conflicts_;
     return fail(409, "version_conflict_engine_exception",
                 "[" + id + "]: version conflict, document already exists (current version [1])");
   }

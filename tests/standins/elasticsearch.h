@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,31 @@ class ElasticsearchStandIn {
   // Bulk requests larger than this are answered 413 (0: no limit).
   void setMaxRequestBytes(size_t bytes);
 
+  // Random faults, drawn from a seeded generator: a share of items answered 429
+  // es_rejected_execution_exception or 400 mapper_parsing_exception, a share of whole requests
+  // answered 503 or 429, a share of requests processed and then cut off without an answer
+  // (the client cannot tell what was stored), and a delay before every bulk answer.
+  struct Faults {
+    double item_429 = 0;
+    double item_400 = 0;
+    double request_503 = 0;
+    double request_429 = 0;
+    double cut_after_processing = 0;
+    int delay_ms = 0;
+    uint64_t seed = 1;
+  };
+  void setFaults(const Faults& faults);
+  // Fast mode, for benchmarks: action lines are validated and items answered as usual, but
+  // documents are only counted (documentCount()), not kept or mapped.
+  void setFastMode(bool fast);
+
   // What it holds.
   std::vector<Document> documents(const std::string& index) const;
   std::vector<std::string> indices() const;
   size_t documentCount() const;
   int bulkRequests() const;
   int infoRequests() const;
+  int conflicts() const;  // creates answered 409
   std::vector<std::string> requestHeaders(const std::string& name) const;  // of bulk requests
 
  private:
@@ -73,6 +93,7 @@ class ElasticsearchStandIn {
   // One item: appends its result object to `items`; returns false when it failed.
   bool applyItem(std::string_view action, std::string_view meta_index, std::string id,
                  std::string_view source, std::string& items);
+  bool chance(double p) { return p > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < p; }
 
   Flavor flavor_;
   HttpServer http_;
@@ -84,7 +105,11 @@ class ElasticsearchStandIn {
   int reject_times_ = 0;
   std::map<std::string, int> rejected_;  // source line -> times rejected so far
   size_t max_request_bytes_ = 0;
-  int bulk_requests_ = 0, info_requests_ = 0;
+  Faults faults_;
+  std::mt19937_64 rng_{1};
+  bool fast_ = false;
+  size_t fast_count_ = 0;
+  int bulk_requests_ = 0, info_requests_ = 0, conflicts_ = 0;
   uint64_t next_auto_id_ = 0;
   std::vector<httplib::Headers> bulk_headers_;
   simdjson::dom::parser action_parser_, source_parser_;  // reused: requests are served under mu_

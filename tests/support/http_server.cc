@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/http_server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <vector>
 
@@ -58,6 +65,28 @@ TestCa::TestCa(const std::string& dir) : dir_(dir) {
       return;
     }
   }
+}
+
+bool HttpServer::resetConnection(int remote_port) const {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return false;
+  bool done = false;
+  while (dirent* e = ::readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    struct stat st {};
+    if (fd <= 2 || ::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_in local{}, peer{};
+    socklen_t len = sizeof(local);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0 || local.sin_family != AF_INET) continue;
+    len = sizeof(peer);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (ntohs(local.sin_port) != port_ || ntohs(peer.sin_port) != remote_port) continue;
+    ::shutdown(fd, SHUT_RDWR);
+    done = true;
+    break;
+  }
+  ::closedir(dir);
+  return done;
 }
 
 }  // namespace sluice::testing

@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "plugins/out_elasticsearch/es_output.h"
+
+#include <simdjson.h>
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "buffer/compress.h"
+
+namespace sluice::plugins::out_elasticsearch {
+namespace {
+
+using C = EsConfig;
+
+const std::array<Param<C>, 41> kParams = {{
+    {"host", &C::host, "localhost", "Elasticsearch host (ignored when hosts is set)."},
+    {"port", &C::port, "9200", "Elasticsearch port."},
+    {"hosts", &C::hosts, nullptr, "Several nodes, comma separated: host:port or scheme://user:password@host:port/path. Requests go round-robin; a node that cannot be reached is rested for host_rest_interval."},
+    {"scheme", &C::scheme, "http", "http or https.", "http|https"},
+    {"path", &C::path, nullptr, "URL path prefix (Elasticsearch behind a proxy)."},
+    {"user", &C::user, nullptr, "Basic-auth user."},
+    {"password", &C::password, nullptr, "Basic-auth password.", {}, kSecret},
+    {"api_key", &C::api_key, nullptr, "API key, sent as `Authorization: ApiKey <value>` (the base64 of id:key).", {}, kSecret},
+    {"ssl_verify", &C::ssl_verify, "true", "Verify the server's certificate and host name."},
+    {"ca_file", &C::ca_file, nullptr, "CA certificates (PEM) to verify the server with; default the system's."},
+    {"client_cert", &C::client_cert, nullptr, "Client certificate (PEM) for mutual TLS."},
+    {"client_key", &C::client_key, nullptr, "Client key (PEM) for mutual TLS.", {}, kSecret},
+    {"index_name", &C::index_name, "fluentd", "Index to write to (lower-cased). Chunk-key placeholders (${tag}, ${$.a.b}, %Y.%m.%d with a time key) are expanded per chunk and sent in the request URL."},
+    {"logstash_format", &C::logstash_format, "false", "Write to <logstash_prefix><separator><date of the event> and add @timestamp."},
+    {"logstash_prefix", &C::logstash_prefix, "logstash", "Index prefix with logstash_format."},
+    {"logstash_prefix_separator", &C::logstash_prefix_separator, "-", "Between prefix and date."},
+    {"logstash_dateformat", &C::logstash_dateformat, "%Y.%m.%d", "strftime format of the index date."},
+    {"utc_index", &C::utc_index, "true", "Index dates (and @timestamp) in UTC rather than local time."},
+    {"time_key", &C::time_key, nullptr, "Record field holding the event's time for the index date and @timestamp."},
+    {"time_key_exclude_timestamp", &C::time_key_exclude_timestamp, "false", "With time_key: do not add @timestamp."},
+    {"include_timestamp", &C::include_timestamp, "false", "Add @timestamp without logstash_format."},
+    {"include_tag_key", &C::include_tag_key, "false", "Add the tag to each document under tag_key."},
+    {"tag_key", &C::tag_key, "tag", "Field for include_tag_key."},
+    {"id_key", &C::id_key, nullptr, "Record field used as the document _id (instead of the deterministic id)."},
+    {"remove_keys", &C::remove_keys, nullptr, "Record fields left out of the document (e.g. the id_key field)."},
+    {"write_operation", &C::write_operation, "create", "Bulk action. create (default; Fluentd's is index) never overwrites and, with deterministic ids, never duplicates.", "index|create|update|upsert"},
+    {"deterministic_id", &C::deterministic_id, "true", "Give each document an _id derived from where the event was read (file, offset) or, when unknown, from its tag, time and content; false lets Elasticsearch pick ids (a retried request can then store a second copy)."},
+    {"pipeline", &C::pipeline, nullptr, "Ingest pipeline (the `pipeline` URL parameter)."},
+    {"suppress_type_name", &C::suppress_type_name, "false", "Do not send _type to Elasticsearch 7 (8 and OpenSearch 2 never get it)."},
+    {"compression_level", &C::compression_level, "no_compression", "gzip the request bodies.", "no_compression|best_speed|default_compression|best_compression"},
+    {"request_timeout", &C::request_timeout, "5s", "Timeout of one request."},
+    {"bulk_message_request_threshold", &C::bulk_message_request_threshold, "20MB", "A chunk larger than this is sent in several requests; -1: never split."},
+    {"verify_es_version_at_startup", &C::verify_es_version_at_startup, "true", "Ask GET / for the version at start (decides _type); when the cluster cannot be reached the output starts anyway, without _type."},
+    {"default_elasticsearch_version", &C::default_elasticsearch_version, "5", "Major version assumed when verify_es_version_at_startup is false."},
+    {"unrecoverable_error_types", &C::unrecoverable_error_types, "[\"out_of_memory_error\"]", "Item error types failed for good even when their status says retry (Fluentd's default also lists es_rejected_execution_exception; sluice retries those items)."},
+    {"log_es_400_reason", &C::log_es_400_reason, "false", "Log each rejected document's reason (it is always in the dead letter and counted per reason)."},
+    {"reconnect_on_error", &C::reconnect_on_error, "false", "Drop the connection after any failed request (a transport error always does)."},
+    {"data_stream_name", &C::data_stream_name, nullptr, "Write to this data stream (op_type create, @timestamp always added)."},
+    {"host_rest_interval", &C::host_rest_interval, "30s", "How long a node that refused or dropped a connection is left out of the rotation."},
+    {"max_requests_in_flight", &C::max_requests_in_flight, "0", "Upper bound of concurrent bulk requests (0: the buffer's flush_thread_count). Halved on each 429, raised by one per clean response."},
+    {"type_name", &C::type_name, nullptr, "Accepted for Fluentd compatibility; the type is _doc on Elasticsearch 7, none on 8.", {}, kIgnored},
+}};
+
+constexpr std::string_view kTimestamp = "@timestamp";
+constexpr size_t kIdLen = 22;  // base64url of 128 bits
+
+bool dayGranular(std::string_view format) {
+  for (size_t i = 0; i + 1 < format.size(); ++i) {
+    if (format[i] != '%') continue;
+    char c = format[++i];
+    if (c != 'Y' && c != 'm' && c != 'd' && c != 'y' && c != 'j' && c != 'F' && c != 'b' && c != 'B' && c != '%') return false;
+  }
+  return true;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void appendId(std::string& out, const XXH128_hash_t& h) {
+  char raw[16];
+  for (int i = 0; i < 8; ++i) {
+    raw[i] = static_cast<char>(h.high64 >> (56 - 8 * i));
+    raw[8 + i] = static_cast<char>(h.low64 >> (56 - 8 * i));
+  }
+  out += net::base64Encode(std::string_view(raw, 16), true);
+}
+
+// The scalar text of a value for _id (strings as they are, numbers as JSON).
+std::string scalarText(const Value& v) {
+  if (v.isString()) return std::string(v.asString());
+  return toJson(v);
+}
+
+}  // namespace
+
+Result<std::vector<std::unique_ptr<EsHost>>> parseHosts(const EsConfig& c) {
+  std::vector<std::unique_ptr<EsHost>> out;
+  std::vector<std::string> specs;
+  if (c.hosts) {
+    std::string_view rest = *c.hosts;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view one = rest.substr(0, comma);
+      while (!one.empty() && std::isspace(static_cast<unsigned char>(one.front()))) one.remove_prefix(1);
+      while (!one.empty() && std::isspace(static_cast<unsigned char>(one.back()))) one.remove_suffix(1);
+      if (!one.empty()) specs.emplace_back(one);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (specs.empty()) return Status::invalidConfig("hosts: no host given");
+  } else {
+    specs.push_back(c.host);
+  }
+  for (const std::string& spec : specs) {
+    std::string_view s = spec;
+    std::string scheme = c.scheme, user = c.user.value_or(""), password = c.password.value_or("");
+    std::string path = c.path.value_or("");
+    int64_t port = c.port;
+    if (size_t p = s.find("://"); p != std::string_view::npos) {
+      scheme = lower(std::string(s.substr(0, p)));
+      s.remove_prefix(p + 3);
+    }
+    if (scheme != "http" && scheme != "https") {
+      return Status::invalidConfig("hosts: unknown scheme '" + scheme + "' in '" + net::redactUrl(spec) + "'");
+    }
+    if (size_t slash = s.find('/'); slash != std::string_view::npos) {
+      path = std::string(s.substr(slash));
+      s = s.substr(0, slash);
+    }
+    if (size_t at = s.rfind('@'); at != std::string_view::npos) {
+      std::string_view cred = s.substr(0, at);
+      size_t colon = cred.find(':');
+      user = std::string(cred.substr(0, colon));
+      password = colon == std::string_view::npos ? "" : std::string(cred.substr(colon + 1));
+      s.remove_prefix(at + 1);
+    }
+    std::string_view hostpart = s;
+    // host:port, [v6]:port
+    size_t colon = s.rfind(':');
+    if (colon != std::string_view::npos && s.find(']', colon) == std::string_view::npos) {
+      auto parsed = config::parseInteger(s.substr(colon + 1));
+      if (!parsed || *parsed <= 0 || *parsed > 65535) {
+        return Status::invalidConfig("hosts: bad port in '" + net::redactUrl(spec) + "'");
+      }
+      port = *parsed;
+      hostpart = s.substr(0, colon);
+    }
+    if (hostpart.empty()) return Status::invalidConfig("hosts: empty host name in '" + net::redactUrl(spec) + "'");
+    while (path.ends_with('/')) path.pop_back();
+    if (!path.empty() && path.front() != '/') path.insert(path.begin(), '/');
+    auto h = std::make_unique<EsHost>();
+    h->base_url = scheme + "://" + std::string(hostpart) + ":" + std::to_string(port) + path;
+    if (c.api_key) {
+      h->auth_header = "Authorization: ApiKey " + *c.api_key;
+    } else if (!user.empty()) {
+      h->auth_header = net::basicAuthHeader(user, password);
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::optional<EsVersion> parseVersion(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view number, distribution;
+  if (doc["version"]["number"].get_string().get(number) != simdjson::SUCCESS) return std::nullopt;
+  EsVersion v;
+  if (doc["version"]["distribution"].get_string().get(distribution) == simdjson::SUCCESS) {
+    v.opensearch = distribution == "opensearch";
+  }
+  auto major = config::parseInteger(number.substr(0, number.find('.')));
+  if (!major || *major <= 0) return std::nullopt;
+  v.major = static_cast<int>(*major);
+  return v;
+}
+
+// ---- the output ---------------------------------------------------------------------------
+
+EsOutput::EsOutput(const EsConfig& config, PluginContext& ctx)
+    : cfg_(config),
+      log_(ctx.log()),
+      requests_(&ctx.metrics().pluginCounter("bulk_requests_total", "Bulk requests sent.")),
+      request_errors_(&ctx.metrics().pluginCounter("bulk_request_errors_total",
+                                                   "Bulk requests that failed as a whole (transport error or non-200).")),
+      duplicates_(&ctx.metrics().pluginCounter("duplicates_total",
+                                               "Documents answered 409 on create: already stored, counted as delivered.")),
+      throttled_(&ctx.metrics().pluginCounter("throttled_total",
+                                              "429 answers (requests or items): the in-flight limit was lowered.")),
+      failovers_(&ctx.metrics().pluginCounter("failovers_total",
+                                              "Requests moved to another node after a connection error.")),
+      metrics_(ctx.metrics()) {}
+
+EsOutput::~EsOutput() = default;
+
+Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, PluginContext& ctx) {
+  std::unique_ptr<EsOutput> out(new EsOutput(config, ctx));
+  auto hosts = parseHosts(config);
+  if (!hosts) return hosts.takeStatus();
+  out->hosts_ = std::move(*hosts);
+  out->tls_ = net::TlsOptions{config.ssl_verify, config.ca_file.value_or(""), config.client_cert.value_or(""),
+                              config.client_key.value_or("")};
+  if (config.client_cert.has_value() != config.client_key.has_value()) {
+    return Status::invalidConfig("client_cert and client_key go together");
+  }
+  out->op_ = config.write_operation;
+  if (config.data_stream_name) {
+    if (config.write_operation != "create") {
+      return Status::invalidConfig("data_stream_name: data streams only take write_operation create");
+    }
+    out->static_index_ = lower(*config.data_stream_name);
+  } else if (!config.logstash_format) {
+    out->dynamic_index_ = config.index_name.find("${") != std::string::npos ||
+                          config.index_name.find('%') != std::string::npos;
+    if (!out->dynamic_index_) out->static_index_ = lower(config.index_name);
+  }
+  if ((config.write_operation == "update" || config.write_operation == "upsert") && !config.id_key &&
+      !config.deterministic_id) {
+    return Status::invalidConfig("write_operation " + config.write_operation + " needs id_key or deterministic_id");
+  }
+  const std::string& level = config.compression_level;
+  out->gzip_level_ = level == "best_speed" ? 1 : level == "best_compression" ? 9 : level == "default_compression" ? 6 : -1;
+  if (config.bulk_message_request_threshold != "-1") {
+    auto size = config::parseSize(config.bulk_message_request_threshold);
+    if (!size) return Status::invalidConfig("bulk_message_request_threshold: " + size.status().message());
+    out->threshold_ = static_cast<int64_t>(*size);
+  }
+  int threads = 1;
+  for (const config::Element* b : ctx.element().children("buffer")) {
+    if (auto n = b->get("flush_thread_count")) {
+      if (auto parsed = config::parseInteger(*n); parsed && *parsed > 0) threads = static_cast<int>(*parsed);
+    }
+  }
+  out->slots_max_ = config.max_requests_in_flight > 0 ? static_cast<int>(config.max_requests_in_flight) : threads;
+  out->slots_limit_ = out->slots_max_;
+  if (!config.verify_es_version_at_startup) {
+    out->version_.major = static_cast<int>(config.default_elasticsearch_version);
+  }
+  return out;
+}
+
+Status EsOutput::start() {
+  if (cfg_.verify_es_version_at_startup) {
+    net::HttpClient client(tls_);
+    net::HttpResponse resp;
+    std::string problem;
+    for (const auto& host : hosts_) {
+      net::HttpRequest req;
+      const std::string url = host->base_url + "/";
+      req.url = url;
+      if (!host->auth_header.empty()) req.headers.push_back(host->auth_header);
+      req.timeout_ms = static_cast<int64_t>(cfg_.request_timeout.seconds * 1000);
+      req.connect_timeout_ms = req.timeout_ms;
+      client.send(req, resp);
+      if (resp.status == 200) {
+        if (auto v = parseVersion(resp.body)) {
+          version_ = *v;
+          break;
+        }
+        problem = "GET / on " + net::redactUrl(host->base_url) + " gave no version.number";
+      } else if (resp.transportFailed()) {
+        problem = resp.error;
+      } else {
+        problem = "GET / on " + net::redactUrl(host->base_url) + " answered " + std::to_string(resp.status) +
+                  (resp.status == 401 ? " (check user/password or api_key)" : resp.status == 403 ? " (the credentials lack the monitor privilege)" : "");
+      }
+    }
+    if (version_.major == 0) {
+      log_.warn("Cannot learn the Elasticsearch version (" + problem + "); starting anyway, documents are sent without _type");
+    } else {
+      log_.info(std::string(version_.opensearch ? "OpenSearch " : "Elasticsearch ") + std::to_string(version_.major) + ".x at " +
+                net::redactUrl(hosts_.front()->base_url));
+    }
+  }
+  // OpenSearch 1 speaks the Elasticsearch 7 API; OpenSearch 2 has no types.
+  int es_major = version_.opensearch ? (version_.major >= 2 ? 8 : 7) : version_.major;
+  if (!cfg_.suppress_type_name && es_major > 0 && es_major < 8 && !cfg_.data_stream_name) {
+    type_name_ = es_major == 7 ? "_doc" : "fluentd";
+  }
+  return Status::ok();
+}
+
+// ---- format -------------------------------------------------------------------------------
+
+void EsOutput::appendIndex(const Event& event, int64_t time_ns, std::string& out) {
+  if (!cfg_.logstash_format) {
+    out += static_index_;
+    return;
+  }
+  (void)event;
+  const bool by_day = cfg_.utc_index && dayGranular(cfg_.logstash_dateformat);
+  int64_t seconds = time_ns >= 0 ? time_ns / kNanosPerSecond : (time_ns - kNanosPerSecond + 1) / kNanosPerSecond;
+  int64_t key = by_day ? (seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400) : seconds;
+  if (key != index_key_) {
+    index_key_ = key;
+    index_cache_ = cfg_.logstash_prefix + cfg_.logstash_prefix_separator;
+    formatTime(index_cache_, time_ns, cfg_.logstash_dateformat, cfg_.utc_index);
+    index_cache_ = lower(index_cache_);
+  }
+  out += index_cache_;
+}
+
+// ISO 8601 with nanoseconds, as the Fluentd plugin writes it (Time#iso8601(9)).
+void EsOutput::appendTimestamp(int64_t time_ns, std::string& out) {
+  int64_t seconds = time_ns >= 0 ? time_ns / kNanosPerSecond : (time_ns - kNanosPerSecond + 1) / kNanosPerSecond;
+  if (seconds != ts_second_) {
+    ts_second_ = seconds;
+    ts_cache_.clear();
+    formatTime(ts_cache_, seconds * kNanosPerSecond, "%Y-%m-%dT%H:%M:%S.", cfg_.utc_index);
+  }
+  out += ts_cache_;
+  char digits[9];
+  auto frac = static_cast<uint32_t>(time_ns - seconds * kNanosPerSecond);
+  for (int i = 8; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  out.append(digits, 9);
+  if (cfg_.utc_index) {
+    out += "+00:00";
+  } else {
+    formatTime(out, time_ns, "%:z", false);
+  }
+}
+
+void EsOutput::format(const Batch& batch, FormattedEvents& out) {
+  std::lock_guard lock(format_mu_);
+  for (const Event& e : batch.events()) {
+    formatOne(e, out.bytes);
+    out.endEvent();
+  }
+}
+
+void EsOutput::formatOne(const Event& event, std::string& out) {
+  const Value& record = event.record;
+  // The event's time for the index date and @timestamp: time_key's field, an existing
+  // @timestamp, or the event time.
+  int64_t time_ns = event.time_ns;
+  const Value* time_field = nullptr;
+  if (cfg_.time_key) {
+    time_field = record.find(*cfg_.time_key);
+  } else if (cfg_.logstash_format || cfg_.include_timestamp || cfg_.data_stream_name) {
+    time_field = record.find(kTimestamp);
+  }
+  if (time_field != nullptr) {
+    if (time_field->isString()) {
+      static const TimeParser kIso("", true);
+      if (auto t = kIso.parse(time_field->asString())) time_ns = *t;
+    } else if (time_field->isNumber()) {
+      time_ns = static_cast<int64_t>(time_field->asDouble() * 1e9);
+    }
+  }
+  const Value* id_value = cfg_.id_key ? record.find(*cfg_.id_key) : nullptr;
+
+  // Action line; the deterministic _id is written once the source is known.
+  out += "{\"";
+  out += op_ == "upsert" ? "update" : op_;
+  out += "\":{";
+  bool comma = false;
+  if (!dynamic_index_) {
+    out += "\"_index\":\"";
+    appendIndex(event, time_ns, out);
+    out += '"';
+    comma = true;
+  }
+  if (!type_name_.empty()) {
+    out += ",\"_type\":\"";
+    out += type_name_;
+    out += '"';
+  }
+  size_t id_at = std::string::npos;
+  if (id_value != nullptr && !id_value->isNull()) {
+    if (comma) out += ',';
+    out += "\"_id\":";
+    appendJsonString(out, scalarText(*id_value));
+  } else if (cfg_.deterministic_id) {
+    if (comma) out += ',';
+    out += "\"_id\":\"";
+    id_at = out.size();
+    out.append(kIdLen, '_');
+    out += '"';
+  }
+  out += "}}\n";
+
+  // Source line.
+  const size_t source_at = out.size();
+  const bool update = op_ == "update" || op_ == "upsert";
+  if (update) out += "{\"doc\":";
+  out += '{';
+  bool first = true;
+  bool has_timestamp = false;
+  for (const Member& m : record.members()) {
+    if (!cfg_.remove_keys.empty() &&
+        std::find(cfg_.remove_keys.begin(), cfg_.remove_keys.end(), m.key) != cfg_.remove_keys.end()) {
+      continue;
+    }
+    if (m.key == kTimestamp) has_timestamp = true;
+    if (!first) out += ',';
+    first = false;
+    appendJsonString(out, m.key);
+    out += ':';
+    appendJson(out, m.value);
+  }
+  if (cfg_.include_tag_key) {
+    if (!first) out += ',';
+    first = false;
+    appendJsonString(out, cfg_.tag_key);
+    out += ':';
+    appendJsonString(out, event.tag);
+  }
+  if ((cfg_.logstash_format || cfg_.include_timestamp || cfg_.data_stream_name) && !has_timestamp &&
+      !(cfg_.time_key && cfg_.time_key_exclude_timestamp)) {
+    if (!first) out += ',';
+    out += "\"@timestamp\":";
+    if (time_field != nullptr && cfg_.time_key) {
+      appendJson(out, *time_field);
+    } else {
+      out += '"';
+      appendTimestamp(time_ns, out);
+      out += '"';
+    }
+  }
+  out += '}';
+  if (op_ == "upsert") out += ",\"doc_as_upsert\":true";
+  if (update) out += '}';
+  out += '\n';
+
+  if (id_at != std::string::npos) {
+    // Where the event came from when the input knows (a file's identity and line offset,
+    // stable across re-reads), else what it is; the tag and time in either case.
+    XXH3_state_t state;
+    XXH3_128bits_reset(&state);
+    XXH3_128bits_update(&state, event.tag.data(), event.tag.size());
+    XXH3_128bits_update(&state, &event.time_ns, sizeof(event.time_ns));
+    if (event.origin != 0) {
+      XXH3_128bits_update(&state, &event.origin, sizeof(event.origin));
+    } else {
+      XXH3_128bits_update(&state, out.data() + source_at, out.size() - source_at);
+    }
+    std::string id;
+    appendId(id, XXH3_128bits_digest(&state));
+    out.replace(id_at, kIdLen, id);
+  }
+}
+
+// ---- write --------------------------------------------------------------------------------
+
+std::unique_ptr<net::HttpClient> EsOutput::takeClient() {
+  {
+    std::lock_guard lock(clients_mu_);
+    if (!clients_.empty()) {
+      auto c = std::move(clients_.back());
+      clients_.pop_back();
+      return c;
+    }
+  }
+  return std::make_unique<net::HttpClient>(tls_);
+}
+
+void EsOutput::returnClient(std::unique_ptr<net::HttpClient> client, bool reset) {
+  if (reset) return;  // a new connection next time
+  std::lock_guard lock(clients_mu_);
+  clients_.push_back(std::move(client));
+}
+
+void EsOutput::acquireSlot() {
+  std::unique_lock lock(slots_mu_);
+  slots_cv_.wait(lock, [&] { return slots_used_ < slots_limit_; });
+  ++slots_used_;
+}
+
+void EsOutput::releaseSlot(bool throttled) {
+  std::lock_guard lock(slots_mu_);
+  --slots_used_;
+  if (throttled) {
+    slots_limit_ = std::max(1, slots_limit_ / 2);
+  } else if (slots_limit_ < slots_max_) {
+    ++slots_limit_;
+  }
+  slots_cv_.notify_all();
+}
+
+int EsOutput::inFlightLimit() {
+  std::lock_guard lock(slots_mu_);
+  return slots_limit_;
+}
+
+// One chunk's trip to the cluster: requests of at most the threshold, split again on 413,
+// with each event's outcome collected into a WriteResult.
+class EsOutput::Request {
+ public:
+  Request(EsOutput& out, const ChunkView& chunk) : out_(out), chunk_(chunk) {}
+
+  WriteResult run() {
+    std::string path = "/_bulk";
+    if (out_.dynamic_index_) {
+      static const ChunkKey kNoKey;
+      path = "/" + net::percentEncode(lower(expandPlaceholders(out_.cfg_.index_name, chunk_.key ? *chunk_.key : kNoKey,
+                                                               out_.cfg_.utc_index))) + "/_bulk";
+    }
+    if (out_.cfg_.pipeline) path += "?pipeline=" + net::percentEncode(*out_.cfg_.pipeline);
+    path_ = std::move(path);
+    client_ = out_.takeClient();
+    size_t begin = 0;
+    const size_t n = chunk_.events();
+    while (begin < n && !stopped_) {
+      size_t end = begin + 1;
+      if (out_.threshold_ > 0) {
+        const uint64_t start = offset(begin);
+        while (end < n && chunk_.ends[end] - start <= static_cast<uint64_t>(out_.threshold_)) ++end;
+      } else {
+        end = n;
+      }
+      send(begin, end);
+      begin = end;
+    }
+    if (stopped_) {
+      for (size_t i = begin; i < n; ++i) result_.retry_events.push_back(i);
+    }
+    out_.returnClient(std::move(client_), reset_ || (out_.cfg_.reconnect_on_error && !result_.retry_events.empty()));
+    if (result_.retry_events.size() == n) {
+      WriteResult r = WriteResult::retry(reason_);
+      r.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
+      return r;
+    }
+    if (result_.retry_events.empty() && result_.failed_events.empty()) return WriteResult::ok();
+    result_.kind = WriteResult::Kind::Partial;
+    result_.reason = reason_;
+    result_.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
+    return std::move(result_);
+  }
+
+ private:
+  uint64_t offset(size_t i) const { return i == 0 ? 0 : chunk_.ends[i - 1]; }
+
+  void retryFrom(size_t begin, size_t end, std::string reason, int64_t retry_after_ns = -1) {
+    for (size_t i = begin; i < end; ++i) result_.retry_events.push_back(i);
+    reason_ = std::move(reason);
+    retry_after_ns_ = std::max(retry_after_ns_, retry_after_ns);
+    stopped_ = true;  // the rest of the chunk waits for the retry too
+  }
+
+  // Sends events [begin, end) in one request (splitting on 413).
+  void send(size_t begin, size_t end) {
+    std::string_view body = chunk_.bytes.substr(offset(begin), chunk_.ends[end - 1] - offset(begin));
+    std::string compressed;
+    net::HttpRequest req;
+    req.method = "POST";
+    req.headers.push_back("Content-Type: application/x-ndjson");
+    if (out_.gzip_level_ >= 0) {
+      auto z = buffer::compress(buffer::Compression::Gzip, body, out_.gzip_level_);
+      if (!z) {
+        retryFrom(begin, end, "gzip failed: " + z.status().message());
+        return;
+      }
+      compressed = std::move(*z);
+      req.body = compressed;
+      req.headers.push_back("Content-Encoding: gzip");
+    } else {
+      req.body = body;
+    }
+    req.timeout_ms = static_cast<int64_t>(out_.cfg_.request_timeout.seconds * 1000);
+    req.connect_timeout_ms = req.timeout_ms;
+    if (!sendToAHost(req)) {
+      retryFrom(begin, end, "no Elasticsearch node could be reached: " + resp_.error);
+      return;
+    }
+    const long status = resp_.status;
+    if (status == 200) {
+      items(begin, end);
+      return;
+    }
+    out_.request_errors_->add(1);
+    if (status == 413) {
+      if (end - begin > 1) {
+        size_t mid = begin + (end - begin) / 2;
+        send(begin, mid);
+        if (stopped_) {
+          for (size_t i = mid; i < end; ++i) result_.retry_events.push_back(i);
+        } else {
+          send(mid, end);
+        }
+        return;
+      }
+      result_.failed_events.emplace_back(begin, "request entity too large (413): the document alone exceeds http.max_content_length");
+      return;
+    }
+    std::string what = "bulk request answered " + std::to_string(status) + " " + errorReason(resp_.body);
+    if (status == 429) {
+      out_.throttled_->add(1);
+      throttled_ = true;
+      retryFrom(begin, end, what, resp_.retry_after_ns);
+    } else if (status == 401) {
+      out_.log_.error("Elasticsearch refused the credentials (401): check user/password or api_key");
+      retryFrom(begin, end, what, resp_.retry_after_ns);
+    } else if (status == 403) {
+      out_.log_.error("Elasticsearch denied the bulk request (403): the user needs the create_doc (or index) privilege on the index");
+      retryFrom(begin, end, what, resp_.retry_after_ns);
+    } else if (status == 400) {
+      // The whole request was refused as malformed: resending it cannot help.
+      for (size_t i = begin; i < end; ++i) result_.failed_events.emplace_back(i, what);
+    } else {
+      retryFrom(begin, end, what, resp_.retry_after_ns);
+    }
+  }
+
+  // Tries the hosts round-robin from the next one; a host whose connection fails is rested.
+  bool sendToAHost(net::HttpRequest& req) {
+    const auto& hosts = out_.hosts_;
+    const size_t n = hosts.size();
+    const size_t first = out_.next_host_.fetch_add(1, std::memory_order_relaxed) % n;
+    const int64_t now = nowNs();
+    std::vector<size_t> order;
+    for (size_t k = 0; k < n; ++k) {
+      size_t i = (first + k) % n;
+      if (hosts[i]->rested_until_ns.load(std::memory_order_relaxed) <= now) order.push_back(i);
+    }
+    if (order.empty()) {  // all rested: the one back soonest
+      size_t best = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (hosts[i]->rested_until_ns.load() < hosts[best]->rested_until_ns.load()) best = i;
+      }
+      order.push_back(best);
+    }
+    for (size_t k = 0; k < order.size(); ++k) {
+      EsHost& host = *hosts[order[k]];
+      std::string url = host.base_url + path_;
+      req.url = url;
+      if (!host.auth_header.empty()) {
+        req.headers.push_back(host.auth_header);
+      }
+      out_.requests_->add(1);
+      client_->send(req, resp_);
+      if (!host.auth_header.empty()) req.headers.pop_back();
+      if (!resp_.transportFailed()) return true;
+      host.rested_until_ns.store(nowNs() + out_.cfg_.host_rest_interval.nanos(), std::memory_order_relaxed);
+      out_.request_errors_->add(1);
+      reset_ = true;
+      client_ = std::make_unique<net::HttpClient>(out_.tls_);
+      if (k + 1 < order.size()) {
+        out_.failovers_->add(1);
+        out_.log_.warn("Elasticsearch node failed (" + resp_.error + "); trying the next one");
+      }
+    }
+    return false;
+  }
+
+  static std::string errorReason(std::string_view body) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view type, reason;
+    if (parser.parse(body.data(), body.size()).get(doc) == simdjson::SUCCESS) {
+      if (doc["error"]["type"].get_string().get(type) == simdjson::SUCCESS) {
+        if (doc["error"]["reason"].get_string().get(reason) != simdjson::SUCCESS) reason = {};
+        return std::string(type) + (reason.empty() ? "" : ": " + std::string(reason));
+      }
+      if (doc["error"].get_string().get(reason) == simdjson::SUCCESS) return std::string(reason);
+    }
+    return body.empty() ? "(empty body)" : std::string(body.substr(0, 200));
+  }
+
+  // Sorts the per-item results of a 200 answer for events [begin, end).
+  void items(size_t begin, size_t end) {
+    resp_.body.reserve(resp_.body.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::padded_string_view json(resp_.body.data(), resp_.body.size(), resp_.body.capacity());
+    {
+      // errors:false (the common case) needs no look at the items; ES writes took, errors, items.
+      simdjson::ondemand::document doc;
+      bool errors = true;
+      if (ondemand_.iterate(json).get(doc) == simdjson::SUCCESS && doc["errors"].get_bool().get(errors) == simdjson::SUCCESS &&
+          !errors) {
+        return;
+      }
+    }
+    simdjson::dom::element doc;
+    simdjson::dom::array list;
+    if (dom_.parse(resp_.body.data(), resp_.body.size(), false).get(doc) != simdjson::SUCCESS ||
+        doc["items"].get_array().get(list) != simdjson::SUCCESS || list.size() != end - begin) {
+      out_.request_errors_->add(1);
+      retryFrom(begin, end, "Elasticsearch answered 200 with a body that is not a bulk response for " +
+                                std::to_string(end - begin) + " items: " + std::string(resp_.body.substr(0, 200)));
+      reset_ = true;
+      return;
+    }
+    size_t i = begin;
+    size_t retried = 0;
+    for (simdjson::dom::element item : list) {
+      const size_t event = i++;
+      simdjson::dom::object wrapper;
+      int64_t status = 0;
+      if (item.get_object().get(wrapper) != simdjson::SUCCESS || wrapper.size() != 1) {
+        result_.retry_events.push_back(event);
+        continue;
+      }
+      auto [action, result] = *wrapper.begin();
+      if (result["status"].get_int64().get(status) != simdjson::SUCCESS) status = 0;
+      if (status >= 200 && status < 300) continue;
+      if (status == 409 && (action == "create")) {
+        out_.duplicates_->add(1);
+        continue;
+      }
+      std::string_view type = "unknown", reason;
+      if (result["error"]["type"].get_string().get(type) != simdjson::SUCCESS) type = "unknown";
+      if (result["error"]["reason"].get_string().get(reason) != simdjson::SUCCESS) reason = {};
+      const bool unrecoverable = std::find(out_.cfg_.unrecoverable_error_types.begin(),
+                                           out_.cfg_.unrecoverable_error_types.end(),
+                                           type) != out_.cfg_.unrecoverable_error_types.end();
+      out_.metrics_.pluginCounter("item_errors_total", "Bulk items answered with an error, by ES's error type.",
+                                  {{"reason", std::string(type)}}).add(1);
+      if ((status == 429 || status >= 500 || status == 0) && !unrecoverable) {
+        if (status == 429) throttled_ = true;
+        result_.retry_events.push_back(event);
+        ++retried;
+        if (reason_.empty()) reason_ = "bulk items answered " + std::to_string(status) + " " + std::string(type);
+        continue;
+      }
+      std::string why = std::to_string(status) + " " + std::string(type) + (reason.empty() ? "" : ": " + std::string(reason));
+      if (out_.cfg_.log_es_400_reason) out_.log_.warn("Document rejected: " + why);
+      result_.failed_events.emplace_back(event, std::move(why));
+    }
+    if (throttled_) out_.throttled_->add(1);
+    (void)retried;
+  }
+
+ public:
+  bool throttled() const { return throttled_; }
+
+ private:
+  EsOutput& out_;
+  const ChunkView& chunk_;
+  std::string path_;
+  std::unique_ptr<net::HttpClient> client_;
+  net::HttpResponse resp_;
+  simdjson::ondemand::parser ondemand_;
+  simdjson::dom::parser dom_;
+  WriteResult result_;
+  std::string reason_;
+  int64_t retry_after_ns_ = -1;
+  bool stopped_ = false;
+  bool reset_ = false;
+  bool throttled_ = false;
+};
+
+WriteResult EsOutput::write(const ChunkView& chunk) {
+  if (chunk.events() == 0) return WriteResult::ok();
+  acquireSlot();
+  Request request(*this, chunk);
+  WriteResult r = request.run();
+  releaseSlot(request.throttled());
+  return r;
+}
+
+const PluginDescriptor& descriptor() {
+  static const PluginDescriptor kDescriptor = makeDescriptor<EsOutput>(
+      PluginKind::Output, "elasticsearch",
+      "Sends events to Elasticsearch or OpenSearch with the bulk API: logstash-style daily indices, deterministic "
+      "document ids (no duplicates on retry or re-read), per-item results (retried alone or dead-lettered with "
+      "ES's reason), several nodes with failover, gzip.",
+      kParams);
+  return kDescriptor;
+}
+
+}  // namespace sluice::plugins::out_elasticsearch

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/plugin_api.h"
+#include "net/http_client.h"
+
+namespace sluice::plugins::out_elasticsearch {
+
+struct EsConfig {
+  std::string host;
+  int64_t port = 9200;
+  std::optional<std::string> hosts;
+  std::string scheme;
+  std::optional<std::string> path;
+  std::optional<std::string> user;
+  std::optional<std::string> password;
+  std::optional<std::string> api_key;
+  bool ssl_verify = true;
+  std::optional<std::string> ca_file;
+  std::optional<std::string> client_cert;
+  std::optional<std::string> client_key;
+  std::string index_name;
+  bool logstash_format = false;
+  std::string logstash_prefix;
+  std::string logstash_prefix_separator;
+  std::string logstash_dateformat;
+  bool utc_index = true;
+  std::optional<std::string> time_key;
+  bool time_key_exclude_timestamp = false;
+  bool include_timestamp = false;
+  bool include_tag_key = false;
+  std::string tag_key;
+  std::optional<std::string> id_key;
+  StringList remove_keys;
+  std::string write_operation;
+  bool deterministic_id = true;
+  std::optional<std::string> pipeline;
+  bool suppress_type_name = false;
+  std::string compression_level;
+  Duration request_timeout;
+  std::string bulk_message_request_threshold;
+  bool verify_es_version_at_startup = true;
+  int64_t default_elasticsearch_version = 5;
+  StringList unrecoverable_error_types;
+  bool log_es_400_reason = false;
+  bool reconnect_on_error = false;
+  std::optional<std::string> data_stream_name;
+  Duration host_rest_interval;
+  int64_t max_requests_in_flight = 0;
+  std::optional<std::string> type_name;  // accepted, ignored
+};
+
+// One Elasticsearch node to send to: its base URL (scheme://host:port/path) and credentials.
+struct EsHost {
+  std::string base_url;
+  std::string auth_header;  // "Authorization: …" or empty
+  std::atomic<int64_t> rested_until_ns{0};
+};
+
+// Parses `hosts` (host:port, scheme://user:password@host:port/path, comma separated) with the
+// single-host parameters as defaults. Exposed for tests.
+Result<std::vector<std::unique_ptr<EsHost>>> parseHosts(const EsConfig& config);
+
+// What GET / says about the cluster.
+struct EsVersion {
+  int major = 0;  // 0: unknown
+  bool opensearch = false;
+};
+// Reads the version out of a GET / body (ES 7, ES 8, OpenSearch 1/2). Exposed for tests.
+std::optional<EsVersion> parseVersion(std::string_view body);
+
+// Sends events to Elasticsearch (or OpenSearch) with the bulk API. format() writes the action
+// and source lines of each event into the chunk; write() sends the chunk as one or more _bulk
+// requests and sorts the per-item results: delivered (2xx, and 409 on create: the document is
+// already there), retried alone (429, 5xx), failed for good with ES's reason (400-class and
+// unrecoverable_error_types). Documents get a deterministic _id from where the event was read
+// (or what it holds), so a re-read or a resent request never makes a second copy.
+class EsOutput final : public Output {
+ public:
+  static Result<std::unique_ptr<EsOutput>> create(const EsConfig& config, PluginContext& ctx);
+  ~EsOutput() override;
+
+  // sluice::Plugin
+  Status start() override;
+  // sluice::Output
+  void format(const Batch& batch, FormattedEvents& out) override;
+  WriteResult write(const ChunkView& chunk) override;
+
+  // For tests: the version start() settled on, the current in-flight limit.
+  EsVersion version() const { return version_; }
+  int inFlightLimit();
+
+ private:
+  EsOutput(const EsConfig& config, PluginContext& ctx);
+  class Request;
+  struct Lease;
+
+  void formatOne(const Event& event, std::string& out);
+  void appendIndex(const Event& event, int64_t time_ns, std::string& out);
+  void appendTimestamp(int64_t time_ns, std::string& out);
+  std::unique_ptr<net::HttpClient> takeClient();
+  void returnClient(std::unique_ptr<net::HttpClient> client, bool reset);
+  void acquireSlot();
+  void releaseSlot(bool throttled);
+
+  const EsConfig cfg_;
+  const SourceLogger log_;
+  std::vector<std::unique_ptr<EsHost>> hosts_;
+  net::TlsOptions tls_;
+  EsVersion version_;
+  std::string type_name_;  // "_doc"/"fluentd" for ES < 8 without suppress_type_name, else ""
+  std::string op_;         // create | index | update | upsert
+  bool dynamic_index_ = false;  // index_name has chunk-key placeholders: sent in the URL
+  std::string static_index_;    // lower-cased index_name or data_stream_name
+  int gzip_level_ = -1;         // -1: no compression
+  int64_t threshold_ = 0;       // bulk request split size, 0: none
+  std::atomic<uint64_t> next_host_{0};
+
+  // format() runs on input threads, one batch at a time per thread; the caches below are
+  // guarded by format_mu_ (taken once per batch).
+  std::mutex format_mu_;
+  int64_t index_key_ = INT64_MIN;  // the day (or second) the cached index name is for
+  std::string index_cache_;
+  int64_t ts_second_ = INT64_MIN;  // the second the cached @timestamp prefix is for
+  std::string ts_cache_;
+
+  std::mutex clients_mu_;
+  std::vector<std::unique_ptr<net::HttpClient>> clients_;  // guarded by clients_mu_
+
+  // Requests in flight, lowered on 429 (halved) and raised by one per clean response.
+  std::mutex slots_mu_;
+  std::condition_variable slots_cv_;
+  int slots_limit_ = 1;   // guarded by slots_mu_
+  int slots_max_ = 1;
+  int slots_used_ = 0;    // guarded by slots_mu_
+
+  Counter* requests_;
+  Counter* request_errors_;
+  Counter* duplicates_;
+  Counter* throttled_;
+  Counter* failovers_;
+  PluginMetrics metrics_;  // a copy: per-reason counters are made on first use
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::out_elasticsearch

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: Apache-2.0
+// The elasticsearch output against the Elasticsearch stand-in (a real HTTP server on
+// 127.0.0.1): the seed's <match> block, deterministic ids, per-item results through a real
+// buffer under random faults, dead letters, failover, auth, gzip, 413 splitting, versions.
+
+#include <gtest/gtest.h>
+
+#include <simdjson.h>
+
+#include <map>
+#include <set>
+
+#include "buffer/buffer.h"
+#include "plugins/out_elasticsearch/es_output.h"
+#include "standins/elasticsearch.h"
+#include "support/buffer_support.h"
+#include "support/test_support.h"
+
+namespace sluice::plugins::out_elasticsearch {
+namespace {
+
+using testing::ElasticsearchStandIn;
+using testing::PluginFactory;
+using testing::TempDir;
+using testing::waitFor;
+
+constexpr int64_t kNov22 = 1795309323LL * kNanosPerSecond;  // 2026-11-22T01:02:03Z
+
+std::string hostPort(const ElasticsearchStandIn& es) {
+  return "host 127.0.0.1\nport " + std::to_string(es.port()) + "\n";
+}
+
+struct Sent {
+  FormattedEvents bytes;
+  ChunkView view() const { return ChunkView(bytes.bytes, bytes.ends, nullptr); }
+};
+
+// Formats events {"n":from..to-1} with `tag` at `time_ns` (+1 ms each).
+Sent formatRange(Output& out, int from, int to, std::string_view tag = "kubernetes.agentarea.api",
+                 int64_t time_ns = kNov22) {
+  Batch b;
+  for (int i = from; i < to; ++i) {
+    b.add(tag, time_ns + int64_t(i) * 1000000, *parseJson("{\"n\":" + std::to_string(i) + ",\"msg\":\"hello\"}", b.arena()));
+  }
+  Sent s;
+  out.format(b, s.bytes);
+  return s;
+}
+
+// The values of field `n` over every stored document, with how often each appears.
+std::map<int64_t, int> storedNumbers(const ElasticsearchStandIn& es) {
+  std::map<int64_t, int> seen;
+  simdjson::dom::parser parser;
+  for (const std::string& index : es.indices()) {
+    for (const auto& doc : es.documents(index)) {
+      int64_t n = -1;
+      EXPECT_EQ(parser.parse(doc.source).at_key("n").get_int64().get(n), simdjson::SUCCESS) << doc.source;
+      ++seen[n];
+    }
+  }
+  return seen;
+}
+
+TEST(EsHostsTest, ParsesSchemesCredentialsPortsAndPaths) {
+  EsConfig c;
+  c.host = "localhost";
+  c.port = 9200;
+  c.scheme = "http";
+  c.hosts = "es1:9201, https://elastic:s3cret@es2:443/proxy/, es3";
+  auto hosts = parseHosts(c);
+  ASSERT_TRUE(hosts.isOk()) << hosts.status().message();
+  ASSERT_EQ(hosts->size(), 3u);
+  EXPECT_EQ((*hosts)[0]->base_url, "http://es1:9201");
+  EXPECT_EQ((*hosts)[0]->auth_header, "");
+  EXPECT_EQ((*hosts)[1]->base_url, "https://es2:443/proxy");
+  EXPECT_EQ((*hosts)[1]->auth_header, "Authorization: Basic ZWxhc3RpYzpzM2NyZXQ=");
+  EXPECT_EQ((*hosts)[2]->base_url, "http://es3:9200");
+  c.hosts = "es1:notaport";
+  auto bad = parseHosts(c);
+  ASSERT_FALSE(bad.isOk());
+  c.hosts = "ftp://user:pw@es1";
+  bad = parseHosts(c);
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_EQ(bad.status().message().find("pw"), std::string::npos) << "credentials in an error message";
+}
+
+TEST(EsVersionTest, UnderstandsEs7Es8AndOpenSearch) {
+  for (auto [flavor, major, opensearch] : {std::tuple{ElasticsearchStandIn::Flavor::Es7, 7, false},
+                                           std::tuple{ElasticsearchStandIn::Flavor::Es8, 8, false},
+                                           std::tuple{ElasticsearchStandIn::Flavor::OpenSearch2, 2, true}}) {
+    ElasticsearchStandIn es(flavor);
+    ASSERT_TRUE(es.start());
+    PluginFactory f;
+    auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es));
+    ASSERT_TRUE(out->start().isOk());
+    EXPECT_EQ(out->version().major, major);
+    EXPECT_EQ(out->version().opensearch, opensearch);
+    Sent s = formatRange(*out, 0, 1);
+    // Only Elasticsearch 7 gets a type name.
+    EXPECT_EQ(s.bytes.bytes.find("\"_type\":\"_doc\"") != std::string::npos, major == 7) << s.bytes.bytes;
+    EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+    EXPECT_EQ(es.documentCount(), 1u);
+    EXPECT_EQ(es.infoRequests(), 1);
+  }
+  EXPECT_FALSE(parseVersion("{\"name\":\"x\"}").has_value());
+  EXPECT_FALSE(parseVersion("not json").has_value());
+}
+
+TEST(EsVersionTest, UnreachableAtStartStartsWithoutTypeAndSkipWhenAsked) {
+  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
+  ASSERT_TRUE(es.start());
+  int port = es.port();
+  es.stop();
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  "host 127.0.0.1\nport " + std::to_string(port) + "\nrequest_timeout 1s");
+  ASSERT_TRUE(out->start().isOk());
+  EXPECT_EQ(out->version().major, 0);
+  EXPECT_EQ(formatRange(*out, 0, 1).bytes.bytes.find("_type"), std::string::npos);
+  auto skip = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                   "port " + std::to_string(port) + "\nverify_es_version_at_startup false\n"
+                                   "default_elasticsearch_version 8");
+  ASSERT_TRUE(skip->start().isOk());
+  EXPECT_EQ(skip->version().major, 8);
+}
+
+// The seed config's <match> block, unchanged but for the host.
+TEST(EsOutputTest, SeedMatchBlockWritesDailyLogstashIndicesWithTheTag) {
+  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "logstash_format true\nlogstash_prefix agentarea\n"
+                                  "include_tag_key true\ntag_key @log_name\n");
+  ASSERT_TRUE(out->start().isOk());
+  Batch b;
+  b.add("kubernetes.agentarea.api", kNov22, *parseJson(R"({"level":"info","msg":"a"})", b.arena()));
+  b.add("kubernetes.agentarea.api", kNov22 + 86400LL * kNanosPerSecond + 5,
+        *parseJson(R"({"level":"warn","msg":"b"})", b.arena()));
+  b.add("kubernetes.agentarea.worker", kNov22 - 4 * 3600LL * kNanosPerSecond,
+        *parseJson(R"({"msg":"c","@timestamp":"2026-11-20T10:00:00Z"})", b.arena()));
+  Sent s;
+  out->format(b, s.bytes);
+  ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.indices(), (std::vector<std::string>{"agentarea-2026.11.20", "agentarea-2026.11.22", "agentarea-2026.11.23"}));
+  auto day1 = es.documents("agentarea-2026.11.22");
+  ASSERT_EQ(day1.size(), 1u);
+  EXPECT_EQ(day1[0].source,
+            R"({"level":"info","msg":"a","@log_name":"kubernetes.agentarea.api","@timestamp":"2026-11-22T01:02:03.000000000+00:00"})");
+  auto day2 = es.documents("agentarea-2026.11.23");
+  ASSERT_EQ(day2.size(), 1u);
+  EXPECT_NE(day2[0].source.find("\"@timestamp\":\"2026-11-23T01:02:03.000000005+00:00\""), std::string::npos);
+  // A record's own @timestamp decides its index and is kept as it is.
+  auto own = es.documents("agentarea-2026.11.20");
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0].source, R"({"msg":"c","@timestamp":"2026-11-20T10:00:00Z","@log_name":"kubernetes.agentarea.worker"})");
+  EXPECT_EQ(day1[0].id.size(), 22u);
+}
+
+TEST(EsOutputTest, DeterministicIdsMakeResendsAndRereadsHarmless) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name logs");
+  ASSERT_TRUE(out->start().isOk());
+  Sent a = formatRange(*out, 0, 100);
+  Sent again = formatRange(*out, 0, 100);
+  EXPECT_EQ(a.bytes.bytes, again.bytes.bytes) << "the same events must format to the same ids";
+  ASSERT_EQ(out->write(a.view()).kind, WriteResult::Kind::Ok);
+  ASSERT_EQ(out->write(again.view()).kind, WriteResult::Kind::Ok);  // every item 409: delivered
+  EXPECT_EQ(es.documentCount(), 100u);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_duplicates_total"), 100);
+
+  // Identical lines read from different places are different documents; the same place is
+  // the same document even if a filter changed the record between the two reads.
+  Batch b;
+  Value rec = *parseJson(R"({"msg":"same"})", b.arena());
+  b.add("t", kNov22, rec, lineOrigin(1, 42, 0));
+  b.add("t", kNov22, rec, lineOrigin(1, 42, 15));
+  b.add("t", kNov22, *parseJson(R"({"msg":"same","k8s":"changed"})", b.arena()), lineOrigin(1, 42, 0));
+  Sent s;
+  out->format(b, s.bytes);
+  ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 102u);
+
+  // Turned off: Elasticsearch picks ids, so a resend stores a second copy.
+  auto plain = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                    hostPort(es) + "index_name plain\ndeterministic_id false\nwrite_operation index");
+  ASSERT_TRUE(plain->start().isOk());
+  Sent p = formatRange(*plain, 0, 3);
+  EXPECT_EQ(p.bytes.bytes.find("_id"), std::string::npos);
+  ASSERT_EQ(plain->write(p.view()).kind, WriteResult::Kind::Ok);
+  ASSERT_EQ(plain->write(p.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documents("plain").size(), 6u);
+}
+
+TEST(EsOutputTest, IdKeyRemoveKeysUpsertAndDataStream) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name users\nid_key uid\nremove_keys uid,secret\n"
+                                  "write_operation upsert");
+  ASSERT_TRUE(out->start().isOk());
+  Batch b;
+  b.add("t", kNov22, *parseJson(R"({"uid":"u-1","name":"Ann","secret":"x"})", b.arena()));
+  b.add("t", kNov22, *parseJson(R"({"uid":"u-1","name":"Anna"})", b.arena()));
+  Sent s;
+  out->format(b, s.bytes);
+  EXPECT_NE(s.bytes.bytes.find(R"({"update":{"_index":"users","_id":"u-1"}})"), std::string::npos) << s.bytes.bytes;
+  ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  auto docs = es.documents("users");
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].id, "u-1");
+  EXPECT_EQ(docs[0].source, R"({"name":"Anna"})");
+
+  auto ds = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                 hostPort(es) + "data_stream_name logs-App-default");
+  ASSERT_TRUE(ds->start().isOk());
+  Sent d = formatRange(*ds, 0, 2);
+  EXPECT_NE(d.bytes.bytes.find(R"({"create":{"_index":"logs-app-default","_id":")"), std::string::npos);
+  ASSERT_EQ(ds->write(d.view()).kind, WriteResult::Kind::Ok);
+  auto stream = es.documents("logs-app-default");
+  ASSERT_EQ(stream.size(), 2u);
+  EXPECT_NE(stream[0].source.find("\"@timestamp\":\"2026-11-22T01:02:03.000000000+00:00\""), std::string::npos);
+
+  auto bad = f.make(PluginKind::Output, "elasticsearch", "data_stream_name x\nwrite_operation index");
+  EXPECT_FALSE(bad.isOk());
+}
+
+TEST(EsOutputTest, IndexNamePlaceholdersGoInTheUrl) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name app-${tag}\npipeline my pipe");
+  ASSERT_TRUE(out->start().isOk());
+  Sent s = formatRange(*out, 0, 2, "Web");
+  EXPECT_EQ(s.bytes.bytes.find("_index"), std::string::npos);
+  ChunkKey key;
+  key.tag = "Web";
+  ASSERT_EQ(out->write(ChunkView(s.bytes.bytes, s.bytes.ends, &key)).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documents("app-web").size(), 2u);
+}
+
+TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name mixed");
+  ASSERT_TRUE(out->start().isOk());
+  es.rejectItemsContaining("\"retry\"", 1);
+  Batch b;
+  b.add("t", kNov22, *parseJson(R"({"n":1})", b.arena()));
+  b.add("t", kNov22 + 1, *parseJson(R"({"n":"not a number"})", b.arena()));  // mapped as long
+  b.add("t", kNov22 + 2, *parseJson(R"({"n":3,"k":"retry"})", b.arena()));
+  b.add("t", kNov22 + 3, *parseJson(R"({"n":4})", b.arena()));
+  Sent s;
+  out->format(b, s.bytes);
+  WriteResult r = out->write(s.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial);
+  EXPECT_EQ(r.retry_events, (std::vector<size_t>{2}));
+  ASSERT_EQ(r.failed_events.size(), 1u);
+  EXPECT_EQ(r.failed_events[0].first, 1u);
+  EXPECT_NE(r.failed_events[0].second.find("400 document_parsing_exception: failed to parse field [n] of type [long]"),
+            std::string::npos)
+      << r.failed_events[0].second;
+  EXPECT_EQ(es.documentCount(), 2u);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "document_parsing_exception"}}), 1);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "es_rejected_execution_exception"}}), 1);
+}
+
+TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
+  ASSERT_TRUE(out->start().isOk());
+  EXPECT_EQ(out->inFlightLimit(), 4);
+  Sent s = formatRange(*out, 0, 5);
+  es.failNextBulks(2, 429, 7);
+  WriteResult r = out->write(s.view());
+  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
+  EXPECT_EQ(r.retry_after_ns, 7 * kNanosPerSecond);
+  EXPECT_NE(r.reason.find("429 es_rejected_execution_exception"), std::string::npos) << r.reason;
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Retry);
+  EXPECT_EQ(out->inFlightLimit(), 1);  // 4 → 2 → 1
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(out->inFlightLimit(), 2);  // recovering by one per clean answer
+  es.failNextBulks(1, 503);
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Retry);
+  EXPECT_EQ(es.documentCount(), 5u);
+}
+
+TEST(EsOutputTest, SplitsAtTheThresholdAndOn413) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name big\nbulk_message_request_threshold 2k");
+  ASSERT_TRUE(out->start().isOk());
+  Sent s = formatRange(*out, 0, 100);
+  ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 100u);
+  int requests = es.bulkRequests();
+  EXPECT_GE(requests, static_cast<int>(s.bytes.bytes.size() / 2048));
+  // The server's limit is lower still: 413 halves the request until it fits.
+  es.setMaxRequestBytes(700);
+  Sent more = formatRange(*out, 100, 140);
+  ASSERT_EQ(out->write(more.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 140u);
+  // One document above the limit fails alone, for good.
+  Batch b;
+  b.add("t", kNov22, *parseJson("{\"n\":1000,\"pad\":\"" + std::string(800, 'x') + "\"}", b.arena()));
+  b.add("t", kNov22, *parseJson(R"({"n":1001})", b.arena()));
+  Sent huge;
+  out->format(b, huge.bytes);
+  WriteResult r = out->write(huge.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial);
+  ASSERT_EQ(r.failed_events.size(), 1u);
+  EXPECT_EQ(r.failed_events[0].first, 0u);
+  EXPECT_EQ(es.documentCount(), 141u);
+}
+
+TEST(EsOutputTest, FailsOverToTheNextHostAndRestsTheDeadOne) {
+  ElasticsearchStandIn dead, live;
+  ASSERT_TRUE(dead.start());
+  ASSERT_TRUE(live.start());
+  int dead_port = dead.port();
+  dead.stop();
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  "hosts 127.0.0.1:" + std::to_string(dead_port) + ",127.0.0.1:" +
+                                  std::to_string(live.port()) + "\nindex_name fo\nrequest_timeout 2s");
+  ASSERT_TRUE(out->start().isOk());
+  for (int i = 0; i < 6; ++i) {
+    Sent s = formatRange(*out, i * 10, i * 10 + 10);
+    ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  }
+  EXPECT_EQ(live.documentCount(), 60u);
+  // The dead node was tried once, then rested; the live one took every request.
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_failovers_total"), 1);
+  EXPECT_EQ(live.bulkRequests(), 6);
+}
+
+TEST(EsOutputTest, BasicAuthApiKeyAndAClearErrorForBadCredentials) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  es.requireBasicAuth("elastic", "changeme");
+  PluginFactory f;
+  auto good = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                   hostPort(es) + "user elastic\npassword changeme\nindex_name a");
+  ASSERT_TRUE(good->start().isOk());
+  EXPECT_EQ(good->version().major, 8);
+  ASSERT_EQ(good->write(formatRange(*good, 0, 2).view()).kind, WriteResult::Kind::Ok);
+  auto bad = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "user elastic\npassword wrong\nindex_name a");
+  ASSERT_TRUE(bad->start().isOk());
+  WriteResult r = bad->write(formatRange(*bad, 2, 4).view());
+  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
+  EXPECT_NE(r.reason.find("401 security_exception"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.find("wrong"), std::string::npos);
+
+  ElasticsearchStandIn keyed;
+  ASSERT_TRUE(keyed.start());
+  keyed.requireApiKey("VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==");
+  auto key = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(keyed) + "api_key VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==\nindex_name a");
+  ASSERT_TRUE(key->start().isOk());
+  ASSERT_EQ(key->write(formatRange(*key, 0, 2).view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(keyed.documentCount(), 2u);
+}
+
+TEST(EsOutputTest, GzipBodies) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name z\ncompression_level best_compression");
+  ASSERT_TRUE(out->start().isOk());
+  ASSERT_EQ(out->write(formatRange(*out, 0, 500).view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 500u);
+  EXPECT_EQ(es.requestHeaders("Content-Encoding"), (std::vector<std::string>{"gzip"}));
+  EXPECT_EQ(es.requestHeaders("Content-Type"), (std::vector<std::string>{"application/x-ndjson"}));
+}
+
+TEST(EsOutputTest, GarbageAnswersAreRetriedNotBelieved) {
+  testing::HttpServer garbage;
+  garbage.server().Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("<html>proxy</html>", "text/html");
+  });
+  garbage.server().Post("/_bulk", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"took\":1,\"errors\":true,\"items\":[{\"create\":", "application/json");
+  });
+  ASSERT_TRUE(garbage.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  "host 127.0.0.1\nport " + std::to_string(garbage.port()) + "\nindex_name g");
+  ASSERT_TRUE(out->start().isOk());
+  WriteResult r = out->write(formatRange(*out, 0, 3).view());
+  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
+  EXPECT_NE(r.reason.find("not a bulk response"), std::string::npos) << r.reason;
+}
+
+// Through a real buffer with two flush threads: a third of the items answered 429, a tenth of
+// the requests 503, some requests cut off after the stand-in stored them, some documents
+// rejected for good. Every event ends up stored exactly once or in the dead letters.
+TEST(EsOutputTest, RandomFaultsDeliverEveryEventExactlyOnce) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  ElasticsearchStandIn::Faults faults;
+  faults.item_429 = 0.3;
+  faults.item_400 = 0.02;
+  faults.request_503 = 0.1;
+  faults.cut_after_processing = 0.1;
+  faults.seed = 7;
+  es.setFaults(faults);
+  TempDir dir;
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name chaos\nrequest_timeout 5s\n"
+                                  "<buffer>\nflush_thread_count 2\n</buffer>");
+  ASSERT_TRUE(out->start().isOk());
+  BufferConfig c = testing::testBufferConfig("file");
+  c.path = dir.file("buf");
+  c.flush_thread_count = 2;
+  c.chunk_limit_size.bytes = 16 << 10;
+  c.retry_forever = true;
+  c.retry_max_interval.seconds = 0.05;
+  MetricsRegistry registry;
+  PluginMetrics m{registry, "output", "elasticsearch", "es"};
+  buffer::Buffer::Options o;
+  o.config = c;
+  o.keys = *buffer::parseChunkKeys("", c);
+  o.output_id = "es";
+  o.dead_letter_dir = dir.file("dead");
+  buffer::Buffer buf(std::move(o), *out, nullptr, m, SourceLogger("[out:elasticsearch:es]"));
+  ASSERT_TRUE(buf.start().isOk());
+  constexpr int kEvents = 3000;
+  for (int from = 0; from < kEvents; from += 100) {
+    Batch b;
+    for (int i = from; i < from + 100; ++i) {
+      b.add("app", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + "}", b.arena()), lineOrigin(9, 9, uint64_t(i) * 10));
+    }
+    ASSERT_TRUE(buf.append(b).isOk());
+  }
+  auto deadLetters = [&] {
+    std::string text = testing::readFile(dir.file("dead/es.jsonl"));
+    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  };
+  ASSERT_TRUE(waitFor([&] { return es.documentCount() + deadLetters() == kEvents && buf.queuedChunks() == 0; },
+                      std::chrono::seconds(60)))
+      << es.documentCount() << " stored, " << deadLetters() << " dead letters";
+  buf.stop();
+  auto seen = storedNumbers(es);
+  for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "event " << n << " stored " << times << " times";
+  EXPECT_EQ(seen.size() + deadLetters(), static_cast<size_t>(kEvents));
+  EXPECT_GT(deadLetters(), 0u);
+  std::string dead = testing::readFile(dir.file("dead/es.jsonl"));
+  EXPECT_NE(dead.find("400 document_parsing_exception: failed to parse field [stand-in]"), std::string::npos);
+  // The cut-off requests had been stored: their resends were answered 409 and counted so.
+  EXPECT_GT(f.metrics().valueForTest("sluice_output_elasticsearch_duplicates_total"), 0);
+  EXPECT_GT(f.metrics().valueForTest("sluice_output_elasticsearch_throttled_total"), 0);
+}
+
+}  // namespace
+}  // namespace sluice::plugins::out_elasticsearch

@@ -387,20 +387,15 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
   const bool update = op_ == "update" || op_ == "upsert";
   if (update) out += "{\"doc\":";
   out += '{';
-  bool first = true;
   bool has_timestamp = false;
-  for (const Member& m : record.members()) {
+  bool first = appendJsonMembers(out, record, [&](std::string_view key) {
     if (!cfg_.remove_keys.empty() &&
-        std::find(cfg_.remove_keys.begin(), cfg_.remove_keys.end(), m.key) != cfg_.remove_keys.end()) {
-      continue;
+        std::find(cfg_.remove_keys.begin(), cfg_.remove_keys.end(), key) != cfg_.remove_keys.end()) {
+      return true;
     }
-    if (m.key == kTimestamp) has_timestamp = true;
-    if (!first) out += ',';
-    first = false;
-    appendJsonString(out, m.key);
-    out += ':';
-    appendJson(out, m.value);
-  }
+    if (key == kTimestamp) has_timestamp = true;
+    return false;
+  });
   if (cfg_.include_tag_key) {
     if (!first) out += ',';
     first = false;

@@ -428,31 +428,24 @@ TEST(EsOutputTest, RandomFaultsDeliverEveryEventExactlyOnce) {
   c.chunk_limit_size.bytes = 16 << 10;
   c.retry_forever = true;
   c.retry_max_interval.seconds = 0.05;
-  MetricsRegistry registry;
-  PluginMetrics m{registry, "output", "elasticsearch", "es"};
-  buffer::Buffer::Options o;
-  o.config = c;
-  o.keys = *buffer::parseChunkKeys("", c);
-  o.output_id = "es";
-  o.dead_letter_dir = dir.file("dead");
-  buffer::Buffer buf(std::move(o), *out, nullptr, m, SourceLogger("[out:elasticsearch:es]"));
-  ASSERT_TRUE(buf.start().isOk());
+  testing::OutputBuffer buf(c, *out, "es", dir.file("dead"));
+  ASSERT_TRUE(buf.started());
   constexpr int kEvents = 3000;
   for (int from = 0; from < kEvents; from += 100) {
     Batch b;
     for (int i = from; i < from + 100; ++i) {
       b.add("app", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + "}", b.arena()), lineOrigin(9, 9, uint64_t(i) * 10));
     }
-    ASSERT_TRUE(buf.append(b).isOk());
+    ASSERT_TRUE(buf->append(b).isOk());
   }
   auto deadLetters = [&] {
     std::string text = testing::readFile(dir.file("dead/es.jsonl"));
     return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
   };
-  ASSERT_TRUE(waitFor([&] { return es.documentCount() + deadLetters() == kEvents && buf.queuedChunks() == 0; },
+  ASSERT_TRUE(waitFor([&] { return es.documentCount() + deadLetters() == kEvents && buf->queuedChunks() == 0; },
                       std::chrono::seconds(60)))
       << es.documentCount() << " stored, " << deadLetters() << " dead letters";
-  buf.stop();
+  buf->stop();
   auto seen = storedNumbers(es);
   for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "event " << n << " stored " << times << " times";
   EXPECT_EQ(seen.size() + deadLetters(), static_cast<size_t>(kEvents));

@@ -244,14 +244,7 @@ void appendJson(std::string& out, const Value& value) {
     }
     case Kind::Object: {
       out += '{';
-      bool first = true;
-      for (const Member& m : value.members()) {
-        if (!first) out += ',';
-        first = false;
-        appendJsonString(out, m.key);
-        out += ':';
-        appendJson(out, m.value);
-      }
+      appendJsonMembers(out, value, [](std::string_view) { return false; });
       out += '}';
       return;
     }

@@ -24,6 +24,22 @@ void appendJson(std::string& out, const Value& value);
 void appendJsonString(std::string& out, std::string_view s);
 std::string toJson(const Value& value);
 
+// Appends the members of object `object` for which `skip(key)` is false as `"k":v` pairs
+// separated by commas, without braces (callers add members of their own). `first`: nothing
+// was written before inside the braces. Returns whether still nothing is written.
+template <class Skip>
+bool appendJsonMembers(std::string& out, const Value& object, Skip skip, bool first = true) {
+  for (const Member& m : object.members()) {
+    if (skip(m.key)) continue;
+    if (!first) out += ',';
+    first = false;
+    appendJsonString(out, m.key);
+    out += ':';
+    appendJson(out, m.value);
+  }
+  return first;
+}
+
 // True when `s` is valid UTF-8.
 bool isValidUtf8(std::string_view s);
 

@@ -44,6 +44,9 @@ class LokiStandIn {
   // (creation_grace_period, default 10 min). 0 turns a check off.
   void setSampleAgeLimits(int64_t max_age_ns, int64_t grace_ns);
   void failNextPushes(int count, int status, int retry_after_s = -1);
+  // Fast mode, for benchmarks: protobuf pushes are decompressed and decoded, their entries
+  // counted (entryCount()) but not kept or checked.
+  void setFastMode(bool fast);
 
   // Streams by tenant ("" without one) and label set as the client sent it, normalised to
   // Loki's form: {a="1", b="2"} sorted by name.
@@ -73,6 +76,8 @@ class LokiStandIn {
   int64_t max_age_ns_ = 7 * 24 * 3600LL * 1'000'000'000, grace_ns_ = 600LL * 1'000'000'000;
   int fail_count_ = 0, fail_status_ = 0, fail_retry_after_ = -1;
   int push_requests_ = 0;
+  bool fast_ = false;
+  size_t fast_count_ = 0;
   std::vector<std::string> content_types_;
 };
 

@@ -26,4 +26,16 @@ BufferConfig testBufferConfig(std::string type) {
   return c;
 }
 
+OutputBuffer::OutputBuffer(const BufferConfig& config, Output& output, const std::string& id,
+                           std::string dead_letter_dir)
+    : metrics_(registry_, "output", id, id) {
+  buffer::Buffer::Options o;
+  o.config = config;
+  o.keys = *buffer::parseChunkKeys("", config);
+  o.output_id = id;
+  o.dead_letter_dir = std::move(dead_letter_dir);
+  buffer_ = std::make_unique<buffer::Buffer>(std::move(o), output, nullptr, metrics_, SourceLogger("[out:" + id + "]"));
+  started_ = buffer_->start().isOk();
+}
+
 }  // namespace sluice::testing

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/plugin_api.h"
+#include "net/http_client.h"
+
+namespace sluice::plugins::out_loki {
+
+struct LokiConfig {
+  std::string url;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::optional<std::string> bearer_token_file;
+  std::optional<std::string> tenant;
+  StringMap extra_labels;
+  StringList remove_keys;
+  std::string line_format;
+  bool extract_kubernetes_labels = false;
+  bool drop_single_key = false;
+  std::optional<std::string> ca_cert;
+  std::optional<std::string> cert;
+  std::optional<std::string> key;
+  bool insecure_tls = false;
+  StringMap custom_headers;
+  std::string encoding;
+  std::string compress;
+  int64_t max_label_values = 0;
+  Duration request_timeout;
+};
+
+// One event as format() writes it into a chunk, and write() reads it back:
+// `<time ns> <labels> <structured metadata> <line>`, the label sets in Loki's text form
+// ({a="1", b="2"}, sorted by name). Readable in the dead letters.
+struct LokiEntry {
+  int64_t time_ns = 0;
+  std::string_view labels;
+  std::string_view metadata;
+  std::string_view line;
+};
+// Splits a formatted event; false when it is not one.
+bool parseEntry(std::string_view event, LokiEntry& out);
+// Name/value pairs of a Loki label set text; false on a syntax error.
+bool parseLabelSet(std::string_view text, std::vector<std::pair<std::string, std::string>>& out);
+
+// Sends events to Loki's push API: streams grouped by label set, entries sorted by time within
+// each stream, as snappy-compressed protobuf (Loki's native encoding) or JSON (optionally
+// gzip). 429/5xx retry; entries Loki refuses for good (too far behind, too old, too long,
+// stream limit) go to <secondary> or the dead letters with Loki's message.
+class LokiOutput final : public Output {
+ public:
+  static Result<std::unique_ptr<LokiOutput>> create(const LokiConfig& config, PluginContext& ctx);
+  ~LokiOutput() override;
+
+  void format(const Batch& batch, FormattedEvents& out) override;
+  WriteResult write(const ChunkView& chunk) override;
+
+ private:
+  struct Source {  // a <label> or <structured_metadata> entry: name and record field
+    std::string name;
+    FieldPath path;
+  };
+  struct TransparentHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using StringMapOf = std::unordered_map<std::string, V, TransparentHash, std::equal_to<>>;
+  struct Guard {  // distinct values seen per label name
+    std::unordered_set<std::string, TransparentHash, std::equal_to<>> values;
+    bool dropped = false;
+  };
+  struct Pair {  // spans of scratch_
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+
+  LokiOutput(const LokiConfig& config, PluginContext& ctx);
+  void formatOne(const Event& event, std::string& out);
+  bool admitLabel(std::string_view name, std::string_view value);  // REQUIRES: format_mu_
+  void appendLine(const Value& record, std::string& out);
+  std::string authHeader();
+
+  const LokiConfig cfg_;
+  const SourceLogger log_;
+  std::vector<Source> labels_;
+  std::vector<Source> metadata_;
+  std::vector<std::string> removed_top_keys_;  // remove_keys and top-level label/metadata fields
+  std::vector<std::pair<std::string, std::string>> extra_labels_;
+  net::TlsOptions tls_;
+  bool dynamic_tenant_ = false;
+  std::string push_url_;
+
+  std::mutex format_mu_;
+  StringMapOf<Guard> guards_;  // guarded by format_mu_
+  std::string scratch_;        // label names and values of one event, guarded by format_mu_
+  std::string sanitized_;      // guarded by format_mu_
+  std::vector<Pair> pairs_;    // guarded by format_mu_
+
+  std::mutex clients_mu_;
+  std::vector<std::unique_ptr<net::HttpClient>> clients_;  // guarded by clients_mu_
+
+  std::mutex token_mu_;
+  std::string token_;  // guarded by token_mu_
+  int64_t token_mtime_ns_ = -1;
+
+  Counter* requests_;
+  Counter* entries_sent_;
+  Counter* labels_dropped_;
+  PluginMetrics metrics_;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::out_loki

@@ -557,7 +557,7 @@ class EsOutput::Request {
     req.timeout_ms = static_cast<int64_t>(out_.cfg_.request_timeout.seconds * 1000);
     req.connect_timeout_ms = req.timeout_ms;
     if (!sendToAHost(req)) {
-      retryFrom(begin, end, "no Elasticsearch node could be reached: " + resp_.error);
+      retryFrom(begin, end, "no answer from Elasticsearch: " + resp_.error);
       return;
     }
     const long status = resp_.status;

@@ -385,6 +385,28 @@ TEST(EsOutputTest, GzipBodies) {
   EXPECT_EQ(es.requestHeaders("Content-Type"), (std::vector<std::string>{"application/x-ndjson"}));
 }
 
+// A slow cluster: the request times out after Elasticsearch stored the documents; the retry
+// finds them there (409) and stores nothing twice.
+TEST(EsOutputTest, TimeoutsRetryAndTheResendStoresNothingTwice) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name slow\nrequest_timeout 1s");
+  ASSERT_TRUE(out->start().isOk());
+  ElasticsearchStandIn::Faults slow;
+  slow.delay_ms = 1500;
+  es.setFaults(slow);
+  Sent s = formatRange(*out, 0, 20);
+  WriteResult r = out->write(s.view());
+  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
+  EXPECT_NE(r.reason.find("timed out"), std::string::npos) << r.reason;
+  es.setFaults({});
+  ASSERT_TRUE(waitFor([&] { return es.documentCount() == 20; }));  // the slow request went through
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 20u);
+  EXPECT_EQ(es.conflicts(), 20);
+}
+
 TEST(EsOutputTest, GarbageAnswersAreRetriedNotBelieved) {
   testing::HttpServer garbage;
   garbage.server().Get("/", [](const httplib::Request&, httplib::Response& res) {

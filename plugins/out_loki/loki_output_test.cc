@@ -182,7 +182,8 @@ TEST_F(LokiOutputTest, RetriesDeliverOnceAndRefusedEntriesLandInTheDeadLetters) 
   buf->stop();
 
   std::set<std::string> lines;
-  for (const auto& e : loki_.streams().at(R"({app="api"})")) EXPECT_TRUE(lines.insert(e.line).second) << "twice: " << e.line;
+  const auto streams = loki_.streams();
+  for (const auto& e : streams.at(R"({app="api"})")) EXPECT_TRUE(lines.insert(e.line).second) << "twice: " << e.line;
   EXPECT_EQ(lines.size(), 501u);
   EXPECT_EQ(lines.count(R"({"n":-1})"), 0u);
   std::string dead = testing::readFile(dir.file("dead/loki.jsonl"));

@@ -76,13 +76,17 @@ std::string lower(std::string s) {
   return s;
 }
 
-void appendId(std::string& out, const XXH128_hash_t& h) {
-  char raw[16];
-  for (int i = 0; i < 8; ++i) {
-    raw[i] = static_cast<char>(h.high64 >> (56 - 8 * i));
-    raw[8 + i] = static_cast<char>(h.low64 >> (56 - 8 * i));
+// Writes the base64url text of 128 bits (22 characters) at `out`.
+void writeId(char* out, const XXH128_hash_t& h) {
+  static constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  // 128 bits = 21 groups of 6 bits and 2 bits left over, most significant first.
+  for (int i = 0; i < 21; ++i) {
+    int shift = 122 - 6 * i;  // bit position of the group's lowest bit, counted from the low end
+    uint64_t group = shift >= 64 ? h.high64 >> (shift - 64)
+                                 : (h.low64 >> shift) | (shift > 58 ? h.high64 << (64 - shift) : 0);
+    out[i] = kUrl[group & 63];
   }
-  out += net::base64Encode(std::string_view(raw, 16), true);
+  out[21] = kUrl[(h.low64 & 3) << 4];
 }
 
 // The scalar text of a value for _id (strings as they are, numbers as JSON).
@@ -203,7 +207,10 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
   if (config.client_cert.has_value() != config.client_key.has_value()) {
     return Status::invalidConfig("client_cert and client_key go together");
   }
-  out->op_ = config.write_operation;
+  out->update_ = config.write_operation == "update" || config.write_operation == "upsert";
+  out->upsert_ = config.write_operation == "upsert";
+  out->action_ = out->upsert_ ? "update" : config.write_operation;
+  out->index_by_day_ = config.utc_index && dayGranular(config.logstash_dateformat);
   if (config.data_stream_name) {
     if (config.write_operation != "create") {
       return Status::invalidConfig("data_stream_name: data streams only take write_operation create");
@@ -282,13 +289,12 @@ Status EsOutput::start() {
 
 // ---- format -------------------------------------------------------------------------------
 
-void EsOutput::appendIndex(const Event& event, int64_t time_ns, std::string& out) {
+void EsOutput::appendIndex(int64_t time_ns, std::string& out) {
   if (!cfg_.logstash_format) {
     out += static_index_;
     return;
   }
-  (void)event;
-  const bool by_day = cfg_.utc_index && dayGranular(cfg_.logstash_dateformat);
+  const bool by_day = index_by_day_;
   int64_t seconds = time_ns >= 0 ? time_ns / kNanosPerSecond : (time_ns - kNanosPerSecond + 1) / kNanosPerSecond;
   int64_t key = by_day ? (seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400) : seconds;
   if (key != index_key_) {
@@ -354,12 +360,12 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
 
   // Action line; the deterministic _id is written once the source is known.
   out += "{\"";
-  out += op_ == "upsert" ? "update" : op_;
+  out += action_;
   out += "\":{";
   bool comma = false;
   if (!dynamic_index_) {
     out += "\"_index\":\"";
-    appendIndex(event, time_ns, out);
+    appendIndex(time_ns, out);
     out += '"';
     comma = true;
   }
@@ -384,8 +390,7 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
 
   // Source line.
   const size_t source_at = out.size();
-  const bool update = op_ == "update" || op_ == "upsert";
-  if (update) out += "{\"doc\":";
+  if (update_) out += "{\"doc\":";
   out += '{';
   bool has_timestamp = false;
   bool first = appendJsonMembers(out, record, [&](std::string_view key) {
@@ -416,8 +421,8 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
     }
   }
   out += '}';
-  if (op_ == "upsert") out += ",\"doc_as_upsert\":true";
-  if (update) out += '}';
+  if (upsert_) out += ",\"doc_as_upsert\":true";
+  if (update_) out += '}';
   out += '\n';
 
   if (id_at != std::string::npos) {
@@ -432,9 +437,7 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
     } else {
       XXH3_128bits_update(&state, out.data() + source_at, out.size() - source_at);
     }
-    std::string id;
-    appendId(id, XXH3_128bits_digest(&state));
-    out.replace(id_at, kIdLen, id);
+    writeId(out.data() + id_at, XXH3_128bits_digest(&state));
   }
 }
 
@@ -678,7 +681,6 @@ class EsOutput::Request {
       return;
     }
     size_t i = begin;
-    size_t retried = 0;
     for (simdjson::dom::element item : list) {
       const size_t event = i++;
       simdjson::dom::object wrapper;
@@ -705,7 +707,6 @@ class EsOutput::Request {
       if ((status == 429 || status >= 500 || status == 0) && !unrecoverable) {
         if (status == 429) throttled_ = true;
         result_.retry_events.push_back(event);
-        ++retried;
         if (reason_.empty()) reason_ = "bulk items answered " + std::to_string(status) + " " + std::string(type);
         continue;
       }
@@ -714,7 +715,6 @@ class EsOutput::Request {
       result_.failed_events.emplace_back(event, std::move(why));
     }
     if (throttled_) out_.throttled_->add(1);
-    (void)retried;
   }
 
  public:

@@ -103,7 +103,7 @@ class EsOutput final : public Output {
   struct Lease;
 
   void formatOne(const Event& event, std::string& out);
-  void appendIndex(const Event& event, int64_t time_ns, std::string& out);
+  void appendIndex(int64_t time_ns, std::string& out);
   void appendTimestamp(int64_t time_ns, std::string& out);
   std::unique_ptr<net::HttpClient> takeClient();
   void returnClient(std::unique_ptr<net::HttpClient> client, bool reset);
@@ -116,7 +116,10 @@ class EsOutput final : public Output {
   net::TlsOptions tls_;
   EsVersion version_;
   std::string type_name_;  // "_doc"/"fluentd" for ES < 8 without suppress_type_name, else ""
-  std::string op_;         // create | index | update | upsert
+  std::string action_;     // the bulk action: upsert is an update with doc_as_upsert
+  bool update_ = false;    // update or upsert: the source goes under "doc"
+  bool upsert_ = false;
+  bool index_by_day_ = false;  // logstash index names change once a (UTC) day at most
   bool dynamic_index_ = false;  // index_name has chunk-key placeholders: sent in the URL
   std::string static_index_;    // lower-cased index_name or data_stream_name
   int gzip_level_ = -1;         // -1: no compression

@@ -413,13 +413,13 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
     std::vector<std::pair<std::string, std::string>> pairs;
     for (size_t s = 0; s < streams.size(); ++s) {
       loki_wire::Stream* stream = req->add_streams();
-      stream->set_labels(std::string(stream_labels[s]));
+      stream->set_labels(stream_labels[s].data(), stream_labels[s].size());
       stream->mutable_entries()->Reserve(static_cast<int>(streams[s].size()));
       for (uint32_t i : streams[s]) {
         loki_wire::Entry* e = stream->add_entries();
         e->mutable_timestamp()->set_seconds(entries[i].time_ns / kNanosPerSecond);
         e->mutable_timestamp()->set_nanos(static_cast<int32_t>(entries[i].time_ns % kNanosPerSecond));
-        e->set_line(std::string(entries[i].line));
+        e->set_line(entries[i].line.data(), entries[i].line.size());
         if (entries[i].metadata.size() > 2 && parseLabelSet(entries[i].metadata, pairs)) {
           for (auto& [k, v] : pairs) {
             loki_wire::LabelPair* p = e->add_structured_metadata();

@@ -9,7 +9,7 @@ packages=(
   libboost-program-options-dev
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
-  libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev
+  libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev libyaml-cpp-dev
   procps time openssl
 )
 

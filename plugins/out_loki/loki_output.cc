@@ -160,7 +160,9 @@ LokiOutput::LokiOutput(const LokiConfig& config, PluginContext& ctx)
       entries_sent_(&ctx.metrics().pluginCounter("entries_total", "Entries Loki accepted.")),
       labels_dropped_(&ctx.metrics().pluginCounter("labels_dropped_total",
                                                    "Labels dropped from label sets by the cardinality guard.")),
-      metrics_(ctx.metrics()) {}
+      metrics_(ctx.metrics()) {
+  if (cfg_.bearer_token_file) token_file_ = std::make_unique<net::TokenFile>(*cfg_.bearer_token_file);
+}
 
 LokiOutput::~LokiOutput() = default;
 
@@ -355,22 +357,11 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
 // ---- write --------------------------------------------------------------------------------
 
 std::string LokiOutput::authHeader() {
-  if (cfg_.bearer_token_file) {
-    std::lock_guard lock(token_mu_);
-    struct stat st {};
-    int64_t mtime = ::stat(cfg_.bearer_token_file->c_str(), &st) == 0
-                        ? int64_t(st.st_mtim.tv_sec) * kNanosPerSecond + st.st_mtim.tv_nsec
-                        : -1;
-    if (mtime != token_mtime_ns_) {
-      std::ifstream f(*cfg_.bearer_token_file);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      token_ = ss.str();
-      while (!token_.empty() && std::isspace(static_cast<unsigned char>(token_.back()))) token_.pop_back();
-      token_mtime_ns_ = mtime;
-      if (token_.empty()) log_.error("bearer_token_file " + *cfg_.bearer_token_file + " is empty or unreadable");
-    }
-    return "Authorization: Bearer " + token_;
+  if (token_file_) {
+    std::string error;
+    std::string header = token_file_->header(&error);
+    if (!error.empty()) log_.error(error);
+    return header;
   }
   if (cfg_.username) return net::basicAuthHeader(*cfg_.username, cfg_.password.value_or(""));
   return {};
@@ -503,8 +494,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
     requests_->add(1);
     client->send(req, resp);
     if (resp.status == 401 && cfg_.bearer_token_file && attempt == 0) {
-      std::lock_guard lock(token_mu_);
-      token_mtime_ns_ = -2;  // read the token again (a rotated service-account token) and retry once
+      token_file_->invalidate();  // read the token again (a rotated service-account token) and retry once
       continue;
     }
     break;

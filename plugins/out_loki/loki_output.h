@@ -105,9 +105,7 @@ class LokiOutput final : public Output {
   std::mutex clients_mu_;
   std::vector<std::unique_ptr<net::HttpClient>> clients_;  // guarded by clients_mu_
 
-  std::mutex token_mu_;
-  std::string token_;  // guarded by token_mu_
-  int64_t token_mtime_ns_ = -1;
+  std::unique_ptr<net::TokenFile> token_file_;
 
   Counter* requests_;
   Counter* entries_sent_;

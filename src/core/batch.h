@@ -87,16 +87,23 @@ class Batch {
   const std::shared_ptr<void>& ack() const { return ack_; }
   void setAck(std::shared_ptr<void> ack) { ack_ = std::move(ack); }
 
+  // Keeps `object` alive until the batch is cleared: records may point into memory a plugin
+  // shares between batches (kubernetes_metadata's cached pod metadata). Once per batch and
+  // object, not per event.
+  void retain(std::shared_ptr<const void> object) { retained_.push_back(std::move(object)); }
+
   void clear() {
     events_.clear();
     errors_.clear();
     arena_.reset();
     ack_.reset();
+    retained_.clear();
   }
 
  private:
   Arena arena_;
   std::shared_ptr<void> ack_;
+  std::vector<std::shared_ptr<const void>> retained_;
   std::vector<Event> events_;
   std::vector<ErrorEvent> errors_;
 };

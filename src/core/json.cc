@@ -243,6 +243,10 @@ void appendJson(std::string& out, const Value& value) {
       return;
     }
     case Kind::Object: {
+      if (const JsonTemplate* t = value.unchangedTemplate()) {  // serialised once, copied as is
+        out += t->json;
+        return;
+      }
       out += '{';
       appendJsonMembers(out, value, [](std::string_view) { return false; });
       out += '}';

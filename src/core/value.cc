@@ -30,7 +30,7 @@ void Value::setMember(std::string_view key, Value value, Arena& arena) {
     Member* grown = arena.allocArray<Member>(cap);
     if (size_) std::memcpy(static_cast<void*>(grown), obj_, sizeof(Member) * size_);
     obj_ = grown;
-    flags_ |= kGrowable;
+    flags_ = kGrowable;  // a template copy's new array has no template slot
   }
   obj_[size_++] = Member{key, value};
 }
@@ -94,6 +94,83 @@ Value Value::deepCopy(Arena& arena) const {
     default:
       return *this;
   }
+}
+
+Value Value::copyStructure(Arena& arena) const {
+  if (kind_ == Kind::Object) {
+    Member* members = arena.allocArray<Member>(size_ == 0 ? 1 : size_);
+    for (uint32_t i = 0; i < size_; ++i) {
+      members[i].key = obj_[i].key;
+      const Value& child = obj_[i].value;
+      members[i].value = child.isObject() || child.isArray() ? child.copyStructure(arena) : child;
+    }
+    return object(members, size_);
+  }
+  if (kind_ == Kind::Array) {
+    Value* items = arena.allocArray<Value>(size_ == 0 ? 1 : size_);
+    for (uint32_t i = 0; i < size_; ++i) {
+      const Value& child = arr_[i];
+      items[i] = child.isObject() || child.isArray() ? child.copyStructure(arena) : child;
+    }
+    return array(items, size_);
+  }
+  return *this;
+}
+
+namespace {
+
+// Whether `copy` is still what copyStructure() made of `original`: same sizes, keys and scalar
+// values (strings by identity), the same at every level.
+bool sameStructure(const Value& copy, const Value& original) {
+  if (copy.kind() != original.kind() || copy.size() != original.size()) return false;
+  if (copy.isObject()) {
+    const Member* a = copy.members().data();
+    const Member* b = original.members().data();
+    for (uint32_t i = 0; i < copy.size(); ++i) {
+      if (a[i].key.data() != b[i].key.data() || a[i].key.size() != b[i].key.size()) return false;
+      if (!sameStructure(a[i].value, b[i].value)) return false;
+    }
+    return true;
+  }
+  if (copy.isArray()) {
+    for (uint32_t i = 0; i < copy.size(); ++i) {
+      if (!sameStructure(copy.items()[i], original.items()[i])) return false;
+    }
+    return true;
+  }
+  switch (copy.kind()) {
+    case Kind::Bool: return copy.asBool() == original.asBool();
+    case Kind::Int: return copy.asInt() == original.asInt();
+    case Kind::Double: {
+      double a = copy.asDouble(), b = original.asDouble();
+      return std::memcmp(&a, &b, sizeof a) == 0;
+    }
+    case Kind::String: return copy.asString().data() == original.asString().data();  // sizes compared above
+    default: return true;
+  }
+}
+
+}  // namespace
+
+Value Value::copyOfTemplate(const JsonTemplate& t, Arena& arena) {
+  const Value& o = *t.original;
+  Member* slots = arena.allocArray<Member>(o.size_ + 1);
+  slots[0].key = std::string_view(reinterpret_cast<const char*>(&t), 0);  // the template, by address
+  Member* members = slots + 1;
+  for (uint32_t i = 0; i < o.size_; ++i) {
+    members[i].key = o.obj_[i].key;
+    const Value& child = o.obj_[i].value;
+    members[i].value = child.isObject() || child.isArray() ? child.copyStructure(arena) : child;
+  }
+  Value v = object(members, o.size_);
+  v.flags_ = kTemplate;
+  return v;
+}
+
+const JsonTemplate* Value::unchangedTemplate() const {
+  if (kind_ != Kind::Object || !(flags_ & kTemplate)) return nullptr;
+  const auto* t = reinterpret_cast<const JsonTemplate*>(obj_[-1].key.data());
+  return sameStructure(*this, *t->original) ? t : nullptr;
 }
 
 bool Value::operator==(const Value& other) const {

@@ -13,6 +13,14 @@ namespace sluice {
 enum class Kind : uint8_t { Null, Bool, Int, Double, String, Array, Object };
 
 struct Member;
+class Value;
+
+// An object a plugin builds once and copies into many records (kubernetes_metadata's pod
+// metadata), with its JSON text serialised once. REQUIRES: both outlive every copy.
+struct JsonTemplate {
+  const Value* original = nullptr;  // an object
+  std::string_view json;            // appendJson(*original)
+};
 
 // A JSON-like value: 16 bytes, trivially copyable. Strings, arrays and objects point into an
 // Arena (or into the input buffer a batch keeps alive); a Value never owns memory.
@@ -82,6 +90,14 @@ class Value {
   Value shallowCopy(Arena& arena) const;
   // Deep copy into `arena` (strings included).
   Value deepCopy(Arena& arena) const;
+  // Copies objects and arrays into `arena`; strings and keys are shared (they are never changed
+  // in place), so each copy can be changed on its own.
+  Value copyStructure(Arena& arena) const;
+  // copyStructure() of `t.original` that remembers `t`: while the copy is unchanged (member
+  // for member, at every level), appendJson writes t.json instead of serialising it again.
+  static Value copyOfTemplate(const JsonTemplate& t, Arena& arena);
+  // The template this object was copied from, if it is still unchanged; nullptr otherwise.
+  const JsonTemplate* unchangedTemplate() const;
 
   // Truthiness in Ruby's sense is not needed; this is JSON equality.
   bool operator==(const Value& other) const;
@@ -89,6 +105,8 @@ class Value {
  private:
   explicit Value(Kind k) : kind_(k), flags_(0), size_(0), i_(0) {}
   static constexpr uint8_t kGrowable = 1;  // Capacity is max(4, bit_ceil(size)).
+  // A copyOfTemplate(): the member array is preceded by one slot holding the template.
+  static constexpr uint8_t kTemplate = 2;
   static uint32_t capacityOf(uint32_t size) {
     return size <= 4 ? 4 : std::bit_ceil(size);
   }

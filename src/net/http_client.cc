@@ -7,7 +7,11 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
+#include <fstream>
 #include <mutex>
+#include <sstream>
+
+#include <sys/stat.h>
 
 namespace sluice::net {
 namespace {
@@ -34,6 +38,29 @@ bool startsWithNoCase(std::string_view s, std::string_view prefix) {
 size_t onBody(char* data, size_t size, size_t count, void* user) {
   static_cast<HttpResponse*>(user)->body.append(data, size * count);
   return size * count;
+}
+
+struct StreamState {
+  const HttpRequest* request;
+  HttpResponse* out;
+  CURL* curl;
+};
+
+size_t onStreamBody(char* data, size_t size, size_t count, void* user) {
+  auto* st = static_cast<StreamState*>(user);
+  long status = 0;
+  curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) {  // an error answer's body is kept whole: it says why
+    st->out->body.append(data, size * count);
+    return size * count;
+  }
+  if (!st->request->on_body(std::string_view(data, size * count))) return 0;
+  return size * count;
+}
+
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* request = static_cast<const HttpRequest*>(user);
+  return request->keep_going() ? 0 : 1;
 }
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
@@ -83,8 +110,19 @@ void HttpClient::send(const HttpRequest& request, HttpResponse& out) {
   // No Accept-Encoding: bulk and push answers are read once, on a cluster network; compressing
   // them would cost both ends more CPU than the bytes are worth.
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, nullptr);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+  StreamState stream{&request, &out, curl};
+  if (request.on_body) {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onStreamBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &stream);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+  }
+  if (request.keep_going) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &request);
+  }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls_.verify ? 1L : 0L);
@@ -114,11 +152,40 @@ void HttpClient::send(const HttpRequest& request, HttpResponse& out) {
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     out.status = 0;
+    // A stream the caller ended (on_body or keep_going said stop) still tells its status.
+    if (request.on_body && (rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK)) {
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+    }
     out.error = error_buf_[0] != '\0' ? error_buf_ : curl_easy_strerror(rc);
     out.error += " (" + redactUrl(request.url) + ")";
     return;
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+}
+
+std::string TokenFile::header(std::string* read_error) {
+  std::lock_guard lock(mu_);
+  struct stat st {};
+  int64_t mtime = ::stat(path_.c_str(), &st) == 0
+                      ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec
+                      : -1;
+  if (mtime != mtime_ns_ || mtime == -1) {
+    std::ifstream f(path_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    token_ = std::string(trim(ss.str()));
+    mtime_ns_ = mtime;
+    if (read_error != nullptr && token_.empty()) {
+      *read_error = mtime == -1 ? "cannot read bearer token file " + path_
+                                : "bearer token file " + path_ + " is empty";
+    }
+  }
+  return "Authorization: Bearer " + token_;
+}
+
+void TokenFile::invalidate() {
+  std::lock_guard lock(mu_);
+  mtime_ns_ = -2;
 }
 
 std::string redactUrl(std::string_view url) {

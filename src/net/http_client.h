@@ -6,6 +6,8 @@
 // requests. A client belongs to one thread (a flush thread owns its own); it is not locked.
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +28,12 @@ struct HttpRequest {
   std::string_view body;
   int64_t connect_timeout_ms = 10'000;
   int64_t timeout_ms = 60'000;  // the whole request, 0: none
+  // Streaming (a Kubernetes watch): when set, the body is handed over piece by piece as it
+  // arrives instead of being kept in HttpResponse::body; returning false ends the transfer.
+  std::function<bool(std::string_view)> on_body;
+  // Asked about once a second while the transfer runs; returning false aborts it (a stop
+  // request ending a long-lived stream).
+  std::function<bool()> keep_going;
 };
 
 struct HttpResponse {
@@ -52,6 +60,25 @@ class HttpClient {
   TlsOptions tls_;
   void* easy_;  // CURL*
   char error_buf_[256];
+};
+
+// A bearer token kept in a file (a Kubernetes service-account token, rotated hourly): read
+// again whenever the file's modification time changes, or after invalidate() (a 401).
+// Thread-safe.
+class TokenFile {
+ public:
+  explicit TokenFile(std::string path) : path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
+  // "Authorization: Bearer <token>". When this call read the file and found no token,
+  // `read_error` (if given) says why; the token is empty then.
+  std::string header(std::string* read_error = nullptr);
+  void invalidate();
+
+ private:
+  const std::string path_;
+  std::mutex mu_;
+  std::string token_;  // guarded by mu_
+  int64_t mtime_ns_ = -1;  // guarded by mu_; -2 forces a read
 };
 
 // The URL with any user:password@ replaced by "***@", for log lines.

@@ -123,5 +123,38 @@ TEST(ValueTest, ShallowCopyLeavesTheOriginalAlone) {
   EXPECT_EQ(toJson(b), "{\"x\":9,\"y\":2,\"z\":3}");
 }
 
+// A template's JSON is used for its copies only while they are unchanged, whatever changed.
+TEST(JsonTest, TemplateCopiesUseTheStoredJsonWhileUnchanged) {
+  Arena arena;
+  Value original = *parseJson(R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,2.5,true,null]})", arena);
+  JsonTemplate t{&original, "STORED"};  // a marker: shows when the stored text is used
+  Value copy = Value::copyOfTemplate(t, arena);
+  EXPECT_EQ(toJson(copy), "STORED");
+  EXPECT_TRUE(copy == original);
+
+  auto fresh = [&] { return Value::copyOfTemplate(t, arena); };
+  Value a = fresh();  // a member added at the top
+  a.setMember("extra", Value::integer(1), arena);
+  EXPECT_EQ(toJson(a), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,2.5,true,null],"extra":1})");
+  Value b = fresh();  // a nested value replaced in place
+  *b.find("labels")->find("app") = Value::string("api");
+  EXPECT_EQ(toJson(b), R"({"pod":"web-1","labels":{"app":"api","tier":"1"},"ids":[1,2.5,true,null]})");
+  Value c = fresh();  // a nested member removed
+  c.find("labels")->removeMember("tier");
+  EXPECT_EQ(toJson(c), R"({"pod":"web-1","labels":{"app":"web"},"ids":[1,2.5,true,null]})");
+  Value d = fresh();  // an array item changed
+  d.find("ids")->items()[0] = Value::integer(7);
+  EXPECT_EQ(toJson(d), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[7,2.5,true,null]})");
+  Value e = fresh();  // a top-level value replaced with an equal string elsewhere in memory
+  std::string other = "web-1";
+  *e.find("pod") = Value::string(other);
+  EXPECT_EQ(toJson(e), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,2.5,true,null]})");
+  // Copies are independent of each other and of the original.
+  EXPECT_EQ(toJson(original), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,2.5,true,null]})");
+  EXPECT_EQ(toJson(fresh()), "STORED");
+  // A shallow copy (what filters take before changing a record) is serialised normally.
+  EXPECT_EQ(toJson(fresh().shallowCopy(arena)), toJson(original));
+}
+
 }  // namespace
 }  // namespace sluice

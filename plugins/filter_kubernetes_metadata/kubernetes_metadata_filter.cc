@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "plugins/filter_kubernetes_metadata/kubernetes_metadata_filter.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+
+#include "net/http_client.h"
+
+namespace sluice::plugins::filter_kubernetes_metadata {
+namespace {
+
+using C = KubernetesMetadataConfig;
+
+// fluent-plugin-kubernetes_metadata_filter 3.x's default: /var/log/pods and /var/log/containers
+// file names (as tail tags them, slashes turned into dots).
+constexpr const char* kDefaultTagRegexp =
+    "(var\\.log\\.pods)\\.(?<namespace>[^_]+)_(?<pod_name>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)"
+    "_(?<pod_uuid>[a-z0-9-]*)\\.(?<container_name>.+)\\..*\\.log$"
+    "|(var\\.log\\.containers)\\.(?<pod_name>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)"
+    "_(?<namespace>[^_]+)_(?<container_name>.+)-(?<docker_id>[a-z0-9]{64})\\.log$";
+
+const std::array<Param<C>, 43> kParams = {{
+    {"kubernetes_url", &C::kubernetes_url, nullptr, "API server URL. Default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api when both are set; without a URL only the tag's names are added."},
+    {"apiVersion", &C::api_version, "v1", "API version (only v1 exists for pods and namespaces)."},
+    {"bearer_token_file", &C::bearer_token_file, nullptr, "Bearer token file; default <secret_dir>/token when it exists. Read again when it changes and after a 401 (bound tokens rotate)."},
+    {"ca_file", &C::ca_file, nullptr, "CA certificate for the API server; default <secret_dir>/ca.crt when it exists."},
+    {"client_cert", &C::client_cert, nullptr, "Client certificate (PEM) for mutual TLS."},
+    {"client_key", &C::client_key, nullptr, "Client key (PEM) for mutual TLS."},
+    {"secret_dir", &C::secret_dir, "/var/run/secrets/kubernetes.io/serviceaccount", "Where the service account's token and ca.crt are mounted."},
+    {"verify_ssl", &C::verify_ssl, "true", "Verify the API server's certificate."},
+    {"cache_size", &C::cache_size, "1000", "Pods (and namespaces) kept in the cache; the least recently used go first."},
+    {"cache_ttl", &C::cache_ttl, "3600", "Seconds a cached pod or namespace is used before it is asked for again; < 0: forever."},
+    {"negative_cache_ttl", &C::negative_cache_ttl, "60", "Seconds a pod or namespace the API said does not exist is remembered as such."},
+    {"watch", &C::watch, "true", "Watch this node's pods (fieldSelector spec.nodeName) to keep the cache fresh; needs node_name."},
+    {"node_name", &C::node_name, nullptr, "This node's name for the watch. Default: $K8S_NODE_NAME, else $NODE_NAME (set it from the downward API)."},
+    {"tag_to_kubernetes_name_regexp", &C::tag_to_kubernetes_name_regexp, kDefaultTagRegexp, "Regexp with named groups namespace, pod_name, container_name and docker_id or pod_uuid, matched against the tag (unanchored).", {}, kRegexp},
+    {"annotation_match", &C::annotation_match, "[]", "Regexps; pod and namespace annotations whose key matches one are added (annotations, namespace_annotations)."},
+    {"de_dot", &C::de_dot, "false", "Replace dots in label and annotation keys with de_dot_separator (the plugin's 2.x behaviour; 3.x keeps dots)."},
+    {"de_dot_separator", &C::de_dot_separator, "_", "Replacement for dots with de_dot; must not contain a dot."},
+    {"skip_labels", &C::skip_labels, "false", "Leave out pod and namespace labels."},
+    {"skip_pod_labels", &C::skip_pod_labels, "false", "Leave out pod labels."},
+    {"skip_namespace_labels", &C::skip_namespace_labels, "false", "Leave out namespace labels."},
+    {"skip_container_metadata", &C::skip_container_metadata, "false", "Leave out container_image and container_image_id."},
+    {"skip_master_url", &C::skip_master_url, "false", "Leave out master_url."},
+    {"skip_namespace_metadata", &C::skip_namespace_metadata, "false", "Do not ask for namespaces: no namespace_id, namespace_labels, namespace_annotations."},
+    {"include_ownerrefs_metadata", &C::include_ownerrefs_metadata, "false", "Add kubernetes.ownerrefs (kind and name of the pod's owners)."},
+    {"allow_orphans", &C::allow_orphans, "true", "Events of a pod and namespace the API says are gone get namespace_name orphaned_namespace_name, namespace_id orphaned_namespace_id and orphaned_namespace."},
+    {"orphaned_namespace_name", &C::orphaned_namespace_name, ".orphaned", "Namespace name for orphans."},
+    {"orphaned_namespace_id", &C::orphaned_namespace_id, "orphaned", "Namespace id for orphans."},
+    {"stats_interval", &C::stats_interval, "30", "Seconds between log lines with the cache and API statistics; 0: none."},
+    {"open_timeout", &C::open_timeout, "3", "Seconds to connect to the API server."},
+    {"read_timeout", &C::read_timeout, "10", "Seconds for an answer from the API server."},
+    {"use_kubelet", &C::use_kubelet, "false", "Ask the node's kubelet (GET /pods, this node's pods in one answer) instead of the API server for pods; namespaces still come from kubernetes_url."},
+    {"kubelet_host", &C::kubelet_host, "127.0.0.1", "Kubelet address with use_kubelet."},
+    {"kubelet_port", &C::kubelet_port, "10250", "Kubelet HTTPS port with use_kubelet."},
+    {"watch_retry_interval", &C::watch_retry_interval, "1", "Seconds before the first reconnection of a failed watch."},
+    {"watch_retry_exponential_backoff_base", &C::watch_retry_exponential_backoff_base, "2", "Factor by which the wait grows for each failed reconnection."},
+    {"watch_retry_max_interval", &C::watch_retry_max_interval, "300", "Longest wait between reconnections; sluice keeps trying (Fluentd gives up after watch_retry_max_times)."},
+    {"exclude_annotation", &C::exclude_annotation, "sluice.io/exclude", "Events of pods with this annotation set to \"true\" are dropped (counted)."},
+    {"watch_retry_max_times", {}, nullptr, "Accepted for Fluentd compatibility; sluice never gives up on the watch.", {}, kIgnored},
+    {"use_journal", {}, nullptr, "Accepted for Fluentd compatibility; journald records are not enriched.", {}, kIgnored},
+    {"lookup_from_k8s_field", {}, nullptr, "Accepted for Fluentd compatibility; metadata is looked up from the tag only.", {}, kIgnored},
+    {"ssl_partial_chain", {}, nullptr, "Accepted for Fluentd compatibility; OpenSSL's default verification applies.", {}, kIgnored},
+    {"ignore_nil", {}, nullptr, "Accepted for Fluentd compatibility.", {}, kIgnored},
+    {"container_name_to_kubernetes_regexp", {}, nullptr, "Accepted for Fluentd compatibility (journald only).", {}, kIgnored},
+}};
+
+int64_t monoNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kMaxBackoffNs = 60 * kSecond;
+constexpr int64_t kKubeletListIntervalNs = kSecond;  // at most one kubelet /pods per second
+
+bool fileExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Ruby allows one group name in several alternatives; RE2 does not. Renames the repeats
+// ("name" → "name__2", …) so that the pattern compiles; matchTag() takes whichever matched.
+std::string uniqueGroupNames(std::string_view pattern) {
+  std::string out;
+  std::unordered_map<std::string, int> seen;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      out.append(pattern.substr(i, 2));
+      i += 2;
+      continue;
+    }
+    if (pattern.substr(i, 3) == "(?<" && i + 3 < pattern.size() && pattern[i + 3] != '=' && pattern[i + 3] != '!') {
+      size_t end = pattern.find('>', i + 3);
+      if (end != std::string_view::npos) {
+        std::string name(pattern.substr(i + 3, end - i - 3));
+        int n = ++seen[name];
+        out += "(?<" + name + (n > 1 ? "__" + std::to_string(n) : "") + ">";
+        i = end + 1;
+        continue;
+      }
+    }
+    out += pattern[i++];
+  }
+  return out;
+}
+
+std::string_view firstMatched(const std::vector<int>& groups, const re2::StringPiece* m) {
+  for (int g : groups) {
+    if (m[g].data() != nullptr) return {m[g].data(), m[g].size()};
+  }
+  return {};
+}
+
+}  // namespace
+
+KubernetesMetadataFilter::KubernetesMetadataFilter(const KubernetesMetadataConfig& config, PluginContext& ctx)
+    : cfg_(config),
+      log_(ctx.log()),
+      pods_(static_cast<size_t>(std::max<int64_t>(1, config.cache_size))),
+      namespaces_(static_cast<size_t>(std::max<int64_t>(1, config.cache_size))) {
+  PluginMetrics& pm = ctx.metrics();
+  const std::string lookups_help = "Tag lookups (once per run of events with one tag) by result.";
+  const std::string errors_help = "Failed API requests by reason.";
+  m_.hits = &pm.pluginCounter("lookups_total", lookups_help, {{"result", "hit"}});
+  m_.misses = &pm.pluginCounter("lookups_total", lookups_help, {{"result", "miss"}});
+  m_.stale = &pm.pluginCounter("lookups_total", lookups_help, {{"result", "stale"}});
+  m_.unknown = &pm.pluginCounter("lookups_total", lookups_help, {{"result", "unavailable"}});
+  m_.requests = &pm.pluginCounter("api_requests_total", "Requests sent to the API server or kubelet (watches included).");
+  m_.errors_transport = &pm.pluginCounter("api_errors_total", errors_help, {{"reason", "transport"}});
+  m_.errors_unauthorized = &pm.pluginCounter("api_errors_total", errors_help, {{"reason", "unauthorized"}});
+  m_.errors_forbidden = &pm.pluginCounter("api_errors_total", errors_help, {{"reason", "forbidden"}});
+  m_.errors_server = &pm.pluginCounter("api_errors_total", errors_help, {{"reason", "server"}});
+  m_.errors_response = &pm.pluginCounter("api_errors_total", errors_help, {{"reason", "bad_response"}});
+  m_.excluded = &pm.pluginCounter("excluded_records_total", "Records dropped because their pod has the exclude annotation.");
+  m_.watch_restarts = &pm.pluginCounter("watch_restarts_total", "Pod watches started again after they ended or failed.");
+  m_.relists = &pm.pluginCounter("relists_total", "Full lists of this node's pods (watch start, 410 Gone).");
+  m_.pods_cached = &pm.gauge("kubernetes_metadata_cached_pods", "Pods in the cache.");
+}
+
+KubernetesMetadataFilter::~KubernetesMetadataFilter() { stop(); }
+
+Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::create(
+    const KubernetesMetadataConfig& config, PluginContext& ctx) {
+  KubernetesMetadataConfig cfg = config;
+  const std::string where = ctx.element().where.str() + ": ";
+  if (cfg.api_version != "v1") return Status::invalidConfig(where + "apiVersion must be v1");
+  if (cfg.de_dot && cfg.de_dot_separator.find('.') != std::string::npos) {
+    return Status::invalidConfig(where + "Invalid de_dot_separator: cannot be or contain '.'");
+  }
+  if (cfg.cache_size <= 0) return Status::invalidConfig(where + "cache_size must be at least 1");
+  if (cfg.open_timeout <= 0 || cfg.read_timeout <= 0) {
+    return Status::invalidConfig(where + "open_timeout and read_timeout must be positive");
+  }
+  if (!cfg.kubernetes_url) {
+    const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+    const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+    if (host != nullptr && *host != '\0' && port != nullptr && *port != '\0') {
+      std::string h = host;
+      if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6
+      cfg.kubernetes_url = "https://" + h + ":" + port + "/api";
+    }
+  }
+  if (!cfg.ca_file && fileExists(cfg.secret_dir + "/ca.crt")) cfg.ca_file = cfg.secret_dir + "/ca.crt";
+  if (!cfg.bearer_token_file && fileExists(cfg.secret_dir + "/token")) cfg.bearer_token_file = cfg.secret_dir + "/token";
+  if (!cfg.node_name) {
+    for (const char* var : {"K8S_NODE_NAME", "NODE_NAME"}) {
+      if (const char* v = std::getenv(var); v != nullptr && *v != '\0') {
+        cfg.node_name = v;
+        break;
+      }
+    }
+  }
+
+  std::unique_ptr<KubernetesMetadataFilter> f(new KubernetesMetadataFilter(cfg, ctx));
+  auto translated = translateRubyRegex(uniqueGroupNames(cfg.tag_to_kubernetes_name_regexp));
+  if (!translated) return translated.status().withPrefix(where + "tag_to_kubernetes_name_regexp: ");
+  f->tag_re_ = std::make_unique<RE2>(*translated, RE2::Quiet);
+  if (!f->tag_re_->ok()) {
+    return Status::invalidConfig(where + "tag_to_kubernetes_name_regexp: " + f->tag_re_->error());
+  }
+  for (const auto& [name, index] : f->tag_re_->NamedCapturingGroups()) {
+    std::string base = name.substr(0, name.find("__"));
+    if (base == "namespace") f->ns_groups_.push_back(index);
+    if (base == "pod_name") f->pod_groups_.push_back(index);
+    if (base == "container_name") f->container_groups_.push_back(index);
+    if (base == "docker_id") f->docker_groups_.push_back(index);
+    if (base == "pod_uuid") f->uuid_groups_.push_back(index);
+  }
+  if (f->ns_groups_.empty() || f->pod_groups_.empty() || f->container_groups_.empty()) {
+    return Status::invalidConfig(where + "tag_to_kubernetes_name_regexp needs the named groups namespace, pod_name and container_name");
+  }
+  f->group_count_ = f->tag_re_->NumberOfCapturingGroups();
+
+  for (const std::string& pattern : cfg.annotation_match) {
+    auto re = compileRubyRegex(pattern);
+    if (!re) return re.status().withPrefix(where + "annotation_match: ");
+    f->parse_.annotation_match.push_back(std::move(*re));
+  }
+  f->parse_.de_dot = cfg.de_dot;
+  f->parse_.de_dot_separator = cfg.de_dot_separator;
+  f->parse_.ownerrefs = cfg.include_ownerrefs_metadata;
+  f->parse_.exclude_annotation = cfg.exclude_annotation;
+  f->build_.skip_pod_labels = cfg.skip_labels || cfg.skip_pod_labels;
+  f->build_.skip_namespace_labels = cfg.skip_labels || cfg.skip_namespace_labels;
+  f->build_.skip_container_metadata = cfg.skip_container_metadata;
+  f->build_.skip_master_url = cfg.skip_master_url;
+  f->build_.skip_namespace_metadata = cfg.skip_namespace_metadata;
+  f->build_.allow_orphans = cfg.allow_orphans;
+  f->build_.orphaned_namespace_name = cfg.orphaned_namespace_name;
+  f->build_.orphaned_namespace_id = cfg.orphaned_namespace_id;
+  f->build_.master_url = cfg.kubernetes_url.value_or("");
+  f->ttl_ns_ = cfg.cache_ttl < 0 ? INT64_MAX / 4 : cfg.cache_ttl * kSecond;
+  f->negative_ttl_ns_ = std::max<int64_t>(0, cfg.negative_cache_ttl) * kSecond;
+  f->wait_ns_ = (cfg.open_timeout + cfg.read_timeout + 1) * kSecond;
+
+  net::TlsOptions tls;
+  tls.verify = cfg.verify_ssl;
+  tls.ca_file = cfg.ca_file.value_or("");
+  tls.client_cert = cfg.client_cert.value_or("");
+  tls.client_key = cfg.client_key.value_or("");
+  auto apiOptions = [&](std::string base) {
+    KubeApi::Options o;
+    o.base_url = std::move(base);
+    o.tls = tls;
+    o.token_file = cfg.bearer_token_file;
+    o.connect_timeout_ms = cfg.open_timeout * 1000;
+    o.timeout_ms = cfg.read_timeout * 1000;
+    return o;
+  };
+  if (cfg.kubernetes_url && !cfg.kubernetes_url->empty()) {
+    // As kubeclient does: the URL may end in /api or stop before it.
+    std::string base = *cfg.kubernetes_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    if (!base.ends_with("/api")) base += "/api";
+    f->api_ = std::make_unique<KubeApi>(apiOptions(base));
+  }
+  if (cfg.use_kubelet) {
+    std::string host = cfg.kubelet_host.find(':') != std::string::npos ? "[" + cfg.kubelet_host + "]" : cfg.kubelet_host;
+    f->kubelet_ = std::make_unique<KubeApi>(apiOptions("https://" + host + ":" + std::to_string(cfg.kubelet_port)));
+  }
+  f->node_name_ = cfg.node_name.value_or("");
+  return f;
+}
+
+Status KubernetesMetadataFilter::start() {
+  if (!api_) {
+    if (!kubelet_) log_.info("no kubernetes_url (and no KUBERNETES_SERVICE_HOST): adding the names the tag gives only");
+    return Status::ok();
+  }
+  if (cfg_.watch && !kubelet_) {
+    if (node_name_.empty()) {
+      log_.warn("watch needs this node's name (node_name, or K8S_NODE_NAME / NODE_NAME from the downward API); "
+                "without it pods are looked up one by one");
+    } else {
+      watcher_ = std::thread([this] { watchLoop(); });
+    }
+  }
+  return Status::ok();
+}
+
+void KubernetesMetadataFilter::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_.store(true);
+  }
+  stop_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+bool KubernetesMetadataFilter::waitStop(double seconds) {
+  std::unique_lock lock(stop_mu_);
+  return !stop_cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopping_.load(); });
+}
+
+size_t KubernetesMetadataFilter::cachedPods() const {
+  std::lock_guard lock(mu_);
+  return pods_.size();
+}
+
+bool KubernetesMetadataFilter::matchTag(std::string_view tag, TagNames& out) const {
+  re2::StringPiece groups[64];
+  int n = std::min(group_count_ + 1, 64);
+  if (!tag_re_->Match(re2::StringPiece(tag.data(), tag.size()), 0, tag.size(), RE2::UNANCHORED, groups, n)) {
+    return false;
+  }
+  out.ns = firstMatched(ns_groups_, groups);
+  out.pod = firstMatched(pod_groups_, groups);
+  out.container = firstMatched(container_groups_, groups);
+  out.docker_id = firstMatched(docker_groups_, groups);
+  out.pod_uuid = firstMatched(uuid_groups_, groups);
+  return !out.ns.empty() && !out.pod.empty();
+}
+
+void KubernetesMetadataFilter::process(Batch& batch) {
+  auto& events = batch.events();
+  const size_t n = events.size();
+  size_t excluded = 0;
+  thread_local std::vector<uint8_t> drop;
+  for (size_t i = 0; i < n;) {
+    std::string_view tag = events[i].tag;
+    size_t j = i + 1;
+    while (j < n && events[j].tag == tag) ++j;
+    std::shared_ptr<const Contribution> c = resolve(tag);
+    if (c) {
+      if (c->exclude) {
+        if (excluded == 0) drop.assign(n, 0);
+        std::fill(drop.begin() + static_cast<ptrdiff_t>(i), drop.begin() + static_cast<ptrdiff_t>(j), 1);
+        excluded += j - i;
+      } else {
+        Arena& arena = batch.arena();
+        for (size_t k = i; k < j; ++k) {
+          Value& record = events[k].record;
+          if (!c->docker.isNull()) record.setMember("docker", Value::copyOfTemplate(c->docker_json, arena), arena);
+          record.setMember("kubernetes", Value::copyOfTemplate(c->kubernetes_json, arena), arena);
+        }
+        batch.retain(std::move(c));
+      }
+    }
+    i = j;
+  }
+  if (excluded > 0) {
+    const Event* base = events.data();
+    batch.eraseIf([&](const Event& e) { return drop[static_cast<size_t>(&e - base)] != 0; });
+    m_.excluded->add(excluded);
+  }
+  maybeLogStats();
+}
+
+std::shared_ptr<const Contribution> KubernetesMetadataFilter::resolve(std::string_view tag) {
+  TagNames names;
+  if (!matchTag(tag, names)) return nullptr;
+  if (!api_ && !kubelet_) return buildContribution(names, nullptr, Found::Unknown, nullptr, Found::Unknown, build_);
+
+  thread_local std::string key;
+  key.assign(names.ns);
+  key += '/';
+  key += names.pod;
+  std::unique_lock lock(mu_);
+  PodSlot* pod = acquire<PodSlot, PodMeta>(lock, pods_, key, [&] {
+    return kubelet_ ? fetchPodFromKubelet(names.ns, names.pod) : fetchPod(names.ns, names.pod);
+  });
+  Found pod_state = pod == nullptr                       ? Found::Unknown
+                    : pod->state == SlotState::Found ? Found::Yes
+                                                         : Found::Missing;
+  std::shared_ptr<const PodMeta> pod_meta = pod != nullptr ? pod->meta : nullptr;
+
+  // The namespace: wanted for its fields, and to tell an orphan from a pod that is just gone.
+  Found ns_state = Found::Unknown;
+  std::shared_ptr<const NamespaceMeta> ns_meta;
+  if (api_ && pod_state != Found::Unknown && !cfg_.skip_namespace_metadata) {
+    std::string ns_key(names.ns);
+    NsSlot* ns = acquire<NsSlot, NamespaceMeta>(lock, namespaces_, ns_key, [&] { return fetchNamespace(names.ns); });
+    if (ns != nullptr) {
+      ns_state = ns->state == SlotState::Found ? Found::Yes : Found::Missing;
+      ns_meta = ns->meta;
+    }
+  }
+  m_.pods_cached->set(static_cast<int64_t>(pods_.size()));
+  if (pod_state == Found::Unknown) {
+    lock.unlock();
+    return buildContribution(names, nullptr, Found::Unknown, nullptr, Found::Unknown, build_);
+  }
+  // The slot may have changed while the namespace was fetched: memoize only into the same one.
+  pod = pods_.find(key);
+  if (pod != nullptr && pod->meta == pod_meta) {
+    for (const Built& b : pod->built) {
+      if (b.container == names.container && b.docker_id == names.docker_id && b.ns == ns_meta &&
+          b.ns_state == ns_state) {
+        return b.contribution;
+      }
+    }
+  }
+  std::shared_ptr<const Contribution> c = buildContribution(names, pod_meta.get(), pod_state, ns_meta.get(), ns_state, build_);
+  if (pod != nullptr && pod->meta == pod_meta) {
+    pod->built.push_back(Built{std::string(names.container), std::string(names.docker_id), ns_meta, ns_state, c});
+  }
+  return c;
+}
+
+template <class Slot, class Meta, class Fetch>
+Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruCache<Slot>& cache,
+                                        const std::string& key, Fetch fetch) {
+  const int64_t deadline = monoNs() + wait_ns_;
+  for (;;) {
+    Slot* s = cache.find(key);
+    int64_t now = monoNs();
+    if (s != nullptr && s->state == SlotState::Pending) {  // another thread is asking: share its answer
+      if (now >= deadline) {
+        m_.unknown->add(1);
+        return nullptr;
+      }
+      fetched_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+      continue;
+    }
+    if (s != nullptr && s->expires_ns > now) {
+      m_.hits->add(1);
+      return s;
+    }
+    if (now < backoff_until_ns_) {  // the API failed lately: use what we have, ask later
+      (s != nullptr ? m_.stale : m_.unknown)->add(1);
+      return s;
+    }
+    m_.misses->add(1);
+    Slot old;
+    if (s != nullptr) old = std::move(*s);
+    Slot& pending = cache.insert(key);
+    pending = Slot{};
+    pending.state = SlotState::Pending;
+    lock.unlock();
+    Fetched<Meta> r = fetch();
+    lock.lock();
+    Slot* t = &cache.insert(key);
+    now = monoNs();
+    fetched_.notify_all();
+    if (!r.failure.empty()) {
+      backoff_ns_ = backoff_ns_ == 0 ? kSecond : std::min(backoff_ns_ * 2, kMaxBackoffNs);
+      backoff_until_ns_ = now + backoff_ns_;
+      if (r.failure != last_failure_) {
+        log_.warn(r.failure + "; events pass with the names from their tags, lookups retry in " +
+                  std::to_string(backoff_ns_ / kSecond) + " s");
+        last_failure_ = r.failure;
+      }
+      if (old.meta) {  // keep the last known metadata for the back-off period
+        *t = std::move(old);
+        t->expires_ns = backoff_until_ns_;
+        return t;
+      }
+      cache.erase(key);
+      return nullptr;
+    }
+    if (backoff_ns_ != 0) {
+      log_.info("the Kubernetes API answers again");
+      backoff_ns_ = 0;
+      last_failure_.clear();
+    }
+    t->state = r.state;
+    t->meta = std::move(r.meta);
+    t->built.clear();
+    t->expires_ns = now + (r.state == SlotState::Found ? ttl_ns_ : negative_ttl_ns_);
+    return t;
+  }
+}
+
+std::string KubernetesMetadataFilter::classifyFailure(const net::HttpResponse& r, std::string_view what) {
+  std::string text = std::string(what) + ": " + KubeApi::describe(r);
+  if (r.transportFailed()) {
+    m_.errors_transport->add(1);
+  } else if (r.status == 401) {
+    m_.errors_unauthorized->add(1);
+    text += " (check bearer_token_file / the service account token)";
+  } else if (r.status == 403) {
+    m_.errors_forbidden->add(1);
+    text += " (RBAC: the service account needs get, list and watch on pods and get on namespaces)";
+  } else if (r.status >= 500 || r.status == 429) {
+    m_.errors_server->add(1);
+  } else {
+    m_.errors_response->add(1);
+  }
+  return text;
+}
+
+template <class Meta, class Parse>
+KubernetesMetadataFilter::Fetched<Meta> KubernetesMetadataFilter::fetchObject(const std::string& path,
+                                                                             const std::string& what, Parse parse) {
+  Fetched<Meta> out;
+  net::HttpResponse r;
+  m_.requests->add(1);
+  // resourceVersion=0: served from the API server's cache, not a quorum read of etcd.
+  api_->get(path + "?resourceVersion=0", r);
+  if (r.status == 404) return out;  // gone: Missing
+  if (r.status != 200) {
+    out.failure = classifyFailure(r, what);
+    return out;
+  }
+  auto meta = parse(r.body, parse_);
+  if (!meta) {
+    m_.errors_response->add(1);
+    out.failure = what + ": " + meta.status().message();
+    return out;
+  }
+  out.state = SlotState::Found;
+  out.meta = std::make_shared<const Meta>(std::move(*meta));
+  return out;
+}
+
+KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPod(std::string_view ns, std::string_view pod) {
+  return fetchObject<PodMeta>("/v1/namespaces/" + net::percentEncode(ns) + "/pods/" + net::percentEncode(pod),
+                              "GET pod " + std::string(ns) + "/" + std::string(pod), parsePod);
+}
+
+KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPodFromKubelet(std::string_view ns,
+                                                                                         std::string_view pod) {
+  Fetched<PodMeta> out;
+  std::string key = std::string(ns) + "/" + std::string(pod);
+  std::lock_guard lock(kubelet_mu_);
+  int64_t now = monoNs();
+  if (kubelet_listed_ns_ == 0 || now - kubelet_listed_ns_ >= kKubeletListIntervalNs) {
+    net::HttpResponse r;
+    m_.requests->add(1);
+    kubelet_->get("/pods", r);
+    if (r.status != 200) {
+      out.failure = classifyFailure(r, "GET kubelet /pods");
+      return out;
+    }
+    auto pods = parsePodList(r.body, parse_);
+    if (!pods) {
+      m_.errors_response->add(1);
+      out.failure = "GET kubelet /pods: " + pods.status().message();
+      return out;
+    }
+    kubelet_pods_.clear();
+    for (PodMeta& p : *pods) {
+      std::string k = p.ns + "/" + p.name;
+      kubelet_pods_[k] = std::make_shared<const PodMeta>(std::move(p));
+    }
+    kubelet_listed_ns_ = monoNs();
+  }
+  if (auto it = kubelet_pods_.find(key); it != kubelet_pods_.end()) {
+    out.state = SlotState::Found;
+    out.meta = it->second;
+  }
+  return out;
+}
+
+KubernetesMetadataFilter::Fetched<NamespaceMeta> KubernetesMetadataFilter::fetchNamespace(std::string_view ns) {
+  return fetchObject<NamespaceMeta>("/v1/namespaces/" + net::percentEncode(ns), "GET namespace " + std::string(ns),
+                                    parseNamespace);
+}
+
+void KubernetesMetadataFilter::storePod(PodMeta pod, int64_t now) {
+  std::string key = pod.ns + "/" + pod.name;
+  PodSlot* existing = pods_.find(key);
+  if (existing != nullptr && existing->state == SlotState::Pending) return;  // its fetch will answer
+  PodSlot& slot = pods_.insert(key);
+  slot.state = SlotState::Found;
+  slot.meta = std::make_shared<const PodMeta>(std::move(pod));
+  slot.built.clear();
+  slot.expires_ns = now + ttl_ns_;
+}
+
+// One list of this node's pods, then a watch from its resourceVersion; again from the last
+// version seen when the watch ends, a new list on 410 Gone, waits growing on failures.
+void KubernetesMetadataFilter::watchLoop() {
+  const std::string selector = "fieldSelector=" + net::percentEncode("spec.nodeName=" + node_name_);
+  std::string rv;
+  double wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_interval));
+  const double base = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_exponential_backoff_base));
+  const double max_wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_max_interval));
+  auto failed = [&](const std::string& why) {
+    watching_.store(false);
+    log_.warn("pod watch: " + why + "; trying again in " + std::to_string(static_cast<int>(wait)) + " s");
+    bool go_on = waitStop(wait);
+    wait = std::min(wait * base, max_wait);
+    m_.watch_restarts->add(1);
+    return go_on;
+  };
+  while (!stopping_.load()) {
+    if (rv.empty()) {
+      net::HttpResponse r;
+      m_.requests->add(1);
+      m_.relists->add(1);
+      api_->get("/v1/pods?" + selector + "&resourceVersion=0", r);
+      if (r.status != 200) {
+        if (!failed(classifyFailure(r, "LIST pods on node " + node_name_))) return;
+        continue;
+      }
+      auto pods = parsePodList(r.body, parse_, &rv);
+      if (!pods || rv.empty()) {
+        m_.errors_response->add(1);
+        if (!failed("LIST pods: " + (pods ? std::string("no resourceVersion") : pods.status().message()))) return;
+        rv.clear();
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      int64_t now = monoNs();
+      for (PodMeta& p : *pods) storePod(std::move(p), now);
+    }
+    // The server ends a watch after timeoutSeconds; a silent connection ends at our timeout.
+    const int timeout_s = 240 + static_cast<int>(monoNs() % 120);
+    std::string pending;
+    bool gone = false;
+    std::string event_error;
+    auto on_body = [&](std::string_view data) {
+      pending.append(data);
+      size_t start = 0;
+      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+        std::string_view line(pending.data() + start, nl - start);
+        if (line.empty()) continue;
+        auto ev = parseWatchEvent(line, parse_);
+        if (!ev) {
+          event_error = ev.status().message();
+          continue;
+        }
+        if (ev->type == "ERROR") {
+          if (ev->error_code == 410) gone = true;
+          event_error = "watch ERROR " + std::to_string(ev->error_code) + ": " + ev->error_message;
+          pending.clear();
+          return false;
+        }
+        if (!ev->pod.resource_version.empty()) rv = ev->pod.resource_version;
+        if (ev->type == "ADDED" || ev->type == "MODIFIED") {
+          std::lock_guard lock(mu_);
+          storePod(std::move(ev->pod), monoNs());
+        }
+        // DELETED: the entry stays until it expires; the pod's last lines still need it.
+      }
+      pending.erase(0, start);
+      watching_.store(true);
+      return true;
+    };
+    net::HttpResponse r;
+    m_.requests->add(1);
+    watching_.store(true);
+    const int64_t started = monoNs();
+    api_->stream("/v1/pods?watch=true&allowWatchBookmarks=true&" + selector + "&resourceVersion=" + rv +
+                     "&timeoutSeconds=" + std::to_string(timeout_s),
+                 on_body, [this] { return !stopping_.load(); }, (timeout_s + 30) * 1000LL, r);
+    if (stopping_.load()) return;
+    if (gone || r.status == 410) {
+      log_.info("pod watch: resource version " + rv + " is gone (410); listing again");
+      rv.clear();
+      continue;
+    }
+    if (r.status == 200 && event_error.empty() && monoNs() - started >= kSecond) {
+      wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_interval));
+      m_.watch_restarts->add(1);
+      continue;  // the server ended the watch (timeoutSeconds): watch again from rv
+    }
+    if (r.status == 200 && event_error.empty()) event_error = "the watch ended at once";
+    if (!failed(event_error.empty() ? classifyFailure(r, "WATCH pods") : event_error)) return;
+  }
+}
+
+void KubernetesMetadataFilter::maybeLogStats() {
+  if (cfg_.stats_interval <= 0) return;
+  int64_t now = monoNs();
+  int64_t next = next_stats_ns_.load(std::memory_order_relaxed);
+  if (now < next) return;
+  if (!next_stats_ns_.compare_exchange_strong(next, now + cfg_.stats_interval * kSecond)) return;
+  if (next == 0) return;  // the first call only sets the clock
+  size_t pods, namespaces;
+  {
+    std::lock_guard lock(mu_);
+    pods = pods_.size();
+    namespaces = namespaces_.size();
+  }
+  log_.info("stats: pods cached " + std::to_string(pods) + ", namespaces cached " + std::to_string(namespaces) +
+            ", lookups hit " + std::to_string(m_.hits->value()) + " miss " + std::to_string(m_.misses->value()) +
+            " unavailable " + std::to_string(m_.unknown->value()) + ", API requests " +
+            std::to_string(m_.requests->value()) + ", excluded records " + std::to_string(m_.excluded->value()));
+}
+
+const PluginDescriptor& descriptor() {
+  static const PluginDescriptor kDescriptor = makeDescriptor<KubernetesMetadataFilter>(
+      PluginKind::Filter, "kubernetes_metadata",
+      "Adds pod and namespace metadata (kubernetes.*, docker.container_id) to container log events, from the API server "
+      "or the kubelet: cached (LRU + TTL, shared misses, negative entries), kept fresh by a watch on this node's pods; "
+      "an unreachable API never stops events. Pods annotated sluice.io/exclude: \"true\" have their events dropped.",
+      kParams, {});
+  return kDescriptor;
+}
+
+}  // namespace sluice::plugins::filter_kubernetes_metadata

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Kubernetes API stand-in answers as the API server does (the client side is sluice's own
+// HTTP client, so these also check streaming).
+#include "standins/kubernetes.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "support/test_support.h"
+
+namespace sluice::testing {
+namespace {
+
+std::string pod(const std::string& ns, const std::string& name, const std::string& node, const std::string& app) {
+  return R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name + R"(","namespace":")" + ns +
+         R"(","uid":"uid-)" + name + R"(","labels":{"app":")" + app + R"("}},"spec":{"nodeName":")" + node +
+         R"("},"status":{"podIP":"10.0.0.1"}})";
+}
+
+TEST(KubernetesStandInTest, HttpsTokenObjectsAndStatusAnswers) {
+  TempDir dir;
+  TestCa ca(dir.path());
+  ASSERT_TRUE(ca.ok()) << ca.error();
+  KubernetesStandIn api(ca.serverCert(), ca.serverKey());
+  ASSERT_TRUE(api.start());
+  api.requireToken("t0k3n");
+  ASSERT_TRUE(api.putPod(pod("default", "web-1", "node-a", "web")));
+  ASSERT_TRUE(api.putNamespace(R"({"kind":"Namespace","metadata":{"name":"default","uid":"ns-uid"}})"));
+  EXPECT_FALSE(api.putPod(R"({"kind":"Pod","metadata":{"name":"x"}})"));  // no namespace
+
+  net::HttpClient client(net::TlsOptions{true, ca.caCert(), "", ""});
+  net::HttpResponse r;
+  net::HttpRequest req;
+  std::string url = api.url("/api/v1/namespaces/default/pods/web-1");
+  req.url = url;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("\"reason\":\"Unauthorized\""), std::string::npos);
+
+  req.headers = {"Authorization: Bearer t0k3n"};
+  client.send(req, r);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"resourceVersion\":\"1001\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"uid\":\"uid-web-1\""), std::string::npos);
+
+  std::string missing = api.url("/api/v1/namespaces/default/pods/gone");
+  req.url = missing;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("pods \\\"gone\\\" not found"), std::string::npos) << r.body;
+
+  api.failRequests(403, 1);
+  req.url = url;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("cannot get resource \\\"pods\\\" in API group \\\"\\\" in the namespace \\\"default\\\""),
+            std::string::npos)
+      << r.body;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 200);  // the fault was for one request
+
+  std::string ns_url = api.url("/api/v1/namespaces/default");
+  req.url = ns_url;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("ns-uid"), std::string::npos);
+  EXPECT_EQ(api.requestCount("/api/v1/namespaces/default/pods/"), 5);
+}
+
+TEST(KubernetesStandInTest, ListWatchAndGone) {
+  KubernetesStandIn api;
+  ASSERT_TRUE(api.start());
+  api.putPod(pod("default", "a", "node-a", "v1"));
+  api.putPod(pod("default", "b", "node-b", "v1"));
+  net::HttpClient client;
+  net::HttpResponse r;
+  net::HttpRequest req;
+  std::string list = api.url("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a");
+  req.url = list;
+  client.send(req, r);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"name\":\"a\""), std::string::npos);
+  EXPECT_EQ(r.body.find("\"name\":\"b\""), std::string::npos);  // another node's pod
+  EXPECT_NE(r.body.find("\"resourceVersion\":\"1002\""), std::string::npos) << r.body;
+
+  // A watch from the list's version sees the change of pod a only.
+  std::string seen;
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    net::HttpClient c;
+    net::HttpResponse wr;
+    net::HttpRequest w;
+    std::string url = api.url("/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dnode-a&resourceVersion=1002");
+    w.url = url;
+    w.on_body = [&](std::string_view data) {
+      seen.append(data);
+      return seen.find("MODIFIED") == std::string::npos;
+    };
+    c.send(w, wr);
+    done = true;
+  });
+  ASSERT_TRUE(waitFor([&] { return api.openWatches() == 1; }));
+  api.putPod(pod("default", "b", "node-b", "v2"));
+  api.putPod(pod("default", "a", "node-a", "v2"));
+  ASSERT_TRUE(waitFor([&] { return done.load(); }));
+  watcher.join();
+  EXPECT_NE(seen.find(R"({"type":"MODIFIED","object":{"kind":"Pod")"), std::string::npos) << seen;
+  EXPECT_NE(seen.find(R"("app":"v2")"), std::string::npos);
+  EXPECT_EQ(seen.find(R"("name":"b")"), std::string::npos);
+
+  // After compaction an old version is answered with an ERROR event carrying 410.
+  api.compactHistory();
+  std::string old = api.url("/api/v1/pods?watch=true&resourceVersion=1002");
+  req.url = old;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("type":"ERROR")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("code":410)"), std::string::npos);
+
+  // The kubelet's /pods: this node's pods.
+  api.setKubeletNode("node-b");
+  std::string kubelet = api.url("/pods");
+  req.url = kubelet;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("name":"b")"), std::string::npos);
+  EXPECT_EQ(r.body.find(R"("name":"a")"), std::string::npos);
+  EXPECT_EQ(api.requestCount("/api/v1/pods?watch"), 2);
+}
+
+}  // namespace
+}  // namespace sluice::testing

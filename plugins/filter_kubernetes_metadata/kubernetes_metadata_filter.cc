@@ -258,6 +258,11 @@ Status KubernetesMetadataFilter::start() {
                 "without it pods are looked up one by one");
     } else {
       watcher_ = std::thread([this] { watchLoop(); });
+      // The node's pods arrive in one list: wait for it (bounded) so that the first events do
+      // not each cost a GET, on every node of the cluster starting at once.
+      std::unique_lock lock(stop_mu_);
+      stop_cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns_),
+                        [this] { return first_list_done_.load() || stopping_.load(); });
     }
   }
   return Status::ok();
@@ -551,6 +556,11 @@ void KubernetesMetadataFilter::watchLoop() {
   double wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_interval));
   const double base = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_exponential_backoff_base));
   const double max_wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_max_interval));
+  auto listTried = [this] {
+    if (first_list_done_.exchange(true)) return;
+    std::lock_guard lock(stop_mu_);
+    stop_cv_.notify_all();
+  };
   auto failed = [&](const std::string& why) {
     watching_.store(false);
     log_.warn("pod watch: " + why + "; trying again in " + std::to_string(static_cast<int>(wait)) + " s");
@@ -566,19 +576,23 @@ void KubernetesMetadataFilter::watchLoop() {
       m_.relists->add(1);
       api_->get("/v1/pods?" + selector + "&resourceVersion=0", r);
       if (r.status != 200) {
+        listTried();
         if (!failed(classifyFailure(r, "LIST pods on node " + node_name_))) return;
         continue;
       }
       auto pods = parsePodList(r.body, parse_, &rv);
+      if (pods && !rv.empty()) {
+        std::lock_guard lock(mu_);
+        int64_t now = monoNs();
+        for (PodMeta& p : *pods) storePod(std::move(p), now);
+      }
+      listTried();
       if (!pods || rv.empty()) {
         m_.errors_response->add(1);
         if (!failed("LIST pods: " + (pods ? std::string("no resourceVersion") : pods.status().message()))) return;
         rv.clear();
         continue;
       }
-      std::lock_guard lock(mu_);
-      int64_t now = monoNs();
-      for (PodMeta& p : *pods) storePod(std::move(p), now);
     }
     // The server ends a watch after timeoutSeconds; a silent connection ends at our timeout.
     const int timeout_s = 240 + static_cast<int>(monoNs() % 120);

@@ -210,6 +210,7 @@ class KubernetesMetadataFilter final : public Filter {
   std::condition_variable stop_cv_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> watching_{false};
+  std::atomic<bool> first_list_done_{false};  // the watch's first list was tried
   std::atomic<int64_t> next_stats_ns_{0};
   Counters m_;
 };

@@ -36,7 +36,7 @@ const std::array<Param<C>, 43> kParams = {{
     {"negative_cache_ttl", &C::negative_cache_ttl, "60", "Seconds a pod or namespace the API said does not exist is remembered as such."},
     {"watch", &C::watch, "true", "Watch this node's pods (fieldSelector spec.nodeName) to keep the cache fresh; needs node_name."},
     {"node_name", &C::node_name, nullptr, "This node's name for the watch. Default: $K8S_NODE_NAME, else $NODE_NAME (set it from the downward API)."},
-    {"tag_to_kubernetes_name_regexp", &C::tag_to_kubernetes_name_regexp, kDefaultTagRegexp, "Regexp with named groups namespace, pod_name, container_name and docker_id or pod_uuid, matched against the tag (unanchored).", {}, kRegexp},
+    {"tag_to_kubernetes_name_regexp", &C::tag_to_kubernetes_name_regexp, kDefaultTagRegexp, "Regexp with named groups namespace, pod_name, container_name and docker_id or pod_uuid, matched against the tag (unanchored). A name may repeat in alternatives, as Ruby allows."},
     {"annotation_match", &C::annotation_match, "[]", "Regexps; pod and namespace annotations whose key matches one are added (annotations, namespace_annotations)."},
     {"de_dot", &C::de_dot, "false", "Replace dots in label and annotation keys with de_dot_separator (the plugin's 2.x behaviour; 3.x keeps dots)."},
     {"de_dot_separator", &C::de_dot_separator, "_", "Replacement for dots with de_dot; must not contain a dot."},

@@ -385,6 +385,22 @@ TEST_F(KubeMetadataTest, KubeletPodsOverHttpsWithToken) {
   EXPECT_EQ(str(b.events()[0], {"kubernetes", "labels"}), "<absent>");
 }
 
+TEST_F(KubeMetadataTest, TagRegexpsMayRepeatGroupNamesAsRubyAllows) {
+  // Upstream's own default written out, and a custom one for a different tag layout.
+  auto f = make("tag_to_kubernetes_name_regexp ^app\\.(?<namespace>[^.]+)\\.(?<pod_name>[^.]+)\\.(?<container_name>[^.]+)$|"
+                "^legacy\\.(?<pod_name>[^_]+)_(?<namespace>[^_]+)_(?<container_name>.+)$\n",
+                false);
+  Batch a = events("app.shop.web-1.nginx", 1);
+  f->process(a);
+  EXPECT_EQ(str(a.events()[0], {"kubernetes", "namespace_name"}), "shop");
+  EXPECT_EQ(str(a.events()[0], {"kubernetes", "pod_name"}), "web-1");
+  EXPECT_EQ(str(a.events()[0], {"docker"}), "<absent>");  // no docker_id group: no docker field
+  Batch b = events("legacy.web-2_prod_app", 1);
+  f->process(b);
+  EXPECT_EQ(str(b.events()[0], {"kubernetes", "namespace_name"}), "prod");
+  EXPECT_EQ(str(b.events()[0], {"kubernetes", "container_name"}), "app");
+}
+
 TEST_F(KubeMetadataTest, BadConfigsAreRefused) {
   for (const char* body : {"de_dot true\nde_dot_separator .\n", "apiVersion v2\n",
                            "tag_to_kubernetes_name_regexp ^(?<pod>.+)$\n", "annotation_match [\"(\"]\n",

@@ -385,6 +385,26 @@ TEST_F(KubeMetadataTest, KubeletPodsOverHttpsWithToken) {
   EXPECT_EQ(str(b.events()[0], {"kubernetes", "labels"}), "<absent>");
 }
 
+TEST_F(KubeMetadataTest, EntriesExpireAfterTheTtlAndDeDotRenamesKeys) {
+  api_.putPod(podJson("shop", "web-1", R"({"app.kubernetes.io/name":"v1"})", R"({"team.io/owner":"ann"})"));
+  auto f = make("watch false\ncache_ttl 1\nskip_namespace_metadata true\nde_dot true\nde_dot_separator __\n"
+                "annotation_match [\"team\"]\n");
+  auto label = [&] {
+    Batch b = events(tagFor("shop", "web-1"), 1);
+    f->process(b);
+    return str(b.events()[0], {"kubernetes", "labels", "app__kubernetes__io/name"});
+  };
+  EXPECT_EQ(label(), "v1");
+  Batch b = events(tagFor("shop", "web-1"), 1);
+  f->process(b);
+  EXPECT_EQ(str(b.events()[0], {"kubernetes", "annotations", "team__io/owner"}), "ann");
+  EXPECT_EQ(api_.requestCount("/api/v1/namespaces/shop/pods/web-1"), 1);
+  // Without a watch, a changed pod is seen once its entry expires: one more request.
+  api_.putPod(podJson("shop", "web-1", R"({"app.kubernetes.io/name":"v2"})"));
+  ASSERT_TRUE(waitFor([&] { return label() == "v2"; }));
+  EXPECT_EQ(api_.requestCount("/api/v1/namespaces/shop/pods/web-1"), 2);
+}
+
 TEST_F(KubeMetadataTest, TagRegexpsMayRepeatGroupNamesAsRubyAllows) {
   // Upstream's own default written out, and a custom one for a different tag layout.
   auto f = make("tag_to_kubernetes_name_regexp ^app\\.(?<namespace>[^.]+)\\.(?<pod_name>[^.]+)\\.(?<container_name>[^.]+)$|"

@@ -453,7 +453,15 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
       }
       size_t delivered = data.ends.size() - r.failed_events.size() - r.retry_events.size();
       sent_records_->add(delivered);
-      if (!r.retry_events.empty()) {
+      const uint32_t attempts = chunk->meta.attempts + 1;
+      const int64_t first_failure = chunk->meta.first_failure_ns ? chunk->meta.first_failure_ns : now;
+      if (!r.retry_events.empty() && retriesExhausted(c, attempts, first_failure, now)) {
+        // Items answered "retry" for as long as the chunk itself may be retried: given up alike.
+        exhausted_->add(1);
+        giveUp(*chunk, data, r.retry_events,
+               "retries exhausted after " + std::to_string(attempts) + " attempts: " +
+                   (r.reason.empty() ? std::string("events answered for retry") : r.reason));
+      } else if (!r.retry_events.empty()) {
         // The events to retry make a chunk of their own; the retry state carries over.
         auto retry = std::make_unique<Chunk>();
         retry->meta = chunk->meta;
@@ -464,8 +472,8 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
           sub.endEvent();
         }
         retry->meta.bytes = sub.bytes.size();
-        retry->meta.attempts = chunk->meta.attempts + 1;
-        if (!retry->meta.first_failure_ns) retry->meta.first_failure_ns = now;
+        retry->meta.attempts = attempts;
+        retry->meta.first_failure_ns = first_failure;
         retry->meta.next_retry_ns = now + std::max(r.retry_after_ns,
                                                    retryDelayNs(c, retry->meta.attempts,
                                                                 std::uniform_real_distribution<>(0, 1)(rng_)));

@@ -44,6 +44,13 @@ class ScriptedOutput : public Output {
       return r;
     }
     if (permanent) return WriteResult::fail("mapping error");
+    if (partial_retry_all) {  // every item answered 429, every time
+      WriteResult r;
+      r.kind = WriteResult::Kind::Partial;
+      r.reason = "items answered 429";
+      for (size_t i = 0; i < chunk.events(); ++i) r.retry_events.push_back(i);
+      return r;
+    }
     if (partial && chunk.events() >= 3) {
       partial = false;
       WriteResult r;
@@ -66,6 +73,7 @@ class ScriptedOutput : public Output {
   int64_t retry_after_ns = 0;
   bool permanent = false;
   bool partial = false;
+  bool partial_retry_all = false;
   std::vector<std::string> delivered;
   std::vector<std::string> keys;
 };
@@ -189,6 +197,20 @@ TEST(BufferTest, ExhaustedRetriesGoToSecondary) {
   ASSERT_TRUE(h.send(0, 5).isOk());
   ASSERT_TRUE(waitFor([&] { return secondary.deliveredCount() == 5; }));
   EXPECT_EQ(h.out.calls, 3);
+  EXPECT_EQ(h.value("sluice_output_retries_exhausted_total"), 1);
+  EXPECT_EQ(h.value("sluice_output_secondary_records_total"), 5);
+}
+
+TEST(BufferTest, EventsRetriedItemByItemAlsoExhaustTheirRetries) {
+  Harness h;
+  ScriptedOutput secondary;
+  h.out.partial_retry_all = true;
+  BufferConfig c = config();
+  c.retry_max_times = 2;
+  h.make(c, "", &secondary);
+  ASSERT_TRUE(h.send(0, 5).isOk());
+  ASSERT_TRUE(waitFor([&] { return secondary.deliveredCount() == 5; }));
+  EXPECT_EQ(h.out.calls, 3);  // the first try and 2 retries
   EXPECT_EQ(h.value("sluice_output_retries_exhausted_total"), 1);
   EXPECT_EQ(h.value("sluice_output_secondary_records_total"), 5);
 }

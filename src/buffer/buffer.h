@@ -86,7 +86,7 @@ class Buffer {
   void giveUp(const Chunk& c, const FormattedEvents& data, std::span<const size_t> which,
               const std::string& reason);       // REQUIRES: mu_
   void removeLocked(Chunk& c);                   // REQUIRES: mu_
-  Result<FormattedEvents> dataOf(const Chunk& c);
+  Status dataOf(const Chunk& c, FormattedEvents& out);
 
   Options opts_;
   Output& output_;

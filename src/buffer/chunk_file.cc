@@ -47,6 +47,27 @@ Status writeFileAtomically(const std::string& path, std::string_view data, bool 
   return Status::ok();
 }
 
+// Reads the file into `out` (its capacity reused), sized from fstat.
+Status readWholeInto(const std::string& path, std::string& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::ioError("cannot read " + path + ": " + errnoText());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return Status::ioError("cannot read " + path + ": " + errnoText());
+  }
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  ssize_t n = 0;
+  while (got < out.size() && (n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got))) > 0) {
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (n < 0) return Status::ioError("cannot read " + path + ": " + errnoText());
+  out.resize(got);  // the file was shorter than fstat said
+  return Status::ok();
+}
+
 Result<std::string> readWhole(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::ioError("cannot read " + path + ": " + errnoText());
@@ -132,29 +153,42 @@ uint32_t crc32Of(std::string_view data) {
   return hardware ? crc32cHardware(data.data(), data.size()) : crc32cSoftware(data.data(), data.size());
 }
 
-FrameScan scanFrames(std::string_view b) {
+FrameScan compactFrames(std::string& bytes, std::vector<uint32_t>& ends) {
   FrameScan scan;
-  size_t pos = 0;
-  while (pos < b.size()) {
-    if (b.size() - pos < 8) break;  // a torn header
-    uint32_t len = getU32(b.data() + pos);
-    uint32_t crc = getU32(b.data() + pos + 4);
+  ends.clear();
+  char* b = bytes.data();
+  const size_t size = bytes.size();
+  size_t pos = 0, out = 0;
+  while (pos < size) {
+    if (size - pos < 8) break;  // a torn header
+    uint32_t len = getU32(b + pos);
+    uint32_t crc = getU32(b + pos + 4);
     if (len > kMaxFrame) {
       scan.damaged = true;
       break;
     }
-    if (b.size() - pos - 8 < len) break;  // a torn payload
-    std::string_view payload = b.substr(pos + 8, len);
-    if (crc32Of(payload) != crc) {
+    if (size - pos - 8 < len) break;  // a torn payload
+    if (crc32Of(std::string_view(b + pos + 8, len)) != crc) {
       // A bad last frame is a torn write; a bad frame with more after it is damage.
-      if (pos + 8 + len < b.size()) scan.damaged = true;
+      if (pos + 8 + len < size) scan.damaged = true;
       break;
     }
-    scan.data.bytes.append(payload);
-    scan.data.ends.push_back(static_cast<uint32_t>(scan.data.bytes.size()));
+    std::memmove(b + out, b + pos + 8, len);
+    out += len;
+    ends.push_back(static_cast<uint32_t>(out));
     pos += 8 + len;
     scan.valid_bytes = pos;
   }
+  bytes.resize(out);
+  return scan;
+}
+
+FrameScan scanFrames(std::string_view b) {
+  std::string copy(b);
+  std::vector<uint32_t> ends;
+  FrameScan scan = compactFrames(copy, ends);
+  scan.data.bytes = std::move(copy);
+  scan.data.ends = std::move(ends);
   return scan;
 }
 
@@ -319,17 +353,26 @@ Status FileChunk::settle(std::string_view compression) {
 Status FileChunk::saveMeta() const { return writeFileAtomically(metaPath(), meta_.toJson(), false); }
 
 Result<ChunkData> FileChunk::read() const {
-  auto bytes = readWhole(chunk_path_);
-  if (!bytes) return bytes.takeStatus();
+  ChunkData out;
+  Status s = readInto(out);
+  if (!s) return s;
+  return out;
+}
+
+Status FileChunk::readInto(ChunkData& out) const {
+  Status s = readWholeInto(chunk_path_, out.bytes);
+  if (!s) return s;
   if (meta_.compress != "text") {
-    bytes = decompress(compressionFromName(meta_.compress), *bytes);
-    if (!bytes) return bytes.takeStatus();
+    auto raw = decompress(compressionFromName(meta_.compress), out.bytes);
+    if (!raw) return raw.takeStatus();
+    out.bytes = std::move(*raw);
   }
-  FrameScan scan = scanFrames(*bytes);
-  if (scan.damaged || scan.valid_bytes != bytes->size()) {
+  const size_t framed = out.bytes.size();
+  FrameScan scan = compactFrames(out.bytes, out.ends);
+  if (scan.damaged || scan.valid_bytes != framed) {
     return Status::corruption("chunk " + chunk_path_ + " has damaged frames");
   }
-  return std::move(scan.data);
+  return Status::ok();
 }
 
 Status FileChunk::remove() {

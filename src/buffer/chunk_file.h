@@ -61,6 +61,8 @@ class FileChunk {
   Status settle(std::string_view compression);
   // Reads all events back, checking every frame.
   Result<ChunkData> read() const;
+  // read() into `out`, reusing its memory (a flush thread's buffer: no fresh pages per chunk).
+  Status readInto(ChunkData& out) const;
   Status saveMeta() const;
   // Deletes the chunk and its metadata (it was delivered).
   Status remove();
@@ -107,5 +109,8 @@ struct FrameScan {
   bool damaged = false;
 };
 FrameScan scanFrames(std::string_view file_bytes);
+// The same in place: the payloads of the valid frames are moved to the front of `bytes`, which is
+// cut to them, and `ends` says where each event ends (FrameScan::data is left empty).
+FrameScan compactFrames(std::string& bytes, std::vector<uint32_t>& ends);
 
 }  // namespace sluice::buffer

@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
   int files = std::atoi(argv[3]);
   std::vector<FILE*> out;
   for (int f = 0; f < files; ++f) {
-    std::string path = dir + "/app-" + std::to_string(f) + "_default_main-0123456789abcdef.log";
+    // The kubelet's /var/log/containers name: <pod>_<namespace>_<container>-<64 hex id>.log
+    std::string path = dir + "/app-" + std::to_string(f) +
+                       "_default_main-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.log";
     out.push_back(std::fopen(path.c_str(), "w"));
     if (!out.back()) return 1;
     std::setvbuf(out.back(), nullptr, _IOFBF, 1 << 20);

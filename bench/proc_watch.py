@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs sluice until a pos_file shows every input file read to its end; prints wall time,
-CPU time (from /proc/PID/stat) and peak RSS (VmHWM). Used by bench/run_*.sh."""
+"""Runs sluice until a pos_file shows every input file read to its end (or, with
+`--count FILE N`, until FILE holds a number >= N: documents a stand-in stored); prints wall
+time, CPU time (from /proc/PID/stat) and peak RSS (VmHWM). Used by bench/run_*.sh."""
 import os, signal, subprocess, sys, time
 
 def cpu_seconds(pid):
@@ -25,12 +26,23 @@ def done(pos_file, sizes):
     except (OSError, ValueError):
         return False
 
+def counted(status_file, n):
+    try:
+        return int(open(status_file).read().strip() or 0) >= n
+    except (OSError, ValueError):
+        return False
+
 def main():
-    pos_file, files, cmd = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
-    sizes = {p: os.path.getsize(p) for p in files}
+    if sys.argv[1] == "--count":
+        status_file, n, cmd = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+        finished = lambda: counted(status_file, n)
+    else:
+        pos_file, files, cmd = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
+        sizes = {p: os.path.getsize(p) for p in files}
+        finished = lambda: done(pos_file, sizes)
     start = time.monotonic()
     proc = subprocess.Popen(cmd)
-    while not done(pos_file, sizes):
+    while not finished():
         if proc.poll() is not None:
             sys.exit("sluice exited early")
         time.sleep(0.01)

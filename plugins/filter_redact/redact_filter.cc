@@ -250,8 +250,44 @@ bool RedactFilter::scanString(Value& v, Arena& arena, Counts& counts) const {
 
 // Redacts fields by name and appends every other string value to counts.joined (when
 // patterns scan all strings), for the one-pass prefilter.
+bool RedactFilter::leavesAlone(const Value& original) const {
+  // The record path on a copy: field names, then the one-pass search and, when it finds
+  // something, the search value by value (which may find the first was a false alarm).
+  Arena arena;
+  Value copy = original.copyStructure(arena);
+  Counts c;
+  c.patterns.assign(patterns_.size(), 0);
+  c.keys.assign(keys_.size(), 0);
+  walk(copy, arena, c);
+  if (set_ && fields_.empty() && (!only_builtins_ || mayMatchBuiltins(c.joined, builtin_mask_)) &&
+      set_->Match(re2::StringPiece(c.joined.data(), c.joined.size()), nullptr)) {
+    scanAll(copy, arena, c);
+  }
+  for (uint64_t k : c.keys) {
+    if (k != 0) return false;
+  }
+  for (uint64_t p : c.patterns) {
+    if (p != 0) return false;
+  }
+  return true;
+}
+
 void RedactFilter::walk(Value& v, Arena& arena, Counts& counts) const {
   const bool collect = set_ && fields_.empty();
+  if (const JsonTemplate* t = v.unchangedTemplate()) {
+    // A copy of metadata shared by many records (kubernetes_metadata): checked once. The
+    // verdict is kept on the template: this filter's address (nothing to redact), or that
+    // address + 1 (something: copies go through the whole path).
+    const void* clean = this;
+    const void* dirty = reinterpret_cast<const char*>(this) + 1;
+    const void* verdict = t->verified.load(std::memory_order_acquire);
+    if (verdict == clean) return;
+    if (verdict != dirty) {
+      bool alone = leavesAlone(*t->original);
+      t->verified.store(alone ? clean : dirty, std::memory_order_release);
+      if (alone) return;
+    }
+  }
   if (v.isObject()) {
     auto members = v.members();
     for (size_t i = 0; i < members.size(); ++i) {

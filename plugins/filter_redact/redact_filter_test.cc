@@ -32,6 +32,50 @@ TEST(RedactFilterTest, SeedKeysByDefaultAtAnyDepthAndCase) {
             R"({"user":"bob","Password":"[REDACTED]","nested":{"TOKEN":"[REDACTED]","list":[{"secret":"[REDACTED]"},{"ok":2}]},"Authorization":"[REDACTED]","cookie":"[REDACTED]","session":"[REDACTED]","key":"[REDACTED]","keyboard":"qwerty"})");
 }
 
+// Metadata a plugin copies into many records (kubernetes_metadata's JsonTemplate): checked once;
+// clean copies are passed over (and still written from the stored JSON), dirty ones redacted.
+TEST(RedactFilterTest, SharedMetadataIsCheckedOnce) {
+  PluginFactory f;
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "redact", "builtin email\n");
+  Arena meta_arena;
+  Value clean = *parseJson(R"({"pod_name":"web-1","labels":{"app":"web"}})", meta_arena);
+  Value dirty = *parseJson(R"({"pod_name":"web-2","annotations":{"owner":"ann@example.com"}})", meta_arena);
+  JsonTemplate clean_t{&clean, meta_arena.copy(toJson(clean))};
+  JsonTemplate dirty_t{&dirty, meta_arena.copy(toJson(dirty))};
+  Batch b;
+  for (int i = 0; i < 3; ++i) {
+    Value r = *parseJson(R"({"msg":"mail bob@example.com"})", b.arena());
+    r.setMember("kubernetes", Value::copyOfTemplate(i == 1 ? dirty_t : clean_t, b.arena()), b.arena());
+    b.add("t", 1, r);
+  }
+  filter->process(b);
+  std::vector<std::string> out = jsonRecords(b);
+  EXPECT_EQ(out[0], R"({"msg":"mail [REDACTED]","kubernetes":{"pod_name":"web-1","labels":{"app":"web"}}})");
+  EXPECT_EQ(out[1], R"({"msg":"mail [REDACTED]","kubernetes":{"pod_name":"web-2","annotations":{"owner":"[REDACTED]"}}})");
+  EXPECT_EQ(out[2], out[0]);
+  EXPECT_EQ(clean_t.verified.load(), filter.get());  // the clean one was checked and remembered
+  EXPECT_EQ(dirty_t.verified.load(), reinterpret_cast<const char*>(filter.get()) + 1);  // checked: redact each copy
+  EXPECT_NE(b.events()[0].record.find("kubernetes")->unchangedTemplate(), nullptr);  // still copied as JSON
+  EXPECT_EQ(toJson(dirty), R"({"pod_name":"web-2","annotations":{"owner":"ann@example.com"}})");  // shared original untouched
+}
+
+// A one-pass false alarm in shared metadata (digits that look like a card number but fail the
+// Luhn sum) does not make every record pay the value-by-value search.
+TEST(RedactFilterTest, SharedMetadataWithAFalseAlarmIsCleanOnce) {
+  PluginFactory f;
+  auto filter = f.mustMake<Filter>(PluginKind::Filter, "redact", "builtin credit_card\n");
+  Arena meta_arena;
+  Value meta = *parseJson(R"({"namespace_id":"a1b2c3d4-0000-4000-8000-000000000001"})", meta_arena);
+  JsonTemplate t{&meta, meta_arena.copy(toJson(meta))};
+  Batch b;
+  Value r = *parseJson(R"({"msg":"ok"})", b.arena());
+  r.setMember("kubernetes", Value::copyOfTemplate(t, b.arena()), b.arena());
+  b.add("t", 1, r);
+  filter->process(b);
+  EXPECT_EQ(jsonRecords(b)[0], R"({"msg":"ok","kubernetes":{"namespace_id":"a1b2c3d4-0000-4000-8000-000000000001"}})");
+  EXPECT_EQ(t.verified.load(), filter.get());
+}
+
 TEST(RedactFilterTest, ContainsMatching) {
   EXPECT_EQ(runOne("keys password,token\nkey_match contains", R"({"db_password":"x","X-Api-Token":"y","tokenizer":"z","user":"u"})"),
             R"({"db_password":"[REDACTED]","X-Api-Token":"[REDACTED]","tokenizer":"[REDACTED]","user":"u"})");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <span>
@@ -20,6 +21,9 @@ class Value;
 struct JsonTemplate {
   const Value* original = nullptr;  // an object
   std::string_view json;            // appendJson(*original)
+  // A filter's verdict on the original, kept for its unchanged copies (redact: whether the pod
+  // metadata holds a secret); what the value means is the filter's.
+  mutable std::atomic<const void*> verified{nullptr};
 };
 
 // A JSON-like value: 16 bytes, trivially copyable. Strings, arrays and objects point into an

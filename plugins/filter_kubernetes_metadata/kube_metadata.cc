@@ -51,6 +51,15 @@ Pairs stringMap(dom::element parent, std::string_view key, const ParseOptions& o
   return out;
 }
 
+// Parses `json` with `parser`; `what` names the object in the error.
+Result<dom::element> parseDoc(dom::parser& parser, std::string_view json, std::string_view what) {
+  dom::element doc;
+  if (auto err = parser.parse(json.data(), json.size()).get(doc); err) {
+    return Status::corruption(std::string(what) + " JSON: " + simdjson::error_message(err));
+  }
+  return doc;
+}
+
 Result<PodMeta> podFrom(dom::element pod, const ParseOptions& o) {
   dom::element meta;
   if (pod["metadata"].get(meta) != simdjson::SUCCESS || !meta.is_object()) {
@@ -95,19 +104,17 @@ Result<PodMeta> podFrom(dom::element pod, const ParseOptions& o) {
 
 Result<PodMeta> parsePod(std::string_view json, const ParseOptions& options) {
   dom::parser parser;
-  dom::element doc;
-  if (auto err = parser.parse(json.data(), json.size()).get(doc); err) {
-    return Status::corruption(std::string("Pod JSON: ") + simdjson::error_message(err));
-  }
+  auto parsed = parseDoc(parser, json, "Pod");
+  if (!parsed) return parsed.status();
+  dom::element doc = *parsed;
   return podFrom(doc, options);
 }
 
 Result<NamespaceMeta> parseNamespace(std::string_view json, const ParseOptions& options) {
   dom::parser parser;
-  dom::element doc;
-  if (auto err = parser.parse(json.data(), json.size()).get(doc); err) {
-    return Status::corruption(std::string("Namespace JSON: ") + simdjson::error_message(err));
-  }
+  auto parsed = parseDoc(parser, json, "Namespace");
+  if (!parsed) return parsed.status();
+  dom::element doc = *parsed;
   dom::element meta;
   if (doc["metadata"].get(meta) != simdjson::SUCCESS || !meta.is_object()) {
     return Status::corruption("a Namespace without metadata");
@@ -123,10 +130,9 @@ Result<NamespaceMeta> parseNamespace(std::string_view json, const ParseOptions& 
 Result<std::vector<PodMeta>> parsePodList(std::string_view json, const ParseOptions& options,
                                           std::string* resource_version) {
   dom::parser parser;
-  dom::element doc;
-  if (auto err = parser.parse(json.data(), json.size()).get(doc); err) {
-    return Status::corruption(std::string("PodList JSON: ") + simdjson::error_message(err));
-  }
+  auto parsed = parseDoc(parser, json, "PodList");
+  if (!parsed) return parsed.status();
+  dom::element doc = *parsed;
   dom::array items;
   bool has_items = doc["items"].get_array().get(items) == simdjson::SUCCESS;
   std::string_view kind;
@@ -148,10 +154,9 @@ Result<std::vector<PodMeta>> parsePodList(std::string_view json, const ParseOpti
 
 Result<WatchEvent> parseWatchEvent(std::string_view line, const ParseOptions& options) {
   dom::parser parser;
-  dom::element doc;
-  if (auto err = parser.parse(line.data(), line.size()).get(doc); err) {
-    return Status::corruption(std::string("watch event JSON: ") + simdjson::error_message(err));
-  }
+  auto parsed = parseDoc(parser, line, "watch event");
+  if (!parsed) return parsed.status();
+  dom::element doc = *parsed;
   WatchEvent out;
   out.type = str(doc, "type");
   dom::element object;

@@ -74,6 +74,7 @@ int64_t monoNs() {
 }
 
 constexpr int64_t kSecond = 1'000'000'000;
+constexpr int kMaxTagGroups = 64;  // capture groups of the tag regexp, the whole match included
 constexpr int64_t kMaxBackoffNs = 60 * kSecond;
 constexpr int64_t kKubeletListIntervalNs = kSecond;  // at most one kubelet /pods per second
 
@@ -195,6 +196,10 @@ Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::crea
     return Status::invalidConfig(where + "tag_to_kubernetes_name_regexp needs the named groups namespace, pod_name and container_name");
   }
   f->group_count_ = f->tag_re_->NumberOfCapturingGroups();
+  if (f->group_count_ >= kMaxTagGroups) {
+    return Status::invalidConfig(where + "tag_to_kubernetes_name_regexp has " + std::to_string(f->group_count_) +
+                                 " groups; at most " + std::to_string(kMaxTagGroups - 1) + " are supported");
+  }
 
   for (const std::string& pattern : cfg.annotation_match) {
     auto re = compileRubyRegex(pattern);
@@ -288,8 +293,8 @@ size_t KubernetesMetadataFilter::cachedPods() const {
 }
 
 bool KubernetesMetadataFilter::matchTag(std::string_view tag, TagNames& out) const {
-  re2::StringPiece groups[64];
-  int n = std::min(group_count_ + 1, 64);
+  re2::StringPiece groups[kMaxTagGroups];
+  int n = group_count_ + 1;
   if (!tag_re_->Match(re2::StringPiece(tag.data(), tag.size()), 0, tag.size(), RE2::UNANCHORED, groups, n)) {
     return false;
   }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <type_traits>
 
 #include "net/http_client.h"
 
@@ -450,7 +451,7 @@ Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruC
     }
     t->state = r.state;
     t->meta = std::move(r.meta);
-    t->built.clear();
+    if constexpr (std::is_same_v<Slot, PodSlot>) t->built.clear();  // built from the old object
     t->expires_ns = now + (r.state == SlotState::Found ? ttl_ns_ : negative_ttl_ns_);
     return t;
   }

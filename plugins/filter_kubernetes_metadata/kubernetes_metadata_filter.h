@@ -138,7 +138,6 @@ class KubernetesMetadataFilter final : public Filter {
     SlotState state = SlotState::Pending;
     int64_t expires_ns = 0;
     std::shared_ptr<const NamespaceMeta> meta;
-    std::vector<Built> built;  // unused; keeps the slots alike for acquire()
   };
   template <class Meta>
   struct Fetched {

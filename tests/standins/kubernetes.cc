@@ -224,6 +224,11 @@ bool KubernetesStandIn::admit(const httplib::Request& req, httplib::Response& re
   if (!token.empty() && req.get_header_value("Authorization") != "Bearer " + token) fail = 401;
   if (fail == 0) return true;
   std::string message;
+  if (resource == "kubelet" && fail == 401) {  // the kubelet answers in plain text
+    res.status = 401;
+    res.set_content("Unauthorized", "text/plain");
+    return false;
+  }
   if (fail == 401) {
     message = "Unauthorized";
   } else if (fail == 403) {

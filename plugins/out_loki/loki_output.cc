@@ -9,6 +9,7 @@
 #include <charconv>
 #include <fstream>
 #include <sstream>
+#include <span>
 
 #include "buffer/compress.h"
 #include "loki_wire.pb.h"
@@ -20,7 +21,7 @@ using C = LokiConfig;
 
 constexpr const char* kRefusedHelp = "Entries Loki refused for good, by reason.";
 
-const std::array<Param<C>, 20> kParams = {{
+const std::array<Param<C>, 23> kParams = {{
     {"url", &C::url, "https://logs-prod-us-central1.grafana.net", "Loki's base URL; entries are pushed to <url>/loki/api/v1/push."},
     {"username", &C::username, nullptr, "Basic-auth user."},
     {"password", &C::password, nullptr, "Basic-auth password.", {}, kSecret},
@@ -39,6 +40,9 @@ const std::array<Param<C>, 20> kParams = {{
     {"encoding", &C::encoding, "protobuf", "protobuf: snappy-compressed protobuf, Loki's native encoding; json: Loki's JSON push format.", "protobuf|json"},
     {"compress", &C::compress, "none", "gzip the JSON body (encoding json; protobuf is always snappy-compressed).", "none|gzip"},
     {"max_label_values", &C::max_label_values, "1000", "Label cardinality guard: a label that takes more distinct values than this is dropped from every label set from then on (warned, counted). 0: no limit."},
+    {"max_label_names", &C::max_label_names, "15", "Most label names a stream gets (Loki's max_label_names_per_series, 15 by default, refuses the whole stream above it): extra_labels first, then <label>, then Kubernetes labels; the rest are dropped from the label set (warned once, counted). 0: no limit."},
+    {"max_request_size", &C::max_request_size, "1m", "Most bytes (lines, labels and metadata, before compression) of one push; a chunk is sent in several pushes. Loki refuses a push over its ingestion burst (ingestion_burst_size_mb, 6 MB by default) with 429 however often it is retried. Promtail and Alloy batch 1 MiB."},
+    {"max_request_entries", &C::max_request_entries, "10000", "Most entries of one push."},
     {"request_timeout", &C::request_timeout, "30s", "Timeout of one push request."},
     {"include_thread_label", &C::drop_single_key, nullptr, "Accepted for Fluentd compatibility; sluice adds no fluentd_thread label.", {}, kIgnored},
 }};
@@ -160,6 +164,10 @@ LokiOutput::LokiOutput(const LokiConfig& config, PluginContext& ctx)
       entries_sent_(&ctx.metrics().pluginCounter("entries_total", "Entries Loki accepted.")),
       labels_dropped_(&ctx.metrics().pluginCounter("labels_dropped_total",
                                                    "Labels dropped from label sets by the cardinality guard.")),
+      label_names_dropped_(&ctx.metrics().pluginCounter(
+          "label_names_dropped_total", "Labels left out of a label set past max_label_names (one per event and label).")),
+      resent_(&ctx.metrics().pluginCounter("resent_entries_total",
+                                           "Entries pushed again because a 400 did not say whether Loki kept them.")),
       metrics_(ctx.metrics()) {
   if (cfg_.bearer_token_file) token_file_ = std::make_unique<net::TokenFile>(*cfg_.bearer_token_file);
 }
@@ -324,15 +332,34 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
     }
   }
   auto name = [&](const Pair& p) { return std::string_view(scratch_).substr(p.name_off, p.name_len); };
-  std::stable_sort(pairs_.begin(), pairs_.end(), [&](const Pair& a, const Pair& b) { return name(a) < name(b); });
+  // The first of a name wins; past max_label_names distinct names (in the order above: extra
+  // labels, <label>, Kubernetes labels) the rest are dropped, as Loki would refuse the stream.
+  kept_.clear();
+  size_t over = 0;
+  for (uint32_t i = 0; i < pairs_.size(); ++i) {
+    bool seen = false;
+    for (uint32_t k : kept_) seen = seen || name(pairs_[k]) == name(pairs_[i]);
+    if (seen) continue;
+    if (cfg_.max_label_names > 0 && kept_.size() >= static_cast<size_t>(cfg_.max_label_names)) {
+      if (over++ == 0 && !label_names_warned_.exchange(true)) {
+        log_.warn("A stream has more than " + std::to_string(cfg_.max_label_names) + " labels (first dropped: '" +
+                  std::string(name(pairs_[i])) + "'); labels past the limit are dropped (max_label_names, Loki's " +
+                  "max_label_names_per_series), counted in label_names_dropped_total");
+      }
+      continue;
+    }
+    kept_.push_back(i);
+  }
+  if (over > 0) label_names_dropped_->add(over);
+  std::sort(kept_.begin(), kept_.end(), [&](uint32_t a, uint32_t b) { return name(pairs_[a]) < name(pairs_[b]); });
   out += '{';
-  if (pairs_.empty()) out += "job=\"sluice\"";  // Loki refuses a stream without labels
-  for (size_t i = 0; i < pairs_.size(); ++i) {
-    if (i > 0 && name(pairs_[i]) == name(pairs_[i - 1])) continue;  // the first of a name wins
-    if (i) out += ", ";
-    out += name(pairs_[i]);
+  if (kept_.empty()) out += "job=\"sluice\"";  // Loki refuses a stream without labels
+  for (size_t k = 0; k < kept_.size(); ++k) {
+    const Pair& p = pairs_[kept_[k]];
+    if (k) out += ", ";
+    out += name(p);
     out += "=\"";
-    appendLabelValue(out, std::string_view(scratch_).substr(pairs_[i].value_off, pairs_[i].value_len));
+    appendLabelValue(out, std::string_view(scratch_).substr(p.value_off, p.value_len));
     out += '"';
   }
   std::string& text = sanitized_;
@@ -354,6 +381,137 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
   appendLine(record, out);
 }
 
+// ---- Loki's 400 answers ---------------------------------------------------------------------
+
+namespace {
+
+// The label set at the start of `s` (Loki prints labels.String(): {a="1", b="2"}).
+std::string_view leadingLabels(std::string_view s) {
+  size_t end = labelSetEnd(s);
+  return end == std::string_view::npos ? std::string_view() : s.substr(0, end);
+}
+
+// Splits one line of a 400 body into its messages. The distributor joins its validation errors
+// (util.GroupedErrors) as "<msg>; N errors like: <msg>; ..."; a message itself may hold "; "
+// only inside a label set, so a split is made only where a count or a known message follows.
+std::vector<std::string_view> splitMessages(std::string_view line) {
+  static constexpr std::string_view kStarts[] = {"entry for stream '", "max entry size '", "stream '",
+                                                 "entry with timestamp ", "user '", "error parsing labels '",
+                                                 "missing required labels '", "total ignored: "};
+  std::vector<std::string_view> out;
+  size_t from = 0, at = 0;
+  while ((at = line.find("; ", at)) != std::string_view::npos) {
+    std::string_view next = line.substr(at + 2);
+    const size_t digits = next.find_first_not_of("0123456789");
+    bool starts = digits != 0 && digits != std::string_view::npos && next.substr(digits).starts_with(" errors like: ");
+    for (std::string_view k : kStarts) starts = starts || next.starts_with(k);
+    if (starts) {
+      out.push_back(line.substr(from, at - from));
+      from = at + 2;
+    }
+    at += 2;
+  }
+  out.push_back(line.substr(from));
+  return out;
+}
+
+}  // namespace
+
+// Every refusal form of Loki's push path (messages: ../shared/fixtures/loki/
+// error-message-formats.txt, Loki's pkg/validation/validate.go, pkg/ingester/stream.go):
+// - distributor validation, one message per entry or stream, grouped by util.GroupedErrors
+//   ("N errors like: <msg>; ...") in Loki 3, only the last one in Loki 2;
+// - the ingester's per-entry lines "entry with timestamp T ignored, reason: 'R'," (at most
+//   max_returned_stream_errors, 10 by default) closed by "user 'U', total ignored: N out of M for
+//   stream: L" (Loki >= 2.9) or, older, each line ending "for stream: L," and "total ignored: N
+//   out of M"; only the last failing stream's lines are returned.
+std::vector<LokiRefusal> parseRefusals(std::string_view body) {
+  std::vector<LokiRefusal> out;
+  std::vector<LokiRefusal> pending;  // ingester lines waiting for their stream
+  auto number = [](std::string_view s, size_t& value) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    return ec == std::errc() ? static_cast<size_t>(p - s.data()) : 0;
+  };
+  std::string_view rest = body;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    for (std::string_view msg : splitMessages(line)) {
+      while (!msg.empty() && (msg.back() == ' ' || msg.back() == '\r')) msg.remove_suffix(1);
+      LokiRefusal r;
+      if (size_t used = number(msg, r.count); used > 0 && msg.substr(used).starts_with(" errors like: ")) {
+        msg.remove_prefix(used + 14);
+      } else {
+        r.count = 1;
+      }
+      r.message = std::string(msg);
+      if (msg.starts_with("entry for stream '")) {
+        std::string_view labels = leadingLabels(msg.substr(18));
+        if (labels.empty()) continue;
+        r.labels = std::string(labels);
+        std::string_view tail = msg.substr(18 + labels.size());
+        if (tail.starts_with("' has timestamp too old: ") || tail.starts_with("' has timestamp too new: ")) {
+          std::string_view t = tail.substr(25);
+          auto ts = parseGoTime(t.substr(0, t.find(", oldest")));
+          if (!ts) continue;
+          r.kind = LokiRefusal::Kind::Time;
+          r.time_ns = *ts;
+        } else {  // "' has N label names; limit M" and whatever else names the stream alone
+          r.kind = LokiRefusal::Kind::Stream;
+        }
+        out.push_back(std::move(r));
+      } else if (msg.starts_with("max entry size '")) {
+        size_t s1 = msg.find("' bytes exceeded for stream '");
+        if (s1 == std::string_view::npos) continue;
+        std::string_view labels = leadingLabels(msg.substr(s1 + 29));
+        std::string_view tail = msg.substr(s1 + 29 + labels.size());
+        if (labels.empty() || !tail.starts_with("' while adding an entry with length '")) continue;
+        if (number(tail.substr(37), r.length) == 0) continue;
+        r.kind = LokiRefusal::Kind::Length;
+        r.labels = std::string(labels);
+        out.push_back(std::move(r));
+      } else if (msg.starts_with("stream '") || msg.starts_with("error parsing labels '")) {
+        // Label name/value too long, duplicate names, structured metadata refused: the stream.
+        std::string_view labels = leadingLabels(msg.substr(msg.find('\'') + 1));
+        if (labels.empty()) continue;
+        r.labels = std::string(labels);
+        out.push_back(std::move(r));
+      } else if (msg.starts_with("missing required labels '")) {
+        size_t s = msg.find("' for stream '");
+        if (s == std::string_view::npos) continue;
+        std::string_view labels = leadingLabels(msg.substr(s + 14));
+        if (labels.empty()) continue;
+        r.labels = std::string(labels);
+        out.push_back(std::move(r));
+      } else if (msg.starts_with("entry with timestamp ")) {
+        size_t ig = msg.find(" ignored, reason: '");
+        if (ig == std::string_view::npos) continue;
+        auto ts = parseGoTime(msg.substr(21, ig - 21));
+        if (!ts) continue;
+        r.kind = LokiRefusal::Kind::Time;
+        r.time_ns = *ts;
+        if (size_t fs = msg.rfind("' for stream: "); fs != std::string_view::npos) {  // Loki < 2.9
+          r.labels = std::string(leadingLabels(msg.substr(fs + 14)));
+          if (!r.labels.empty()) out.push_back(std::move(r));
+        } else {
+          pending.push_back(std::move(r));
+        }
+      } else if (msg.starts_with("user '")) {
+        size_t fs = msg.find(" for stream: ");
+        if (fs == std::string_view::npos) continue;
+        std::string_view labels = leadingLabels(msg.substr(fs + 13));
+        for (LokiRefusal& p : pending) {
+          p.labels = std::string(labels);
+          out.push_back(std::move(p));
+        }
+        pending.clear();
+      }
+    }
+  }
+  return out;
+}
+
 // ---- write --------------------------------------------------------------------------------
 
 std::string LokiOutput::authHeader() {
@@ -367,104 +525,46 @@ std::string LokiOutput::authHeader() {
   return {};
 }
 
+namespace {
+
+// One chunk's entries and what became of each.
+enum class Fate : uint8_t { Pending, Delivered, Failed, Retry };
+
+}  // namespace
+
 WriteResult LokiOutput::write(const ChunkView& chunk) {
   const size_t n = chunk.events();
   if (n == 0) return WriteResult::ok();
   std::vector<LokiEntry> entries(n);
-  WriteResult result;
-  std::vector<size_t> bad;
+  std::vector<Fate> fate(n, Fate::Pending);
+  std::vector<std::string> reason_of(n);
   for (size_t i = 0; i < n; ++i) {
-    if (!parseEntry(chunk.event(i), entries[i])) bad.push_back(i);
+    if (!parseEntry(chunk.event(i), entries[i])) {
+      fate[i] = Fate::Failed;
+      reason_of[i] = "not a loki entry (a chunk written by another output?)";
+    }
   }
   // Streams in order of first appearance; entries sorted by time within each (stable).
-  std::unordered_map<std::string_view, size_t> index;
+  std::unordered_map<std::string_view, uint32_t> index;
   std::vector<std::vector<uint32_t>> streams;
-  std::vector<std::string_view> stream_labels;
-  for (size_t i = 0, b = 0; i < n; ++i) {
-    if (b < bad.size() && bad[b] == i) {
-      ++b;
-      continue;
-    }
-    auto [it, fresh] = index.emplace(entries[i].labels, streams.size());
-    if (fresh) {
-      streams.emplace_back();
-      stream_labels.push_back(entries[i].labels);
-    }
+  std::vector<uint32_t> stream_of(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (fate[i] == Fate::Failed) continue;
+    auto [it, fresh] = index.emplace(entries[i].labels, static_cast<uint32_t>(streams.size()));
+    if (fresh) streams.emplace_back();
     streams[it->second].push_back(static_cast<uint32_t>(i));
+    stream_of[i] = it->second;
   }
   for (auto& s : streams) {
     std::stable_sort(s.begin(), s.end(), [&](uint32_t a, uint32_t b) { return entries[a].time_ns < entries[b].time_ns; });
   }
 
-  std::string body;
   std::vector<std::string> headers;
   if (cfg_.encoding == "protobuf") {
-    google::protobuf::Arena arena;
-    auto* req = google::protobuf::Arena::CreateMessage<loki_wire::PushRequest>(&arena);
-    std::vector<std::pair<std::string, std::string>> pairs;
-    for (size_t s = 0; s < streams.size(); ++s) {
-      loki_wire::Stream* stream = req->add_streams();
-      stream->set_labels(stream_labels[s].data(), stream_labels[s].size());
-      stream->mutable_entries()->Reserve(static_cast<int>(streams[s].size()));
-      for (uint32_t i : streams[s]) {
-        loki_wire::Entry* e = stream->add_entries();
-        e->mutable_timestamp()->set_seconds(entries[i].time_ns / kNanosPerSecond);
-        e->mutable_timestamp()->set_nanos(static_cast<int32_t>(entries[i].time_ns % kNanosPerSecond));
-        e->set_line(entries[i].line.data(), entries[i].line.size());
-        if (entries[i].metadata.size() > 2 && parseLabelSet(entries[i].metadata, pairs)) {
-          for (auto& [k, v] : pairs) {
-            loki_wire::LabelPair* p = e->add_structured_metadata();
-            p->set_name(k);
-            p->set_value(v);
-          }
-        }
-      }
-    }
-    std::string raw;
-    req->SerializeToString(&raw);
-    snappy::Compress(raw.data(), raw.size(), &body);
     headers.push_back("Content-Type: application/x-protobuf");
   } else {
-    std::vector<std::pair<std::string, std::string>> pairs;
-    body = "{\"streams\":[";
-    for (size_t s = 0; s < streams.size(); ++s) {
-      if (s) body += ',';
-      body += "{\"stream\":{";
-      parseLabelSet(stream_labels[s], pairs);
-      for (size_t k = 0; k < pairs.size(); ++k) {
-        if (k) body += ',';
-        appendJsonString(body, pairs[k].first);
-        body += ':';
-        appendJsonString(body, pairs[k].second);
-      }
-      body += "},\"values\":[";
-      for (size_t j = 0; j < streams[s].size(); ++j) {
-        const LokiEntry& e = entries[streams[s][j]];
-        if (j) body += ',';
-        body += "[\"" + std::to_string(e.time_ns) + "\",";
-        appendJsonString(body, e.line);
-        if (e.metadata.size() > 2 && parseLabelSet(e.metadata, pairs)) {
-          body += ",{";
-          for (size_t k = 0; k < pairs.size(); ++k) {
-            if (k) body += ',';
-            appendJsonString(body, pairs[k].first);
-            body += ':';
-            appendJsonString(body, pairs[k].second);
-          }
-          body += '}';
-        }
-        body += ']';
-      }
-      body += "]}";
-    }
-    body += "]}";
     headers.push_back("Content-Type: application/json");
-    if (cfg_.compress == "gzip") {
-      auto z = buffer::compress(buffer::Compression::Gzip, body);
-      if (!z) return WriteResult::retry("gzip failed: " + z.status().message());
-      body = std::move(*z);
-      headers.push_back("Content-Encoding: gzip");
-    }
+    if (cfg_.compress == "gzip") headers.push_back("Content-Encoding: gzip");
   }
   if (cfg_.tenant) {
     static const ChunkKey kNoKey;
@@ -472,6 +572,76 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
                       (dynamic_tenant_ ? expandPlaceholders(*cfg_.tenant, chunk.key ? *chunk.key : kNoKey, true) : *cfg_.tenant));
   }
   for (const auto& [k, v] : cfg_.custom_headers) headers.push_back(k + ": " + v);
+
+  // The body of a push of `ids` (stream after stream, each in time order).
+  auto buildBody = [&](std::span<const uint32_t> ids, std::string& body) -> bool {
+    body.clear();
+    std::vector<std::pair<std::string, std::string>> pairs;
+    if (cfg_.encoding == "protobuf") {
+      google::protobuf::Arena arena;
+      auto* req = google::protobuf::Arena::CreateMessage<loki_wire::PushRequest>(&arena);
+      loki_wire::Stream* stream = nullptr;
+      for (size_t k = 0; k < ids.size(); ++k) {
+        const LokiEntry& entry = entries[ids[k]];
+        if (k == 0 || stream_of[ids[k]] != stream_of[ids[k - 1]]) {
+          stream = req->add_streams();
+          stream->set_labels(entry.labels.data(), entry.labels.size());
+        }
+        loki_wire::Entry* e = stream->add_entries();
+        e->mutable_timestamp()->set_seconds(entry.time_ns / kNanosPerSecond);
+        e->mutable_timestamp()->set_nanos(static_cast<int32_t>(entry.time_ns % kNanosPerSecond));
+        e->set_line(entry.line.data(), entry.line.size());
+        if (entry.metadata.size() > 2 && parseLabelSet(entry.metadata, pairs)) {
+          for (auto& [name, value] : pairs) {
+            loki_wire::LabelPair* p = e->add_structured_metadata();
+            p->set_name(name);
+            p->set_value(value);
+          }
+        }
+      }
+      std::string raw;
+      req->SerializeToString(&raw);
+      snappy::Compress(raw.data(), raw.size(), &body);
+      return true;
+    }
+    auto appendPairs = [&] {
+      for (size_t k = 0; k < pairs.size(); ++k) {
+        if (k) body += ',';
+        appendJsonString(body, pairs[k].first);
+        body += ':';
+        appendJsonString(body, pairs[k].second);
+      }
+    };
+    body = "{\"streams\":[";
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const LokiEntry& e = entries[ids[k]];
+      const bool first = k == 0 || stream_of[ids[k]] != stream_of[ids[k - 1]];
+      if (first) {
+        if (k) body += "]},";
+        body += "{\"stream\":{";
+        parseLabelSet(e.labels, pairs);
+        appendPairs();
+        body += "},\"values\":[";
+      } else {
+        body += ',';
+      }
+      body += "[\"" + std::to_string(e.time_ns) + "\",";
+      appendJsonString(body, e.line);
+      if (e.metadata.size() > 2 && parseLabelSet(e.metadata, pairs)) {
+        body += ",{";
+        appendPairs();
+        body += '}';
+      }
+      body += ']';
+    }
+    body += "]}]}";
+    if (cfg_.compress == "gzip") {
+      auto z = buffer::compress(buffer::Compression::Gzip, body);
+      if (!z) return false;
+      body = std::move(*z);
+    }
+    return true;
+  };
 
   std::unique_ptr<net::HttpClient> client;
   {
@@ -483,165 +653,179 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   }
   if (!client) client = std::make_unique<net::HttpClient>(tls_);
   net::HttpResponse resp;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    net::HttpRequest req;
-    req.method = "POST";
-    req.url = push_url_;
-    req.body = body;
-    req.headers = headers;
-    if (std::string auth = authHeader(); !auth.empty()) req.headers.push_back(std::move(auth));
-    req.timeout_ms = static_cast<int64_t>(cfg_.request_timeout.seconds * 1000);
-    requests_->add(1);
-    client->send(req, resp);
-    if (resp.status == 401 && cfg_.bearer_token_file && attempt == 0) {
-      token_file_->invalidate();  // read the token again (a rotated service-account token) and retry once
-      continue;
+  auto push = [&](const std::string& body) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      net::HttpRequest req;
+      req.method = "POST";
+      req.url = push_url_;
+      req.body = body;
+      req.headers = headers;
+      if (std::string auth = authHeader(); !auth.empty()) req.headers.push_back(std::move(auth));
+      req.timeout_ms = static_cast<int64_t>(cfg_.request_timeout.seconds * 1000);
+      requests_->add(1);
+      client->send(req, resp);
+      if (resp.status == 401 && cfg_.bearer_token_file && attempt == 0) {
+        token_file_->invalidate();  // read the token again (a rotated service-account token) and retry once
+        continue;
+      }
+      break;
     }
-    break;
-  }
-  const bool transport = resp.transportFailed();
-  {
-    std::lock_guard lock(clients_mu_);
-    if (!transport) clients_.push_back(std::move(client));
-  }
-  for (size_t i : bad) result.failed_events.emplace_back(i, "not a loki entry (a chunk written by another output?)");
-  const size_t good = n - bad.size();
+    if (resp.transportFailed()) {
+      client = std::make_unique<net::HttpClient>(tls_);
+    }
+  };
   auto message = [&] {
     std::string m(resp.body.substr(0, 2000));
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     return m;
   };
-  auto finish = [&](WriteResult r) {
-    if (bad.empty()) return r;
-    // Unreadable events fail for good; what became of the rest is in `r`.
-    WriteResult p;
-    p.kind = WriteResult::Kind::Partial;
-    p.failed_events = result.failed_events;
-    if (r.kind == WriteResult::Kind::Retry || r.kind == WriteResult::Kind::Fail) {
-      for (size_t i = 0, b = 0; i < n; ++i) {
-        if (b < bad.size() && bad[b] == i) {
-          ++b;
-        } else if (r.kind == WriteResult::Kind::Retry) {
-          p.retry_events.push_back(i);
-        } else {
-          p.failed_events.emplace_back(i, r.reason);
-        }
+  auto refusedCounter = [&](std::string_view why) -> Counter& {
+    return metrics_.pluginCounter("refused_entries_total", kRefusedHelp, {{"reason", std::string(reasonClass(why))}});
+  };
+
+  // Pushes of at most max_request_size bytes and max_request_entries entries, stream after
+  // stream; a stream may span pushes (they go in order, so its entries stay in time order).
+  const size_t max_bytes = cfg_.max_request_size.bytes > 0 ? cfg_.max_request_size.bytes : SIZE_MAX;
+  const size_t max_entries = cfg_.max_request_entries > 0 ? static_cast<size_t>(cfg_.max_request_entries) : SIZE_MAX;
+  std::vector<std::vector<uint32_t>> pushes(1);
+  size_t push_bytes = 0;
+  for (const auto& s : streams) {
+    for (uint32_t i : s) {
+      const size_t size = entries[i].line.size() + entries[i].labels.size() + entries[i].metadata.size() + 16;
+      if (!pushes.back().empty() && (push_bytes + size > max_bytes || pushes.back().size() >= max_entries)) {
+        pushes.emplace_back();
+        push_bytes = 0;
       }
-      p.retry_after_ns = r.retry_after_ns;
-    } else {
-      for (auto& f : r.failed_events) p.failed_events.push_back(f);
+      pushes.back().push_back(i);
+      push_bytes += size;
     }
-    p.reason = r.reason;
-    return p;
-  };
-  auto retry = [&](std::string why) {
-    WriteResult r = WriteResult::retry(std::move(why));
-    r.retry_after_ns = std::max<int64_t>(resp.retry_after_ns, 0);
-    return finish(std::move(r));
-  };
-  if (transport) return retry("Loki could not be reached: " + resp.error);
-  if (resp.status >= 200 && resp.status < 300) {
-    entries_sent_->add(good);
-    return finish(WriteResult::ok());
-  }
-  const std::string text = message();
-  const std::string what = "push answered " + std::to_string(resp.status) + ": " + text;
-  if (resp.status == 401 || resp.status == 403) {
-    log_.error(text.find("no org id") != std::string::npos
-                   ? "Loki needs a tenant (401 no org id): set `tenant` (X-Scope-OrgID)"
-               : resp.status == 401 ? "Loki refused the credentials (401): check username/password or bearer_token_file"
-                                    : "Loki denied the push (403): check the tenant and the credentials' permissions");
-    return retry(what);
-  }
-  if ((resp.status == 429 && text.find("stream limit") == std::string::npos) || resp.status >= 500) {
-    return retry(what);
-  }
-  if (resp.status != 400) {
-    metrics_.pluginCounter("refused_entries_total", kRefusedHelp, {{"reason", std::string(reasonClass(text))}}).add(good);
-    return finish(WriteResult::fail(what));
   }
 
-  // A 400 names the refused entries (Loki kept the rest): find them by stream and time (or
-  // line length). If it names fewer than it refused (the list is capped), every entry of the
-  // request goes to the dead letters: replaying them is harmless, Loki drops entries it has.
-  std::vector<char> refused(n, 0);
-  std::vector<std::string> reason_of(n);
-  size_t named = 0, claimed = 0;
-  std::vector<std::pair<int64_t, std::string>> pending;  // "entry with timestamp" lines
-  auto mark = [&](std::string_view labels, auto&& match, const std::string& why) {
-    auto it = index.find(labels);
-    if (it == index.end()) return false;
-    for (uint32_t i : streams[it->second]) {
-      if (!refused[i] && match(entries[i])) {
-        refused[i] = 1;
-        reason_of[i] = why;
-        ++named;
-        return true;
-      }
+  std::string reason;  // of the retry, if any
+  int64_t retry_after_ns = 0;
+  bool stopped = false;  // Loki could not take a push: the rest of the chunk waits for the retry
+  std::string body;
+  std::vector<char> in_push(n, 0);
+  constexpr int kMaxRounds = 8;  // a 400 leaves entries it did not name: push them again, this often
+  for (std::vector<uint32_t>& ids : pushes) {
+    if (ids.empty()) continue;
+    if (stopped) {
+      for (uint32_t i : ids) fate[i] = Fate::Retry;
+      continue;
     }
-    return false;
-  };
-  std::string_view rest = resp.body;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    if (line.starts_with("entry with timestamp ")) {
-      size_t ig = line.find(" ignored, reason: '");
-      if (ig == std::string_view::npos) continue;
-      auto ts = parseGoTime(line.substr(21, ig - 21));
-      if (ts) pending.emplace_back(*ts, std::string(line));
-    } else if (line.starts_with("user '")) {
-      size_t total = line.find("total ignored: ");
-      size_t stream = line.find(" for stream: ");
-      if (total == std::string_view::npos || stream == std::string_view::npos) continue;
-      size_t count = 0;
-      std::from_chars(line.data() + total + 15, line.data() + line.size(), count);
-      claimed += count;
-      std::string_view labels = line.substr(stream + 13);
-      for (const auto& [ts, why] : pending) {
-        int64_t t = ts;
-        mark(labels, [&](const LokiEntry& e) { return e.time_ns == t; }, why);
+    for (int round = 0; !ids.empty(); ++round) {
+      if (round == kMaxRounds) {
+        for (uint32_t i : ids) fate[i] = Fate::Retry;
+        reason = "Loki kept answering 400 without naming these entries";
+        break;
       }
-      pending.clear();
-    } else if (line.starts_with("entry for stream '")) {
-      size_t close = line.find("' has timestamp too ");
-      if (close == std::string_view::npos) continue;
-      ++claimed;
-      std::string_view labels = line.substr(18, close - 18);
-      size_t at = close + 20;
-      size_t colon = line.find(": ", at);
-      if (colon == std::string_view::npos) continue;
-      size_t stop = line.find(", oldest", colon);
-      auto ts = parseGoTime(line.substr(colon + 2, stop == std::string_view::npos ? std::string_view::npos : stop - colon - 2));
-      if (ts) {
-        int64_t t = *ts;
-        mark(labels, [&](const LokiEntry& e) { return e.time_ns == t; }, std::string(line));
+      if (!buildBody(ids, body)) {
+        for (uint32_t i : ids) fate[i] = Fate::Retry;
+        reason = "gzip failed";
+        stopped = true;
+        break;
       }
-    } else if (line.starts_with("max entry size '")) {
-      ++claimed;
-      size_t s1 = line.find("for stream '");
-      size_t s2 = line.find("' while adding an entry with length '");
-      if (s1 == std::string_view::npos || s2 == std::string_view::npos) continue;
-      size_t len = 0;
-      std::from_chars(line.data() + s2 + 38, line.data() + line.size(), len);
-      mark(line.substr(s1 + 12, s2 - s1 - 12), [&](const LokiEntry& e) { return e.line.size() == len; }, std::string(line));
+      if (round > 0) resent_->add(ids.size());
+      push(body);
+      if (resp.transportFailed()) {
+        for (uint32_t i : ids) fate[i] = Fate::Retry;
+        reason = "Loki could not be reached: " + resp.error;
+        stopped = true;
+        break;
+      }
+      if (resp.status >= 200 && resp.status < 300) {
+        for (uint32_t i : ids) fate[i] = Fate::Delivered;
+        entries_sent_->add(ids.size());
+        break;
+      }
+      const std::string text = message();
+      const std::string what = "push answered " + std::to_string(resp.status) + ": " + text;
+      if (resp.status == 401 || resp.status == 403 ||
+          (resp.status == 429 && text.find("stream limit") == std::string::npos) || resp.status >= 500) {
+        if (resp.status == 401 || resp.status == 403) {
+          log_.error(text.find("no org id") != std::string::npos
+                         ? "Loki needs a tenant (401 no org id): set `tenant` (X-Scope-OrgID)"
+                     : resp.status == 401 ? "Loki refused the credentials (401): check username/password or bearer_token_file"
+                                          : "Loki denied the push (403): check the tenant and the credentials' permissions");
+        }
+        for (uint32_t i : ids) fate[i] = Fate::Retry;
+        reason = what;
+        retry_after_ns = std::max<int64_t>(retry_after_ns, resp.retry_after_ns);
+        stopped = true;
+        break;
+      }
+      if (resp.status != 400) {
+        refusedCounter(text).add(ids.size());
+        for (uint32_t i : ids) {
+          fate[i] = Fate::Failed;
+          reason_of[i] = what;
+        }
+        break;
+      }
+      // A 400: Loki kept the entries it did not refuse, and its answer names refused entries,
+      // though perhaps not all of them (capped lists, only one stream's error). The named ones
+      // fail for good; the others are pushed again, Loki dropping those it already has.
+      for (uint32_t i : ids) in_push[i] = 1;
+      size_t named = 0;
+      for (const LokiRefusal& r : parseRefusals(resp.body)) {
+        auto it = index.find(r.labels);
+        if (it == index.end()) continue;
+        size_t left = r.count;
+        for (uint32_t i : streams[it->second]) {
+          if (left == 0) break;
+          if (!in_push[i] || fate[i] == Fate::Failed) continue;
+          const bool match = r.kind == LokiRefusal::Kind::Stream || (r.kind == LokiRefusal::Kind::Time && entries[i].time_ns == r.time_ns) ||
+                             (r.kind == LokiRefusal::Kind::Length && entries[i].line.size() == r.length);
+          if (!match) continue;
+          fate[i] = Fate::Failed;
+          reason_of[i] = "Loki refused the entry: " + r.message;
+          refusedCounter(r.message).add(1);
+          ++named;
+          if (r.kind != LokiRefusal::Kind::Stream) --left;
+        }
+      }
+      for (uint32_t i : ids) in_push[i] = 0;
+      if (named == 0) {  // nothing recognisable: resending would be answered the same
+        refusedCounter(text).add(ids.size());
+        for (uint32_t i : ids) {
+          fate[i] = Fate::Failed;
+          reason_of[i] = what;
+        }
+        break;
+      }
+      std::erase_if(ids, [&](uint32_t i) { return fate[i] == Fate::Failed; });
     }
   }
-  if (named == 0 || named < claimed) {
-    metrics_.pluginCounter("refused_entries_total", kRefusedHelp, {{"reason", std::string(reasonClass(text))}}).add(good);
-    return finish(WriteResult::fail(what));
+  {
+    std::lock_guard lock(clients_mu_);
+    clients_.push_back(std::move(client));  // after a transport error, a fresh one
   }
-  WriteResult partial;
-  partial.kind = WriteResult::Kind::Partial;
-  partial.reason = what;
+
+  WriteResult result;
+  size_t retry = 0, failed = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (!refused[i]) continue;
-    metrics_.pluginCounter("refused_entries_total", kRefusedHelp, {{"reason", std::string(reasonClass(reason_of[i]))}}).add(1);
-    partial.failed_events.emplace_back(i, "Loki refused the entry: " + reason_of[i]);
+    if (fate[i] == Fate::Retry) {
+      result.retry_events.push_back(i);
+      ++retry;
+    } else if (fate[i] == Fate::Failed) {
+      result.failed_events.emplace_back(i, std::move(reason_of[i]));
+      ++failed;
+    }
   }
-  entries_sent_->add(good - named);
-  return finish(std::move(partial));
+  if (retry == n) {
+    WriteResult r = WriteResult::retry(std::move(reason));
+    r.retry_after_ns = std::max<int64_t>(retry_after_ns, 0);
+    return r;
+  }
+  if (failed == n && std::all_of(result.failed_events.begin(), result.failed_events.end(),
+                                 [&](const auto& f) { return f.second == result.failed_events[0].second; })) {
+    return WriteResult::fail(result.failed_events[0].second);
+  }
+  if (retry == 0 && failed == 0) return WriteResult::ok();
+  result.kind = WriteResult::Kind::Partial;
+  result.reason = !reason.empty() ? reason : result.failed_events.empty() ? "" : result.failed_events.front().second;
+  result.retry_after_ns = std::max<int64_t>(retry_after_ns, 0);
+  return result;
 }
 
 const PluginDescriptor& descriptor() {

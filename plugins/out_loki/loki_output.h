@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +33,9 @@ struct LokiConfig {
   std::string encoding;
   std::string compress;
   int64_t max_label_values = 0;
+  int64_t max_label_names = 0;
+  ByteSize max_request_size;
+  int64_t max_request_entries = 0;
   Duration request_timeout;
 };
 
@@ -49,10 +53,27 @@ bool parseEntry(std::string_view event, LokiEntry& out);
 // Name/value pairs of a Loki label set text; false on a syntax error.
 bool parseLabelSet(std::string_view text, std::vector<std::pair<std::string, std::string>>& out);
 
+// What a Loki 400 body says was refused, one claim per message: the stream's label text as Loki
+// prints it, and which of its entries (all of them; the one with a timestamp; `count` entries
+// with a line length). Reads every form the push path writes (see parseRefusals in the .cc).
+struct LokiRefusal {
+  enum class Kind { Stream, Time, Length };
+  Kind kind = Kind::Stream;
+  std::string labels;
+  int64_t time_ns = 0;
+  size_t length = 0;
+  size_t count = 1;
+  std::string message;
+};
+std::vector<LokiRefusal> parseRefusals(std::string_view body);
+
 // Sends events to Loki's push API: streams grouped by label set, entries sorted by time within
 // each stream, as snappy-compressed protobuf (Loki's native encoding) or JSON (optionally
-// gzip). 429/5xx retry; entries Loki refuses for good (too far behind, too old, too long,
-// stream limit) go to <secondary> or the dead letters with Loki's message.
+// gzip), in pushes of at most max_request_size bytes and max_request_entries entries (a push
+// over Loki's ingestion burst is refused with 429 however often it is retried). 429/5xx retry;
+// entries a 400 names (too far behind, too old, too long, too many labels, ...) go to
+// <secondary> or the dead letters with Loki's message, and the entries it does not name are
+// pushed again (Loki drops exact duplicates), since Loki's answer may name only some of them.
 class LokiOutput final : public Output {
  public:
   static Result<std::unique_ptr<LokiOutput>> create(const LokiConfig& config, PluginContext& ctx);
@@ -110,6 +131,10 @@ class LokiOutput final : public Output {
   Counter* requests_;
   Counter* entries_sent_;
   Counter* labels_dropped_;
+  Counter* label_names_dropped_;
+  std::atomic<bool> label_names_warned_{false};
+  std::vector<uint32_t> kept_;  // indexes into pairs_ within max_label_names, guarded by format_mu_
+  Counter* resent_;
   PluginMetrics metrics_;
 };
 

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <set>
 
+#include <simdjson.h>
+
 #include "buffer/buffer.h"
 #include "plugins/out_loki/loki_output.h"
 #include "standins/loki.h"
@@ -192,6 +194,168 @@ TEST_F(LokiOutputTest, RetriesDeliverOnceAndRefusedEntriesLandInTheDeadLetters) 
   EXPECT_NE(dead.find(R"(\"n\":-1)"), std::string::npos) << dead;
   EXPECT_EQ(metric("sluice_output_loki_refused_entries_total", {{"reason", "entry too far behind"}}), 1);
   EXPECT_GE(loki_.pushRequests(), 5);
+}
+
+// Loki refuses a push bigger than the tenant's ingestion burst (6 MB by default) with 429
+// however often it is sent: a 7 MB chunk goes in pushes of at most max_request_size (1 MiB), and
+// those the rate limit (4 MB/s) turns away are retried until all are in.
+TEST_F(LokiOutputTest, ChunksLargerThanLokisBurstAreSplitAndDelivered) {
+  auto out = make("line_format json\n<label>\n  app\n</label>\n");
+  TempDir dir;
+  BufferConfig c = testing::testBufferConfig("memory");
+  c.retry_forever = true;
+  c.retry_wait.seconds = 0.05;
+  c.retry_max_interval.seconds = 0.2;
+  testing::OutputBuffer buf(c, *out, "loki", dir.file("dead"));
+  ASSERT_TRUE(buf.started());
+  const std::string pad(1900, 'x');
+  Batch b;
+  constexpr int kEntries = 3700;  // 7.2 MB of lines: over the 6 MB burst, under the 8 MB chunk
+  for (int i = 0; i < kEntries; ++i) {
+    b.add("t", kT0 + i, *parseJson("{\"app\":\"api\",\"n\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}", b.arena()));
+  }
+  ASSERT_TRUE(buf->append(b).isOk());
+  ASSERT_TRUE(waitFor([&] { return loki_.entryCount() == kEntries && buf->queuedChunks() == 0; },
+                      std::chrono::seconds(30)))
+      << loki_.entryCount() << " of " << kEntries << " after " << loki_.pushRequests() << " pushes";
+  buf->stop();
+  std::vector<size_t> sizes = loki_.pushBytes();
+  ASSERT_FALSE(sizes.empty());
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), size_t{1} << 20);
+  EXPECT_GE(sizes.size(), 8u);
+  EXPECT_TRUE(testing::readFile(dir.file("dead/loki.jsonl")).empty());
+  EXPECT_EQ(metric("sluice_output_loki_entries_total"), kEntries);
+
+  // max_request_entries caps the count as well.
+  LokiStandIn small;
+  small.setSampleAgeLimits(0, 0);
+  ASSERT_TRUE(small.start());
+  auto capped = factory_.mustMake<LokiOutput>(PluginKind::Output, "loki", "url " + small.url() + "\nmax_request_entries 7\n");
+  Batch few;
+  for (int i = 0; i < 20; ++i) few.add("t", kT0 + i, *parseJson(R"({"m":"a"})", few.arena()));
+  ASSERT_EQ(send(*capped, few).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(small.pushRequests(), 3);
+  EXPECT_EQ(small.entryCount(), 20u);
+}
+
+// A pod with more labels than Loki's max_label_names_per_series (15): the stream keeps the
+// first 15 (extra_labels, <label>, then the pod's labels) and is stored, not refused.
+TEST_F(LokiOutputTest, LabelCountIsKeptUnderLokisLimit) {
+  auto out = make("extract_kubernetes_labels true\nextra_labels {\"cluster\":\"c1\"}\n<label>\n  pod $.kubernetes.pod_name\n</label>\n");
+  std::string labels;
+  for (int i = 0; i < 20; ++i) labels += (i ? "," : "") + std::string("\"l") + (i < 10 ? "0" : "") + std::to_string(i) + "\":\"v\"";
+  Batch b;
+  b.add("t", kT0, *parseJson(R"({"msg":"m","kubernetes":{"pod_name":"p","labels":{)" + labels + "}}}", b.arena()));
+  b.add("t", kT0 + 1, *parseJson(R"({"msg":"n","kubernetes":{"pod_name":"p","labels":{)" + labels + "}}}", b.arena()));
+  ASSERT_EQ(send(*out, b).kind, WriteResult::Kind::Ok);
+  auto streams = loki_.streams();
+  ASSERT_EQ(streams.size(), 1u);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  ASSERT_TRUE(parseLabelSet(streams.begin()->first, pairs));
+  EXPECT_EQ(pairs.size(), 15u);
+  EXPECT_EQ(pairs.front(), (std::pair<std::string, std::string>{"cluster", "c1"}));
+  EXPECT_TRUE(std::count(pairs.begin(), pairs.end(), std::pair<std::string, std::string>{"pod", "p"}));
+  EXPECT_TRUE(std::count(pairs.begin(), pairs.end(), std::pair<std::string, std::string>{"l12", "v"}));
+  EXPECT_FALSE(std::count(pairs.begin(), pairs.end(), std::pair<std::string, std::string>{"l13", "v"}));
+  EXPECT_EQ(metric("sluice_output_loki_label_names_dropped_total"), 14);  // 7 per event
+}
+
+// Loki's real 400s: several streams refused for different reasons in one push. Only the refused
+// entries fail; whatever the answer does not name is pushed again (Loki 2 returns only the last
+// error, the ingester only the last failing stream's, and at most 10 of its entries), never
+// counted as delivered unseen nor dead-lettered with the refused ones.
+class LokiRefusalTest : public LokiOutputTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(LokiRefusalTest, OnlyRefusedEntriesFailTheRestIsDelivered) {
+  loki_.setGroupedErrors(GetParam());
+  loki_.setMaxLineSize(100);
+  auto out = make("max_label_names 0\nextract_kubernetes_labels true\nline_format json\n<label>\n  app\n</label>\n");
+  // The stream "behind" first gets a newer entry, so that older ones are too far behind.
+  Batch first;
+  first.add("t", kT0 + 7200 * kNanosPerSecond, *parseJson(R"({"app":"behind","n":"newest"})", first.arena()));
+  ASSERT_EQ(send(*out, first).kind, WriteResult::Kind::Ok);
+
+  std::string many;
+  for (int i = 0; i < 16; ++i) many += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
+  Batch b;
+  std::set<size_t> refused;
+  auto add = [&](const std::string& json, int64_t t, bool bad) {
+    if (bad) refused.insert(b.size());
+    b.add("t", t, *parseJson(json, b.arena()));
+  };
+  add(R"({"app":"labels","n":1,"kubernetes":{"labels":{)" + many + "}}}", kT0, true);
+  add(R"({"app":"labels","n":2,"kubernetes":{"labels":{)" + many + "}}}", kT0 + 1, true);
+  for (int i = 0; i < 3; ++i) add("{\"app\":\"good\",\"n\":" + std::to_string(i) + "}", kT0 + i, false);
+  for (int i = 0; i < 14; ++i) add("{\"app\":\"behind\",\"n\":" + std::to_string(i) + "}", kT0 + i, true);
+  add(R"({"app":"behind","n":"recent"})", kT0 + 7000 * kNanosPerSecond, false);
+  add(R"({"app":"long","n":")" + std::string(200, 'y') + "\"}", kT0, true);
+  add(R"({"app":"long","n":"short"})", kT0 + 1, false);
+  WriteResult r = send(*out, b);
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  EXPECT_TRUE(r.retry_events.empty());
+  std::set<size_t> failed;
+  for (const auto& [i, why] : r.failed_events) {
+    failed.insert(i);
+    EXPECT_NE(why.find("Loki refused the entry: "), std::string::npos) << why;
+  }
+  EXPECT_EQ(failed, refused);
+  auto streams = loki_.streams();
+  EXPECT_EQ(streams.count(R"({app="labels"})"), 0u);
+  EXPECT_EQ(streams.at(R"({app="good"})").size(), 3u);
+  EXPECT_EQ(streams.at(R"({app="behind"})").size(), 2u);
+  EXPECT_EQ(streams.at(R"({app="long"})").size(), 1u);
+  EXPECT_EQ(metric("sluice_output_loki_entries_total"), 1 + 3 + 1 + 1);
+  EXPECT_EQ(metric("sluice_output_loki_refused_entries_total", {{"reason", "entry too far behind"}}), 14);
+  EXPECT_EQ(metric("sluice_output_loki_refused_entries_total", {{"reason", "max entry size"}}), 1);
+  EXPECT_GE(metric("sluice_output_loki_resent_entries_total"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Styles, LokiRefusalTest, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Loki3Grouped" : "Loki2LastOnly"; });
+
+// Every 400 form, as Loki writes it (fixtures: quoted real answers).
+TEST(LokiRefusalParseTest, ReadsEveryForm) {
+  auto r = parseRefusals(
+      "2 errors like: max entry size '100' bytes exceeded for stream '{app=\"a; b\"}' while adding an entry with length "
+      "'200' bytes; entry for stream '{app=\"c\"}' has 16 label names; limit 15; entry for stream '{app=\"d\"}' has "
+      "timestamp too old: 2021-07-17 06:34:49.020024184 +0000 UTC, oldest acceptable timestamp is: 2021-07-20 "
+      "06:34:49 +0000 UTC\n");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].kind, LokiRefusal::Kind::Length);
+  EXPECT_EQ(r[0].labels, "{app=\"a; b\"}");
+  EXPECT_EQ(r[0].count, 2u);
+  EXPECT_EQ(r[0].length, 200u);
+  EXPECT_EQ(r[1].kind, LokiRefusal::Kind::Stream);
+  EXPECT_EQ(r[1].labels, "{app=\"c\"}");
+  EXPECT_EQ(r[2].kind, LokiRefusal::Kind::Time);
+  EXPECT_EQ(r[2].time_ns, 1626503689020024184);
+  r = parseRefusals("entry with timestamp 2021-07-17 06:34:49.5 +0000 UTC ignored, reason: 'entry too far behind, entry "
+                    "timestamp is: 2021-07-17T06:34:49Z, oldest acceptable timestamp is: 2021-07-17T07:00:00Z',\n"
+                    "user 'fake', total ignored: 1 out of 3 for stream: {job=\"x\"}\n");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].labels, "{job=\"x\"}");
+  EXPECT_EQ(r[0].time_ns, 1626503689500000000);
+  if (!testing::sharedFixturesPresent()) GTEST_SKIP() << "../shared/fixtures absent";
+  // The quoted Loki 2 answers (out of order, too far behind): each line names its stream.
+  std::string fixtures = testing::readFile(testing::sharedDir() + "/fixtures/loki/error-responses.json");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(fixtures).get(doc), simdjson::SUCCESS);
+  size_t complete = 0;
+  for (simdjson::dom::element resp : doc["responses"].get_array()) {
+    int64_t status = 0;
+    bool whole = false;
+    std::string_view body;
+    if (resp["http_status"].get_int64().get(status) || status != 400 || resp["body"].get_string().get(body) ||
+        resp["body_complete"].get_bool().get(whole) || !whole) {
+      continue;
+    }
+    ++complete;
+    auto claims = parseRefusals(body);
+    EXPECT_FALSE(claims.empty()) << body;
+    for (const auto& c : claims) EXPECT_TRUE(c.labels.starts_with("{") && c.labels.ends_with("}")) << c.labels;
+  }
+  EXPECT_EQ(complete, 2u);
 }
 
 // A rotated service-account token: the file is read again when it changes, and after a 401

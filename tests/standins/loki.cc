@@ -136,6 +136,23 @@ void LokiStandIn::setMaxLineSize(size_t bytes) {
   max_line_size_ = bytes;
 }
 
+void LokiStandIn::setIngestionLimits(int64_t rate_bytes, int64_t burst_bytes) {
+  std::lock_guard lock(mu_);
+  rate_ = static_cast<double>(rate_bytes);
+  burst_ = tokens_ = static_cast<double>(burst_bytes);
+  tokens_at_ns_ = 0;
+}
+
+void LokiStandIn::setMaxLabelNames(int n) {
+  std::lock_guard lock(mu_);
+  max_label_names_ = n;
+}
+
+void LokiStandIn::setGroupedErrors(bool grouped) {
+  std::lock_guard lock(mu_);
+  grouped_errors_ = grouped;
+}
+
 void LokiStandIn::setSampleAgeLimits(int64_t max_age_ns, int64_t grace_ns) {
   std::lock_guard lock(mu_);
   max_age_ns_ = max_age_ns;
@@ -175,6 +192,11 @@ size_t LokiStandIn::entryCount() const {
 int LokiStandIn::pushRequests() const {
   std::lock_guard lock(mu_);
   return push_requests_;
+}
+
+std::vector<size_t> LokiStandIn::pushBytes() const {
+  std::lock_guard lock(mu_);
+  return push_bytes_;
 }
 
 std::vector<std::string> LokiStandIn::contentTypes() const {
@@ -269,53 +291,121 @@ void LokiStandIn::handlePush(const httplib::Request& req, httplib::Response& res
     return plainError(res, 415, "unsupported Content-Type " + content_type);
   }
 
-  std::string errors;
-  int refused = 0;
-  for (auto& [labels, entries] : pushed) {
+  // The distributor: labels, then entries (pkg/distributor/validator.go).
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> invalid;  // validation errors in order
+  std::vector<std::pair<std::string, std::vector<Entry>>> valid;
+  size_t valid_bytes = 0, valid_lines = 0;
+  for (auto& [text, entries] : pushed) {
     std::vector<std::pair<std::string, std::string>> pairs;
-    if (!parseLokiLabels(labels, pairs) || pairs.empty()) {
-      return plainError(res, 400, pairs.empty() && parseLokiLabels(labels, pairs)
-                                      ? "error at least one label pair is required per stream"
-                                      : "error parsing labels '" + labels + "' with error: parse error");
+    if (!parseLokiLabels(text, pairs)) {
+      invalid.push_back("error parsing labels '" + text + "' with error: 1:2: parse error: unexpected character");
+      continue;
     }
-    addStream(tenant, lokiLabels(std::move(pairs)), std::move(entries), errors, refused);
+    if (pairs.empty()) {
+      invalid.push_back("error at least one label pair is required per stream");
+      continue;
+    }
+    std::sort(pairs.begin(), pairs.end());
+    const std::string labels = lokiLabels(pairs);
+    std::string label_error;
+    if (max_label_names_ > 0 && pairs.size() > static_cast<size_t>(max_label_names_)) {
+      label_error = "entry for stream '" + labels + "' has " + std::to_string(pairs.size()) + " label names; limit " +
+                    std::to_string(max_label_names_);
+    }
+    for (size_t k = 0; k < pairs.size() && label_error.empty(); ++k) {
+      if (pairs[k].first.size() > 1024) {
+        label_error = "stream '" + labels + "' has label name too long: '" + pairs[k].first + "'";
+      } else if (pairs[k].second.size() > 2048) {
+        label_error = "stream '" + labels + "' has label value too long: '" + pairs[k].second + "'";
+      } else if (k > 0 && pairs[k].first == pairs[k - 1].first) {
+        label_error = "stream '" + labels + "' has duplicate label name: '" + pairs[k].first + "'";
+      }
+    }
+    if (!label_error.empty()) {
+      invalid.push_back(std::move(label_error));
+      continue;
+    }
+    std::vector<Entry> kept;
+    for (Entry& e : entries) {
+      if (max_age_ns_ != 0 && e.time_ns < now - max_age_ns_) {
+        invalid.push_back("entry for stream '" + labels + "' has timestamp too old: " + goTime(e.time_ns) +
+                          ", oldest acceptable timestamp is: " + goTime(now - max_age_ns_));
+      } else if (grace_ns_ != 0 && e.time_ns > now + grace_ns_) {
+        invalid.push_back("entry for stream '" + labels + "' has timestamp too new: " + goTime(e.time_ns));
+      } else if (max_line_size_ != 0 && e.line.size() > max_line_size_) {
+        invalid.push_back("max entry size '" + std::to_string(max_line_size_) + "' bytes exceeded for stream '" + labels +
+                          "' while adding an entry with length '" + std::to_string(e.line.size()) + "' bytes");
+      } else {
+        valid_bytes += e.line.size();
+        ++valid_lines;
+        kept.push_back(std::move(e));
+      }
+    }
+    if (!kept.empty()) valid.emplace_back(labels, std::move(kept));
   }
-  if (refused > 0) {
-    if (!errors.empty() && errors.back() == '\n') errors.pop_back();
-    return plainError(res, 400, errors);
+  // util.GroupedErrors (Loki 3) or the last error alone (Loki 2).
+  std::string validation;
+  if (!invalid.empty() && !grouped_errors_) {
+    validation = invalid.back();
+  } else if (!invalid.empty()) {
+    std::vector<std::pair<std::string, int>> groups;
+    for (const std::string& m : invalid) {
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == m; });
+      if (it == groups.end()) {
+        groups.emplace_back(m, 1);
+      } else {
+        ++it->second;
+      }
+    }
+    for (size_t k = 0; k < groups.size(); ++k) {
+      if (k) validation += "; ";
+      if (groups.size() > 1 || groups[k].second > 1) validation += std::to_string(groups[k].second) + " errors like: ";
+      validation += groups[k].first;
+    }
   }
+  if (valid.empty()) {
+    if (!validation.empty()) return plainError(res, 400, validation);
+    res.status = 204;
+    return;
+  }
+  push_bytes_.push_back(valid_bytes);
+  // The tenant's rate limiter (dskit's limiter.RateLimiter.AllowN on the validated bytes).
+  if (rate_ > 0) {
+    if (tokens_at_ns_ != 0) tokens_ = std::min(burst_, tokens_ + rate_ * static_cast<double>(now - tokens_at_ns_) / 1e9);
+    tokens_at_ns_ = now;
+    if (static_cast<double>(valid_bytes) > tokens_) {
+      return plainError(res, 429, "ingestion rate limit exceeded for user " + (tenant.empty() ? "fake" : tenant) +
+                                      " (limit: " + std::to_string(static_cast<int64_t>(rate_)) +
+                                      " bytes/sec) while attempting to ingest '" + std::to_string(valid_lines) +
+                                      "' lines totaling '" + std::to_string(valid_bytes) +
+                                      "' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased");
+    }
+    tokens_ -= static_cast<double>(valid_bytes);
+  }
+  std::string ingester;
+  for (auto& [labels, entries] : valid) {
+    std::string error = addStream(tenant, labels, std::move(entries));
+    if (!error.empty()) ingester = std::move(error);  // the last one wins
+  }
+  if (!ingester.empty()) return plainError(res, 400, ingester);
+  if (!validation.empty()) return plainError(res, 400, validation);
   res.status = 204;
 }
 
-void LokiStandIn::addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries,
-                            std::string& errors, int& refused) {
+std::string LokiStandIn::addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries) {
   StoredStream& stored = tenants_[tenant][labels];
   int64_t& newest = stored.newest;
   std::string lines;
   int ignored = 0;
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const size_t total = entries.size();
   for (Entry& e : entries) {
-    if (max_age_ns_ != 0 && e.time_ns < now - max_age_ns_) {
-      errors += "entry for stream '" + labels + "' has timestamp too old: " + goTime(e.time_ns) +
-                ", oldest acceptable timestamp is: " + goTime(now - max_age_ns_) + "\n";
-      ++refused;
-      continue;
-    }
-    if (grace_ns_ != 0 && e.time_ns > now + grace_ns_) {
-      errors += "entry for stream '" + labels + "' has timestamp too new: " + goTime(e.time_ns) + "\n";
-      ++refused;
-      continue;
-    }
-    if (max_line_size_ != 0 && e.line.size() > max_line_size_) {
-      errors += "max entry size '" + std::to_string(max_line_size_) + "' bytes exceeded for stream '" + labels +
-                "' while adding an entry with length '" + std::to_string(e.line.size()) + "' bytes\n";
-      ++refused;
-      continue;
-    }
     if (newest != INT64_MIN && e.time_ns < newest - window_ns_) {
-      lines += "entry with timestamp " + goTime(e.time_ns) + " ignored, reason: 'entry too far behind, entry timestamp is: " +
-               rfc3339(e.time_ns) + ", oldest acceptable timestamp is: " + rfc3339(newest - window_ns_) + "',\n";
+      if (ignored < 10) {  // max_returned_stream_errors
+        lines += "entry with timestamp " + goTime(e.time_ns) + " ignored, reason: 'entry too far behind, entry timestamp is: " +
+                 rfc3339(e.time_ns) + ", oldest acceptable timestamp is: " + rfc3339(newest - window_ns_) + "',\n";
+      }
       ++ignored;
       continue;
     }
@@ -324,12 +414,10 @@ void LokiStandIn::addStream(const std::string& tenant, const std::string& labels
     newest = std::max(newest, e.time_ns);
     stored.entries.push_back(std::move(e));
   }
-  if (ignored > 0) {
-    errors += lines + "user '" + (tenant.empty() ? "fake" : tenant) + "', total ignored: " + std::to_string(ignored) +
-              " out of " + std::to_string(entries.size()) + " for stream: " + labels + "\n";
-    refused += ignored;
-  }
   if (stored.entries.empty()) tenants_[tenant].erase(labels);
+  if (ignored == 0) return {};
+  return lines + "user '" + (tenant.empty() ? "fake" : tenant) + "', total ignored: " + std::to_string(ignored) +
+         " out of " + std::to_string(total) + " for stream: " + labels;
 }
 
 }  // namespace sluice::testing

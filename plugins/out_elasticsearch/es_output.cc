@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
+#include <unordered_map>
 
 #include "buffer/compress.h"
 
@@ -193,6 +196,12 @@ EsOutput::EsOutput(const EsConfig& config, PluginContext& ctx)
                                               "429 answers (requests or items): the in-flight limit was lowered.")),
       failovers_(&ctx.metrics().pluginCounter("failovers_total",
                                               "Requests moved to another node after a connection error.")),
+      bisections_(&ctx.metrics().pluginCounter("bisections_total",
+                                               "Requests refused whole with 400, sent again in halves to find the bad document.")),
+      repaired_(&ctx.metrics().pluginCounter("repaired_total",
+                                             "Documents refused for a dotted-key mapping conflict, sent again with the dots replaced.")),
+      item_resends_(&ctx.metrics().pluginCounter("item_resends_total",
+                                                 "Requests resending items rejected with 429/5xx within the same write.")),
       metrics_(ctx.metrics()) {}
 
 EsOutput::~EsOutput() = default;
@@ -246,32 +255,37 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
   return out;
 }
 
+std::optional<EsVersion> EsOutput::askVersion(std::string& problem) {
+  net::HttpClient client(tls_);
+  net::HttpResponse resp;
+  for (const auto& host : hosts_) {
+    net::HttpRequest req;
+    const std::string url = host->base_url + "/";
+    req.url = url;
+    if (!host->auth_header.empty()) req.headers.push_back(host->auth_header);
+    req.timeout_ms = static_cast<int64_t>(cfg_.request_timeout.seconds * 1000);
+    req.connect_timeout_ms = req.timeout_ms;
+    client.send(req, resp);
+    if (resp.status == 200) {
+      if (auto v = parseVersion(resp.body)) return v;
+      problem = "GET / on " + net::redactUrl(host->base_url) + " gave no version.number";
+    } else if (resp.transportFailed()) {
+      problem = resp.error;
+    } else {
+      problem = "GET / on " + net::redactUrl(host->base_url) + " answered " + std::to_string(resp.status) +
+                (resp.status == 401 ? " (check user/password or api_key)" : resp.status == 403 ? " (the credentials lack the monitor privilege)" : "");
+    }
+  }
+  return std::nullopt;
+}
+
+// OpenSearch 1 speaks the Elasticsearch 7 API; OpenSearch 2 has no types.
+static int esMajor(const EsVersion& v) { return v.opensearch ? (v.major >= 2 ? 8 : 7) : v.major; }
+
 Status EsOutput::start() {
   if (cfg_.verify_es_version_at_startup) {
-    net::HttpClient client(tls_);
-    net::HttpResponse resp;
     std::string problem;
-    for (const auto& host : hosts_) {
-      net::HttpRequest req;
-      const std::string url = host->base_url + "/";
-      req.url = url;
-      if (!host->auth_header.empty()) req.headers.push_back(host->auth_header);
-      req.timeout_ms = static_cast<int64_t>(cfg_.request_timeout.seconds * 1000);
-      req.connect_timeout_ms = req.timeout_ms;
-      client.send(req, resp);
-      if (resp.status == 200) {
-        if (auto v = parseVersion(resp.body)) {
-          version_ = *v;
-          break;
-        }
-        problem = "GET / on " + net::redactUrl(host->base_url) + " gave no version.number";
-      } else if (resp.transportFailed()) {
-        problem = resp.error;
-      } else {
-        problem = "GET / on " + net::redactUrl(host->base_url) + " answered " + std::to_string(resp.status) +
-                  (resp.status == 401 ? " (check user/password or api_key)" : resp.status == 403 ? " (the credentials lack the monitor privilege)" : "");
-      }
-    }
+    if (auto v = askVersion(problem)) version_ = *v;
     if (version_.major == 0) {
       log_.warn("Cannot learn the Elasticsearch version (" + problem + "); starting anyway, documents are sent without _type");
     } else {
@@ -279,12 +293,28 @@ Status EsOutput::start() {
                 net::redactUrl(hosts_.front()->base_url));
     }
   }
-  // OpenSearch 1 speaks the Elasticsearch 7 API; OpenSearch 2 has no types.
-  int es_major = version_.opensearch ? (version_.major >= 2 ? 8 : 7) : version_.major;
+  int es_major = esMajor(version_);
   if (!cfg_.suppress_type_name && es_major > 0 && es_major < 8 && !cfg_.data_stream_name) {
     type_name_ = es_major == 7 ? "_doc" : "fluentd";
   }
   return Status::ok();
+}
+
+bool EsOutput::redetectVersion() {
+  std::lock_guard lock(version_mu_);
+  if (drop_type_.load()) return true;
+  std::string problem;
+  auto v = askVersion(problem);
+  if (!v) {
+    log_.warn("Elasticsearch refused _type in the bulk action lines and its version cannot be learned (" + problem + ")");
+    return false;
+  }
+  if (esMajor(*v) < 8) return false;
+  drop_type_.store(true);
+  log_.warn(std::string("Elasticsearch refused _type: the cluster is ") + (v->opensearch ? "OpenSearch " : "Elasticsearch ") +
+            std::to_string(v->major) + ".x, not " + std::to_string(version_.major) +
+            ".x as assumed (default_elasticsearch_version); documents are sent without _type from now on");
+  return true;
 }
 
 // ---- format -------------------------------------------------------------------------------
@@ -369,10 +399,12 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
     out += '"';
     comma = true;
   }
-  if (!type_name_.empty()) {
-    out += ",\"_type\":\"";
+  if (!type_name_.empty() && !drop_type_.load(std::memory_order_relaxed)) {
+    if (comma) out += ',';
+    out += "\"_type\":\"";
     out += type_name_;
     out += '"';
+    comma = true;
   }
   size_t id_at = std::string::npos;
   if (id_value != nullptr && !id_value->isNull()) {
@@ -461,17 +493,23 @@ void EsOutput::returnClient(std::unique_ptr<net::HttpClient> client, bool reset)
   clients_.push_back(std::move(client));
 }
 
-void EsOutput::acquireSlot() {
+uint64_t EsOutput::acquireSlot() {
   std::unique_lock lock(slots_mu_);
   slots_cv_.wait(lock, [&] { return slots_used_ < slots_limit_; });
   ++slots_used_;
+  return slots_epoch_;
 }
 
-void EsOutput::releaseSlot(bool throttled) {
+void EsOutput::releaseSlot(bool throttled, uint64_t epoch) {
   std::lock_guard lock(slots_mu_);
   --slots_used_;
   if (throttled) {
-    slots_limit_ = std::max(1, slots_limit_ / 2);
+    // Halved once per round of requests (those sent since the last cut), as TCP does once per
+    // window: requests in flight together report the same overload. Never below one.
+    if (epoch == slots_epoch_) {
+      slots_limit_ = std::max(1, slots_limit_ / 2);
+      ++slots_epoch_;
+    }
   } else if (slots_limit_ < slots_max_) {
     ++slots_limit_;
   }
@@ -483,8 +521,12 @@ int EsOutput::inFlightLimit() {
   return slots_limit_;
 }
 
-// One chunk's trip to the cluster: requests of at most the threshold, split again on 413,
-// with each event's outcome collected into a WriteResult.
+// One chunk's trip to the cluster. Events go in requests of at most the threshold; a request
+// refused as a whole is split (413: too large; 400: one bad document sinks the request, so the
+// halves are sent apart until the culprit is alone); items rejected for a while (429, 5xx) are
+// sent again together after a short pause, a few times, before the rest goes back to the
+// buffer; items refused for a mapping conflict from dotted keys are sent again with the dots in
+// their keys replaced. Each event's outcome ends up in a WriteResult.
 class EsOutput::Request {
  public:
   Request(EsOutput& out, const ChunkView& chunk) : out_(out), chunk_(chunk) {}
@@ -499,106 +541,230 @@ class EsOutput::Request {
     if (out_.cfg_.pipeline) path += "?pipeline=" + net::percentEncode(*out_.cfg_.pipeline);
     path_ = std::move(path);
     client_ = out_.takeClient();
-    size_t begin = 0;
     const size_t n = chunk_.events();
-    while (begin < n && !stopped_) {
-      size_t end = begin + 1;
-      if (out_.threshold_ > 0) {
-        const uint64_t start = offset(begin);
-        while (end < n && chunk_.ends[end] - start <= static_cast<uint64_t>(out_.threshold_)) ++end;
-      } else {
-        end = n;
+    fate_.assign(n, Fate::Pending);
+    reasons_.resize(n);
+    bisect_budget_ = 16;
+    for (size_t k = n; k > 1; k /= 2) bisect_budget_ += 4;
+    std::vector<uint32_t> pending;
+    pending.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (out_.cfg_.id_key && !idFits(i)) continue;
+      pending.push_back(static_cast<uint32_t>(i));
+    }
+    for (int round = 0; !pending.empty(); ++round) {
+      // Requests of at most the threshold, in chunk order.
+      size_t start = 0;
+      uint64_t bytes = 0;
+      for (size_t k = 0; k <= pending.size(); ++k) {
+        const uint64_t size = k < pending.size() ? eventSize(pending[k]) : 0;
+        if (k == pending.size() || (k > start && out_.threshold_ > 0 && bytes + size > static_cast<uint64_t>(out_.threshold_))) {
+          std::vector<uint32_t> group(pending.begin() + static_cast<std::ptrdiff_t>(start),
+                                      pending.begin() + static_cast<std::ptrdiff_t>(k));
+          if (stopped_) {
+            for (uint32_t i : group) fate_[i] = Fate::Retry;
+          } else {
+            send(group);
+          }
+          start = k;
+          bytes = 0;
+        }
+        bytes += size;
       }
-      send(begin, end);
-      begin = end;
+      pending.clear();
+      bool rejected = false;
+      for (size_t i = 0; i < n; ++i) {
+        if (fate_[i] != Fate::Again && fate_[i] != Fate::Repaired) continue;
+        rejected = rejected || fate_[i] == Fate::Again;
+        if (stopped_ || (fate_[i] == Fate::Again && round >= kItemRounds)) {
+          fate_[i] = Fate::Retry;
+        } else {
+          fate_[i] = Fate::Pending;
+          pending.push_back(static_cast<uint32_t>(i));
+        }
+      }
+      if (!pending.empty() && rejected) {
+        out_.item_resends_->add(1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 << round));
+      }
     }
-    if (stopped_) {
-      for (size_t i = begin; i < n; ++i) result_.retry_events.push_back(i);
+    out_.returnClient(std::move(client_), reset_ || (out_.cfg_.reconnect_on_error && anyRetry()));
+
+    WriteResult result;
+    for (size_t i = 0; i < n; ++i) {
+      if (fate_[i] == Fate::Retry) result.retry_events.push_back(i);
+      if (fate_[i] == Fate::Failed) result.failed_events.emplace_back(i, std::move(reasons_[i]));
     }
-    out_.returnClient(std::move(client_), reset_ || (out_.cfg_.reconnect_on_error && !result_.retry_events.empty()));
-    if (result_.retry_events.size() == n) {
+    if (result.retry_events.size() == n) {
       WriteResult r = WriteResult::retry(reason_);
       r.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
       return r;
     }
-    if (result_.retry_events.empty() && result_.failed_events.empty()) return WriteResult::ok();
-    result_.kind = WriteResult::Kind::Partial;
-    result_.reason = reason_;
-    result_.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
-    return std::move(result_);
+    if (result.retry_events.empty() && result.failed_events.empty()) return WriteResult::ok();
+    result.kind = WriteResult::Kind::Partial;
+    result.reason = reason_.empty() && !result.failed_events.empty() ? result.failed_events.front().second : reason_;
+    result.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
+    return result;
   }
 
- private:
-  uint64_t offset(size_t i) const { return i == 0 ? 0 : chunk_.ends[i - 1]; }
+  bool throttled() const { return throttled_; }
 
-  void retryFrom(size_t begin, size_t end, std::string reason, int64_t retry_after_ns = -1) {
-    for (size_t i = begin; i < end; ++i) result_.retry_events.push_back(i);
+ private:
+  // Pending: to send; Again: rejected for now (429, 5xx), sent again in this write; Repaired: a
+  // mapping conflict, sent again with its keys de-dotted; Retry: back to the buffer.
+  enum class Fate : uint8_t { Pending, Done, Failed, Again, Repaired, Retry };
+  static constexpr int kItemRounds = 2;  // resends of rejected items within one write
+
+  bool anyRetry() const { return std::find(fate_.begin(), fate_.end(), Fate::Retry) != fate_.end(); }
+
+  std::string_view event(size_t i) const {
+    if (auto it = repaired_.find(i); it != repaired_.end()) return it->second;
+    return chunk_.event(i);
+  }
+  uint64_t eventSize(size_t i) const { return event(i).size(); }
+
+  void fail(size_t i, std::string why) {
+    fate_[i] = Fate::Failed;
+    reasons_[i] = std::move(why);
+  }
+
+  // Elasticsearch refuses a whole bulk request when one _id is over 512 bytes
+  // (action_request_validation_exception, IndexRequest.validate): such an event fails alone.
+  bool idFits(size_t i) {
+    std::string_view e = chunk_.event(i);
+    std::string_view action = e.substr(0, e.find('\n'));
+    simdjson::dom::object doc;
+    std::string_view id;
+    if (dom_.parse(action.data(), action.size()).get_object().get(doc) != simdjson::SUCCESS) return true;
+    for (auto field : doc) {
+      if (field.value["_id"].get_string().get(id) == simdjson::SUCCESS && id.size() > 512) {
+        fail(i, "_id is " + std::to_string(id.size()) + " bytes, Elasticsearch takes at most 512 (id_key " +
+                    *out_.cfg_.id_key + ")");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The body of a request for `ids`: a view of the chunk when they are contiguous and sent as
+  // formatted, else a copy (with _type taken out once the cluster refused it).
+  std::string_view body(const std::vector<uint32_t>& ids, std::string& owned) {
+    const bool strip = out_.drop_type_.load(std::memory_order_relaxed);
+    bool contiguous = !strip;
+    for (size_t k = 0; contiguous && k < ids.size(); ++k) {
+      contiguous = repaired_.count(ids[k]) == 0 && (k == 0 || ids[k] == ids[k - 1] + 1);
+    }
+    if (contiguous) {
+      const size_t from = ids.front() == 0 ? 0 : chunk_.ends[ids.front() - 1];
+      return chunk_.bytes.substr(from, chunk_.ends[ids.back()] - from);
+    }
+    owned.clear();
+    for (uint32_t i : ids) {
+      std::string_view e = event(i);
+      if (strip) {
+        const size_t t = e.find("\"_type\":\"");
+        if (t != std::string_view::npos && t < e.find('\n')) {
+          size_t from = t, to = e.find('"', t + 9) + 1;
+          if (e[from - 1] == ',') {
+            --from;
+          } else if (e[to] == ',') {
+            ++to;
+          }
+          owned.append(e.substr(0, from));
+          e.remove_prefix(to);
+        }
+      }
+      owned.append(e);
+    }
+    return owned;
+  }
+
+  void retryAll(const std::vector<uint32_t>& ids, std::string reason, int64_t retry_after_ns = -1) {
+    for (uint32_t i : ids) fate_[i] = Fate::Retry;
     reason_ = std::move(reason);
     retry_after_ns_ = std::max(retry_after_ns_, retry_after_ns);
     stopped_ = true;  // the rest of the chunk waits for the retry too
   }
 
-  // Sends events [begin, end) in one request (splitting on 413).
-  void send(size_t begin, size_t end) {
-    std::string_view body = chunk_.bytes.substr(offset(begin), chunk_.ends[end - 1] - offset(begin));
+  // Sends `ids` in one request (split on 413 and on a whole-request 400).
+  void send(const std::vector<uint32_t>& ids) {
+    std::string owned;
+    std::string_view raw = body(ids, owned);
     std::string compressed;
     net::HttpRequest req;
     req.method = "POST";
     req.headers.push_back("Content-Type: application/x-ndjson");
     if (out_.gzip_level_ >= 0) {
-      auto z = buffer::compress(buffer::Compression::Gzip, body, out_.gzip_level_);
+      auto z = buffer::compress(buffer::Compression::Gzip, raw, out_.gzip_level_);
       if (!z) {
-        retryFrom(begin, end, "gzip failed: " + z.status().message());
+        retryAll(ids, "gzip failed: " + z.status().message());
         return;
       }
       compressed = std::move(*z);
       req.body = compressed;
       req.headers.push_back("Content-Encoding: gzip");
     } else {
-      req.body = body;
+      req.body = raw;
     }
     req.timeout_ms = static_cast<int64_t>(out_.cfg_.request_timeout.seconds * 1000);
     req.connect_timeout_ms = req.timeout_ms;
     if (!sendToAHost(req)) {
-      retryFrom(begin, end, "no answer from Elasticsearch: " + resp_.error);
+      retryAll(ids, "no answer from Elasticsearch: " + resp_.error);
       return;
     }
     const long status = resp_.status;
     if (status == 200) {
-      items(begin, end);
+      items(ids);
       return;
     }
     out_.request_errors_->add(1);
-    if (status == 413) {
-      if (end - begin > 1) {
-        size_t mid = begin + (end - begin) / 2;
-        send(begin, mid);
-        if (stopped_) {
-          for (size_t i = mid; i < end; ++i) result_.retry_events.push_back(i);
-        } else {
-          send(mid, end);
-        }
-        return;
+    auto halves = [&] {
+      std::vector<uint32_t> a(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2));
+      std::vector<uint32_t> b(ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2), ids.end());
+      send(a);
+      if (stopped_) {
+        for (uint32_t i : b) fate_[i] = Fate::Retry;
+      } else {
+        send(b);
       }
-      result_.failed_events.emplace_back(begin, "request entity too large (413): the document alone exceeds http.max_content_length");
+    };
+    if (status == 413) {
+      if (ids.size() > 1) return halves();
+      fail(ids[0], "request entity too large (413): the document alone exceeds http.max_content_length");
       return;
     }
     std::string what = "bulk request answered " + std::to_string(status) + " " + errorReason(resp_.body);
     if (status == 429) {
       out_.throttled_->add(1);
       throttled_ = true;
-      retryFrom(begin, end, what, resp_.retry_after_ns);
+      retryAll(ids, what, resp_.retry_after_ns);
     } else if (status == 401) {
       out_.log_.error("Elasticsearch refused the credentials (401): check user/password or api_key");
-      retryFrom(begin, end, what, resp_.retry_after_ns);
+      retryAll(ids, what, resp_.retry_after_ns);
     } else if (status == 403) {
       out_.log_.error("Elasticsearch denied the bulk request (403): the user needs the create_doc (or index) privilege on the index");
-      retryFrom(begin, end, what, resp_.retry_after_ns);
+      retryAll(ids, what, resp_.retry_after_ns);
     } else if (status == 400) {
-      // The whole request was refused as malformed: resending it cannot help.
-      for (size_t i = begin; i < end; ++i) result_.failed_events.emplace_back(i, what);
+      // Refused as a whole: nothing of it was stored. An action line this cluster does not take
+      // (_type since Elasticsearch 8): learn the version again and send it without. Else one
+      // bad document sank it: send the halves apart until the culprit is alone.
+      if (what.find("[_type]") != std::string::npos && !out_.drop_type_.load() && out_.redetectVersion()) {
+        send(ids);
+        return;
+      }
+      if (ids.size() == 1) {
+        fail(ids[0], what);
+        return;
+      }
+      if (bisect_budget_ <= 0) {
+        for (uint32_t i : ids) fail(i, what);
+        return;
+      }
+      --bisect_budget_;
+      out_.bisections_->add(1);
+      halves();
     } else {
-      retryFrom(begin, end, what, resp_.retry_after_ns);
+      retryAll(ids, what, resp_.retry_after_ns);
     }
   }
 
@@ -657,8 +823,73 @@ class EsOutput::Request {
     return body.empty() ? "(empty body)" : std::string(body.substr(0, 200));
   }
 
-  // Sorts the per-item results of a 200 answer for events [begin, end).
-  void items(size_t begin, size_t end) {
+  // A mapping conflict that dotted keys cause: Elasticsearch expands "a.b" into an object under
+  // "a", which clashes with a concrete "a" (in this document or the mapping). The messages, ES 7
+  // and 8 (ObjectMapper, DocumentParser): "object mapping for [x] tried to parse field [y] as
+  // object, but found a concrete value", "Could not dynamically add mapping for field [x.y].
+  // Existing mapping for [x] must be of type object but found [text]".
+  static bool dottedConflict(std::string_view reason) {
+    return (reason.find("tried to parse field [") != std::string_view::npos &&
+            reason.find("as object, but found a concrete value") != std::string_view::npos) ||
+           (reason.find("Could not dynamically add mapping for field [") != std::string_view::npos &&
+            reason.find("must be of type object") != std::string_view::npos);
+  }
+
+  // The event with every dot in its source's keys replaced by '_' (the action line as it is);
+  // false when no key has a dot (nothing to repair).
+  bool repair(size_t i) {
+    std::string_view e = chunk_.event(i);
+    const size_t nl = e.find('\n');
+    std::string_view source = e.substr(nl + 1);
+    while (!source.empty() && source.back() == '\n') source.remove_suffix(1);
+    simdjson::dom::element doc;
+    if (dom_.parse(source.data(), source.size()).get(doc) != simdjson::SUCCESS) return false;
+    std::string out(e.substr(0, nl + 1));
+    bool changed = false;
+    writeDeDotted(doc, out, changed);
+    out += '\n';
+    if (!changed) return false;
+    repaired_[i] = std::move(out);
+    return true;
+  }
+
+  static void writeDeDotted(simdjson::dom::element v, std::string& out, bool& changed) {
+    simdjson::dom::object object;
+    simdjson::dom::array array;
+    if (v.get_object().get(object) == simdjson::SUCCESS) {
+      out += '{';
+      bool first = true;
+      for (auto [key, value] : object) {
+        if (!first) out += ',';
+        first = false;
+        if (key.find('.') != std::string_view::npos) {
+          std::string k(key);
+          std::replace(k.begin(), k.end(), '.', '_');
+          appendJsonString(out, k);
+          changed = true;
+        } else {
+          appendJsonString(out, key);
+        }
+        out += ':';
+        writeDeDotted(value, out, changed);
+      }
+      out += '}';
+    } else if (v.get_array().get(array) == simdjson::SUCCESS) {
+      out += '[';
+      bool first = true;
+      for (simdjson::dom::element item : array) {
+        if (!first) out += ',';
+        first = false;
+        writeDeDotted(item, out, changed);
+      }
+      out += ']';
+    } else {
+      out += simdjson::minify(v);
+    }
+  }
+
+  // Sorts the per-item results of a 200 answer for `ids`.
+  void items(const std::vector<uint32_t>& ids) {
     resp_.body.reserve(resp_.body.size() + simdjson::SIMDJSON_PADDING);
     simdjson::padded_string_view json(resp_.body.data(), resp_.body.size(), resp_.body.capacity());
     {
@@ -667,33 +898,34 @@ class EsOutput::Request {
       bool errors = true;
       if (ondemand_.iterate(json).get(doc) == simdjson::SUCCESS && doc["errors"].get_bool().get(errors) == simdjson::SUCCESS &&
           !errors) {
+        for (uint32_t i : ids) fate_[i] = Fate::Done;
         return;
       }
     }
     simdjson::dom::element doc;
     simdjson::dom::array list;
     if (dom_.parse(resp_.body.data(), resp_.body.size(), false).get(doc) != simdjson::SUCCESS ||
-        doc["items"].get_array().get(list) != simdjson::SUCCESS || list.size() != end - begin) {
+        doc["items"].get_array().get(list) != simdjson::SUCCESS || list.size() != ids.size()) {
       out_.request_errors_->add(1);
-      retryFrom(begin, end, "Elasticsearch answered 200 with a body that is not a bulk response for " +
-                                std::to_string(end - begin) + " items: " + std::string(resp_.body.substr(0, 200)));
+      retryAll(ids, "Elasticsearch answered 200 with a body that is not a bulk response for " +
+                        std::to_string(ids.size()) + " items: " + std::string(resp_.body.substr(0, 200)));
       reset_ = true;
       return;
     }
-    size_t i = begin;
+    size_t k = 0, rejected = 0;
     for (simdjson::dom::element item : list) {
-      const size_t event = i++;
+      const uint32_t event = ids[k++];
       simdjson::dom::object wrapper;
       int64_t status = 0;
       if (item.get_object().get(wrapper) != simdjson::SUCCESS || wrapper.size() != 1) {
-        result_.retry_events.push_back(event);
+        fate_[event] = Fate::Again;
         continue;
       }
       auto [action, result] = *wrapper.begin();
       if (result["status"].get_int64().get(status) != simdjson::SUCCESS) status = 0;
-      if (status >= 200 && status < 300) continue;
-      if (status == 409 && (action == "create")) {
-        out_.duplicates_->add(1);
+      if ((status >= 200 && status < 300) || (status == 409 && action == "create")) {
+        if (status == 409) out_.duplicates_->add(1);
+        fate_[event] = Fate::Done;
         continue;
       }
       std::string_view type = "unknown", reason;
@@ -705,22 +937,33 @@ class EsOutput::Request {
       out_.metrics_.pluginCounter("item_errors_total", "Bulk items answered with an error, by ES's error type.",
                                   {{"reason", std::string(type)}}).add(1);
       if ((status == 429 || status >= 500 || status == 0) && !unrecoverable) {
-        if (status == 429) throttled_ = true;
-        result_.retry_events.push_back(event);
+        if (status == 429) ++rejected;
+        fate_[event] = Fate::Again;
         if (reason_.empty()) reason_ = "bulk items answered " + std::to_string(status) + " " + std::string(type);
         continue;
       }
       std::string why = std::to_string(status) + " " + std::string(type) + (reason.empty() ? "" : ": " + std::string(reason));
+      if (status == 400 && dottedConflict(reason) && repaired_.count(event) == 0 && repair(event)) {
+        out_.repaired_->add(1);
+        if (!out_.repair_warned_.exchange(true)) {
+          out_.log_.warn("Document refused for a mapping conflict from dotted keys (" + why +
+                         "); sending it again with dots in its keys replaced by '_' (counted in repaired_total)");
+        }
+        fate_[event] = Fate::Repaired;
+        continue;
+      }
+      if (repaired_.count(event) != 0) why += " (also after replacing the dots in its keys)";
       if (out_.cfg_.log_es_400_reason) out_.log_.warn("Document rejected: " + why);
-      result_.failed_events.emplace_back(event, std::move(why));
+      fail(event, std::move(why));
     }
-    if (throttled_) out_.throttled_->add(1);
+    // A cluster that rejects most of a request is overloaded: the in-flight limit comes down.
+    // A few rejected items are sent again in this write and do not lower it.
+    if (rejected > 0 && rejected * 3 >= ids.size()) {
+      throttled_ = true;
+      out_.throttled_->add(1);
+    }
   }
 
- public:
-  bool throttled() const { return throttled_; }
-
- private:
   EsOutput& out_;
   const ChunkView& chunk_;
   std::string path_;
@@ -728,9 +971,12 @@ class EsOutput::Request {
   net::HttpResponse resp_;
   simdjson::ondemand::parser ondemand_;
   simdjson::dom::parser dom_;
-  WriteResult result_;
+  std::vector<Fate> fate_;
+  std::vector<std::string> reasons_;
+  std::unordered_map<size_t, std::string> repaired_;  // event -> its action line and de-dotted source
   std::string reason_;
   int64_t retry_after_ns_ = -1;
+  int bisect_budget_ = 0;
   bool stopped_ = false;
   bool reset_ = false;
   bool throttled_ = false;
@@ -738,10 +984,10 @@ class EsOutput::Request {
 
 WriteResult EsOutput::write(const ChunkView& chunk) {
   if (chunk.events() == 0) return WriteResult::ok();
-  acquireSlot();
+  const uint64_t epoch = acquireSlot();
   Request request(*this, chunk);
   WriteResult r = request.run();
-  releaseSlot(request.throttled());
+  releaseSlot(request.throttled(), epoch);
   return r;
 }
 

@@ -79,8 +79,11 @@ std::optional<EsVersion> parseVersion(std::string_view body);
 // Sends events to Elasticsearch (or OpenSearch) with the bulk API. format() writes the action
 // and source lines of each event into the chunk; write() sends the chunk as one or more _bulk
 // requests and sorts the per-item results: delivered (2xx, and 409 on create: the document is
-// already there), retried alone (429, 5xx), failed for good with ES's reason (400-class and
-// unrecoverable_error_types). Documents get a deterministic _id from where the event was read
+// already there), rejected for now (429, 5xx: sent again together within the write, then
+// retried alone by the buffer), refused for a dotted-key mapping conflict (sent again with
+// the dots replaced), failed for good with ES's reason (400-class and
+// unrecoverable_error_types). A request refused whole with 400 is split until the bad document
+// is alone; _ids over 512 bytes fail before sending; a 400 naming _type re-learns the version. Documents get a deterministic _id from where the event was read
 // (or what it holds), so a re-read or a resent request never makes a second copy.
 class EsOutput final : public Output {
  public:
@@ -107,8 +110,11 @@ class EsOutput final : public Output {
   void appendTimestamp(int64_t time_ns, std::string& out);
   std::unique_ptr<net::HttpClient> takeClient();
   void returnClient(std::unique_ptr<net::HttpClient> client, bool reset);
-  void acquireSlot();
-  void releaseSlot(bool throttled);
+  uint64_t acquireSlot();  // returns the cut epoch the request starts in
+  void releaseSlot(bool throttled, uint64_t epoch);
+  std::optional<EsVersion> askVersion(std::string& problem);
+  // After a 400 naming _type: asks the version again; true when _type is to be left out.
+  bool redetectVersion();
 
   const EsConfig cfg_;
   const SourceLogger log_;
@@ -116,6 +122,9 @@ class EsOutput final : public Output {
   net::TlsOptions tls_;
   EsVersion version_;
   std::string type_name_;  // "_doc"/"fluentd" for ES < 8 without suppress_type_name, else ""
+  std::atomic<bool> drop_type_{false};  // the cluster refused _type: leave it out (format and write)
+  std::mutex version_mu_;
+  std::atomic<bool> repair_warned_{false};
   std::string action_;     // the bulk action: upsert is an update with doc_as_upsert
   bool update_ = false;    // update or upsert: the source goes under "doc"
   bool upsert_ = false;
@@ -143,12 +152,16 @@ class EsOutput final : public Output {
   int slots_limit_ = 1;   // guarded by slots_mu_
   int slots_max_ = 1;
   int slots_used_ = 0;    // guarded by slots_mu_
+  uint64_t slots_epoch_ = 0;  // bumped at each cut, guarded by slots_mu_
 
   Counter* requests_;
   Counter* request_errors_;
   Counter* duplicates_;
   Counter* throttled_;
   Counter* failovers_;
+  Counter* bisections_;
+  Counter* repaired_;
+  Counter* item_resends_;
   PluginMetrics metrics_;  // a copy: per-reason counters are made on first use
 };
 

@@ -249,7 +249,7 @@ TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
   PluginFactory f;
   auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name mixed");
   ASSERT_TRUE(out->start().isOk());
-  es.rejectItemsContaining("\"retry\"", 1);
+  es.rejectItemsContaining("\"retry\"", 3);  // the first answer and both resends within the write
   Batch b;
   b.add("t", kNov22, *parseJson(R"({"n":1})", b.arena()));
   b.add("t", kNov22 + 1, *parseJson(R"({"n":"not a number"})", b.arena()));  // mapped as long
@@ -267,7 +267,122 @@ TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
       << r.failed_events[0].second;
   EXPECT_EQ(es.documentCount(), 2u);
   EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "document_parsing_exception"}}), 1);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "es_rejected_execution_exception"}}), 1);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "es_rejected_execution_exception"}}), 3);
+  // Only the rejected item was sent again, alone, twice: 3 requests, not 3 chunks.
+  EXPECT_EQ(es.bulkRequests(), 3);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_resends_total"), 2);
+  // Rejected once: the resend within the write delivers it.
+  es.rejectItemsContaining("\"again\"", 1);
+  Batch c;
+  for (int i = 0; i < 10; ++i) c.add("t", kNov22 + 10 + i, *parseJson("{\"n\":" + std::to_string(10 + i) + (i % 3 ? "" : ",\"k\":\"again\"") + "}", c.arena()));
+  Sent more;
+  out->format(c, more.bytes);
+  EXPECT_EQ(out->write(more.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 12u);
+  EXPECT_EQ(es.bulkRequests(), 5);
+}
+
+// Pods labelled both `app` and `app.kubernetes.io/name`: Elasticsearch expands the dotted key
+// into an object under `app` and refuses the document (or the next one) with a mapping
+// conflict. The output sends such a document again with the dots in its keys replaced.
+TEST(EsOutputTest, DottedKeyMappingConflictsAreRepairedNotDeadLettered) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name k8s");
+  ASSERT_TRUE(out->start().isOk());
+  Batch b;
+  b.add("t", kNov22, *parseJson(R"({"n":1,"kubernetes":{"labels":{"app":"api"}}})", b.arena()));
+  b.add("t", kNov22 + 1, *parseJson(R"({"n":2,"kubernetes":{"labels":{"app.kubernetes.io/name":"api"}}})", b.arena()));
+  b.add("t", kNov22 + 2, *parseJson(R"({"n":3,"kubernetes":{"labels":{"app.kubernetes.io/name":"api","app":"api"}}})", b.arena()));
+  b.add("t", kNov22 + 3, *parseJson(R"({"n":4,"kubernetes":{"labels":{"app":{"deep":1}}}})", b.arena()));
+  Sent s;
+  out->format(b, s.bytes);
+  WriteResult r = out->write(s.view());
+  // The fourth is a plain type conflict (an object where `app` is text): no dots to repair.
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  ASSERT_EQ(r.failed_events.size(), 1u);
+  EXPECT_EQ(r.failed_events[0].first, 3u);
+  EXPECT_TRUE(r.retry_events.empty());
+  EXPECT_EQ(storedNumbers(es), (std::map<int64_t, int>{{1, 1}, {2, 1}, {3, 1}}));
+  bool repaired = false;
+  for (const auto& doc : es.documents("k8s")) repaired = repaired || doc.source.find("\"app_kubernetes_io/name\"") != std::string::npos;
+  EXPECT_TRUE(repaired);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_repaired_total"), 2);
+}
+
+// One bad document must not sink a whole request: an _id over 512 bytes fails alone before
+// sending, and a request refused whole with 400 is split until the culprit is alone.
+TEST(EsOutputTest, OneBadDocumentDoesNotSinkTheRequest) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name ids\nid_key rid");
+  ASSERT_TRUE(out->start().isOk());
+  Batch b;
+  for (int i = 0; i < 20; ++i) {
+    std::string rid = i == 7 ? std::string(600, 'x') : "r" + std::to_string(i);
+    b.add("t", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + ",\"rid\":\"" + rid + "\"}", b.arena()));
+  }
+  Sent s;
+  out->format(b, s.bytes);
+  WriteResult r = out->write(s.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  ASSERT_EQ(r.failed_events.size(), 1u);
+  EXPECT_EQ(r.failed_events[0].first, 7u);
+  EXPECT_NE(r.failed_events[0].second.find("at most 512"), std::string::npos) << r.failed_events[0].second;
+  EXPECT_EQ(es.documentCount(), 19u);
+
+  // A chunk with an event that is not a bulk item (written by another output, say): ES refuses
+  // the request whole; the halves go apart, and only the culprit fails.
+  auto plain = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name bisect");
+  ASSERT_TRUE(plain->start().isOk());
+  Sent good = formatRange(*plain, 100, 132);
+  std::string bytes;
+  std::vector<uint32_t> ends;
+  for (size_t i = 0; i < good.bytes.ends.size(); ++i) {
+    if (i == 21) {
+      bytes += "{\"n\":\"not an action\"}\n{}\n";
+      ends.push_back(static_cast<uint32_t>(bytes.size()));
+    }
+    bytes += ChunkView(good.bytes.bytes, good.bytes.ends, nullptr).event(i);
+    ends.push_back(static_cast<uint32_t>(bytes.size()));
+  }
+  const int before = es.bulkRequests();
+  r = plain->write(ChunkView(bytes, ends, nullptr));
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  ASSERT_EQ(r.failed_events.size(), 1u);
+  EXPECT_EQ(r.failed_events[0].first, 21u);
+  EXPECT_NE(r.failed_events[0].second.find("Malformed action/metadata line"), std::string::npos) << r.failed_events[0].second;
+  EXPECT_EQ(es.documents("bisect").size(), 32u);
+  EXPECT_LE(es.bulkRequests() - before, 12);  // log2(33) levels, two requests each
+  EXPECT_GE(f.metrics().valueForTest("sluice_output_elasticsearch_bisections_total"), 5);
+}
+
+// verify_es_version_at_startup false assumes version 5 (_type "fluentd"); Elasticsearch 8
+// refuses every such request whole. The output learns the version again and goes on without.
+TEST(EsOutputTest, ARefusedTypeLearnsTheVersionAgain) {
+  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name typed\nverify_es_version_at_startup false");
+  ASSERT_TRUE(out->start().isOk());
+  EXPECT_EQ(es.infoRequests(), 0);
+  Sent s = formatRange(*out, 0, 10);
+  ASSERT_NE(s.bytes.bytes.find("\"_type\":\"fluentd\""), std::string::npos);
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es.documentCount(), 10u);
+  EXPECT_EQ(es.infoRequests(), 1);
+  EXPECT_EQ(formatRange(*out, 10, 11).bytes.bytes.find("_type"), std::string::npos);
+  // An Elasticsearch 7 keeps taking _type: nothing to learn there.
+  ElasticsearchStandIn es7(ElasticsearchStandIn::Flavor::Es7);
+  ASSERT_TRUE(es7.start());
+  auto out7 = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                   hostPort(es7) + "index_name typed\nverify_es_version_at_startup false");
+  ASSERT_TRUE(out7->start().isOk());
+  EXPECT_EQ(out7->write(formatRange(*out7, 0, 3).view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(es7.infoRequests(), 0);
 }
 
 TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include "core/json.h"
@@ -25,6 +26,45 @@ std::string errorBody(std::string_view type, std::string_view reason, int status
          ",\"reason\":" + jsonString(reason) + "},\"status\":" + std::to_string(status) + "}";
 }
 
+// Dynamic mapping's date detection (on by default): a string first seen in the default
+// dynamic_date_formats, strict_date_optional_time or yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z, maps the
+// field as a date (docs: "Dynamic field mapping", date detection).
+bool looksLikeDate(std::string_view s) {
+  auto digits = [&](size_t at, size_t n) {
+    if (at + n > s.size()) return false;
+    for (size_t k = 0; k < n; ++k) {
+      if (!std::isdigit(static_cast<unsigned char>(s[at + k]))) return false;
+    }
+    return true;
+  };
+  if (digits(0, 4) && s.size() >= 10 && s[4] == '/' && digits(5, 2) && s[7] == '/' && digits(8, 2)) return true;
+  if (!(digits(0, 4) && s.size() >= 10 && s[4] == '-' && digits(5, 2) && s[7] == '-' && digits(8, 2))) return false;
+  size_t i = 10;
+  if (i == s.size()) return true;
+  if (s[i] != 'T' || !digits(i + 1, 2)) return false;
+  i += 3;
+  for (int part = 0; part < 2 && i < s.size() && s[i] == ':'; ++part) {
+    if (!digits(i + 1, 2)) return false;
+    i += 3;
+  }
+  if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+    size_t d = ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == d || i - d > 9) return false;
+  }
+  if (i < s.size() && s[i] == 'Z') ++i;
+  else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    if (!digits(i + 1, 2)) return false;
+    i += 3;
+    if (i < s.size() && s[i] == ':') ++i;
+    if (i < s.size()) {
+      if (!digits(i, 2)) return false;
+      i += 2;
+    }
+  }
+  return i == s.size();
+}
+
 // The field-type class ES's dynamic mapping gives a JSON value: 'n' long/float, 's' text,
 // 'b' boolean, 'o' object, 0 for null (maps nothing).
 char typeOf(simdjson::dom::element v) {
@@ -32,7 +72,7 @@ char typeOf(simdjson::dom::element v) {
     case simdjson::dom::element_type::INT64:
     case simdjson::dom::element_type::UINT64:
     case simdjson::dom::element_type::DOUBLE: return 'n';
-    case simdjson::dom::element_type::STRING: return 's';
+    case simdjson::dom::element_type::STRING: return looksLikeDate(v.get_string().value_unsafe()) ? 'd' : 's';
     case simdjson::dom::element_type::BOOL: return 'b';
     case simdjson::dom::element_type::OBJECT: return 'o';
     case simdjson::dom::element_type::ARRAY: {
@@ -49,6 +89,7 @@ const char* mappingName(char t) {
     case 'n': return "long";
     case 's': return "text";
     case 'b': return "boolean";
+    case 'd': return "date";
     default: return "object";
   }
 }
@@ -58,6 +99,7 @@ const char* mappingName(char t) {
 bool fits(char mapped, char value, simdjson::dom::element v) {
   if (value == 0 || value == mapped) return true;
   if (mapped == 's') return value != 'o';
+  if (mapped == 'd') return value == 'n';  // epoch milliseconds; other strings do not parse as a date
   if (mapped == 'n' && value == 's') {
     std::string_view s = v.get_string().value_unsafe();
     char* end = nullptr;
@@ -72,15 +114,47 @@ bool fits(char mapped, char value, simdjson::dom::element v) {
   return false;
 }
 
-// Every field of `object` with its dotted path; an object field is listed before its members.
-void flatten(simdjson::dom::object object, const std::string& prefix,
-             std::vector<std::pair<std::string, simdjson::dom::element>>& out) {
+// A field of a document as dynamic mapping sees it: its full dotted path, its key (the last
+// part), its value, or none for an object level that a dotted key implies.
+struct Field {
+  std::string path;
+  std::string leaf;
+  simdjson::dom::element value;
+  bool implied_object = false;
+  std::string full;  // for an implied object: the dotted field that implies it
+};
+
+// Every field of `object` in document order, an object listed before its members. As
+// Elasticsearch does (subobjects true, the default), a key with dots is expanded into objects:
+// {"app.kubernetes.io/name": "x"} maps app, app.kubernetes (objects) and app.kubernetes.io/name.
+void flatten(simdjson::dom::object object, const std::string& prefix, std::vector<Field>& out) {
   for (auto [key, value] : object) {
-    std::string path = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
-    out.emplace_back(path, value);
+    std::string path = prefix;
+    size_t from = 0;
+    for (size_t dot; (dot = key.find('.', from)) != std::string_view::npos; from = dot + 1) {
+      path += (path.empty() ? "" : ".") + std::string(key.substr(from, dot - from));
+      out.push_back({path, std::string(key.substr(from, dot - from)), value, true, ""});
+    }
+    const size_t implied = out.size();
+    path += (path.empty() ? "" : ".") + std::string(key.substr(from));
+    for (size_t k = implied; k-- > 0 && out[k].implied_object && out[k].full.empty();) out[k].full = path;
+    out.push_back({path, std::string(key.substr(from)), value, false, ""});
     simdjson::dom::object inner;
     if (value.get_object().get(inner) == simdjson::SUCCESS) flatten(inner, path, out);
   }
+}
+
+std::string invalidIndexName(std::string_view name) {
+  for (char c : name) {
+    if (std::isupper(static_cast<unsigned char>(c))) return "must be lowercase";
+  }
+  if (name.find_first_of("\\/*?\"<>| ,#") != std::string_view::npos) {
+    return "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]";
+  }
+  if (name.front() == '-' || name.front() == '_' || name.front() == '+') return "must not start with '_', '-', or '+'";
+  if (name == "." || name == "..") return "must not be '.' or '..'";
+  if (name.size() > 255) return "index name is too long, (" + std::to_string(name.size()) + " > 255)";
+  return {};
 }
 
 std::string preview(simdjson::dom::element v) {
@@ -121,6 +195,11 @@ void ElasticsearchStandIn::rejectItemsContaining(std::string marker, int times) 
   std::lock_guard lock(mu_);
   reject_marker_ = std::move(marker);
   reject_times_ = times;
+}
+
+void ElasticsearchStandIn::addDataStream(std::string name) {
+  std::lock_guard lock(mu_);
+  data_streams_.insert(std::move(name));
 }
 
 void ElasticsearchStandIn::setMaxRequestBytes(size_t bytes) {
@@ -263,6 +342,21 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
                     "application/json");
     return;
   }
+  // The bulk API's parameters (docs: "Bulk API", query parameters; and the global ones): any
+  // other is refused whole, as RestController does.
+  for (const auto& [name, value] : req.params) {
+    static const std::set<std::string> kKnown = {
+        "pipeline", "refresh", "routing", "timeout", "wait_for_active_shards", "require_alias", "require_data_stream",
+        "_source", "_source_excludes", "_source_includes", "list_executed_pipelines", "include_source_on_error",
+        "filter_path", "pretty", "human", "error_trace", "type"};
+    if (kKnown.count(name) == 0) {
+      res.status = 400;
+      res.set_content(errorBody("illegal_argument_exception",
+                                "request [" + req.path + "] contains unrecognized parameter: [" + name + "]", 400),
+                      "application/json");
+      return;
+    }
+  }
   if (max_request_bytes_ != 0 && req.body.size() > max_request_bytes_) {
     res.status = 413;
     return;
@@ -289,8 +383,14 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
     }
     return false;
   };
+  struct Op {
+    std::string action, index, id;
+    std::string_view source;
+  };
+  std::vector<Op> ops;
   std::string_view line;
   while (nextLine(line)) {
+    const size_t action_line = line_no;
     simdjson::dom::object action_obj;
     if (parser.parse(line).get_object().get(action_obj) != simdjson::SUCCESS || action_obj.size() != 1) {
       res.status = 400;
@@ -325,6 +425,25 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
                       "application/json");
       return;
     }
+    // Elasticsearch 8 (and OpenSearch 2) take no _type: the whole request is refused
+    // (BulkRequestParser: "Action/metadata line [N] contains an unknown parameter [_type]").
+    if (flavor_ != Flavor::Es7 && field.value["_type"].error() == simdjson::SUCCESS) {
+      res.status = 400;
+      res.set_content(errorBody("illegal_argument_exception",
+                                "Action/metadata line [" + std::to_string(action_line) + "] contains an unknown parameter [_type]", 400),
+                      "application/json");
+      return;
+    }
+    // An _id over 512 bytes fails the request's validation, so the whole request is refused
+    // (IndexRequest.validate; BulkRequest answers 400 action_request_validation_exception).
+    if (id.size() > 512) {
+      res.status = 400;
+      res.set_content(errorBody("action_request_validation_exception",
+                                "Validation Failed: 1: id [" + id + "] is too long, must be no longer than 512 bytes but was: " +
+                                    std::to_string(id.size()) + ";", 400),
+                      "application/json");
+      return;
+    }
     if (index.empty()) {
       res.status = 400;
       res.set_content(errorBody("action_request_validation_exception",
@@ -332,8 +451,13 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
                       "application/json");
       return;
     }
+    ops.push_back({std::move(action), std::move(index), std::move(id), source});
+  }
+  // The whole request was read and validated before any item is applied, as ES parses a bulk
+  // request whole first: a request refused with 400 stored nothing.
+  for (Op& op : ops) {
     if (!items.empty()) items += ',';
-    if (!applyItem(action, index, std::move(id), source, items)) errors = true;
+    if (!applyItem(op.action, op.index, std::move(op.id), op.source, items)) errors = true;
   }
   res.set_content("{\"took\":1,\"errors\":" + std::string(errors ? "true" : "false") + ",\"items\":[" + items + "]}",
                   "application/json");
@@ -367,6 +491,17 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     return false;
   };
 
+  // Index names (MetadataCreateIndexService.validateIndexOrAliasName): lower case, none of
+  // \ / * ? " < > | space , #, not starting with - _ +, not . or .., at most 255 bytes.
+  if (std::string why = invalidIndexName(index_name); !why.empty()) {
+    return fail(400, "invalid_index_name_exception", "Invalid index name [" + std::string(index_name) + "], " + why);
+  }
+  // Data streams take create only, and each document needs @timestamp.
+  const bool data_stream = data_streams_.count(std::string(index_name)) != 0;
+  if (data_stream && action != "create") {
+    return fail(400, "illegal_argument_exception",
+                "only write ops with an op_type of create are allowed in data streams");
+  }
   if (chance(faults_.item_429)) {
     return fail(429, flavor_ == Flavor::OpenSearch2 ? "rejected_execution_exception" : "es_rejected_execution_exception",
                 "rejected execution of primary operation [stand-in: random]");
@@ -432,30 +567,61 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     return fail(409, "version_conflict_engine_exception",
                 "[" + id + "]: version conflict, document already exists (current version [1])");
   }
-  // Dynamic mapping: the first value a field (by its dotted path, at any depth) gets decides
-  // its type.
-  std::vector<std::pair<std::string, simdjson::dom::element>> fields;
+  if (data_stream && doc["@timestamp"].error() != simdjson::SUCCESS) {
+    return fail(400, parse_error_type, "data stream timestamp field [@timestamp] is missing");
+  }
+  // Dynamic mapping: the first value a field (by its dotted path, at any depth, dotted keys
+  // expanded) gets decides its type, also within one document (DocumentParser).
+  std::vector<Field> fields;
   flatten(doc, "", fields);
-  for (const auto& [path, value] : fields) {
-    if (path == "_id" || path == "_index") {
+  std::map<std::string, char> added;
+  for (const Field& f : fields) {
+    if (f.path == "_id" || f.path == "_index") {
       return fail(400, parse_error_type,
-                  "Field [" + path + "] is a metadata field and cannot be added inside a document. "
+                  "Field [" + f.path + "] is a metadata field and cannot be added inside a document. "
                   "Use the index API request parameters.");
     }
-    auto mapped = index.field_types.find(path);
-    if (mapped == index.field_types.end() || fits(mapped->second, typeOf(value), value)) continue;
-    if (mapped->second == 'o') {
+    const char type = f.implied_object ? 'o' : typeOf(f.value);
+    char mapped = 0;
+    if (auto a = added.find(f.path); a != added.end()) {
+      mapped = a->second;
+    } else if (auto m = index.field_types.find(f.path); m != index.field_types.end()) {
+      mapped = m->second;
+    }
+    if (mapped == 0) {
+      if (type != 0) added.emplace(f.path, type);
+      continue;
+    }
+    if (f.implied_object ? mapped == 'o' : fits(mapped, type, f.value)) continue;
+    if (mapped == 'o') {
       return fail(400, parse_error_type,
-                  "object mapping for [" + path + "] tried to parse field [" + path +
+                  "object mapping for [" + f.path + "] tried to parse field [" + f.leaf +
                       "] as object, but found a concrete value");
     }
+    if (f.implied_object) {
+      return fail(400, parse_error_type,
+                  "Could not dynamically add mapping for field [" + f.full + "]. Existing mapping for [" + f.path +
+                      "] must be of type object but found [" + mappingName(mapped) + "].");
+    }
     return fail(400, parse_error_type,
-                "failed to parse field [" + path + "] of type [" + mappingName(mapped->second) +
-                    "] in document with id '" + id + "'. Preview of field's value: '" + preview(value) + "'");
+                "failed to parse field [" + f.path + "] of type [" + mappingName(mapped) +
+                    "] in document with id '" + id + "'. Preview of field's value: '" + preview(f.value) + "'");
   }
-  for (const auto& [path, value] : fields) {
-    if (char t = typeOf(value); t != 0) index.field_types.emplace(path, t);
+  // index.mapping.depth.limit (20) and index.mapping.total_fields.limit (1000; a dynamic
+  // string is a text field with a keyword sub-field: two).
+  for (const auto& [path, type] : added) {
+    if (type == 'o' && std::count(path.begin(), path.end(), '.') + 1 > 20) {
+      return fail(400, parse_error_type, "Limit of mapping depth [20] has been exceeded due to object field [" + path + "]");
+    }
   }
+  size_t new_fields = 0;
+  for (const auto& [path, type] : added) new_fields += type == 's' ? 2 : 1;
+  if (index.field_count + new_fields > 1000) {
+    return fail(400, "illegal_argument_exception",
+                "Limit of total fields [1000] has been exceeded while adding new fields [" + std::to_string(new_fields) + "]");
+  }
+  index.field_count += new_fields;
+  for (const auto& [path, type] : added) index.field_types.emplace(path, type);
 
   std::string stored = action == "update" ? simdjson::minify(doc) : std::string(source);
   int status = 201, version = 1;

@@ -7,13 +7,19 @@
 // objects (201 created, 409 version_conflict_engine_exception for a create of an existing _id,
 // 400 document_parsing_exception / mapper_parsing_exception for a value that does not fit the
 // field's mapping, 429 es_rejected_execution_exception on demand), request-level failures on
-// demand, gzip bodies, and basic or ApiKey authentication. The real responses in
-// ../shared/fixtures/elasticsearch are its reference. It keeps every document for the test.
+// demand, gzip bodies, and basic or ApiKey authentication. As strict as Elasticsearch where
+// clients go wrong: the whole request is read and validated before any item is applied and
+// refused with 400 for a malformed action line, _type on ES 8 / OpenSearch 2, an _id over 512
+// bytes or an unknown URL parameter; bodies over 100 MB get 413; index names follow ES's
+// rules; dynamic mapping expands dotted keys into objects, detects dates, and keeps the
+// 1,000-field and depth-20 limits; data streams take create only, with @timestamp. The real
+// responses in ../shared/fixtures/elasticsearch are its reference. It keeps every document.
 
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,8 +55,11 @@ class ElasticsearchStandIn {
   // Items whose source line contains `marker` are answered 429 es_rejected_execution_exception
   // `times` times each, then indexed.
   void rejectItemsContaining(std::string marker, int times);
-  // Bulk requests larger than this are answered 413 (0: no limit).
+  // Bulk requests larger than this are answered 413 (default 100 MB, ES's
+  // http.max_content_length; 0: no limit).
   void setMaxRequestBytes(size_t bytes);
+  // `name` is a data stream: create only, @timestamp required.
+  void addDataStream(std::string name);
 
   // Random faults, drawn from a seeded generator: a share of items answered 429
   // es_rejected_execution_exception or 400 mapper_parsing_exception, a share of whole requests
@@ -85,6 +94,7 @@ class ElasticsearchStandIn {
     std::map<std::string, char> field_types;  // dotted field path -> 'n'umber, 's'tring, 'o'bject...
     std::vector<Document> docs;
     int64_t seq_no = 0;
+    size_t field_count = 0;  // mapped fields, as index.mapping.total_fields.limit counts them
   };
 
   void handleInfo(const httplib::Request& req, httplib::Response& res);
@@ -104,7 +114,8 @@ class ElasticsearchStandIn {
   std::string reject_marker_;
   int reject_times_ = 0;
   std::map<std::string, int> rejected_;  // source line -> times rejected so far
-  size_t max_request_bytes_ = 0;
+  size_t max_request_bytes_ = 100 << 20;
+  std::set<std::string> data_streams_;
   Faults faults_;
   std::mt19937_64 rng_{1};
   bool fast_ = false;

@@ -231,5 +231,107 @@ TEST(EsStandInInfoTest, ConflictItemMatchesTheObservedOne) {
   EXPECT_EQ(mine["status"].get_int64().value(), real["status"].get_int64().value());
 }
 
+// ---- rules a client gets wrong, enforced as Elasticsearch does ------------------------------
+
+// Dotted keys are expanded into objects (subobjects: true): `app` and `app.kubernetes.io/name`
+// clash, in one document or across two, with ES's two messages.
+TEST_F(EsStandInTest, DottedKeysAreExpandedIntoObjects) {
+  net::HttpResponse res = bulk(
+      "{\"create\":{\"_index\":\"k\",\"_id\":\"1\"}}\n{\"labels\":{\"app\":\"api\",\"app.kubernetes.io/name\":\"api\"}}\n"
+      "{\"create\":{\"_index\":\"k\",\"_id\":\"2\"}}\n{\"labels\":{\"app.kubernetes.io/name\":\"api\"}}\n"
+      "{\"create\":{\"_index\":\"k\",\"_id\":\"3\"}}\n{\"labels\":{\"app\":\"api\"}}\n");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(item(res.body, 0, "/status"), "400");
+  EXPECT_EQ(item(res.body, 0, "/error/reason"),
+            "Could not dynamically add mapping for field [labels.app.kubernetes.io/name]. Existing mapping for "
+            "[labels.app] must be of type object but found [text].");
+  EXPECT_EQ(item(res.body, 1, "/status"), "201");
+  EXPECT_EQ(item(res.body, 2, "/status"), "400");
+  EXPECT_EQ(item(res.body, 2, "/error/reason"),
+            "object mapping for [labels.app] tried to parse field [app] as object, but found a concrete value");
+  EXPECT_EQ(es_.documentCount(), 1u);
+}
+
+// A request refused whole stores nothing: an _id over 512 bytes, _type on ES 8, an unknown
+// parameter, a malformed action line anywhere in it.
+TEST_F(EsStandInTest, RequestsRefusedWholeStoreNothing) {
+  const std::string good = "{\"create\":{\"_index\":\"w\",\"_id\":\"ok\"}}\n{\"a\":1}\n";
+  net::HttpResponse res = bulk(good + "{\"create\":{\"_index\":\"w\",\"_id\":\"" + std::string(513, 'x') + "\"}}\n{\"a\":2}\n");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("is too long, must be no longer than 512 bytes but was: 513"), std::string::npos) << res.body;
+  res = bulk(good + "{\"create\":{\"_index\":\"w\",\"_type\":\"_doc\",\"_id\":\"t\"}}\n{\"a\":2}\n");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("Action/metadata line [3] contains an unknown parameter [_type]"), std::string::npos) << res.body;
+  res = bulk(good, "/_bulk?refresh=false&colour=blue");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("contains unrecognized parameter: [colour]"), std::string::npos) << res.body;
+  res = bulk(good + "{\"nonsense\":{}}\n{}\n");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(es_.documentCount(), 0u);
+  EXPECT_EQ(bulk(good, "/_bulk?refresh=false&pipeline=p").status, 200);
+  EXPECT_EQ(es_.documentCount(), 1u);
+  // ES 7 still takes _type.
+  ElasticsearchStandIn es7(Flavor::Es7);
+  ASSERT_TRUE(es7.start());
+  EXPECT_EQ(httpPost(client_, es7.url("/_bulk"), "{\"create\":{\"_index\":\"w\",\"_type\":\"_doc\"}}\n{\"a\":2}\n",
+                     {"Content-Type: application/x-ndjson"}).status, 200);
+  EXPECT_EQ(es7.documentCount(), 1u);
+}
+
+TEST_F(EsStandInTest, IndexNamesFollowElasticsearchsRules) {
+  for (const std::string& name : {std::string("Upper"), std::string("a b"), std::string("_under"), std::string("-dash"),
+                                  std::string(".."), std::string("a#b"), std::string(256, 'i')}) {
+    net::HttpResponse res = bulk("{\"create\":{\"_index\":\"" + name + "\"}}\n{\"a\":1}\n");
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(item(res.body, 0, "/status"), "400") << name;
+    EXPECT_EQ(item(res.body, 0, "/error/type"), "invalid_index_name_exception") << name;
+  }
+  EXPECT_EQ(es_.documentCount(), 0u);
+  EXPECT_EQ(item(bulk("{\"create\":{\"_index\":\"logstash-2026.11.27\"}}\n{\"a\":1}\n").body, 0, "/status"), "201");
+}
+
+TEST_F(EsStandInTest, DatesAreDetectedAndLimitsKept) {
+  net::HttpResponse res = bulk(
+      "{\"create\":{\"_index\":\"d\"}}\n{\"when\":\"2026-11-27T10:00:00.123Z\"}\n"
+      "{\"create\":{\"_index\":\"d\"}}\n{\"when\":\"yesterday\"}\n"
+      "{\"create\":{\"_index\":\"d\"}}\n{\"when\":\"2026/11/27\"}\n");
+  EXPECT_EQ(item(res.body, 0, "/status"), "201");
+  EXPECT_EQ(item(res.body, 1, "/status"), "400");
+  EXPECT_NE(item(res.body, 1, "/error/reason").find("failed to parse field [when] of type [date]"), std::string::npos);
+  EXPECT_EQ(item(res.body, 2, "/status"), "201");
+  // 21 objects deep.
+  std::string deep = "1";
+  for (int i = 0; i < 22; ++i) deep = "{\"l\":" + deep + "}";
+  res = bulk("{\"create\":{\"_index\":\"d\"}}\n" + deep + "\n");
+  EXPECT_EQ(item(res.body, 0, "/status"), "400");
+  EXPECT_NE(item(res.body, 0, "/error/reason").find("Limit of mapping depth [20] has been exceeded"), std::string::npos);
+  // 1,000 fields: 600 strings are 1,200 (text and keyword).
+  std::string wide = "{";
+  for (int i = 0; i < 600; ++i) wide += (i ? ",\"f" : "\"f") + std::to_string(i) + "\":\"v\"";
+  res = bulk("{\"create\":{\"_index\":\"wide\"}}\n" + wide + "}\n");
+  EXPECT_EQ(item(res.body, 0, "/status"), "400");
+  EXPECT_NE(item(res.body, 0, "/error/reason").find("Limit of total fields [1000] has been exceeded"), std::string::npos);
+  EXPECT_EQ(es_.documents("wide").size(), 0u);
+}
+
+TEST_F(EsStandInTest, DataStreamsTakeCreateWithATimestamp) {
+  es_.addDataStream("logs-app-default");
+  net::HttpResponse res = bulk(
+      "{\"index\":{\"_index\":\"logs-app-default\"}}\n{\"@timestamp\":\"2026-11-27T10:00:00Z\"}\n"
+      "{\"create\":{\"_index\":\"logs-app-default\"}}\n{\"msg\":\"no time\"}\n"
+      "{\"create\":{\"_index\":\"logs-app-default\"}}\n{\"@timestamp\":\"2026-11-27T10:00:00Z\",\"msg\":\"ok\"}\n");
+  EXPECT_EQ(item(res.body, 0, "/status"), "400");
+  EXPECT_EQ(item(res.body, 0, "/error/reason"), "only write ops with an op_type of create are allowed in data streams");
+  EXPECT_EQ(item(res.body, 1, "/status"), "400");
+  EXPECT_EQ(item(res.body, 1, "/error/reason"), "data stream timestamp field [@timestamp] is missing");
+  EXPECT_EQ(item(res.body, 2, "/status"), "201");
+}
+
+TEST_F(EsStandInTest, BodiesOver100MbAre413ByDefault) {
+  std::string big = "{\"create\":{\"_index\":\"big\"}}\n{\"pad\":\"" + std::string(100 << 20, 'x') + "\"}\n";
+  EXPECT_EQ(bulk(big).status, 413);
+  EXPECT_EQ(es_.documentCount(), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -254,6 +254,19 @@ Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::crea
 }
 
 Status KubernetesMetadataFilter::start() {
+  if (kubelet_ && cfg_.verify_ssl) {
+    // A kubelet serves a self-signed certificate unless its serving certificates are
+    // bootstrapped (serverTLSBootstrap): with verify_ssl every lookup would fail and events
+    // would pass without metadata, so a certificate the CA cannot verify stops start-up.
+    net::HttpResponse r;
+    m_.requests->add(1);
+    kubelet_->get("/healthz", r);  // any answer will do: the handshake is what is checked
+    if (r.transportFailed() && (r.error.find("certificate") != std::string::npos || r.error.find("SSL") != std::string::npos)) {
+      return Status::invalidConfig("use_kubelet: the kubelet's certificate cannot be verified (" + r.error +
+                                   "); kubelets serve a self-signed certificate unless serverTLSBootstrap is on: "
+                                   "give its CA in ca_file, or set verify_ssl false");
+    }
+  }
   if (!api_) {
     if (!kubelet_) log_.info("no kubernetes_url (and no KUBERNETES_SERVICE_HOST): adding the names the tag gives only");
     return Status::ok();
@@ -430,10 +443,12 @@ Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruC
     fetched_.notify_all();
     if (!r.failure.empty()) {
       backoff_ns_ = backoff_ns_ == 0 ? kSecond : std::min(backoff_ns_ * 2, kMaxBackoffNs);
-      backoff_until_ns_ = now + backoff_ns_;
+      // No sooner than the server asked (Retry-After on a 429), however short our back-off.
+      const int64_t wait_ns = std::max(backoff_ns_, r.retry_after_ns);
+      backoff_until_ns_ = now + wait_ns;
       if (r.failure != last_failure_) {
         log_.warn(r.failure + "; events pass with the names from their tags, lookups retry in " +
-                  std::to_string(backoff_ns_ / kSecond) + " s");
+                  std::to_string(wait_ns / kSecond) + " s");
         last_failure_ = r.failure;
       }
       if (old.meta) {  // keep the last known metadata for the back-off period
@@ -486,6 +501,7 @@ KubernetesMetadataFilter::Fetched<Meta> KubernetesMetadataFilter::fetchObject(co
   if (r.status == 404) return out;  // gone: Missing
   if (r.status != 200) {
     out.failure = classifyFailure(r, what);
+    out.retry_after_ns = r.retry_after_ns;
     return out;
   }
   auto meta = parse(r.body, parse_);
@@ -516,6 +532,7 @@ KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPodFro
     kubelet_->get("/pods", r);
     if (r.status != 200) {
       out.failure = classifyFailure(r, "GET kubelet /pods");
+      out.retry_after_ns = r.retry_after_ns;
       return out;
     }
     auto pods = parsePodList(r.body, parse_);
@@ -583,6 +600,7 @@ void KubernetesMetadataFilter::watchLoop() {
       api_->get("/v1/pods?" + selector + "&resourceVersion=0", r);
       if (r.status != 200) {
         listTried();
+        wait = std::max(wait, static_cast<double>(r.retry_after_ns) / 1e9);
         if (!failed(classifyFailure(r, "LIST pods on node " + node_name_))) return;
         continue;
       }
@@ -652,6 +670,7 @@ void KubernetesMetadataFilter::watchLoop() {
       continue;  // the server ended the watch (timeoutSeconds): watch again from rv
     }
     if (r.status == 200 && event_error.empty()) event_error = "the watch ended at once";
+    wait = std::max(wait, static_cast<double>(r.retry_after_ns) / 1e9);
     if (!failed(event_error.empty() ? classifyFailure(r, "WATCH pods") : event_error)) return;
   }
 }

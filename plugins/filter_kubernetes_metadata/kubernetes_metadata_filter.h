@@ -144,6 +144,7 @@ class KubernetesMetadataFilter final : public Filter {
     SlotState state = SlotState::Missing;  // Found or Missing; failed when `failure` is set
     std::shared_ptr<const Meta> meta;
     std::string failure;
+    int64_t retry_after_ns = 0;  // the server's Retry-After (a 429 from API Priority and Fairness)
   };
   struct Counters {
     Counter* hits;

@@ -363,6 +363,67 @@ TEST_F(KubeMetadataTest, WatchKeepsTheCacheFreshAndListsAgainOnGone) {
   EXPECT_TRUE(waitFor([&] { return api_.openWatches() == 0; }));
 }
 
+// The watch asks for bookmarks: a BOOKMARK moves its resource version on (the cluster's
+// revision advanced through other objects), so after the stream ends it resumes from there,
+// and a compaction past the last pod event does not force a new list.
+TEST_F(KubeMetadataTest, WatchResumesFromBookmarks) {
+  api_.putPod(podJson("shop", "web-1", R"({"app":"v1"})"));
+  auto f = make("watch true\nnode_name node-a\n");
+  ASSERT_TRUE(waitFor([&] { return api_.openWatches() == 1; }));
+  EXPECT_NE(api_.lastPodsQuery().find("allowWatchBookmarks=true"), std::string::npos) << api_.lastPodsQuery();
+  api_.bookmark(500);
+  ASSERT_TRUE(waitFor([&] { return api_.bookmarksSent() == 1; }));
+  const int watches = api_.requestCount("/api/v1/pods?watch");
+  api_.closeWatches();
+  ASSERT_TRUE(waitFor([&] { return api_.requestCount("/api/v1/pods?watch") > watches && api_.openWatches() == 1; }));
+  // The pod's version was 1001; the bookmark's 1501.
+  EXPECT_NE(api_.lastPodsQuery().find("resourceVersion=1501"), std::string::npos) << api_.lastPodsQuery();
+  api_.putPod(podJson("shop", "web-1", R"({"app":"v2"})"));
+  ASSERT_TRUE(waitFor([&] { return labelOf(*f, tagFor("shop", "web-1")) == "v2"; }));
+  EXPECT_EQ(metric("sluice_filter_kubernetes_metadata_relists_total"), 1);
+  f->stop();
+}
+
+// A 429 from the API server carries Retry-After: lookups wait at least that long, however
+// short the filter's own back-off (1 s at first).
+TEST_F(KubeMetadataTest, TooManyRequestsWaitsForRetryAfter) {
+  api_.putPod(podJson("shop", "web-1"));
+  api_.putNamespace(nsJson("shop"));
+  auto f = make("watch false\n");
+  api_.setRetryAfter(30);
+  api_.failRequests(429, 1);
+  EXPECT_EQ(labelOf(*f, tagFor("shop", "web-1")), "<absent>");
+  const int requests = api_.requestCount();
+  // Past the filter's own first back-off, still within the server's 30 s.
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(labelOf(*f, tagFor("shop", "web-1")), "<absent>");
+  EXPECT_EQ(api_.requestCount(), requests);
+}
+
+// A kubelet's own certificate (self-signed unless serverTLSBootstrap) is not signed by the
+// cluster CA: with verify_ssl, start-up fails with a clear message rather than every event
+// passing without metadata.
+TEST_F(KubeMetadataTest, KubeletWithAnUnverifiableCertificateStopsStartUp) {
+  testing::TempDir cluster_dir, kubelet_dir;
+  testing::TestCa cluster(cluster_dir.path()), own(kubelet_dir.path());
+  ASSERT_TRUE(cluster.ok() && own.ok());
+  KubernetesStandIn kubelet(own.serverCert(), own.serverKey());
+  ASSERT_TRUE(kubelet.start());
+  kubelet.putPod(podJson("shop", "web-1"));
+  const std::string conf = "secret_dir " + dir_.file("no-secrets") + "\nuse_kubelet true\nkubelet_host 127.0.0.1\nkubelet_port " +
+                           std::to_string(kubelet.port()) + "\nca_file " + cluster.caCert() + "\n";
+  auto f = factory_.mustMake<KubernetesMetadataFilter>(PluginKind::Filter, "kubernetes_metadata", conf);
+  Status st = f->start();
+  ASSERT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("kubelet's certificate cannot be verified"), std::string::npos) << st.message();
+  auto lax = factory_.mustMake<KubernetesMetadataFilter>(PluginKind::Filter, "kubernetes_metadata", conf + "verify_ssl false\n");
+  ASSERT_TRUE(lax->start().isOk());
+  EXPECT_EQ(labelOf(*lax, tagFor("shop", "web-1")), "web");
+}
+
 TEST_F(KubeMetadataTest, KubeletPodsOverHttpsWithToken) {
   testing::TestCa ca(dir_.path());
   ASSERT_TRUE(ca.ok()) << ca.error();

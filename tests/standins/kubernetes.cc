@@ -154,6 +154,25 @@ void KubernetesStandIn::setDelayMs(int ms) {
   delay_ms_ = ms;
 }
 
+void KubernetesStandIn::bookmark(int64_t advance) {
+  {
+    std::lock_guard lock(mu_);
+    rv_ += advance;
+    ++bookmark_seq_;
+  }
+  changed_.notify_all();
+}
+
+int KubernetesStandIn::bookmarksSent() const {
+  std::lock_guard lock(mu_);
+  return bookmarks_sent_;
+}
+
+void KubernetesStandIn::setRetryAfter(int seconds) {
+  std::lock_guard lock(mu_);
+  retry_after_s_ = seconds;
+}
+
 void KubernetesStandIn::compactHistory() {
   {
     std::lock_guard lock(mu_);
@@ -246,6 +265,16 @@ bool KubernetesStandIn::admit(const httplib::Request& req, httplib::Response& re
     message = std::string(resource) + " \"" + std::string(name) + "\" not found";
   } else if (fail == 410) {
     message = "too old resource version";
+  } else if (fail == 429) {
+    // API Priority and Fairness rejects with Retry-After (apiserver/pkg/server/filters,
+    // tooManyRequests: "Too many requests, please try again later.", retryAfterSeconds).
+    res.status = 429;
+    res.set_header("Retry-After", std::to_string(retry_after_s_));
+    res.set_content("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
+                    "\"Too many requests, please try again later.\",\"reason\":\"TooManyRequests\",\"details\":"
+                    "{\"retryAfterSeconds\":" + std::to_string(retry_after_s_) + "},\"code\":429}",
+                    "application/json");
+    return false;
   } else {
     message = "Internal error occurred: injected failure";
   }
@@ -361,14 +390,16 @@ void KubernetesStandIn::handlePods(const httplib::Request& req, httplib::Respons
 
 void KubernetesStandIn::handleWatch(const httplib::Request& req, httplib::Response& res, std::string node) {
   std::string rv_text = req.get_param_value("resourceVersion");
+  const bool bookmarks = req.get_param_value("allowWatchBookmarks") == "true";
   int timeout_s = req.has_param("timeoutSeconds") ? std::atoi(req.get_param_value("timeoutSeconds").c_str()) : 1800;
   int64_t from = rv_text.empty() ? 0 : std::atoll(rv_text.c_str());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  uint64_t epoch;
+  uint64_t epoch, bookmark_seq;
   std::string initial;
   {
     std::lock_guard lock(mu_);
     epoch = watch_epoch_;
+    bookmark_seq = bookmark_seq_;
     ++open_watches_;
     if (from == 0) {  // no version: the current objects as ADDED events first
       for (const auto& [key, pod] : pods_) {
@@ -386,7 +417,7 @@ void KubernetesStandIn::handleWatch(const httplib::Request& req, httplib::Respon
   }
   res.set_chunked_content_provider(
       "application/json",
-      [this, node, from, epoch, deadline, initial](size_t, httplib::DataSink& sink) mutable {
+      [this, node, from, epoch, deadline, initial, bookmarks, bookmark_seq](size_t, httplib::DataSink& sink) mutable {
         if (!initial.empty()) {
           std::string first = std::move(initial);
           initial.clear();
@@ -400,7 +431,8 @@ void KubernetesStandIn::handleWatch(const httplib::Request& req, httplib::Respon
         {
           std::unique_lock lock(mu_);
           changed_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-            return stopping_ || watch_epoch_ != epoch || (!history_.empty() && history_.back().rv > from);
+            return stopping_ || watch_epoch_ != epoch || (!history_.empty() && history_.back().rv > from) ||
+                   (bookmarks && bookmark_seq_ != bookmark_seq);
           });
           if (stopping_ || watch_epoch_ != epoch || std::chrono::steady_clock::now() >= deadline) {
             lock.unlock();
@@ -412,6 +444,15 @@ void KubernetesStandIn::handleWatch(const httplib::Request& req, httplib::Respon
             from = e.rv;
             if (!node.empty() && e.node != node) continue;
             out += "{\"type\":\"" + e.type + "\",\"object\":" + e.object + "}\n";
+          }
+          // A BOOKMARK carries only the revision the watch has reached (watch bookmarks, KEP
+          // 956): its object is the kind with metadata.resourceVersion and nothing else.
+          if (bookmarks && bookmark_seq_ != bookmark_seq) {
+            bookmark_seq = bookmark_seq_;
+            from = std::max(from, rv_);
+            ++bookmarks_sent_;
+            out += "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":"
+                   "{\"resourceVersion\":\"" + std::to_string(rv_) + "\"}}}\n";
           }
         }
         if (!out.empty() && !sink.write(out.data(), out.size())) return false;

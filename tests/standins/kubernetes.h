@@ -9,11 +9,13 @@
 //   GET /api/v1/pods?watch=true&resourceVersion=R&…  a watch: one JSON event per line
 //       ({"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{…}}), chunked; a version
 //       older than the kept history gets an ERROR event with a 410 "too old resource version"
-//       Status, as after etcd compaction
+//       Status, as after etcd compaction; with allowWatchBookmarks=true, BOOKMARK events on
+//       demand (bookmark())
 //   GET /pods                                    the kubelet's PodList of its node's pods
 // Objects carry a resourceVersion the stand-in assigns from one counter. With a token
 // required, other requests get 401. Faults on demand: a status for the next N requests
-// (403 answers name the missing permission as RBAC does), a delay per request. Every request
+// (403 answers name the missing permission as RBAC does, 429 answers carry Retry-After as API
+// Priority and Fairness sends), a delay per request. Every request
 // is counted. The objects themselves come from the tests (../shared/fixtures/k8s).
 
 #include <condition_variable>
@@ -58,6 +60,14 @@ class KubernetesStandIn {
   // with a Status body; -1: all of them until cleared with count 0.
   void failRequests(int status, int count);
   void setDelayMs(int ms);
+  // The cluster's revision moves on by `advance` (other objects changed) and every watch that
+  // asked for bookmarks (allowWatchBookmarks=true) gets a BOOKMARK with the new revision, as the
+  // API server sends about once a minute.
+  void bookmark(int64_t advance = 100);
+  int bookmarksSent() const;  // BOOKMARK events written to watches
+  // 429 answers (failRequests(429, …)) carry Retry-After: `seconds` (default 1), as API
+  // Priority and Fairness sends.
+  void setRetryAfter(int seconds);
   // Forgets the event history, as etcd compaction does (the revision moves on): watches from
   // any version seen so far get 410.
   void compactHistory();
@@ -103,6 +113,9 @@ class KubernetesStandIn {
   int64_t rv_ = 1000;
   int64_t compacted_rv_ = 0;
   uint64_t watch_epoch_ = 0;  // closeWatches() bumps it
+  uint64_t bookmark_seq_ = 0;  // bookmark() bumps it
+  int retry_after_s_ = 1;
+  int bookmarks_sent_ = 0;
   bool stopping_ = false;
   std::string token_;
   std::string kubelet_node_;

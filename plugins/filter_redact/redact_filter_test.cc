@@ -162,6 +162,30 @@ TEST(RedactFilterTest, HashModeIsStableAndKeyed) {
   EXPECT_NE(a.substr(0, a.find(",")), c.substr(0, c.find(",")));  // a different key gives another hash
 }
 
+// The keyed hash is HMAC-SHA256: RFC 4231's test cases 1, 6 and 7 (the keys from a file, the
+// data as a password field's value), of which the filter keeps the first 8 bytes in hex.
+TEST(RedactFilterTest, HashModeIsHmacSha256ByRfc4231) {
+  testing::TempDir dir;
+  struct Case {
+    std::string key, data, mac;
+  };
+  const Case cases[] = {
+      {std::string(20, '\x0b'), "Hi There", "b0344c61d8db3853"},
+      {std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f"},
+      {std::string(131, '\xaa'),
+       "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be "
+       "hashed before being used by the HMAC algorithm.",
+       "9b09ffa71b942fcb"},
+  };
+  for (const Case& c : cases) {
+    const std::string key_file = dir.file("key");
+    testing::writeFile(key_file, c.key);
+    EXPECT_EQ(runOne("mode hash\nhash_key_file " + key_file, R"({"password":")" + c.data + R"("})"),
+              R"({"password":"hmac:)" + c.mac + R"("})")
+        << c.data;
+  }
+}
+
 TEST(RedactFilterTest, RemoveMode) {
   EXPECT_EQ(runOne("mode remove\nbuiltin email", R"({"a":1,"token":"t","b":{"secret":2,"c":3},"m":"x@y.io"})"),
             R"({"a":1,"b":{"c":3},"m":"[REDACTED]"})");

@@ -14,9 +14,11 @@ class Collector : public EventSink {
   Status emit(Batch& batch) override {
     std::lock_guard<std::mutex> lock(mu);
     for (Event& e : batch.events()) {
-      // Filters may change records in place: prove samples are copies.
-      e.record.setMember("touched", Value::boolean(true), batch.arena());
+      // Filters may change records in place: a sample emitted again must not show what was
+      // done to an earlier copy of it, so the record is read before it is changed.
       lines.push_back(toJson(e.record));
+      e.record.setMember("touched", Value::boolean(true), batch.arena());
+      e.record.setMember("a", Value::string("changed"), batch.arena());
     }
     return Status::ok();
   }
@@ -39,9 +41,10 @@ TEST(SampleInputTest, CyclesSamplesWithCounter) {
   ASSERT_TRUE(testing::waitFor([&] { return out.count() >= 6; }));
   stop.requestStop();
   t.join();
-  EXPECT_EQ(out.lines[0], R"({"a":1,"n":0,"touched":true})");
-  EXPECT_EQ(out.lines[1], R"({"b":2,"n":1,"touched":true})");
-  EXPECT_EQ(out.lines[2], R"({"a":1,"n":2,"touched":true})");
+  EXPECT_EQ(out.lines[0], R"({"a":1,"n":0})");
+  EXPECT_EQ(out.lines[1], R"({"b":2,"n":1})");
+  EXPECT_EQ(out.lines[2], R"({"a":1,"n":2})");  // untouched: a fresh copy of the first sample
+  EXPECT_EQ(out.lines[4], R"({"a":1,"n":4})");
 }
 
 TEST(SampleInputTest, ConfigErrors) {

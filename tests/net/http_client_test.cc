@@ -163,19 +163,6 @@ TEST(HttpClientTest, SlowServerTimesOut) {
   EXPECT_LT(took, std::chrono::seconds(5));
 }
 
-TEST(HttpClientTest, VerifiesTlsByDefault) {
-  // A plain-HTTP server spoken to over TLS fails the handshake: the client never falls back.
-  HttpServer http;
-  http.server().Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("{}", "application/json"); });
-  ASSERT_TRUE(http.start());
-  HttpClient client;
-  HttpResponse res;
-  std::string url = "https://127.0.0.1:" + std::to_string(http.port()) + "/";
-  client.send(request("GET", url, {}, 5000), res);
-  EXPECT_TRUE(res.transportFailed());
-  EXPECT_FALSE(res.error.empty());
-}
-
 TEST(HttpClientTest, RedactUrlRemovesUserInfoOnly) {
   EXPECT_EQ(redactUrl("https://elastic:pw@es.example:9200/_bulk"), "https://***@es.example:9200/_bulk");
   EXPECT_EQ(redactUrl("http://user@h/"), "http://***@h/");
@@ -226,6 +213,27 @@ TEST_F(HttpsClientTest, TrustsAServerSignedByTheConfiguredCa) {
   client.send(request("GET", url_), res);
   EXPECT_EQ(res.status, 200) << res.error;
   EXPECT_EQ(res.body, R"({"tagline":"You Know, for Search"})");
+}
+
+// Defaults verify both the chain and the name, against a real TLS server: a client made with
+// no options refuses a certificate from an unknown CA; with the CA it refuses the right
+// certificate under another name (the certificate names IP 127.0.0.1, not localhost).
+TEST_F(HttpsClientTest, VerifiesTlsByDefault) {
+  HttpClient defaults;
+  HttpResponse res;
+  defaults.send(request("GET", url_), res);
+  EXPECT_TRUE(res.transportFailed());
+  EXPECT_NE(res.error.find("certificate"), std::string::npos) << res.error;
+
+  TlsOptions with_ca;
+  with_ca.ca_file = ca_.caCert();
+  HttpClient named(with_ca);
+  named.send(request("GET", "https://localhost:" + std::to_string(https_->port()) + "/"), res);
+  EXPECT_TRUE(res.transportFailed());
+  EXPECT_EQ(res.status, 0);
+  HttpClient right(with_ca);
+  right.send(request("GET", url_), res);  // the control: same CA, the certificate's own name
+  EXPECT_EQ(res.status, 200) << res.error;
 }
 
 TEST_F(HttpsClientTest, RejectsItWithoutThatCaUnlessVerificationIsOff) {

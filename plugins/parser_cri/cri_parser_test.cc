@@ -48,9 +48,11 @@ TEST(CriParserTest, JoinsPartialLinesPerStream) {
   if (!testing::sharedFixturesPresent()) GTEST_SKIP() << "../shared/fixtures not present";
   Arena fixture_arena;
   Value doc = testing::loadJsonFixture("container-logs/fluent-bit-multiline-cases.json", fixture_arena);
+  int checked = 0;
   for (const Value& c : doc.find("cases")->items()) {
     std::string name(c.find("name")->asString());
     if (name != "cri" && name != "docker_cri_chain") continue;
+    ++checked;
     PluginFactory f;
     auto p = f.mustMake<Parser>(PluginKind::Parser, "cri", "");
     auto state = p->newState();
@@ -64,8 +66,10 @@ TEST(CriParserTest, JoinsPartialLinesPerStream) {
     }
     for (const Value& e : c.find("expected_log")->items()) want.emplace_back(e.asString());
     EXPECT_EQ(got, want) << name;
+    EXPECT_FALSE(want.empty()) << name;
     EXPECT_FALSE(state->held_from.has_value());
   }
+  EXPECT_EQ(checked, 2);  // a renamed case would otherwise pass unchecked
 }
 
 TEST(CriParserTest, HeldLinesAcrossBatchesAndFlush) {

@@ -46,6 +46,8 @@ TEST(DockerParserTest, FluentBitDockerModeFiles) {
     std::string dir = testing::sharedDir() + "/fixtures/container-logs/fluent-bit-tail-dockermode/";
     std::string log = testing::readFile(dir + "log/" + name + ".log");
     std::string expected = testing::readFile(dir + "out/" + name + ".out");
+    ASSERT_FALSE(log.empty()) << name;  // a renamed file would otherwise compare "" with ""
+    ASSERT_FALSE(expected.empty()) << name;
     testing::PluginFactory f;
     auto p = f.mustMake<Parser>(PluginKind::Parser, "docker", "");
     auto state = p->newState();

@@ -65,7 +65,9 @@ TEST(ContainerLogTest, VectorDockerCases) {
   Arena arena;
   Value doc = testing::loadJsonFixture("container-logs/vector-kubernetes-logs-parser-cases.json", arena);
   TimeParser iso("", true);
+  int valid = 0, invalid = 0;
   for (const Value& c : doc.find("docker_valid")->items()) {
+    ++valid;
     std::string input = field(c, "input");
     auto line = parseDockerLine(input, false, arena);
     ASSERT_TRUE(line.has_value()) << input.substr(0, 80);
@@ -82,6 +84,7 @@ TEST(ContainerLogTest, VectorDockerCases) {
   // Vector drops entries without a usable time; sluice keeps their log (with the read time,
   // as Fluent Bit does for `{"log":"..."}` lines). Entries without a string log are rejected.
   for (const Value& c : doc.find("docker_invalid")->items()) {
+    ++invalid;
     std::string input(c.asString());
     auto line = parseDockerLine(input, false, arena);
     bool has_string_log = input.find("\"log\": \"") != std::string::npos;
@@ -90,6 +93,8 @@ TEST(ContainerLogTest, VectorDockerCases) {
       EXPECT_FALSE(line->has_time) << input;
     }
   }
+  EXPECT_EQ(valid, 4);
+  EXPECT_EQ(invalid, 11);
 }
 
 }  // namespace

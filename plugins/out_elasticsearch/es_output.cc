@@ -585,7 +585,7 @@ class EsOutput::Request {
       }
       if (!pending.empty() && rejected) {
         out_.item_resends_->add(1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50 << round));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 << round));
       }
     }
     out_.returnClient(std::move(client_), reset_ || (out_.cfg_.reconnect_on_error && anyRetry()));

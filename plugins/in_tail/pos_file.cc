@@ -20,7 +20,70 @@ bool parseHex(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+// sluice's fourth column: `<length hex>:<hash hex>`.
+bool parseFingerprint(std::string_view s, Fingerprint& out) {
+  size_t colon = s.find(':');
+  if (colon == std::string_view::npos) return false;
+  uint64_t len = 0;
+  if (!parseHex(s.substr(0, colon), len) || len > Fingerprint::kBytes) return false;
+  if (!parseHex(s.substr(colon + 1), out.hash)) return false;
+  out.len = static_cast<uint32_t>(len);
+  return true;
+}
+
+std::string parentOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
+
+uint64_t fingerprintHash(const char* p, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(p[i]);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+Status PosFile::checkWritable(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::invalidConfig("pos_file " + path + " is a directory");
+  }
+  std::string dir = parentOf(path);
+  while (true) {
+    if (::stat(dir.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) return Status::invalidConfig("pos_file " + path + ": " + dir + " is not a directory");
+      // access() for the permission bits, then a file created and removed: root passes
+      // access() on a read-only or immutable folder.
+      int err = ::access(dir.c_str(), W_OK | X_OK) == 0 ? 0 : errno;
+      if (err == 0) {
+        std::string probe = dir + "/.sluice-write-check-" + std::to_string(::getpid());
+        int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+          err = errno == EEXIST ? 0 : errno;
+        } else {
+          ::close(fd);
+          ::unlink(probe.c_str());
+        }
+      }
+      if (err != 0) {
+        return Status::invalidConfig("pos_file " + path + " cannot be written: its folder " + dir + " is not writable (" +
+                                     std::strerror(err) + "); positions could not be kept and every line would be read again after a restart");
+      }
+      return Status::ok();
+    }
+    if (errno != ENOENT) {
+      return Status::invalidConfig("pos_file " + path + ": cannot inspect " + dir + ": " + std::strerror(errno));
+    }
+    std::string up = parentOf(dir);
+    if (up == dir) return Status::ok();
+    dir = up;
+  }
+}
 
 std::vector<PosFile::Entry> PosFile::parse(std::string_view text) {
   std::vector<Entry> out;
@@ -29,11 +92,13 @@ std::vector<PosFile::Entry> PosFile::parse(std::string_view text) {
     size_t nl = text.find('\n', start);
     std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? text.size() : nl + 1;
+    Entry e;
+    size_t t3 = line.rfind('\t');
+    if (t3 != std::string_view::npos && parseFingerprint(line.substr(t3 + 1), e.fp)) line = line.substr(0, t3);
     size_t t2 = line.rfind('\t');
     if (t2 == std::string_view::npos || t2 == 0) continue;
     size_t t1 = line.rfind('\t', t2 - 1);
     if (t1 == std::string_view::npos) continue;
-    Entry e;
     e.path = std::string(line.substr(0, t1));
     if (!parseHex(line.substr(t1 + 1, t2 - t1 - 1), e.offset)) continue;
     if (!parseHex(line.substr(t2 + 1), e.inode)) continue;
@@ -52,11 +117,16 @@ std::vector<PosFile::Entry> PosFile::parse(std::string_view text) {
 
 std::string PosFile::format(const std::vector<Entry>& entries) {
   std::string out;
-  char buf[40];
+  char buf[80];
   for (const Entry& e : entries) {
     out += e.path;
-    std::snprintf(buf, sizeof(buf), "\t%016llx\t%016llx\n", static_cast<unsigned long long>(e.offset),
-                  static_cast<unsigned long long>(e.inode));
+    if (e.fp.empty()) {
+      std::snprintf(buf, sizeof(buf), "\t%016llx\t%016llx\n", static_cast<unsigned long long>(e.offset),
+                    static_cast<unsigned long long>(e.inode));
+    } else {
+      std::snprintf(buf, sizeof(buf), "\t%016llx\t%016llx\t%x:%016llx\n", static_cast<unsigned long long>(e.offset),
+                    static_cast<unsigned long long>(e.inode), e.fp.len, static_cast<unsigned long long>(e.fp.hash));
+    }
     out += buf;
   }
   return out;
@@ -77,10 +147,10 @@ Status PosFile::load() {
   return Status::ok();
 }
 
-void PosFile::set(const std::string& path, uint64_t offset, uint64_t inode) {
+void PosFile::set(const std::string& path, std::vector<Entry> chain) {
   auto it = current_.find(path);
-  if (it != current_.end() && it->second.offset == offset && it->second.inode == inode) return;
-  current_[path] = Entry{path, offset, inode};
+  if (it != current_.end() && it->second == chain) return;
+  current_[path] = std::move(chain);
   dirty_ = true;
 }
 
@@ -90,7 +160,7 @@ void PosFile::remove(const std::string& path) {
 
 Status PosFile::write() {
   std::vector<Entry> entries;
-  for (const auto& [p, e] : current_) entries.push_back(e);
+  for (const auto& [p, chain] : current_) entries.insert(entries.end(), chain.begin(), chain.end());
   std::string text = format(entries);
   std::string tmp = path_ + ".tmp";
   for (size_t i = 1; i < path_.size(); ++i) {

@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "plugins/in_tail/tail_input.h"
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "plugins/in_tail/pos_file.h"
+
 namespace sluice::plugins::in_tail {
 namespace {
 
@@ -8,13 +16,13 @@ using C = TailConfig;
 const std::array<Param<C>, 19> kParams = {{
     {"path", &C::path, nullptr, "Files to follow: comma-separated globs.", {}, kRequired},
     {"exclude_path", &C::exclude_path, "", "Globs of files not to follow (array)."},
-    {"pos_file", &C::pos_file, nullptr, "Where positions are recorded (Fluentd's format). Without it, a restart starts over."},
+    {"pos_file", &C::pos_file, nullptr, "Where positions are recorded (Fluentd's format plus a fingerprint column). Its folder must be writable (checked at start-up and by --dry-run). Without it, a restart starts over."},
     {"pos_file_compaction_interval", &C::pos_file_compaction_interval, "0", "sluice drops entries of unwatched files at every write; accepted for compatibility."},
     {"tag", &C::tag, nullptr, "Tag of the events; a `*` is replaced by the file path with `/` turned into `.`.", {}, kRequired},
     {"read_from_head", &C::read_from_head, "false", "Read files found at start-up (without a recorded position) from the beginning, not the end. Files appearing later are always read from the beginning."},
     {"refresh_interval", &C::refresh_interval, "60", "How often the globs are expanded again."},
     {"rotate_wait", &C::rotate_wait, "5", "After a rotation, keep reading the old file this long before moving to the new one."},
-    {"follow_inodes", &C::follow_inodes, "false", "sluice always follows a rotated file by its open descriptor and finds rotated siblings by inode on restart.", {}, kIgnored},
+    {"follow_inodes", &C::follow_inodes, "false", "sluice always follows a rotated file by its open descriptor and finds rotated siblings by inode and fingerprint.", {}, kIgnored},
     {"enable_stat_watcher", &C::enable_stat_watcher, "true", "Use inotify to learn of changes at once."},
     {"enable_watch_timer", &C::enable_watch_timer, "true", "Also check every file once a second (a fallback for missed events)."},
     {"read_lines_limit", &C::read_lines_limit, "1000", "Lines read and emitted per batch, at most."},
@@ -43,6 +51,12 @@ Result<std::unique_ptr<TailInput>> TailInput::create(const TailConfig& config, P
   if (patterns.empty()) return Status::invalidConfig("path names no file");
   if (config.read_lines_limit < 1) return Status::invalidConfig("read_lines_limit must be at least 1");
   if (config.max_line_size.bytes < 64) return Status::invalidConfig("max_line_size must be at least 64 bytes");
+  if (config.pos_file) {
+    // Positions that cannot be kept mean every line is read again after a restart: refuse to
+    // start (this also runs for --dry-run).
+    Status s = PosFile::checkWritable(*config.pos_file);
+    if (!s) return Status::invalidConfig(ctx.element().where.str() + ": " + s.message());
+  }
   auto sections = ctx.element().children("parse");
   if (sections.empty()) {
     return Status::invalidConfig(ctx.element().where.str() + ": tail needs a <parse> section (e.g. @type none, json, cri or kubernetes)");
@@ -63,6 +77,32 @@ TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std
   metrics_.rotations = &m.pluginCounter("rotations_total", "Rotations seen (rename, delete and recreate).");
   metrics_.truncations = &m.pluginCounter("truncations_total", "Files truncated in place (copytruncate).");
   metrics_.watched_files = &m.gauge("tail_watched_files", "Files being followed.");
+  metrics_.lost_bytes = &m.pluginCounter("lost_bytes_total", "Bytes of files deleted before they were read (where the length is known).");
+  metrics_.lost_files = &m.pluginCounter("lost_files_total", "Files gone (deleted or unreadable) before they were read to the end.");
+  metrics_.fd_cycles = &m.pluginCounter("fd_cycles_total", "Files closed to free a descriptor for another (more files than descriptors).");
+}
+
+Status TailInput::start() {
+  static std::once_flag once;
+  std::call_once(once, [this] {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t before = rl.rlim_cur;
+    rlim_t target = rl.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : rl.rlim_max;  // the kernel's nr_open default
+    if (rl.rlim_cur < target) {
+      rl.rlim_cur = target;
+      if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        log_.warn("Cannot raise the open-file limit (RLIMIT_NOFILE) from " + std::to_string(before) + " to " +
+                  std::to_string(rl.rlim_max) + ": " + std::strerror(errno));
+        return;
+      }
+      log_.info("Raised the open-file limit (RLIMIT_NOFILE) from " + std::to_string(before) + " to " +
+                std::to_string(rl.rlim_cur));
+    } else {
+      log_.info("Open-file limit (RLIMIT_NOFILE): " + std::to_string(rl.rlim_cur));
+    }
+  });
+  return Status::ok();
 }
 
 std::string TailInput::tagFor(const std::string& path) const {

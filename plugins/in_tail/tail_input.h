@@ -37,6 +37,9 @@ class TailInput final : public Input {
 
   // sluice::Input
   Status run(EventSink& out, const StopToken& stop) override;
+  // sluice::Plugin: raises the soft RLIMIT_NOFILE to the hard limit (once per process) and
+  // logs the figure. Called on the engine's thread before data flows.
+  Status start() override;
 
   const TailConfig& config() const { return config_; }
   const Parser& parser() const { return *parser_; }
@@ -53,6 +56,9 @@ class TailInput final : public Input {
     Counter* rotations;
     Counter* truncations;
     Gauge* watched_files;
+    Counter* lost_bytes;   // bytes of files gone before they were read (where the length is known)
+    Counter* lost_files;   // files gone (deleted, unreadable) before they were read to the end
+    Counter* fd_cycles;    // files closed to free a descriptor for another (reading in turns)
   };
   const Metrics& metrics() const { return metrics_; }
 

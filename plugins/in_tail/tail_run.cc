@@ -7,10 +7,13 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -29,12 +32,28 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kPosWriteIntervalNs = 200 * kMs;
 constexpr size_t kReadSize = 256 * 1024;
 constexpr size_t kMaxBytesPerService = 8 * 1024 * 1024;  // fairness between busy files
+constexpr size_t kMaxKnownFiles = 256;                    // per path: files already seen
+constexpr int64_t kCyclingReportNs = 30 * kNanosPerSecond;
 
-// One open file: the current one at a path, or a rotated one still being drained.
+// Descriptors held by every tail input of the process, and how many they may hold (set by the
+// first tail run from RLIMIT_NOFILE and the descriptors already open). Beyond it, files are
+// read in turns: read to the end, closed, reopened from their position later.
+std::atomic<int> g_open_files{0};
+std::atomic<int> g_file_budget{0};
+
+// One file: the current one at a path, or a rotated one still being drained. It may be closed
+// (fd < 0 and no gz) while other files use the descriptors; `name` and `open_ino` find it again.
 struct Watcher {
   int fd = -1;
+  gzFile gz = nullptr;         // a compressed rotation, read through zlib (offsets uncompressed)
   uint64_t dev = 0;
-  uint64_t ino = 0;
+  uint64_t ino = 0;            // identity: the pos_file's inode and the events' origin
+  uint64_t open_ino = 0;       // the inode of the file read (a .gz has its own)
+  std::string name;            // where the file was last seen (symlinks resolved)
+  Fingerprint fp;              // hash of its first bytes
+  uint64_t size_seen = 0;      // its size when last looked at (for loss accounting)
+  int64_t last_used_ns = 0;    // for choosing which open file to close
+  int64_t closed_at_ns = 0;    // when it was closed to free a descriptor
   uint64_t read_offset = 0;    // where the next read() starts
   uint64_t commit_offset = 0;  // everything before it was accepted downstream
   std::string pending;         // bytes after the last complete line (a partial line)
@@ -44,6 +63,7 @@ struct Watcher {
   int64_t rotated_at_ns = 0;   // 0 while it is the file at the path
   bool at_eof = false;
   bool discarding = false;     // inside a line longer than max_line_size
+  bool gone = false;           // deleted while closed, before it was read to the end
   int64_t retry_at_ns = 0;     // after a batch was not accepted
   int64_t budget_window_ns = 0;
   uint64_t budget_used = 0;
@@ -53,9 +73,37 @@ struct Watcher {
   // token (this thread then holds its last reference).
   std::deque<std::pair<std::shared_ptr<void>, uint64_t>> unacked;
 
-  ~Watcher() {
-    if (fd >= 0) ::close(fd);
+  bool isOpen() const { return fd >= 0 || gz != nullptr; }
+  void closeFile() {
+    if (gz != nullptr) {
+      ::gzclose(gz);  // closes its descriptor
+      gz = nullptr;
+      fd = -1;
+      g_open_files.fetch_sub(1);
+    } else if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+      g_open_files.fetch_sub(1);
+    }
   }
+  ~Watcher() { closeFile(); }
+};
+
+// A file seen at or beside a path (its rotations): not read again when found beside it later.
+struct KnownFile {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  Fingerprint fp;
+};
+
+// A rotated sibling of a file in its folder: `0.log.<suffix>`, possibly gzipped.
+struct Sibling {
+  std::string path;
+  std::string sort_name;  // the name without ".gz"
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  bool gz = false;
 };
 
 // A watched path and the files it has pointed to: front() is read, back() is at the path.
@@ -68,6 +116,8 @@ struct Target {
   bool check = true;   // stat the path (rotation, truncation)
   bool matched = true; // still matches the globs
   bool permission_reported = false;
+  std::string real_base;           // the file name the path resolves to (0.log)
+  std::deque<KnownFile> known;     // files seen at the path or beside it
 };
 
 std::string dirOf(const std::string& path) {
@@ -76,10 +126,105 @@ std::string dirOf(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-std::string realDirOf(const std::string& path) {
+std::string baseOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string realPathOf(const std::string& path) {
   char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) != nullptr) return dirOf(buf);
-  return dirOf(path);
+  if (::realpath(path.c_str(), buf) != nullptr) return buf;
+  return path;
+}
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Names compared with digit runs as numbers: 0.log.999 < 0.log.1000, and the kubelet's
+// 0.log.20261122-010000 sorts by time.
+bool naturalLess(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
+    if (da && db) {
+      size_t ie = i, je = j;
+      while (ie < a.size() && a[ie] == '0') ++ie;
+      while (je < b.size() && b[je] == '0') ++je;
+      size_t is = ie, js = je;
+      while (ie < a.size() && a[ie] >= '0' && a[ie] <= '9') ++ie;
+      while (je < b.size() && b[je] >= '0' && b[je] <= '9') ++je;
+      if (ie - is != je - js) return ie - is < je - js;
+      int c = a.substr(is, ie - is).compare(b.substr(js, je - js));
+      if (c != 0) return c < 0;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+// The first bytes of a file (decompressed for a gzip file), up to Fingerprint::kBytes.
+size_t readPrefix(int fd, char* out) {
+  ssize_t n = ::pread(fd, out, Fingerprint::kBytes, 0);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+size_t readGzPrefix(const std::string& path, char* out) {
+  gzFile gz = ::gzopen(path.c_str(), "rb");
+  if (gz == nullptr) return 0;
+  int n = ::gzread(gz, out, Fingerprint::kBytes);
+  ::gzclose(gz);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+Fingerprint fingerprintOf(const char* data, size_t n) {
+  Fingerprint fp;
+  fp.len = static_cast<uint32_t>(std::min<size_t>(n, Fingerprint::kBytes));
+  fp.hash = fingerprintHash(data, fp.len);
+  return fp;
+}
+// Whether bytes begin as the file `fp` was taken from did (an empty fingerprint: unknown, true).
+bool prefixMatches(const char* data, size_t n, const Fingerprint& fp) {
+  if (fp.empty()) return true;
+  return n >= fp.len && fingerprintHash(data, fp.len) == fp.hash;
+}
+
+// Rotated siblings of `base` in `dir` (`base.<suffix>`, not the kubelet's `.tmp` files being
+// compressed), oldest first by name.
+std::vector<Sibling> listSiblings(const std::string& dir, const std::string& base) {
+  std::vector<Sibling> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  const std::string prefix = base + ".";
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix || endsWith(name, ".tmp")) continue;
+    struct stat st;
+    if (::fstatat(::dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
+    Sibling s;
+    s.path = dir + "/" + e->d_name;
+    s.gz = endsWith(name, ".gz");
+    s.sort_name = std::string(s.gz ? name.substr(0, name.size() - 3) : name);
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+    s.size = static_cast<uint64_t>(st.st_size);
+    out.push_back(std::move(s));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const Sibling& a, const Sibling& b) { return naturalLess(a.sort_name, b.sort_name); });
+  return out;
+}
+
+int countOpenDescriptors() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (struct dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+    ::closedir(d);
+  }
+  return n;
 }
 
 // The deepest directory of a glob without glob characters.
@@ -114,12 +259,28 @@ class TailRun {
   std::set<std::string> expandGlobs();
   void addTarget(const std::string& path, bool startup);
   std::unique_ptr<Watcher> openWatcher(const std::string& path, Target& t);
-  std::unique_ptr<Watcher> findRotatedSibling(const std::string& path, uint64_t ino);
+  std::unique_ptr<Watcher> openRecorded(const PosFile::Entry& e, const std::vector<Sibling>& siblings);
+  std::unique_ptr<Watcher> openSibling(const Sibling& s, const Fingerprint& expect, uint64_t offset);
+  void addNewSiblings(Target& t, const std::vector<Sibling>& siblings, const std::string& after, bool before_last);
+  void remember(Target& t, uint64_t dev, uint64_t ino, const Fingerprint& fp);
+  bool isKnown(const Target& t, uint64_t dev, uint64_t ino) const;
+  bool copiesKnown(const Target& t, const char* data, size_t n) const;
+  void reportLost(const std::string& path, const std::string& file, uint64_t ino, uint64_t from, uint64_t to,
+                  bool end_known);
+
+  // Descriptors.
+  int openFd(const char* path, int flags);
+  bool evictOne(const Watcher* keep);
+  enum class Reopen { kOpened, kNothingNew, kGone, kNoDescriptor };
+  Reopen reopen(Target& t, Watcher& w, int64_t now);
+  void refreshFingerprint(Watcher& w);
+  void reportCycling(int64_t now);
 
   // Reading.
   void service(Target& t, int64_t now);
   void checkPath(Target& t, int64_t now);
   bool readWatcher(Target& t, Watcher& w, int64_t now);
+  ssize_t fillFrom(Watcher& w, size_t allowed);
   bool processLines(Target& t, Watcher& w);
   bool emit(Target& t, Watcher& w, uint64_t commit);
   void advanceAcks(Target& t, Watcher& w);
@@ -148,13 +309,31 @@ class TailRun {
   int64_t next_refresh_ns_ = 0;
   int64_t next_tick_ns_ = 0;
   LineBuffer buffer_;
+  std::unique_ptr<char[]> gz_scratch_;  // decompressed bytes on their way into buffer_
   Batch batch_;
   std::vector<std::string_view> lines_;
   std::vector<ParsedRecord> parsed_;
   MalformedLineReporter malformed_;
+  // Reading in turns (more files than descriptors).
+  std::map<std::string, int64_t> waiting_paths_;  // files not opened yet for lack of descriptors
+  bool cycling_ = false;
+  int64_t next_cycling_report_ns_ = 0;
+  uint64_t reopens_ = 0;
+  int64_t longest_wait_ns_ = 0;
+  std::string longest_wait_path_;
 };
 
 Status TailRun::run() {
+  if (g_file_budget.load() == 0) {
+    struct rlimit rl {};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    int64_t soft = rl.rlim_cur == RLIM_INFINITY ? (1 << 20) : static_cast<int64_t>(rl.rlim_cur);
+    // What the rest of the process holds now, and room for what it opens later (buffer
+    // chunks, connections, the pos_file's temporary).
+    int64_t reserve = countOpenDescriptors() + std::max<int64_t>(16, soft / 8);
+    int expected = 0;
+    g_file_budget.compare_exchange_strong(expected, static_cast<int>(std::clamp<int64_t>(soft - reserve, 4, 1 << 20)));
+  }
   if (cfg_.pos_file) {
     pos_ = std::make_unique<PosFile>(*cfg_.pos_file);
     Status s = pos_->load();
@@ -182,6 +361,7 @@ Status TailRun::run() {
     dropFinishedTargets();
     maybeWritePos(now, false);
     in_.metrics().watched_files->set(static_cast<int64_t>(targets_.size()));
+    if (cycling_) reportCycling(now);
 
     // Sleep until an event, the next tick, a refresh, a retry or a pending pos write.
     int64_t wake = std::min(next_refresh_ns_, cfg_.enable_watch_timer ? next_tick_ns_ : next_refresh_ns_);
@@ -205,7 +385,7 @@ Status TailRun::run() {
     if (fds[0].revents & POLLIN) break;
     if (inotify_fd_ >= 0 && (fds[1].revents & POLLIN)) drainInotify();
     now = nowNs();
-    if (rescan_ || now >= next_refresh_ns_) {
+    if (rescan_ || now >= next_refresh_ns_ || (!waiting_paths_.empty() && now >= next_tick_ns_)) {
       refresh(false);
       rescan_ = false;
       if (now >= next_refresh_ns_) next_refresh_ns_ = now + cfg_.refresh_interval.nanos();
@@ -289,56 +469,263 @@ void TailRun::refresh(bool startup) {
   }
 }
 
+// Opens a file for reading within the descriptor budget, closing the least recently used
+// other file when it is spent. Returns -1 (errno set) when no descriptor can be had.
+int TailRun::openFd(const char* path, int flags) {
+  while (g_open_files.load() >= g_file_budget.load()) {
+    if (!evictOne(nullptr)) break;
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = ::open(path, flags);
+    if (fd >= 0) {
+      g_open_files.fetch_add(1);
+      return fd;
+    }
+    if (errno != EMFILE && errno != ENFILE) return -1;
+    // The process ran out before the budget did: shrink the budget to what is open now.
+    int open_now = g_open_files.load();
+    if (open_now > 4) g_file_budget.store(open_now - 1);
+    if (!evictOne(nullptr)) {
+      errno = EMFILE;
+      return -1;
+    }
+  }
+  errno = EMFILE;
+  return -1;
+}
+
+// Closes one open file of this input to free a descriptor: files at their path before rotated
+// ones (a rotated file may be deleted while closed), read-to-the-end ones before others, then
+// the least recently read. Returns false when this input holds none (but `keep`).
+bool TailRun::evictOne(const Watcher* keep) {
+  Watcher* victim = nullptr;
+  auto rank = [](const Watcher& w) { return (w.rotated_at_ns ? 2 : 0) + (w.at_eof ? 0 : 1); };
+  for (auto& [path, t] : targets_) {
+    for (auto& w : t->chain) {
+      if (!w->isOpen() || w.get() == keep) continue;
+      if (victim == nullptr || rank(*w) < rank(*victim) ||
+          (rank(*w) == rank(*victim) && w->last_used_ns < victim->last_used_ns)) {
+        victim = w.get();
+      }
+    }
+  }
+  if (victim == nullptr) return false;
+  if (!cycling_) {
+    cycling_ = true;
+    in_.log().warn("More files than descriptors (" + std::to_string(g_file_budget.load()) +
+                   " for tail inputs, from RLIMIT_NOFILE): reading files in turns (read to the end, close, reopen "
+                   "from the recorded position)");
+    next_cycling_report_ns_ = nowNs() + kCyclingReportNs;
+  }
+  victim->closeFile();
+  victim->closed_at_ns = nowNs();
+  in_.metrics().fd_cycles->add(1);
+  return true;
+}
+
+void TailRun::reportCycling(int64_t now) {
+  if (now < next_cycling_report_ns_) return;
+  next_cycling_report_ns_ = now + kCyclingReportNs;
+  size_t files = 0, closed = 0;
+  for (auto& [path, t] : targets_) {
+    for (auto& w : t->chain) {
+      ++files;
+      closed += !w->isOpen();
+    }
+  }
+  std::string msg = "Reading in turns: " + std::to_string(files) + " files, " + std::to_string(g_file_budget.load()) +
+                    " descriptors, " + std::to_string(closed) + " closed; " + std::to_string(reopens_) +
+                    " reopened in the last " + std::to_string(kCyclingReportNs / kNanosPerSecond) + " s";
+  if (longest_wait_ns_ > 0) {
+    msg += ", longest wait " + std::to_string(longest_wait_ns_ / kMs) + " ms (" + longest_wait_path_ + ")";
+  }
+  for (const auto& [path, since] : waiting_paths_) {
+    msg += "; " + path + " not opened yet, waiting " + std::to_string((now - since) / kMs) + " ms";
+  }
+  in_.log().info(msg);
+  reopens_ = 0;
+  longest_wait_ns_ = 0;
+}
+
 std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = openFd(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == EACCES && !(cfg_.ignore_repeated_permission_error && t.permission_reported)) {
       in_.log().warn("Permission denied: cannot read " + path);
       t.permission_reported = true;
+    }
+    if (errno == EMFILE && !waiting_paths_.count(path)) {
+      waiting_paths_[path] = nowNs();
+      in_.log().warn("No file descriptor free for " + path + ": it waits for one");
     }
     return nullptr;
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
+    g_open_files.fetch_sub(1);
     return nullptr;
+  }
+  if (auto it = waiting_paths_.find(path); it != waiting_paths_.end()) {
+    in_.log().info("Opened " + path + " after waiting " + std::to_string((nowNs() - it->second) / kMs) +
+                   " ms for a file descriptor");
+    waiting_paths_.erase(it);
   }
   auto w = std::make_unique<Watcher>();
   w->fd = fd;
   w->dev = st.st_dev;
-  w->ino = st.st_ino;
+  w->ino = w->open_ino = st.st_ino;
+  w->size_seen = static_cast<uint64_t>(st.st_size);
   w->state = in_.parser().newState();
-  w->real_dir = realDirOf(path);
+  w->name = realPathOf(path);
+  w->real_dir = dirOf(w->name);
+  w->last_used_ns = nowNs();
+  char prefix[Fingerprint::kBytes];
+  w->fp = fingerprintOf(prefix, readPrefix(fd, prefix));
   return w;
 }
 
-// Restart across rotation: the file recorded in the pos_file was renamed within the directory
-// the path resolves into (the kubelet's 0.log → 0.log.<timestamp>); find it by inode.
-std::unique_ptr<Watcher> TailRun::findRotatedSibling(const std::string& path, uint64_t ino) {
-  std::string dir = realDirOf(path);
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return nullptr;
-  std::unique_ptr<Watcher> found;
-  while (struct dirent* e = ::readdir(d)) {
-    if (e->d_ino != ino) continue;
-    std::string candidate = dir + "/" + e->d_name;
-    int fd = ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) continue;
-    struct stat st;
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == ino) {
-      found = std::make_unique<Watcher>();
-      found->fd = fd;
-      found->dev = st.st_dev;
-      found->ino = st.st_ino;
-      found->state = in_.parser().newState();
-      found->real_dir = dir;
-      in_.log().info("Resuming rotated file " + candidate + " for " + path);
-      break;
-    }
-    ::close(fd);
+// A rotated file beside the path, at `offset`, if its first bytes are those of `expect`.
+std::unique_ptr<Watcher> TailRun::openSibling(const Sibling& s, const Fingerprint& expect, uint64_t offset) {
+  int fd = openFd(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return nullptr;
+  auto w = std::make_unique<Watcher>();
+  w->fd = fd;
+  w->dev = s.dev;
+  w->ino = w->open_ino = s.ino;
+  w->name = s.path;
+  w->real_dir = dirOf(s.path);
+  w->size_seen = s.size;
+  w->state = in_.parser().newState();
+  w->last_used_ns = nowNs();
+  char prefix[Fingerprint::kBytes];
+  size_t n = 0;
+  if (s.gz) {
+    w->gz = ::gzdopen(fd, "rb");
+    if (w->gz == nullptr) return nullptr;  // the destructor closes fd
+    n = static_cast<size_t>(std::max(0, ::gzread(w->gz, prefix, Fingerprint::kBytes)));
+  } else {
+    n = readPrefix(fd, prefix);
   }
-  ::closedir(d);
-  return found;
+  if (!prefixMatches(prefix, n, expect)) return nullptr;
+  w->fp = expect.empty() ? fingerprintOf(prefix, n) : expect;
+  if (s.gz) {
+    if (::gzseek(w->gz, static_cast<z_off_t>(offset), SEEK_SET) < 0) return nullptr;
+  } else {
+    ::lseek(fd, static_cast<off_t>(offset), SEEK_SET);
+  }
+  w->read_offset = w->commit_offset = offset;
+  w->rotated_at_ns = nowNs() - cfg_.rotate_wait.nanos();  // already rotated: just drain
+  return w;
+}
+
+// A file the pos_file recorded for a path, no longer at the path: renamed beside it (found by
+// inode, checked by fingerprint) or compressed meanwhile (a .gz whose content begins as the
+// file did), resumed at its recorded offset.
+std::unique_ptr<Watcher> TailRun::openRecorded(const PosFile::Entry& e, const std::vector<Sibling>& siblings) {
+  for (const Sibling& s : siblings) {
+    if (s.gz || s.ino != e.inode) continue;
+    if (auto w = openSibling(s, e.fp, e.offset)) {
+      in_.log().info("Resuming rotated file " + s.path + " for " + e.path + " at offset " + std::to_string(e.offset));
+      return w;
+    }
+  }
+  if (e.fp.empty()) return nullptr;  // a Fluentd entry: nothing to recognise a copy by
+  for (const Sibling& s : siblings) {
+    if (!s.gz) continue;
+    if (auto w = openSibling(s, e.fp, e.offset)) {
+      w->ino = e.inode;  // the same events (origins) as the uncompressed file would give
+      in_.log().info("Resuming " + e.path + " (inode " + std::to_string(e.inode) + ") from its compressed rotation " +
+                     s.path + " at uncompressed offset " + std::to_string(e.offset));
+      return w;
+    }
+  }
+  return nullptr;
+}
+
+void TailRun::remember(Target& t, uint64_t dev, uint64_t ino, const Fingerprint& fp) {
+  for (KnownFile& k : t.known) {
+    if (k.dev == dev && k.ino == ino) {
+      if (fp.len > k.fp.len) k.fp = fp;
+      return;
+    }
+  }
+  t.known.push_back(KnownFile{dev, ino, fp});
+  if (t.known.size() > kMaxKnownFiles) t.known.pop_front();
+}
+
+bool TailRun::isKnown(const Target& t, uint64_t dev, uint64_t ino) const {
+  for (const KnownFile& k : t.known) {
+    if (k.dev == dev && k.ino == ino) return true;
+  }
+  for (const auto& w : t.chain) {
+    if (w->dev == dev && w->open_ino == ino) return true;
+  }
+  return false;
+}
+
+// Whether a file beginning with these bytes is a copy of one already seen (a compressed
+// rotation, a copytruncate copy).
+bool TailRun::copiesKnown(const Target& t, const char* data, size_t n) const {
+  for (const KnownFile& k : t.known) {
+    if (!k.fp.empty() && prefixMatches(data, n, k.fp)) return true;
+  }
+  for (const auto& w : t.chain) {
+    if (!w->fp.empty() && prefixMatches(data, n, w->fp)) return true;
+  }
+  return false;
+}
+
+// Rotated files beside the path that were never seen (the path was rotated twice or more
+// between two looks, or while sluice was stopped): read from their start, oldest first, at the
+// end of the chain or before its last file (the one now at the path). With `after`, only files
+// whose names sort after it.
+void TailRun::addNewSiblings(Target& t, const std::vector<Sibling>& siblings, const std::string& after,
+                             bool before_last) {
+  auto at = t.chain.end();
+  if (before_last && !t.chain.empty()) --at;
+  for (const Sibling& s : siblings) {
+    if (isKnown(t, s.dev, s.ino)) continue;
+    if (!after.empty() && !naturalLess(after, s.sort_name)) continue;
+    char prefix[Fingerprint::kBytes];
+    size_t n = s.gz ? readGzPrefix(s.path, prefix) : 0;
+    if (!s.gz) {
+      int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      if (fd < 0) continue;
+      n = readPrefix(fd, prefix);
+      ::close(fd);
+    }
+    Fingerprint fp = fingerprintOf(prefix, n);
+    bool copy = copiesKnown(t, prefix, n);
+    remember(t, s.dev, s.ino, fp);
+    if (copy) continue;
+    auto w = openSibling(s, fp, 0);
+    if (!w) {
+      // No descriptor now: a closed watcher, opened in its turn.
+      w = std::make_unique<Watcher>();
+      w->dev = s.dev;
+      w->ino = w->open_ino = s.ino;
+      w->name = s.path;
+      w->real_dir = dirOf(s.path);
+      w->fp = fp;
+      w->size_seen = s.size;
+      w->state = in_.parser().newState();
+      w->rotated_at_ns = nowNs() - cfg_.rotate_wait.nanos();
+    }
+    in_.log().info("Reading rotated file " + s.path + " of " + t.path + ", not seen before (rotated again before it was looked at)");
+    at = t.chain.insert(at, std::move(w));
+    ++at;
+  }
+}
+
+void TailRun::reportLost(const std::string& path, const std::string& file, uint64_t ino, uint64_t from, uint64_t to,
+                         bool end_known) {
+  in_.metrics().lost_files->add(1);
+  if (to > from) in_.metrics().lost_bytes->add(to - from);
+  in_.log().error("Lost lines: " + file + " (inode " + std::to_string(ino) + ", followed as " + path +
+                  ") is gone before it was read: bytes " + std::to_string(from) + "-" +
+                  (end_known ? std::to_string(to) : "its end (length unknown" + (to > from ? ", at least " + std::to_string(to) : std::string()) + ")") +
+                  " were never read");
 }
 
 void TailRun::addTarget(const std::string& path, bool startup) {
@@ -347,32 +734,56 @@ void TailRun::addTarget(const std::string& path, bool startup) {
   t->tag = in_.tagFor(path);
   auto w = openWatcher(path, *t);
   if (!w) return;
-  struct stat st;
-  ::fstat(w->fd, &st);
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  // What the pos_file says about this path.
+  t->real_base = baseOf(w->name);
+  uint64_t size = w->size_seen;
+  // What the pos_file says about this path: the file at the path (same inode, same first
+  // bytes), and files recorded before it that have been rotated away since.
+  std::vector<const PosFile::Entry*> entries;
   const PosFile::Entry* same = nullptr;
-  std::vector<const PosFile::Entry*> others;
   for (const PosFile::Entry& e : saved_) {
     if (e.path != path) continue;
+    entries.push_back(&e);
     if (e.inode == w->ino) {
-      same = &e;
-    } else {
-      others.push_back(&e);
+      char prefix[Fingerprint::kBytes];
+      if (prefixMatches(prefix, readPrefix(w->fd, prefix), e.fp)) same = &e;
     }
   }
-  for (const PosFile::Entry* e : others) {
-    if (auto rotated = findRotatedSibling(path, e->inode)) {
-      rotated->read_offset = rotated->commit_offset = e->offset;
-      ::lseek(rotated->fd, static_cast<off_t>(e->offset), SEEK_SET);
-      rotated->rotated_at_ns = nowNs() - cfg_.rotate_wait.nanos();  // already rotated: just drain
+  std::vector<Sibling> siblings = listSiblings(w->real_dir, t->real_base);
+  std::string newest;  // the newest recorded file found beside the path
+  bool others = false;
+  for (const PosFile::Entry* e : entries) {
+    if (e == same) continue;
+    others = true;
+    if (auto rotated = openRecorded(*e, siblings)) {
+      for (const Sibling& s : siblings) {
+        if (s.path == rotated->name && naturalLess(newest, s.sort_name)) newest = s.sort_name;
+      }
       t->chain.push_back(std::move(rotated));
+    } else {
+      reportLost(path, e->path, e->inode, e->offset, e->offset, false);
     }
   }
+  // Siblings older than the newest recorded file were read before; newer ones were rotated
+  // while sluice was stopped. Without a recorded file to compare with, all count as read.
+  for (const Sibling& s : siblings) {
+    if (!newest.empty() && naturalLess(newest, s.sort_name)) continue;
+    Fingerprint fp;  // kept to recognise the file once it is compressed
+    if (!s.gz) {
+      int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      if (fd >= 0) {
+        char prefix[Fingerprint::kBytes];
+        fp = fingerprintOf(prefix, readPrefix(fd, prefix));
+        ::close(fd);
+      }
+    }
+    remember(*t, s.dev, s.ino, fp);
+  }
+  remember(*t, w->dev, w->ino, w->fp);
+  if (!newest.empty()) addNewSiblings(*t, siblings, newest, false);
   uint64_t start = 0;
   if (same != nullptr) {
     start = same->offset <= size ? same->offset : 0;  // a shorter file was truncated meanwhile
-  } else if (!others.empty()) {
+  } else if (others) {
     start = 0;  // the file at the path is newer than the recorded one
   } else if (startup && !cfg_.read_from_head) {
     start = size;
@@ -434,13 +845,17 @@ void TailRun::checkPath(Target& t, int64_t now) {
   Watcher& back = *t.chain.back();
   struct stat st;
   bool exists = ::stat(t.path.c_str(), &st) == 0;
-  if (exists && (static_cast<uint64_t>(st.st_ino) != back.ino || static_cast<uint64_t>(st.st_dev) != back.dev)) {
+  if (exists && (static_cast<uint64_t>(st.st_ino) != back.open_ino || static_cast<uint64_t>(st.st_dev) != back.dev)) {
     // Renamed away (rotation) or deleted and recreated: finish the old file, then the new one.
     if (auto w = openWatcher(t.path, t)) {
       if (back.rotated_at_ns == 0) back.rotated_at_ns = now;
       in_.metrics().rotations->add(1);
       in_.log().info("Rotation detected: " + t.path);
+      t.real_base = baseOf(w->name);
+      remember(t, w->dev, w->ino, w->fp);
       t.chain.push_back(std::move(w));
+      // Files rotated in between, never seen at the path (two or more rotations between looks).
+      addNewSiblings(t, listSiblings(t.chain.back()->real_dir, t.real_base), "", true);
       if (inotify_fd_ >= 0) {
         int wd = ::inotify_add_watch(inotify_fd_, t.path.c_str(),
                                      IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF | IN_ATTRIB | IN_CLOSE_WRITE);
@@ -450,23 +865,96 @@ void TailRun::checkPath(Target& t, int64_t now) {
         }
         watchDir(t.chain.back()->real_dir);
       }
+    } else {
+      t.check = true;  // no descriptor now: look again
     }
   } else if (!exists && back.rotated_at_ns == 0) {
     back.rotated_at_ns = now;  // gone: drain what is left, then let it go
   }
   // Truncation in place (copytruncate): the file is shorter than what was read.
   Watcher& front = *t.chain.front();
+  if (front.gz != nullptr) return;
   struct stat fst;
-  if (::fstat(front.fd, &fst) == 0 && static_cast<uint64_t>(fst.st_size) < front.read_offset) {
+  bool have = front.isOpen() ? ::fstat(front.fd, &fst) == 0
+                             : ::stat(front.name.c_str(), &fst) == 0 && static_cast<uint64_t>(fst.st_ino) == front.open_ino;
+  if (have && static_cast<uint64_t>(fst.st_size) < front.read_offset) {
     in_.metrics().truncations->add(1);
     in_.log().info("File truncated, reading from the start: " + t.path);
+    t.known.push_back(KnownFile{0, 0, front.fp});  // a copytruncate copy begins as the file did
     front.read_offset = front.commit_offset = 0;
     front.pending.clear();
     front.state = in_.parser().newState();
     front.at_eof = false;
-    ::lseek(front.fd, 0, SEEK_SET);
+    front.fp = Fingerprint{};
+    if (front.isOpen()) ::lseek(front.fd, 0, SEEK_SET);
     updatePos(t);
   }
+}
+
+// Opens a closed file again at its read offset: at its last name if it is still there, else
+// beside it by inode (rotated meanwhile), else its compressed rotation by fingerprint.
+TailRun::Reopen TailRun::reopen(Target& t, Watcher& w, int64_t now) {
+  struct stat st;
+  bool there = ::stat(w.name.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == w.open_ino &&
+               static_cast<uint64_t>(st.st_dev) == w.dev;
+  if (there && w.gz == nullptr && !endsWith(w.name, ".gz") && w.at_eof &&
+      static_cast<uint64_t>(st.st_size) == w.read_offset) {
+    return Reopen::kNothingNew;  // keep the descriptor for a file with something to read
+  }
+  Sibling found;
+  bool have = false;
+  if (there) {
+    found.path = w.name;
+    found.gz = endsWith(w.name, ".gz");
+    found.dev = st.st_dev;
+    found.ino = st.st_ino;
+    found.size = static_cast<uint64_t>(st.st_size);
+    have = true;
+  } else {
+    for (const Sibling& s : listSiblings(w.real_dir, t.real_base)) {
+      if (!s.gz && s.ino == w.open_ino && s.dev == w.dev) {
+        found = s;
+        have = true;
+        break;
+      }
+    }
+  }
+  std::unique_ptr<Watcher> fresh;
+  if (have) {
+    errno = 0;
+    fresh = openSibling(found, w.fp, w.read_offset);
+    if (!fresh && errno == EMFILE) return Reopen::kNoDescriptor;
+  } else if (!w.fp.empty()) {
+    for (const Sibling& s : listSiblings(w.real_dir, t.real_base)) {
+      if (s.gz && (fresh = openSibling(s, w.fp, w.read_offset))) {
+        in_.log().info("Resuming " + w.name + " from its compressed rotation " + s.path + " at uncompressed offset " +
+                       std::to_string(w.read_offset));
+        break;
+      }
+    }
+  }
+  if (!fresh) {
+    reportLost(t.path, w.name, w.ino, w.read_offset, std::max(w.size_seen, w.read_offset), false);
+    return Reopen::kGone;
+  }
+  // Take the descriptor and the file's current place; keep everything read so far.
+  w.fd = fresh->fd;
+  w.gz = fresh->gz;
+  fresh->fd = -1;
+  fresh->gz = nullptr;
+  w.name = fresh->name;
+  w.open_ino = fresh->open_ino;
+  w.size_seen = std::max(w.size_seen, fresh->size_seen);
+  w.last_used_ns = now;
+  if (w.closed_at_ns) {
+    ++reopens_;
+    if (now - w.closed_at_ns > longest_wait_ns_) {
+      longest_wait_ns_ = now - w.closed_at_ns;
+      longest_wait_path_ = w.name;
+    }
+    w.closed_at_ns = 0;
+  }
+  return Reopen::kOpened;
 }
 
 void TailRun::service(Target& t, int64_t now) {
@@ -476,18 +964,30 @@ void TailRun::service(Target& t, int64_t now) {
     Watcher& w = *t.chain.front();
     if (w.retry_at_ns > now) return;
     w.retry_at_ns = 0;
-    if (readWatcher(t, w, now)) {
-      t.dirty = true;  // a limit was reached: come back after the other files
-      return;
+    if (!w.isOpen() && !w.gone) {
+      Reopen r = reopen(t, w, now);
+      if (r == Reopen::kNoDescriptor) {
+        t.dirty = true;
+        return;
+      }
+      if (r == Reopen::kGone) w.gone = w.at_eof = true;
+    }
+    const bool gone = w.gone;
+    if (!gone && w.isOpen()) {
+      if (readWatcher(t, w, now)) {
+        t.dirty = true;  // a limit was reached: come back after the other files
+        return;
+      }
     }
     if (!w.at_eof || w.retry_at_ns || t.chain.size() == 1) return;
     // An older file of the path (rotated away): keep reading it for rotate_wait, as the
     // runtime may still write to it, then emit what the parser holds and move on.
-    if (now - w.rotated_at_ns < cfg_.rotate_wait.nanos()) return;
+    if (!gone && now - w.rotated_at_ns < cfg_.rotate_wait.nanos()) return;
     flushHeld(t, w, true, now);
     if (w.state && w.state->held_from) return;  // not accepted: try again later
     advanceAcks(t, w);
     if (!w.unacked.empty()) return;  // its last batches are not delivered yet
+    remember(t, w.dev, w.open_ino, w.fp);
     t.chain.pop_front();
     updatePos(t);
   }
@@ -520,7 +1020,7 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
     size_t allowed = cfg_.read_bytes_limit_per_second.bytes
                          ? cfg_.read_bytes_limit_per_second.bytes - w.budget_used
                          : SIZE_MAX;
-    ssize_t n = buffer_.fill(w.fd, allowed);
+    ssize_t n = fillFrom(w, allowed);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
       in_.log().error("Read failed: " + t.path + ": " + std::strerror(errno));
@@ -532,6 +1032,8 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
       break;
     }
     w.read_offset += static_cast<uint64_t>(n);
+    w.size_seen = std::max(w.size_seen, w.read_offset);
+    w.last_used_ns = now;
     bytes_this_round += static_cast<size_t>(n);
     w.budget_used += static_cast<uint64_t>(n);
     in_.metrics().read_bytes->add(static_cast<uint64_t>(n));
@@ -565,6 +1067,21 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
     updatePos(t);
   }
   return limited;
+}
+
+// One read into buffer_: from the descriptor, or decompressed from a gzip stream.
+ssize_t TailRun::fillFrom(Watcher& w, size_t allowed) {
+  if (w.gz == nullptr) return buffer_.fill(w.fd, allowed);
+  if (!gz_scratch_) gz_scratch_.reset(new char[kReadSize]);
+  int n = ::gzread(w.gz, gz_scratch_.get(), static_cast<unsigned>(std::min(kReadSize, allowed)));
+  if (n < 0) {
+    int err = 0;
+    in_.log().error("Cannot decompress " + w.name + ": " + ::gzerror(w.gz, &err) + "; the rest of it is not read");
+    in_.metrics().lost_files->add(1);
+    return 0;
+  }
+  buffer_.append(std::string_view(gz_scratch_.get(), static_cast<size_t>(n)));
+  return n;
 }
 
 bool TailRun::processLines(Target& t, Watcher& w) {
@@ -640,7 +1157,11 @@ void TailRun::rewind(Watcher& w, int64_t now) {
   uint64_t from = w.commit_offset;
   for (const auto& [token, offset] : w.unacked) from = std::max(from, offset);
   w.read_offset = from;
-  ::lseek(w.fd, static_cast<off_t>(from), SEEK_SET);
+  if (w.gz != nullptr) {
+    ::gzseek(w.gz, static_cast<z_off_t>(from), SEEK_SET);
+  } else if (w.fd >= 0) {
+    ::lseek(w.fd, static_cast<off_t>(from), SEEK_SET);
+  }
   w.pending.clear();
   w.state = in_.parser().newState();
   w.at_eof = false;
@@ -663,10 +1184,24 @@ void TailRun::flushHeld(Target& t, Watcher& w, bool force, int64_t now) {
   if (!emit(t, w, commit)) rewind(w, now);
 }
 
+// The fingerprint grows with the file up to Fingerprint::kBytes.
+void TailRun::refreshFingerprint(Watcher& w) {
+  if (w.fp.len >= Fingerprint::kBytes || w.gz != nullptr || w.fd < 0 || w.read_offset <= w.fp.len) return;
+  char prefix[Fingerprint::kBytes];
+  w.fp = fingerprintOf(prefix, readPrefix(w.fd, prefix));
+}
+
+// Records every file of the path still to be finished, oldest first: after a restart the
+// rotated ones are found beside the path and finished before the one at the path.
 void TailRun::updatePos(Target& t) {
   if (!pos_ || t.chain.empty()) return;
-  const Watcher& front = *t.chain.front();
-  pos_->set(t.path, front.commit_offset, front.ino);
+  std::vector<PosFile::Entry> chain;
+  chain.reserve(t.chain.size());
+  for (auto& w : t.chain) {
+    refreshFingerprint(*w);
+    chain.push_back(PosFile::Entry{t.path, w->commit_offset, w->ino, w->fp});
+  }
+  pos_->set(t.path, std::move(chain));
 }
 
 void TailRun::maybeWritePos(int64_t now, bool force) {

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -51,6 +53,57 @@ std::map<std::string, std::vector<long>> delivered(const std::string& out_path) 
   return by_stream;
 }
 
+// Lines "<stream> <i>" for i in [from, from + n).
+void appendLines(const std::string& path, const std::string& stream, int from, int n) {
+  std::string text;
+  for (int i = from; i < from + n; ++i) text += stream + " " + std::to_string(i) + "\n";
+  append(path, text);
+}
+
+// As the kubelet compresses a rotated file: gzip into a temporary, rename, delete the original.
+void gzipAway(const std::string& from) {
+  std::string data = readFile(from);
+  gzFile gz = gzopen((from + ".tmp").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, data.data(), static_cast<unsigned>(data.size())), static_cast<int>(data.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+  fs::rename(from + ".tmp", from + ".gz");
+  fs::remove(from);
+}
+
+// The pos_file's fingerprint column for a file beginning with `first` (FNV-1a of up to 256 bytes).
+std::string fingerprintColumn(std::string_view first) {
+  first = first.substr(0, 256);
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : first) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%zx:%016llx", first.size(), static_cast<unsigned long long>(h));
+  return buf;
+}
+
+uint64_t inodeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
+// The offsets the pos_file records for `path` (one per file still to be finished).
+std::vector<uint64_t> recordedOffsets(const std::string& pos_text, const std::string& path) {
+  std::vector<uint64_t> out;
+  size_t start = 0;
+  while (start < pos_text.size()) {
+    size_t nl = pos_text.find('\n', start);
+    if (nl == std::string::npos) break;
+    std::string line = pos_text.substr(start, nl - start);
+    start = nl + 1;
+    if (line.rfind(path + "\t", 0) != 0) continue;
+    out.push_back(std::stoull(line.substr(path.size() + 1, 16), nullptr, 16));
+  }
+  return out;
+}
+
 size_t countLines(const std::string& path) {
   std::string t = readFile(path);
   return static_cast<size_t>(std::count(t.begin(), t.end(), '\n'));
@@ -75,6 +128,9 @@ class TailTest : public ::testing::Test {
     fs::create_directories(dir_.file("logs"));
     out_ = dir_.file("out.jsonl");
   }
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "sluice's log:\n%s\n", readFile(dir_.file("stdout.err")).c_str());
+  }
 
   std::string config(const std::string& path_glob, const std::string& extra = "",
                      const std::string& parse = "none") {
@@ -86,9 +142,20 @@ class TailTest : public ::testing::Test {
     return dir_.file("sluice.conf");
   }
 
-  std::unique_ptr<SluiceProcess> start(const std::string& conf) {
-    return std::make_unique<SluiceProcess>(std::vector<std::string>{"-c", conf, "--log-level", "warn"},
-                                           dir_.file("stdout"));
+  std::unique_ptr<SluiceProcess> start(const std::string& conf, const std::function<void()>& in_child = {},
+                                       const std::string& level = "warn") {
+    return std::make_unique<SluiceProcess>(std::vector<std::string>{"-c", conf, "--log-level", level},
+                                           dir_.file("stdout"), in_child);
+  }
+
+  // A kubelet-style pod folder with its /var/log/containers symlink; returns 0.log's path.
+  std::string podLog() {
+    std::string podDir = dir_.file("pods/ns_p_uid/ctr");
+    fs::create_directories(podDir);
+    fs::create_directories(dir_.file("containers"));
+    std::string live = podDir + "/0.log";
+    fs::create_symlink(live, dir_.file("containers/p_ns_ctr-1.log"));
+    return live;
   }
 
   TempDir dir_;
@@ -110,9 +177,10 @@ TEST_F(TailTest, FollowsAppendsAndHoldsPartialLines) {
   // Fluentd's pos_file format: path, offset and inode as 16 hex digits.
   struct stat st;
   ::stat(log.c_str(), &st);
-  char expected[128];
-  std::snprintf(expected, sizeof(expected), "%s\t%016llx\t%016llx\n", log.c_str(), 16ULL,
-                static_cast<unsigned long long>(st.st_ino));
+  // sluice adds a fourth column (the file's fingerprint), which Fluentd's reader ignores.
+  char expected[256];
+  std::snprintf(expected, sizeof(expected), "%s\t%016llx\t%016llx\t%s\n", log.c_str(), 16ULL,
+                static_cast<unsigned long long>(st.st_ino), fingerprintColumn(readFile(log)).c_str());
   EXPECT_EQ(readFile(dir_.file("pos/tail.pos")), expected);
 }
 
@@ -380,6 +448,190 @@ TEST_F(TailTest, KubernetesParserThenJsonOnBothRuntimes) {
   EXPECT_NE(out.find(R"({"stream":"stdout","level":"info","msg":"from containerd"})"), std::string::npos) << out;
   EXPECT_NE(out.find(R"({"log":"plain text","stream":"stderr"})"), std::string::npos) << out;
   EXPECT_NE(out.find(R"({"stream":"stdout","level":"warn","msg":"from docker"})"), std::string::npos) << out;
+}
+
+
+// The tail does not look at the path between two rotations (the process is stopped, as on a
+// starved node): the file rotated in between is found beside the path by inode and read.
+TEST_F(TailTest, TwoRotationsBetweenLooksAreBothRead) {
+  std::string live = podLog();
+  appendLines(live, "c", 0, 10);
+  auto p = start(config(dir_.file("containers/*.log")));
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 10; }));
+  p->signal(SIGSTOP);
+  appendLines(live, "c", 10, 5);
+  fs::rename(live, live + ".20261122-010000");
+  appendLines(live, "c", 15, 10);  // never seen at the path
+  fs::rename(live, live + ".20261122-010100");
+  appendLines(live, "c", 25, 10);
+  fs::rename(live, live + ".20261122-010200");  // and a third
+  appendLines(live, "c", 35, 10);
+  p->signal(SIGCONT);
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 45; })) << countLines(out_);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"c", 45}});
+}
+
+// Stopped while a file was unfinished; meanwhile it was rotated, rotated again, and the first
+// rotation compressed (the original deleted): sluice resumes it from the gzip stream at its
+// recorded offset, then reads the file rotated in between, then the one at the path.
+TEST_F(TailTest, RestartResumesACompressedRotationAndFindsLaterOnes) {
+  std::string live = podLog();
+  appendLines(live + ".20261122-005900", "old", 0, 5);  // rotated before sluice ever ran
+  appendLines(live, "c", 0, 10);
+  std::string conf = config(dir_.file("containers/*.log"));
+  {
+    auto p = start(conf);
+    ASSERT_TRUE(waitFor([&] { return countLines(out_) == 10; }));
+    p->signal(SIGTERM);
+    EXPECT_EQ(p->wait(), 0);
+  }
+  gzipAway(live + ".20261122-005900");
+  appendLines(live, "c", 10, 5);
+  fs::rename(live, live + ".20261122-010000");
+  appendLines(live, "c", 15, 10);
+  fs::rename(live, live + ".20261122-010100");
+  appendLines(live, "c", 25, 5);
+  gzipAway(live + ".20261122-010000");
+  appendLines(live + ".20261122-010100.tmp", "tmp", 0, 5);  // the kubelet compressing: not read
+  auto p = start(conf, {}, "info");
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 30; })) << countLines(out_);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"c", 30}});
+  EXPECT_EQ(delivered(out_).count("old"), 0u);
+  EXPECT_EQ(delivered(out_).count("tmp"), 0u);
+  std::string log = readFile(dir_.file("stdout.err"));
+  EXPECT_NE(log.find("compressed rotation " + live + ".20261122-010000.gz at uncompressed offset 40"), std::string::npos) << log;
+}
+
+// A file at the recorded inode whose first bytes differ (the inode was reused) is another
+// file: read from its start, not from the recorded offset.
+TEST_F(TailTest, AnotherFileUnderTheRecordedInodeIsReadFromItsStart) {
+  std::string log = dir_.file("logs/a.log");
+  appendLines(log, "b", 0, 5);
+  char pos[512];
+  std::snprintf(pos, sizeof(pos), "%s\t%016llx\t%016llx\t%s\n", log.c_str(), 12ULL,
+                static_cast<unsigned long long>(inodeOf(log)), fingerprintColumn("a 0\na 1\na 2\n").c_str());
+  fs::create_directories(dir_.file("pos"));
+  writeFile(dir_.file("pos/tail.pos"), pos);
+  auto p = start(config(dir_.file("logs/*.log")));
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 5; })) << countLines(out_);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"b", 5}});
+}
+
+// Lines deleted before they could be read are not silently gone: the file and the byte range
+// are logged as an error.
+TEST_F(TailTest, FilesDeletedBeforeTheyWereReadAreReportedAsLost) {
+  std::string live = podLog();
+  appendLines(live, "c", 0, 10);
+  std::string conf = config(dir_.file("containers/*.log"));
+  {
+    auto p = start(conf);
+    ASSERT_TRUE(waitFor([&] { return countLines(out_) == 10; }));
+    p->signal(SIGTERM);
+    EXPECT_EQ(p->wait(), 0);
+  }
+  appendLines(live, "c", 10, 10);
+  fs::rename(live, live + ".1");
+  fs::remove(live + ".1");
+  appendLines(live, "d", 0, 10);
+  auto p = start(conf);
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 20; })) << countLines(out_);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"c", 10}, {"d", 10}});
+  std::string log = readFile(dir_.file("stdout.err"));
+  EXPECT_NE(log.find("Lost lines: " + dir_.file("containers/p_ns_ctr-1.log")), std::string::npos) << log;
+  EXPECT_NE(log.find("bytes 40-its end"), std::string::npos) << log;
+}
+
+// Issue 19: a restart while the CRI parser holds a `P` line and a line lacks its newline. The
+// pos_file must stop before the held line, and the lines after the restart must be whole.
+TEST_F(TailTest, RestartWhileAPartialLineIsHeldCorruptsNothing) {
+  std::string log = dir_.file("logs/a.log");
+  const std::string line0 = "2026-11-22T01:00:00.1Z stdout F x 0\n";
+  const std::string held = "2026-11-22T01:00:00.2Z stdout P x 1 first-\n";
+  append(log, line0 + held + "2026-11-22T01:00:00.3Z stdout F ha");  // no newline yet
+  std::string conf = config(dir_.file("logs/*.log"), " multiline_flush_interval 60\n", "cri");
+  for (int sig : {SIGTERM, SIGKILL}) {
+    auto p = start(conf);
+    ASSERT_TRUE(waitFor([&] { return countLines(out_) == 1; }));
+    // The position stays at the start of the held P line until its F line is read.
+    ASSERT_TRUE(waitFor([&] {
+      return recordedOffsets(readFile(dir_.file("pos/tail.pos")), log) == std::vector<uint64_t>{line0.size()};
+    })) << readFile(dir_.file("pos/tail.pos"));
+    p->signal(sig);
+    p->wait();
+    EXPECT_EQ(recordedOffsets(readFile(dir_.file("pos/tail.pos")), log), std::vector<uint64_t>{line0.size()});
+  }
+  append(log, "lf\n2026-11-22T01:00:00.4Z stdout F x 2\n");
+  auto p = start(conf);
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 3; })) << readFile(out_);
+  ASSERT_TRUE(waitFor([&] {
+    return recordedOffsets(readFile(dir_.file("pos/tail.pos")), log) == std::vector<uint64_t>{fs::file_size(log)};
+  })) << readFile(dir_.file("pos/tail.pos"));
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  std::vector<std::string> messages;
+  std::string out = readFile(out_);
+  for (size_t at = out.find("\"message\":\""); at != std::string::npos; at = out.find("\"message\":\"", at + 1)) {
+    size_t from = at + 11;
+    messages.push_back(out.substr(from, out.find('"', from) - from));
+  }
+  EXPECT_EQ(messages, (std::vector<std::string>{"x 0", "x 1 first-half", "x 2"})) << out;
+}
+
+// More files than descriptors (a child under `ulimit -n 64`): every file is read in turns,
+// also as they keep growing; which files wait is logged.
+TEST_F(TailTest, MoreFilesThanDescriptorsAreReadInTurns) {
+  const int kFiles = 300;
+  for (int f = 0; f < kFiles; ++f) appendLines(dir_.file("logs/f" + std::to_string(f) + ".log"), "f" + std::to_string(f), 0, 20);
+  auto limit = [] {
+    struct rlimit rl{64, 64};
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  };
+  auto p = start(config(dir_.file("logs/*.log")), limit, "info");
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= size_t(kFiles * 20); }, std::chrono::seconds(60))) << countLines(out_);
+  for (int f = 0; f < kFiles; ++f) appendLines(dir_.file("logs/f" + std::to_string(f) + ".log"), "f" + std::to_string(f), 20, 5);
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= size_t(kFiles * 25); }, std::chrono::seconds(60))) << countLines(out_);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  std::map<std::string, long> want;
+  for (int f = 0; f < kFiles; ++f) want["f" + std::to_string(f)] = 25;
+  expectExactlyOnce(delivered(out_), want);
+  std::string log = readFile(dir_.file("stdout.err"));
+  EXPECT_NE(log.find("Open-file limit (RLIMIT_NOFILE): 64"), std::string::npos) << log.substr(0, 2000);
+  EXPECT_NE(log.find("reading files in turns"), std::string::npos) << log.substr(0, 2000);
+  EXPECT_EQ(log.find("Too many open files"), std::string::npos) << log.substr(0, 2000);
+}
+
+// A pos_file that cannot be written stops start-up (and --dry-run says so): otherwise every
+// line would be delivered again after a restart.
+TEST_F(TailTest, UnwritablePosFileIsAStartUpError) {
+  append(dir_.file("logs/a.log"), "a 0\n");
+  std::string conf = config(dir_.file("logs/*.log"));
+  fs::create_directories(dir_.file("pos"));
+  ::chmod(dir_.file("pos").c_str(), 0555);
+  ::chmod(dir_.file("").c_str(), 0755);
+  auto as_other_user = [] {  // root writes anywhere: run as nobody
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) _exit(126);
+  };
+  for (bool dry : {true, false}) {
+    std::vector<std::string> args{"-c", conf};
+    if (dry) args.push_back("--dry-run");
+    SluiceProcess p(args, dir_.file("stdout"), as_other_user);
+    EXPECT_EQ(p.wait(), 2) << dry;
+    std::string err = readFile(dir_.file("stdout.err"));
+    EXPECT_NE(err.find("pos_file " + dir_.file("pos/tail.pos") + " cannot be written: its folder " + dir_.file("pos") +
+                       " is not writable"),
+              std::string::npos)
+        << err;
+  }
+  EXPECT_EQ(countLines(out_), 0u);
 }
 
 }  // namespace

@@ -156,7 +156,8 @@ RunResult runSluice(const std::vector<std::string>& args, std::string_view input
   return r;
 }
 
-SluiceProcess::SluiceProcess(const std::vector<std::string>& args, const std::string& stdout_path) {
+SluiceProcess::SluiceProcess(const std::vector<std::string>& args, const std::string& stdout_path,
+                             const std::function<void()>& in_child) {
   std::vector<std::string> storage;
   auto argv = argvOf(args, storage);
   pid_ = fork();
@@ -167,6 +168,7 @@ SluiceProcess::SluiceProcess(const std::vector<std::string>& args, const std::st
     dup2(null_fd, 0);
     dup2(fd, 1);
     dup2(err, 2);
+    if (in_child) in_child();
     execv(argv[0], argv.data());
     _exit(127);
   }

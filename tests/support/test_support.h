@@ -64,7 +64,9 @@ RunResult runSluice(const std::vector<std::string>& args, std::string_view input
 // A sluice process running in the background (for signals and long-running inputs).
 class SluiceProcess {
  public:
-  SluiceProcess(const std::vector<std::string>& args, const std::string& stdout_path);
+  // `in_child` runs in the forked child before exec (resource limits, another user).
+  SluiceProcess(const std::vector<std::string>& args, const std::string& stdout_path,
+                const std::function<void()>& in_child = {});
   ~SluiceProcess();
   pid_t pid() const { return pid_; }
   void signal(int sig);

@@ -173,6 +173,13 @@ size_t readPrefix(int fd, char* out) {
   ssize_t n = ::pread(fd, out, Fingerprint::kBytes, 0);
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
+size_t readPathPrefix(const std::string& path, char* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return 0;
+  size_t n = readPrefix(fd, out);
+  ::close(fd);
+  return n;
+}
 size_t readGzPrefix(const std::string& path, char* out) {
   gzFile gz = ::gzopen(path.c_str(), "rb");
   if (gz == nullptr) return 0;
@@ -688,13 +695,7 @@ void TailRun::addNewSiblings(Target& t, const std::vector<Sibling>& siblings, co
     if (isKnown(t, s.dev, s.ino)) continue;
     if (!after.empty() && !naturalLess(after, s.sort_name)) continue;
     char prefix[Fingerprint::kBytes];
-    size_t n = s.gz ? readGzPrefix(s.path, prefix) : 0;
-    if (!s.gz) {
-      int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      if (fd < 0) continue;
-      n = readPrefix(fd, prefix);
-      ::close(fd);
-    }
+    size_t n = s.gz ? readGzPrefix(s.path, prefix) : readPathPrefix(s.path, prefix);
     Fingerprint fp = fingerprintOf(prefix, n);
     bool copy = copiesKnown(t, prefix, n);
     remember(t, s.dev, s.ino, fp);
@@ -769,12 +770,8 @@ void TailRun::addTarget(const std::string& path, bool startup) {
     if (!newest.empty() && naturalLess(newest, s.sort_name)) continue;
     Fingerprint fp;  // kept to recognise the file once it is compressed
     if (!s.gz) {
-      int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      if (fd >= 0) {
-        char prefix[Fingerprint::kBytes];
-        fp = fingerprintOf(prefix, readPrefix(fd, prefix));
-        ::close(fd);
-      }
+      char prefix[Fingerprint::kBytes];
+      fp = fingerprintOf(prefix, readPathPrefix(s.path, prefix));
     }
     remember(*t, s.dev, s.ino, fp);
   }

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "buffer/buffer.h"
 #include "plugins/out_elasticsearch/es_output.h"
@@ -406,6 +407,35 @@ TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
   es.failNextBulks(1, 503);
   EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Retry);
   EXPECT_EQ(es.documentCount(), 5u);
+}
+
+// Requests in flight together report one overload: two answered 429 at once cut the limit
+// once (4 → 2), not twice; a few items rejected (under a third) do not cut it at all.
+TEST(EsOutputTest, InFlightLimitIsCutOncePerRoundAndNeverForAFewItems) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
+  ASSERT_TRUE(out->start().isOk());
+  es.rejectItemsContaining("\"k\":\"busy\"", 1);
+  Batch b;
+  for (int i = 0; i < 10; ++i) b.add("t", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + (i == 3 ? ",\"k\":\"busy\"" : "") + "}", b.arena()));
+  Sent s;
+  out->format(b, s.bytes);
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(out->inFlightLimit(), 4);
+
+  ElasticsearchStandIn::Faults slow;
+  slow.delay_ms = 1000;  // both requests are in flight before either is answered
+  es.setFaults(slow);
+  es.failNextBulks(2, 429);
+  Sent a = formatRange(*out, 100, 105), c = formatRange(*out, 200, 205);
+  std::thread t1([&] { EXPECT_EQ(out->write(a.view()).kind, WriteResult::Kind::Retry); });
+  std::thread t2([&] { EXPECT_EQ(out->write(c.view()).kind, WriteResult::Kind::Retry); });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(out->inFlightLimit(), 2);
 }
 
 TEST(EsOutputTest, SplitsAtTheThresholdAndOn413) {

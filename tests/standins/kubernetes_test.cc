@@ -130,5 +130,57 @@ TEST(KubernetesStandInTest, ListWatchAndGone) {
   EXPECT_EQ(api.requestCount("/api/v1/pods?watch"), 2);
 }
 
+// A watch that asks for bookmarks gets a BOOKMARK with the cluster's new revision and nothing
+// but the kind and metadata.resourceVersion (the API server's form); one that did not ask
+// gets none. A 429 carries Retry-After, as API Priority and Fairness sends it.
+TEST(KubernetesStandInTest, BookmarksAndRetryAfter) {
+  KubernetesStandIn api;
+  ASSERT_TRUE(api.start());
+  api.putPod(pod("default", "a", "node-a", "v1"));
+  auto watch = [&](const std::string& query, std::string& seen, std::atomic<bool>& done) {
+    return std::thread([&, query] {
+      net::HttpClient c;
+      net::HttpResponse wr;
+      net::HttpRequest w;
+      std::string url = api.url("/api/v1/pods?watch=true&resourceVersion=1001" + query);
+      w.url = url;
+      w.timeout_ms = 10000;
+      w.on_body = [&](std::string_view data) {
+        seen.append(data);
+        return seen.find("BOOKMARK") == std::string::npos && seen.find("MODIFIED") == std::string::npos;
+      };
+      c.send(w, wr);
+      done = true;
+    });
+  };
+  std::string with, without;
+  std::atomic<bool> with_done{false}, without_done{false};
+  std::thread t1 = watch("&allowWatchBookmarks=true", with, with_done);
+  std::thread t2 = watch("", without, without_done);
+  ASSERT_TRUE(waitFor([&] { return api.openWatches() == 2; }));
+  api.bookmark(200);
+  ASSERT_TRUE(waitFor([&] { return with_done.load(); }));
+  EXPECT_EQ(with, "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"1201\"}}}\n");
+  api.putPod(pod("default", "a", "node-a", "v2"));  // ends the other watch
+  ASSERT_TRUE(waitFor([&] { return without_done.load(); }));
+  t1.join();
+  t2.join();
+  EXPECT_EQ(without.find("BOOKMARK"), std::string::npos) << without;
+  EXPECT_NE(without.find("MODIFIED"), std::string::npos) << without;
+  EXPECT_EQ(api.bookmarksSent(), 1);
+
+  api.setRetryAfter(3);
+  api.failRequests(429, 1);
+  net::HttpClient client;
+  net::HttpResponse r;
+  net::HttpRequest req;
+  std::string url = api.url("/api/v1/namespaces/default/pods/a");
+  req.url = url;
+  client.send(req, r);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.retry_after_ns, 3'000'000'000);
+  EXPECT_NE(r.body.find(R"("reason":"TooManyRequests","details":{"retryAfterSeconds":3},"code":429)"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace sluice::testing

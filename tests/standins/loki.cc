@@ -148,6 +148,12 @@ void LokiStandIn::setMaxLabelNames(int n) {
   max_label_names_ = n;
 }
 
+void LokiStandIn::setPerStreamLimits(int64_t rate_bytes, int64_t burst_bytes) {
+  std::lock_guard lock(mu_);
+  stream_rate_ = static_cast<double>(rate_bytes);
+  stream_burst_ = static_cast<double>(burst_bytes);
+}
+
 void LokiStandIn::setGroupedErrors(bool grouped) {
   std::lock_guard lock(mu_);
   grouped_errors_ = grouped;
@@ -385,21 +391,52 @@ void LokiStandIn::handlePush(const httplib::Request& req, httplib::Response& res
     tokens_ -= static_cast<double>(valid_bytes);
   }
   std::string ingester;
+  int ingester_status = 400;
   for (auto& [labels, entries] : valid) {
-    std::string error = addStream(tenant, labels, std::move(entries));
-    if (!error.empty()) ingester = std::move(error);  // the last one wins
+    int status = 400;
+    std::string error = addStream(tenant, labels, std::move(entries), status, now);
+    if (!error.empty()) {  // the last one wins
+      ingester = std::move(error);
+      ingester_status = status;
+    }
   }
-  if (!ingester.empty()) return plainError(res, 400, ingester);
+  if (!ingester.empty()) return plainError(res, ingester_status, ingester);
   if (!validation.empty()) return plainError(res, 400, validation);
   res.status = 204;
 }
 
-std::string LokiStandIn::addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries) {
+std::string LokiStandIn::addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries,
+                                   int& status, int64_t now) {
   StoredStream& stored = tenants_[tenant][labels];
   int64_t& newest = stored.newest;
   std::string lines;
   int ignored = 0;
   const size_t total = entries.size();
+  // The per-stream rate limiter over the whole push's entries of the stream
+  // (rate_limit_whole_stream): all of them are refused, 429.
+  if (stream_rate_ > 0) {
+    size_t bytes = 0;
+    for (const Entry& e : entries) bytes += e.line.size();
+    if (stored.tokens < 0) stored.tokens = stream_burst_;
+    if (stored.tokens_at_ns != 0) {
+      stored.tokens = std::min(stream_burst_, stored.tokens + stream_rate_ * static_cast<double>(now - stored.tokens_at_ns) / 1e9);
+    }
+    stored.tokens_at_ns = now;
+    if (static_cast<double>(bytes) > stored.tokens) {
+      const std::string why = "Per stream rate limit exceeded (limit: " + std::to_string(static_cast<int64_t>(stream_rate_) >> 20) +
+                              " MB/sec) while attempting to ingest for stream '" + labels + "' totaling " +
+                              std::to_string(bytes) + "B, consider splitting a stream via additional labels or contact your "
+                              "Loki administrator to see if the limit can be increased";
+      for (size_t k = 0; k < entries.size() && k < 10; ++k) {
+        lines += "entry with timestamp " + goTime(entries[k].time_ns) + " ignored, reason: '" + why + "',\n";
+      }
+      if (stored.entries.empty()) tenants_[tenant].erase(labels);
+      status = 429;
+      return lines + "user '" + (tenant.empty() ? "fake" : tenant) + "', total ignored: " + std::to_string(total) +
+             " out of " + std::to_string(total) + " for stream: " + labels;
+    }
+    stored.tokens -= static_cast<double>(bytes);
+  }
   for (Entry& e : entries) {
     if (newest != INT64_MIN && e.time_ns < newest - window_ns_) {
       if (ignored < 10) {  // max_returned_stream_errors

@@ -16,7 +16,9 @@
 // - the tenant's ingestion rate limit (ingestion_rate_mb 4, ingestion_burst_size_mb 6): a token
 //   bucket of the validated line bytes; a push that does not fit is refused whole with 429, so a
 //   push over the burst is refused however often it is sent;
-// - the ingester, stream by stream: an entry older than the stream's newest by more than the
+// - the ingester, stream by stream: a stream's entries over its rate limit (per_stream_rate_limit
+//   3 MB/s, burst 15 MB, the whole push's entries of the stream at once) are refused with 429
+//   "Per stream rate limit exceeded"; an entry older than the stream's newest by more than the
 //   reorder window is refused ("entry too far behind", unordered writes since Loki 2.4), an
 //   entry identical to a stored one (time and line) dropped silently; a stream's errors are
 //   listed one line per entry, at most max_returned_stream_errors (10), then "user ..., total
@@ -54,6 +56,8 @@ class LokiStandIn {
   // The tenant's ingestion rate and burst in bytes (default 4 MiB/s and 6 MiB); 0: no limit.
   void setIngestionLimits(int64_t rate_bytes, int64_t burst_bytes);
   void setMaxLabelNames(int n);  // default 15
+  // Each stream's rate and burst in bytes (per_stream_rate_limit 3 MB, _burst 15 MB); 0: none.
+  void setPerStreamLimits(int64_t rate_bytes, int64_t burst_bytes);
   // Loki 3 groups the distributor's validation errors; Loki 2 returned only the last one.
   void setGroupedErrors(bool grouped);
   // The distributor's age checks against the wall clock: refuse entries older than `max_age_ns`
@@ -76,13 +80,17 @@ class LokiStandIn {
 
  private:
   void handlePush(const httplib::Request& req, httplib::Response& res);
-  // The ingester: applies one stream of a request; returns its error text ("" if none).
-  std::string addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries);
+  // The ingester: applies one stream of a request; returns its error text ("" if none) and sets
+  // `status` to the answer's (400, or 429 for the per-stream rate limit).
+  std::string addStream(const std::string& tenant, const std::string& labels, std::vector<Entry> entries, int& status,
+                        int64_t now);
 
   struct StoredStream {
     std::vector<Entry> entries;
     int64_t newest = INT64_MIN;
     std::set<std::pair<int64_t, std::string>> seen;  // (time, line): Loki keeps one of each
+    double tokens = -1;  // the per-stream rate limiter's bucket (-1: full)
+    int64_t tokens_at_ns = 0;
   };
 
   HttpServer http_;
@@ -94,6 +102,7 @@ class LokiStandIn {
   int max_label_names_ = 15;
   bool grouped_errors_ = true;
   double rate_ = 4 << 20, burst_ = 6 << 20, tokens_ = 6 << 20;
+  double stream_rate_ = 3 << 20, stream_burst_ = 15 << 20;
   int64_t tokens_at_ns_ = 0;
   int64_t max_age_ns_ = 7 * 24 * 3600LL * 1'000'000'000, grace_ns_ = 600LL * 1'000'000'000;
   int fail_count_ = 0, fail_status_ = 0, fail_retry_after_ = -1;

@@ -158,6 +158,127 @@ TEST_F(LokiStandInTest, SampleAgeLimitsFollowTheWallClock) {
   EXPECT_EQ(entries[0].line, "fine");
 }
 
+// ---- Loki's limits and answers, as its push path has them --------------------------------
+
+// Several streams in one snappy-compressed protobuf push.
+std::string multiPush(const std::vector<std::pair<std::string, std::vector<std::pair<int64_t, std::string>>>>& streams) {
+  sluice::loki::PushRequest request;
+  for (const auto& [labels, entries] : streams) {
+    auto* stream = request.add_streams();
+    stream->set_labels(labels);
+    for (const auto& [ns, line] : entries) {
+      auto* e = stream->add_entries();
+      e->mutable_timestamp()->set_seconds(ns / 1'000'000'000);
+      e->mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+      e->set_line(line);
+    }
+  }
+  std::string raw, packed;
+  request.SerializeToString(&raw);
+  snappy::Compress(raw.data(), raw.size(), &packed);
+  return packed;
+}
+
+// ingestion_rate_mb 4 and ingestion_burst_size_mb 6 by default: a push over the burst is refused
+// every time; under it, pushes pass until the bucket is empty.
+TEST_F(LokiStandInTest, TheTenantsBurstRefusesLargerPushesEveryTime) {
+  const std::string line(200000, 'x');  // under the 256 KB line limit
+  std::vector<std::pair<int64_t, std::string>> big, small;
+  for (int i = 0; i < 36; ++i) big.emplace_back(kT0 + i, line);  // 7.2 MB
+  for (int i = 0; i < 10; ++i) small.emplace_back(kT0 + 100 + i, line);  // 2 MB
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    net::HttpResponse res = post(protobufPush("{job=\"big\"}", big), kProto);
+    EXPECT_EQ(res.status, 429);
+    EXPECT_NE(res.body.find("ingestion rate limit exceeded for user fake (limit: 4194304 bytes/sec) while attempting to "
+                            "ingest '36' lines totaling '7200000' bytes"),
+              std::string::npos)
+        << res.body;
+  }
+  EXPECT_EQ(loki_.entryCount(), 0u);
+  EXPECT_EQ(post(protobufPush("{job=\"big\"}", small), kProto).status, 204);
+  loki_.setIngestionLimits(0, 0);
+  EXPECT_EQ(post(protobufPush("{job=\"big\"}", big), kProto).status, 204);
+}
+
+// max_line_size 256 KB is on by default.
+TEST_F(LokiStandInTest, LinesOver256KbAreRefusedByDefault) {
+  net::HttpResponse res = post(protobufPush("{job=\"l\"}", {{kT0, std::string(256 * 1024 + 1, 'y')}, {kT0 + 1, "short"}}), kProto);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body, "max entry size '262144' bytes exceeded for stream '{job=\"l\"}' while adding an entry with length "
+                      "'262145' bytes\n");
+  EXPECT_EQ(loki_.streams().at("{job=\"l\"}").size(), 1u);
+}
+
+// Labels: at most 15 names, names of at most 1024 and values of at most 2048 bytes, no
+// duplicates; the stream is refused, the others kept; Loki 3 groups the messages.
+TEST_F(LokiStandInTest, LabelRulesRefuseTheStreamAndGroupTheirMessages) {
+  std::string many = "{";
+  for (int i = 0; i < 16; ++i) many += (i ? ", l" : "l") + std::to_string(i) + "=\"v\"";
+  many += "}";
+  const std::string long_value = "{job=\"" + std::string(2049, 'v') + "\"}";
+  net::HttpResponse res = post(multiPush({{many, {{kT0, "a"}}},
+                                          {long_value, {{kT0, "b"}}},
+                                          {"{job=\"dup\", job=\"dup\"}", {{kT0, "c"}}},
+                                          {"{job=\"ok\"}", {{kT0, "kept"}}},
+                                          {"{job=\"l\"}", {{kT0, std::string(300000, 'z')}, {kT0 + 1, std::string(300000, 'z')}}}}),
+                           kProto);
+  EXPECT_EQ(res.status, 400);
+  const std::string sorted_many = lokiLabels([] {
+    std::vector<std::pair<std::string, std::string>> p;
+    for (int i = 0; i < 16; ++i) p.emplace_back("l" + std::to_string(i), "v");
+    return p;
+  }());
+  EXPECT_EQ(res.body, "1 errors like: entry for stream '" + sorted_many + "' has 16 label names; limit 15; "
+                      "1 errors like: stream '" + long_value + "' has label value too long: '" + std::string(2049, 'v') + "'; "
+                      "1 errors like: stream '{job=\"dup\", job=\"dup\"}' has duplicate label name: 'job'; "
+                      "2 errors like: max entry size '262144' bytes exceeded for stream '{job=\"l\"}' while adding an entry "
+                      "with length '300000' bytes\n");
+  EXPECT_EQ(loki_.streams().size(), 1u);
+  EXPECT_EQ(loki_.streams().count("{job=\"ok\"}"), 1u);
+  // Loki 2 returned the last error only.
+  loki_.setGroupedErrors(false);
+  res = post(multiPush({{many, {{kT0, "a"}}}, {"{job=\"l\"}", {{kT0 + 2, std::string(300000, 'z')}}}}), kProto);
+  EXPECT_EQ(res.body, "max entry size '262144' bytes exceeded for stream '{job=\"l\"}' while adding an entry with length "
+                      "'300000' bytes\n");
+}
+
+// The ingester lists at most 10 refused entries of a stream, and only the last failing
+// stream's error is answered: it replaces the distributor's validation errors.
+TEST_F(LokiStandInTest, IngesterErrorsAreCappedAndOnlyTheLastStreamsIsAnswered) {
+  ASSERT_EQ(post(multiPush({{"{job=\"a\"}", {{kT0, "newest a"}}}, {"{job=\"b\"}", {{kT0, "newest b"}}}}), kProto).status, 204);
+  const int64_t behind = kT0 - 2 * 3600LL * 1'000'000'000;
+  std::vector<std::pair<int64_t, std::string>> late;
+  for (int i = 0; i < 12; ++i) late.emplace_back(behind + i, "late " + std::to_string(i));
+  net::HttpResponse res = post(multiPush({{"{job=\"a\"}", late}, {"{job=\"b\"}", late},
+                                          {"{job=\"c\"}", {{kT0, std::string(300000, 'z')}}}}),
+                               kProto);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(std::count(res.body.begin(), res.body.end(), '\n'), 11) << res.body;  // 10 entries and the summary
+  EXPECT_NE(res.body.find("user 'fake', total ignored: 12 out of 12 for stream: {job=\"b\"}"), std::string::npos) << res.body;
+  EXPECT_EQ(res.body.find("{job=\"a\"}"), std::string::npos) << res.body;
+  EXPECT_EQ(res.body.find("max entry size"), std::string::npos) << res.body;
+}
+
+// per_stream_rate_limit 3 MB (burst 15 MB): one stream over it is refused with 429, the
+// other streams of the push are kept.
+TEST_F(LokiStandInTest, PerStreamRateLimitRefusesThatStreamWith429) {
+  loki_.setIngestionLimits(0, 0);
+  loki_.setPerStreamLimits(1 << 20, 2 << 20);
+  const std::string line(200000, 'x');
+  std::vector<std::pair<int64_t, std::string>> hot, fits;
+  for (int i = 0; i < 15; ++i) hot.emplace_back(kT0 + i, line);  // 3 MB
+  for (int i = 0; i < 10; ++i) fits.emplace_back(kT0 + i, line);  // 2 MB
+  net::HttpResponse res = post(multiPush({{"{job=\"ok\"}", {{kT0, "small"}}}, {"{job=\"hot\"}", hot}}), kProto);
+  EXPECT_EQ(res.status, 429);
+  EXPECT_NE(res.body.find("Per stream rate limit exceeded (limit: 1 MB/sec) while attempting to ingest for stream "
+                          "'{job=\"hot\"}' totaling 3000000B"),
+            std::string::npos)
+      << res.body;
+  EXPECT_EQ(loki_.streams().count("{job=\"ok\"}"), 1u);
+  EXPECT_EQ(loki_.streams().count("{job=\"hot\"}"), 0u);
+  EXPECT_EQ(post(protobufPush("{job=\"hot\"}", fits), kProto).status, 204);
+}
+
 // The stand-in's messages are Loki's format strings, as quoted in the fixtures.
 TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
   if (!sharedFixturesPresent()) GTEST_SKIP() << "../shared/fixtures absent";

@@ -843,7 +843,8 @@ class EsOutput::Request {
     std::string_view source = e.substr(nl + 1);
     while (!source.empty() && source.back() == '\n') source.remove_suffix(1);
     simdjson::dom::element doc;
-    if (dom_.parse(source.data(), source.size()).get(doc) != simdjson::SUCCESS) return false;
+    // Its own parser: dom_ holds the answer whose items are being read.
+    if (repair_dom_.parse(source.data(), source.size()).get(doc) != simdjson::SUCCESS) return false;
     std::string out(e.substr(0, nl + 1));
     bool changed = false;
     writeDeDotted(doc, out, changed);
@@ -971,6 +972,7 @@ class EsOutput::Request {
   net::HttpResponse resp_;
   simdjson::ondemand::parser ondemand_;
   simdjson::dom::parser dom_;
+  simdjson::dom::parser repair_dom_;
   std::vector<Fate> fate_;
   std::vector<std::string> reasons_;
   std::unordered_map<size_t, std::string> repaired_;  // event -> its action line and de-dotted source

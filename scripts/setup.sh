@@ -10,7 +10,7 @@ packages=(
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev libyaml-cpp-dev
-  procps time openssl
+  procps time openssl python3
 )
 
 missing=()

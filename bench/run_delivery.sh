@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# bench/: delivery rate fault-free and under partial failure (20% item 429, 10% request 503,
+# 5% connection resets) through the seed pipeline; see bench/delivery_rate.py.
+#   bash bench/run_delivery.sh [LINES] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh sluice sluice_chaos_standins >/dev/null
+exec python3 bench/delivery_rate.py "$@"

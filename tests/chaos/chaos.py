@@ -371,10 +371,10 @@ def sigkill_loop(args, s):
 
 def sink_storm(args, s):
     rate = 1000
-    span = 20 if args.short else 120
-    outage = (6, 12) if args.short else (30, 90)
+    span = 22 if args.short else 120
+    outage = (5, 16) if args.short else (30, 90)
     s.standins.cmd("faults 0.30 0.10 0.05 0 7")
-    w = Writer(s.pods, rate * span, rate, rotate_every=2000 if args.short else 5000, max_files=5)
+    w = Writer(s.pods, rate * span, rate, rotate_every=1200 if args.short else 5000, max_files=5)
     s.sluice.start()
     w.start()
     t0 = time.monotonic()

@@ -330,7 +330,10 @@ class Scenario:
             for p in self.pods:
                 a = self.standins.cmd(f"missing chaos-{p.i} {p.n}")
                 if a[1] != "0" or a[3] != "0":
-                    self.notes.append(f"pod {p.i}: {a[1]} missing{' (' + ' '.join(a[4:]) + ')' if len(a) > 4 else ''}, {a[3]} dup")
+                    bar = a.index("|")
+                    lost, dup = " ".join(a[4:bar]), " ".join(a[bar + 1:])
+                    self.notes.append(f"pod {p.i}: {a[1]} missing{' (' + lost + ')' if lost else ''}, "
+                                      f"{a[3]} dup{' (' + dup + ')' if dup else ''}")
         return r
 
     def close(self, keep):

@@ -13,7 +13,8 @@
 //   count             "count <documents stored>"
 //   tally             "tally <stored> <distinct lines> <bulk requests> <409s> <with pod metadata>
 //                     <without seq>" — a line is told apart by its "seq" field ("<pod>:<n>")
-//   missing P N       "missing <count> <first ranges>" — which of P:0 … P:(N-1) are not stored
+//   missing P N       "missing <count> dup <count> <first missing ranges> | <first duplicated
+//                     ranges>" — which of P:0 … P:(N-1) are not stored, and which twice or more
 //   quit
 // Runs on the main thread (commands) and the stand-ins' server threads.
 
@@ -157,8 +158,20 @@ int main(int argc, char** argv) {
         i = j;
       }
       long dups = 0;
-      for (const auto& [k, c] : have) dups += c - 1;
-      std::cout << "missing " << missing << " dup " << dups << ranges << std::endl;
+      std::string dup_ranges;
+      shown = 0;
+      for (long i = 0; i < n;) {
+        auto it = have.find(i);
+        if (it == have.end() || it->second < 2) {
+          ++i;
+          continue;
+        }
+        long j = i;
+        for (auto jt = it; j < n && jt != have.end() && jt->second > 1; jt = have.find(++j)) dups += jt->second - 1;
+        if (shown++ < 8) dup_ranges += " " + std::to_string(i) + "-" + std::to_string(j - 1);
+        i = j;
+      }
+      std::cout << "missing " << missing << " dup " << dups << ranges << " |" << dup_ranges << std::endl;
     } else if (cmd == "quit") {
       break;
     } else {

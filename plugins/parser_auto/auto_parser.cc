@@ -11,16 +11,17 @@ const std::array<Param<AutoConfig>, 1> kParams = {{
 }  // namespace
 
 Result<std::unique_ptr<AutoParser>> AutoParser::create(const AutoConfig& config, PluginContext& ctx) {
-  return std::unique_ptr<AutoParser>(new AutoParser(config.message_key));
+  return std::unique_ptr<AutoParser>(new AutoParser(config.message_key, ctx.metrics()));
 }
 
 void AutoParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
   const auto& lines = in.lines;
+  JsonRepairs repairs;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view line = lines[i];
     size_t p = line.find_first_not_of(" \t");
     if (p != std::string_view::npos && line[p] == '{') {
-      auto v = parseJson(line, arena, in.padded);
+      auto v = parseJson(line, arena, in.padded, &repairs);
       if (v && v->isObject()) {
         out[i].record = *v;
         continue;
@@ -30,6 +31,7 @@ void AutoParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord
     m[0] = Member{key_, Value::string(line)};
     out[i].record = Value::object(m, 1, true);
   }
+  repairs_.publish(repairs);
 }
 
 const PluginDescriptor& descriptor() {

@@ -19,8 +19,9 @@ class AutoParser final : public Parser {
   void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
  private:
-  explicit AutoParser(std::string key) : key_(std::move(key)) {}
+  AutoParser(std::string key, PluginMetrics& metrics) : key_(std::move(key)), repairs_(metrics) {}
   const std::string key_;
+  const JsonRepairCounters repairs_;
 };
 
 const PluginDescriptor& descriptor();

@@ -16,14 +16,15 @@ const auto kParams = concatParams(
 Result<std::unique_ptr<JsonParser>> JsonParser::create(const JsonConfig& config, PluginContext& ctx) {
   auto time = ParserTime::create(config);
   if (!time) return time.takeStatus();
-  return std::unique_ptr<JsonParser>(new JsonParser(std::move(*time)));
+  return std::unique_ptr<JsonParser>(new JsonParser(std::move(*time), ctx.metrics()));
 }
 
 void JsonParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
   const auto& lines = in.lines;
+  JsonRepairs repairs;
   for (size_t i = 0; i < lines.size(); ++i) {
     ParsedRecord& rec = out[i];
-    auto v = parseJson(lines[i], arena, in.padded);
+    auto v = parseJson(lines[i], arena, in.padded, &repairs);
     if (!v) {
       rec.error = "invalid JSON";
       continue;
@@ -35,6 +36,7 @@ void JsonParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord
     rec.record = *v;
     time_.apply(rec, arena);
   }
+  repairs_.publish(repairs);
 }
 
 const PluginDescriptor& descriptor() {

@@ -8,7 +8,8 @@ namespace sluice::plugins::parser_json {
 struct JsonConfig : ParserCommon {};
 
 // Parses each line as one JSON object (simdjson), then takes the time from time_key.
-// Lines that are not a JSON object are rejected with simdjson's reason.
+// Lines that are not a JSON object are rejected with the reader's reason; invalid UTF-8, lone
+// surrogates, huge numbers and duplicate keys are repaired and counted (see parseJson).
 class JsonParser final : public Parser {
  public:
   static Result<std::unique_ptr<JsonParser>> create(const JsonConfig& config, PluginContext& ctx);
@@ -17,8 +18,9 @@ class JsonParser final : public Parser {
   void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
  private:
-  explicit JsonParser(ParserTime time) : time_(std::move(time)) {}
+  JsonParser(ParserTime time, PluginMetrics& metrics) : time_(std::move(time)), repairs_(metrics) {}
   const ParserTime time_;
+  const JsonRepairCounters repairs_;
 };
 
 const PluginDescriptor& descriptor();

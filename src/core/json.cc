@@ -3,57 +3,431 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <vector>
 
 namespace sluice {
 namespace {
 
-Value convert(simdjson::dom::element el, Arena& arena) {
-  using simdjson::dom::element_type;
-  switch (el.type()) {
-    case element_type::OBJECT: {
-      simdjson::dom::object obj = el.get_object().value_unsafe();
-      size_t n = obj.size();  // O(1) below 0xFFFFFF fields; counts beyond that.
-      uint32_t cap = n <= 4 ? 4 : std::bit_ceil(static_cast<uint32_t>(n));
-      Member* members = arena.allocArray<Member>(cap);
-      uint32_t i = 0;
-      for (auto field : obj) {
-        if (i == cap) break;  // Only reachable past 16M fields.
-        members[i++] = Member{arena.copy(field.key), convert(field.value, arena)};
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+size_t utf8SequenceLength(std::string_view s, size_t i);
+
+// Removes duplicate keys from members[0..n): the last value wins, at the position of the
+// first. Returns the new count. Small objects compare every pair (typical records: a few
+// dozen length compares); large ones use a hash table in the arena.
+uint32_t dedupeMembers(Member* members, uint32_t n, Arena& arena, JsonRepairs* repairs) {
+  if (n < 2) return n;
+  uint32_t out = n;
+  auto drop = [&](uint32_t keep, uint32_t later) {
+    members[keep].value = members[later].value;
+    members[later].key = std::string_view(nullptr, 0);
+    members[later].value = Value();
+    --out;
+  };
+  // A dropped member is marked by a null key pointer (real keys point into the arena, even
+  // when empty).
+  if (n <= 32) {
+    for (uint32_t j = 1; j < n; ++j) {
+      for (uint32_t i = 0; i < j; ++i) {
+        if (members[i].key.data() != nullptr && members[i].key == members[j].key) {
+          drop(i, j);
+          break;
+        }
       }
-      return Value::object(members, i, true);
     }
-    case element_type::ARRAY: {
-      simdjson::dom::array arr = el.get_array().value_unsafe();
-      size_t n = arr.size();
-      uint32_t cap = n <= 4 ? 4 : std::bit_ceil(static_cast<uint32_t>(n));
-      Value* items = arena.allocArray<Value>(cap);
-      uint32_t i = 0;
-      for (auto item : arr) {
-        if (i == cap) break;
-        items[i++] = convert(item, arena);
+  } else {
+    uint32_t cap = std::bit_ceil(n * 2);
+    uint32_t* table = arena.allocArray<uint32_t>(cap);
+    std::fill(table, table + cap, UINT32_MAX);
+    std::hash<std::string_view> hash;
+    for (uint32_t j = 0; j < n; ++j) {
+      size_t h = hash(members[j].key) & (cap - 1);
+      while (table[h] != UINT32_MAX && members[table[h]].key != members[j].key) h = (h + 1) & (cap - 1);
+      if (table[h] == UINT32_MAX) {
+        table[h] = j;
+      } else {
+        drop(table[h], j);
       }
-      return Value::array(items, i, true);
     }
-    case element_type::STRING:
-      return Value::string(arena.copy(el.get_string().value_unsafe()));
-    case element_type::INT64:
-      return Value::integer(el.get_int64().value_unsafe());
-    case element_type::UINT64: {
-      uint64_t u = el.get_uint64().value_unsafe();
-      return Value::real(static_cast<double>(u));
-    }
-    case element_type::DOUBLE:
-      return Value::real(el.get_double().value_unsafe());
-    case element_type::BOOL:
-      return Value::boolean(el.get_bool().value_unsafe());
-    case element_type::NULL_VALUE:
-      return Value();
   }
-  return Value();
+  if (out == n) return n;
+  if (repairs) repairs->duplicate_keys += n - out;
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (members[i].key.data() != nullptr) members[w++] = members[i];
+  }
+  return w;
 }
+
+std::string_view arenaKey(std::string_view key, Arena& arena) {
+  std::string_view k = arena.copy(key);
+  // dedupeMembers marks dropped members with a null data pointer: an empty key needs a real one.
+  return k.data() != nullptr ? k : std::string_view("", 0);
+}
+
+struct Converter {
+  Arena& arena;
+  JsonRepairs* repairs;
+  bool saw_zero = false;  // an integer 0: it may have been written -0, which simdjson folds
+
+  Value convert(simdjson::dom::element el) {
+    using simdjson::dom::element_type;
+    switch (el.type()) {
+      case element_type::OBJECT: {
+        simdjson::dom::object obj = el.get_object().value_unsafe();
+        size_t n = obj.size();  // O(1) below 0xFFFFFF fields; counts beyond that.
+        uint32_t cap = n <= 4 ? 4 : std::bit_ceil(static_cast<uint32_t>(n));
+        Member* members = arena.allocArray<Member>(cap);
+        uint32_t i = 0;
+        for (auto field : obj) {
+          if (i == cap) break;  // Only reachable past 16M fields.
+          members[i++] = Member{arenaKey(field.key, arena), convert(field.value)};
+        }
+        return Value::object(members, dedupeMembers(members, i, arena, repairs), true);
+      }
+      case element_type::ARRAY: {
+        simdjson::dom::array arr = el.get_array().value_unsafe();
+        size_t n = arr.size();
+        uint32_t cap = n <= 4 ? 4 : std::bit_ceil(static_cast<uint32_t>(n));
+        Value* items = arena.allocArray<Value>(cap);
+        uint32_t i = 0;
+        for (auto item : arr) {
+          if (i == cap) break;
+          items[i++] = convert(item);
+        }
+        return Value::array(items, i, true);
+      }
+      case element_type::STRING:
+        return Value::string(arena.copy(el.get_string().value_unsafe()));
+      case element_type::INT64: {
+        int64_t v = el.get_int64().value_unsafe();
+        saw_zero |= v == 0;
+        return Value::integer(v);
+      }
+      case element_type::UINT64: {
+        // Beyond int64: an integer literal's canonical text is the number itself.
+        char buf[24];
+        auto res = std::to_chars(buf, buf + sizeof(buf), el.get_uint64().value_unsafe());
+        if (repairs) ++repairs->number_text;
+        return Value::numberText(arena.copy(std::string_view(buf, res.ptr - buf)));
+      }
+      case element_type::DOUBLE:
+        return Value::real(el.get_double().value_unsafe());
+      case element_type::BOOL:
+        return Value::boolean(el.get_bool().value_unsafe());
+      case element_type::NULL_VALUE:
+        return Value();
+    }
+    return Value();
+  }
+};
+
+// Whether `text` holds the number -0 (not -0.5, -0e1 or -01…): an integer zero with a sign,
+// which simdjson reads as plain 0. Strings may hold "-0" too; then the tolerant reader runs
+// for nothing, which only costs time.
+bool mayHoldNegativeZero(std::string_view text) {
+  for (size_t p = text.find("-0"); p != std::string_view::npos; p = text.find("-0", p + 2)) {
+    char after = p + 2 < text.size() ? text[p + 2] : ' ';
+    if (!(after >= '0' && after <= '9') && after != '.' && after != 'e' && after != 'E') return true;
+  }
+  return false;
+}
+
+// The tolerant reader: strict JSON structure, but invalid UTF-8, lone surrogates, numbers no
+// 64-bit type holds and duplicate keys are repaired (see parseJson). Recursive to
+// kMaxJsonDepth. Only runs for documents simdjson refused, so it favours clarity over speed.
+class TolerantReader {
+ public:
+  TolerantReader(std::string_view text, Arena& arena, JsonRepairs& repairs)
+      : s_(text), arena_(arena), repairs_(repairs) {}
+
+  Result<Value> document() {
+    Value v;
+    if (!value(v, 0)) return Status::rejected(error_);
+    space();
+    if (p_ != s_.size()) return Status::rejected(at("unexpected text after the JSON document"));
+    return v;
+  }
+
+ private:
+  std::string at(std::string_view what) const {
+    return std::string(what) + " at byte " + std::to_string(p_);
+  }
+  bool fail(std::string_view what) {
+    error_ = at(what);
+    return false;
+  }
+  void space() {
+    while (p_ < s_.size() && (s_[p_] == ' ' || s_[p_] == '\t' || s_[p_] == '\n' || s_[p_] == '\r')) ++p_;
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+
+  bool value(Value& out, size_t depth) {
+    space();
+    if (p_ >= s_.size()) return fail("unexpected end of input");
+    char c = s_[p_];
+    if (c == '{' || c == '[') {
+      if (depth >= kMaxJsonDepth) {
+        return fail("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+      }
+      return c == '{' ? object(out, depth + 1) : array(out, depth + 1);
+    }
+    if (c == '"') {
+      std::string_view str;
+      if (!string(str)) return false;
+      out = Value::string(str);
+      return true;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return number(out);
+    if (literal("true")) {
+      out = Value::boolean(true);
+      return true;
+    }
+    if (literal("false")) {
+      out = Value::boolean(false);
+      return true;
+    }
+    if (literal("null")) {
+      out = Value();
+      return true;
+    }
+    return fail("unexpected character");
+  }
+
+  bool object(Value& out, size_t depth) {
+    ++p_;  // '{'
+    std::vector<Member> members;
+    space();
+    if (p_ < s_.size() && s_[p_] == '}') {
+      ++p_;
+    } else {
+      while (true) {
+        space();
+        if (p_ >= s_.size() || s_[p_] != '"') return fail("expected a string key");
+        Member m;
+        if (!string(m.key)) return false;
+        if (m.key.data() == nullptr) m.key = std::string_view("", 0);
+        space();
+        if (p_ >= s_.size() || s_[p_] != ':') return fail("expected ':'");
+        ++p_;
+        if (!value(m.value, depth)) return false;
+        members.push_back(m);
+        space();
+        if (p_ < s_.size() && s_[p_] == ',') {
+          ++p_;
+          continue;
+        }
+        if (p_ < s_.size() && s_[p_] == '}') {
+          ++p_;
+          break;
+        }
+        return fail("expected ',' or '}'");
+      }
+    }
+    uint32_t n = static_cast<uint32_t>(members.size());
+    Member* stored = arena_.allocArray<Member>(n <= 4 ? 4 : std::bit_ceil(n));
+    std::copy(members.begin(), members.end(), stored);
+    out = Value::object(stored, dedupeMembers(stored, n, arena_, &repairs_), true);
+    return true;
+  }
+
+  bool array(Value& out, size_t depth) {
+    ++p_;  // '['
+    std::vector<Value> items;
+    space();
+    if (p_ < s_.size() && s_[p_] == ']') {
+      ++p_;
+    } else {
+      while (true) {
+        Value v;
+        if (!value(v, depth)) return false;
+        items.push_back(v);
+        space();
+        if (p_ < s_.size() && s_[p_] == ',') {
+          ++p_;
+          continue;
+        }
+        if (p_ < s_.size() && s_[p_] == ']') {
+          ++p_;
+          break;
+        }
+        return fail("expected ',' or ']'");
+      }
+    }
+    uint32_t n = static_cast<uint32_t>(items.size());
+    Value* stored = arena_.allocArray<Value>(n <= 4 ? 4 : std::bit_ceil(n));
+    std::copy(items.begin(), items.end(), stored);
+    out = Value::array(stored, n, true);
+    return true;
+  }
+
+  static int hexDigit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  // Reads the 4 hex digits after "\u" at p_ (which points at 'u').
+  bool hex4(uint32_t& out) {
+    if (p_ + 5 > s_.size()) return fail("truncated \\u escape");
+    out = 0;
+    for (size_t k = 1; k <= 4; ++k) {
+      int d = hexDigit(s_[p_ + k]);
+      if (d < 0) return fail("invalid \\u escape");
+      out = out * 16 + static_cast<uint32_t>(d);
+    }
+    p_ += 5;
+    return true;
+  }
+  static void appendUtf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  bool string(std::string_view& out) {
+    ++p_;  // '"'
+    buf_.clear();
+    while (true) {
+      if (p_ >= s_.size()) return fail("unterminated string");
+      unsigned char c = static_cast<unsigned char>(s_[p_]);
+      if (c == '"') {
+        ++p_;
+        break;
+      }
+      if (c < 0x20) return fail("control character in a string");
+      if (c >= 0x80) {
+        size_t len = utf8SequenceLength(s_, p_);
+        if (len == 0) {
+          buf_ += "\xEF\xBF\xBD";
+          ++repairs_.invalid_utf8;
+          ++p_;
+        } else {
+          buf_.append(s_.substr(p_, len));
+          p_ += len;
+        }
+        continue;
+      }
+      if (c != '\\') {
+        buf_ += static_cast<char>(c);
+        ++p_;
+        continue;
+      }
+      if (++p_ >= s_.size()) return fail("unterminated string");
+      char e = s_[p_];
+      switch (e) {
+        case '"': buf_ += '"'; break;
+        case '\\': buf_ += '\\'; break;
+        case '/': buf_ += '/'; break;
+        case 'b': buf_ += '\b'; break;
+        case 'f': buf_ += '\f'; break;
+        case 'n': buf_ += '\n'; break;
+        case 'r': buf_ += '\r'; break;
+        case 't': buf_ += '\t'; break;
+        case 'u': {
+          uint32_t cp;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF && s_.substr(p_, 2) == "\\u") {
+            size_t save = p_;
+            ++p_;
+            uint32_t low;
+            if (!hex4(low)) return false;
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+              appendUtf8(buf_, 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+              continue;
+            }
+            p_ = save;  // not a pair: the second escape is read on its own
+          }
+          if (cp >= 0xD800 && cp <= 0xDFFF) {
+            buf_ += "\xEF\xBF\xBD";
+            ++repairs_.lone_surrogates;
+          } else {
+            appendUtf8(buf_, cp);
+          }
+          continue;
+        }
+        default: return fail("invalid escape in a string");
+      }
+      ++p_;
+    }
+    out = arena_.copy(buf_);
+    return true;
+  }
+
+  bool number(Value& out) {
+    size_t start = p_;
+    auto digits = [&] {
+      size_t d = p_;
+      while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
+      return p_ - d;
+    };
+    if (s_[p_] == '-') ++p_;
+    if (p_ < s_.size() && s_[p_] == '0') {
+      ++p_;
+    } else if (digits() == 0) {
+      return fail("invalid number");
+    }
+    bool integer = true;
+    if (p_ < s_.size() && s_[p_] == '.') {
+      ++p_;
+      integer = false;
+      if (digits() == 0) return fail("invalid number");
+    }
+    if (p_ < s_.size() && (s_[p_] == 'e' || s_[p_] == 'E')) {
+      ++p_;
+      integer = false;
+      if (p_ < s_.size() && (s_[p_] == '+' || s_[p_] == '-')) ++p_;
+      if (digits() == 0) return fail("invalid number");
+    }
+    std::string_view text = s_.substr(start, p_ - start);
+    if (integer) {
+      int64_t i;
+      auto res = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (res.ec == std::errc() && text != "-0") {
+        out = Value::integer(i);
+        return true;
+      }
+    } else {
+      std::string copy(text);  // strtod wants a terminated string; correctly rounded in glibc
+      double d = std::strtod(copy.c_str(), nullptr);
+      if (std::isfinite(d)) {  // underflow gives 0 (or a denormal), as simdjson does
+        out = Value::real(d);
+        return true;
+      }
+    }
+    ++repairs_.number_text;
+    out = Value::numberText(arena_.copy(text));
+    return true;
+  }
+
+  std::string_view s_;
+  size_t p_ = 0;
+  Arena& arena_;
+  JsonRepairs& repairs_;
+  std::string buf_;
+  std::string error_;
+};
 
 // Which ASCII bytes need escaping in a JSON string.
 constexpr bool needsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
@@ -75,7 +449,6 @@ void appendEscapedAscii(std::string& out, unsigned char c) {
   }
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
 size_t utf8SequenceLength(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
@@ -112,19 +485,47 @@ void appendDouble(std::string& out, double d) {
 
 }  // namespace
 
-Result<Value> parseJson(std::string_view text, Arena& arena, bool padded) {
+Result<Value> parseJson(std::string_view text, Arena& arena, bool padded, JsonRepairs* repairs) {
   // simdjson would memcpy from a null pointer for an empty view.
   if (text.empty()) return Status::rejected("empty input: no JSON document");
-  thread_local simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;  // depth limit: simdjson::DEFAULT_MAX_DEPTH
   simdjson::dom::element root;
   auto error = parser.parse(text.data(), text.size(), !padded).get(root);
-  if (error) {
+  if (!error) {
+    JsonRepairs found;
+    Converter c{arena, &found};
+    Value v = c.convert(root);
+    if (!c.saw_zero || !mayHoldNegativeZero(text)) {
+      if (repairs) {
+        repairs->number_text += found.number_text;
+        repairs->duplicate_keys += found.duplicate_keys;
+      }
+      return v;
+    }
+  } else if (error == simdjson::DEPTH_ERROR) {
+    return Status::rejected("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  } else if (error == simdjson::CAPACITY || error == simdjson::MEMALLOC) {
     return Status::rejected(simdjson::error_message(error));
   }
-  return convert(root, arena);
+  // Refused (or holding a -0): read again, repairing what a log line should not lose.
+  JsonRepairs found;
+  TolerantReader reader(text, arena, found);
+  auto v = reader.document();
+  if (!v) return v;
+  if (repairs) {
+    repairs->invalid_utf8 += found.invalid_utf8;
+    repairs->lone_surrogates += found.lone_surrogates;
+    repairs->number_text += found.number_text;
+    repairs->duplicate_keys += found.duplicate_keys;
+  }
+  return v;
 }
 
 bool isValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
+size_t utf8CharLength(std::string_view s, size_t i) {
+  return static_cast<unsigned char>(s[i]) < 0x80 ? 1 : utf8SequenceLength(s, i);
+}
 
 namespace {
 
@@ -230,7 +631,13 @@ void appendJson(std::string& out, const Value& value) {
       return;
     }
     case Kind::Double: appendDouble(out, value.asDouble()); return;
-    case Kind::String: appendJsonString(out, value.asString()); return;
+    case Kind::String:
+      if (value.isNumberText()) {
+        out += value.asString();  // a number literal, kept as written
+      } else {
+        appendJsonString(out, value.asString());
+      }
+      return;
     case Kind::Array: {
       out += '[';
       bool first = true;

@@ -177,4 +177,26 @@ Value NamedGroups::toRecord(const re2::StringPiece* match, Arena& arena) const {
   return Value::object(members, n, true);
 }
 
+JsonRepairCounters::JsonRepairCounters(PluginMetrics& metrics) {
+  auto make = [&](const char* type) {
+    return &metrics.pluginCounter("repaired_values_total",
+                                  "JSON repaired rather than dropped: invalid UTF-8 bytes and lone "
+                                  "surrogates made U+FFFD, numbers kept as their text, duplicate "
+                                  "keys dropped (the last one wins).",
+                                  {{"error_type", type}});
+  };
+  utf8_ = make("invalid_utf8");
+  surrogates_ = make("lone_surrogate");
+  numbers_ = make("number_as_text");
+  duplicates_ = make("duplicate_key");
+}
+
+void JsonRepairCounters::publish(const JsonRepairs& r) const {
+  if (r.total() == 0) return;
+  if (r.invalid_utf8) utf8_->add(r.invalid_utf8);
+  if (r.lone_surrogates) surrogates_->add(r.lone_surrogates);
+  if (r.number_text) numbers_->add(r.number_text);
+  if (r.duplicate_keys) duplicates_->add(r.duplicate_keys);
+}
+
 }  // namespace sluice

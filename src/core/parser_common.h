@@ -10,6 +10,7 @@
 #include <re2/re2.h>
 
 #include "core/field_path.h"
+#include "core/json.h"
 #include "core/plugin.h"
 #include "core/time.h"
 
@@ -80,6 +81,21 @@ class ParserTime {
   std::vector<Conversion> conversions_;
   std::shared_ptr<const RE2> null_re_;
   bool null_empty_ = false;
+};
+
+// sluice_parser_<type>_repaired_values_total{error_type}: what parseJson repaired instead of
+// dropping the line (invalid_utf8, lone_surrogate, number_as_text, duplicate_key). Registered
+// in a parser's create(); publish() once per batch.
+class JsonRepairCounters {
+ public:
+  explicit JsonRepairCounters(PluginMetrics& metrics);
+  void publish(const JsonRepairs& r) const;
+
+ private:
+  Counter* utf8_;
+  Counter* surrogates_;
+  Counter* numbers_;
+  Counter* duplicates_;
 };
 
 // The named groups of a regexp, in the order they appear, and the record they make from a

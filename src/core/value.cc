@@ -78,7 +78,7 @@ Value Value::shallowCopy(Arena& arena) const {
 Value Value::deepCopy(Arena& arena) const {
   switch (kind_) {
     case Kind::String:
-      return string(arena.copy(asString()));
+      return isNumberText() ? numberText(arena.copy(asString())) : string(arena.copy(asString()));
     case Kind::Array: {
       Value* items = arena.allocArray<Value>(size_);
       for (uint32_t i = 0; i < size_; ++i) items[i] = arr_[i].deepCopy(arena);

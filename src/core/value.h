@@ -57,6 +57,14 @@ class Value {
     v.flags_ = growable ? kGrowable : 0;
     return v;
   }
+  // A JSON number no 64-bit type holds exactly (beyond int64, -0, 1e999), kept as its literal
+  // text: a string to every reader, written back unquoted by appendJson. REQUIRES: `text` is
+  // a JSON number literal that outlives the value.
+  static Value numberText(std::string_view text) {
+    Value v = string(text);
+    v.flags_ = kNumberText;
+    return v;
+  }
   // An empty object that can grow (setMember) in `arena`.
   static Value emptyObject() { return object(nullptr, 0, true); }
 
@@ -69,6 +77,7 @@ class Value {
   bool isString() const { return kind_ == Kind::String; }
   bool isArray() const { return kind_ == Kind::Array; }
   bool isObject() const { return kind_ == Kind::Object; }
+  bool isNumberText() const { return kind_ == Kind::String && (flags_ & kNumberText); }
 
   bool asBool() const { return b_; }
   int64_t asInt() const { return i_; }
@@ -111,6 +120,7 @@ class Value {
   static constexpr uint8_t kGrowable = 1;  // Capacity is max(4, bit_ceil(size)).
   // A copyOfTemplate(): the member array is preceded by one slot holding the template.
   static constexpr uint8_t kTemplate = 2;
+  static constexpr uint8_t kNumberText = 4;  // a String holding a number literal (numberText)
   static uint32_t capacityOf(uint32_t size) {
     return size <= 4 ? 4 : std::bit_ceil(size);
   }

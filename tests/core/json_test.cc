@@ -67,6 +67,102 @@ TEST(JsonTest, RejectsMalformedInputWithoutCrashing) {
   }
 }
 
+// Issue 15 item 7: each of these used to make the whole line disappear.
+std::string repaired(std::string_view text, JsonRepairs& repairs) {
+  Arena arena;
+  auto v = parseJson(text, arena, false, &repairs);
+  EXPECT_TRUE(v.isOk()) << text << ": " << (v ? "" : v.status().message());
+  if (!v) return "";
+  std::string out = toJson(*v);
+  EXPECT_TRUE(isValidUtf8(out)) << out;
+  auto again = parseJson(out, arena);  // and what we write reads back the same
+  EXPECT_TRUE(again.isOk()) << out;
+  if (again) EXPECT_EQ(toJson(*again), out);
+  return out;
+}
+
+TEST(JsonTest, RepairsInvalidUtf8InStringsAndKeys) {
+  JsonRepairs r;
+  EXPECT_EQ(repaired("{\"msg\":\"bad \xff byte\",\"k\xc3\":1}", r),
+            "{\"msg\":\"bad \xEF\xBF\xBD byte\",\"k\xEF\xBF\xBD\":1}");
+  EXPECT_EQ(r.invalid_utf8, 2u);
+  EXPECT_EQ(r.total(), 2u);
+}
+
+TEST(JsonTest, RepairsLoneSurrogates) {
+  JsonRepairs r;
+  EXPECT_EQ(repaired(R"({"a":"x\ud800y","b":"\udc00","c":"\ud83d\ude00","d":"\ud800\ud800\udc00"})", r),
+            "{\"a\":\"x\xEF\xBF\xBDy\",\"b\":\"\xEF\xBF\xBD\",\"c\":\"\xF0\x9F\x98\x80\",\"d\":\"\xEF\xBF\xBD\xF0\x90\x80\x80\"}");
+  EXPECT_EQ(r.lone_surrogates, 3u);
+}
+
+TEST(JsonTest, KeepsNumbersNo64BitTypeHoldsAsTheirText) {
+  JsonRepairs r;
+  EXPECT_EQ(repaired(R"({"a":18446744073709551616})", r), R"({"a":18446744073709551616})");
+  EXPECT_EQ(repaired(R"({"a":-9223372036854775809})", r), R"({"a":-9223372036854775809})");
+  EXPECT_EQ(repaired(R"({"a":1e999,"b":-1E+999})", r), R"({"a":1e999,"b":-1E+999})");
+  EXPECT_EQ(repaired(R"({"a":18446744073709551615})", r), R"({"a":18446744073709551615})");
+  EXPECT_EQ(repaired(R"({"a":-0,"b":[-0],"c":-0.0,"d":0,"e":"-0"})", r),
+            R"({"a":-0,"b":[-0],"c":-0.0,"d":0,"e":"-0"})");
+  EXPECT_EQ(repaired(R"({"a":123456789012345678901234567890.5e5})", r),
+            R"({"a":1.234567890123457e+34})");  // fits a double: a double, as before
+  EXPECT_EQ(r.number_text, 7u);
+  // Readers see the literal as a string.
+  Arena arena;
+  auto v = parseJson(R"({"a":18446744073709551616})", arena);
+  ASSERT_TRUE(v.isOk());
+  EXPECT_TRUE(v->find("a")->isString());
+  EXPECT_EQ(v->find("a")->asString(), "18446744073709551616");
+}
+
+TEST(JsonTest, DuplicateKeysLastOneWinsAtTheFirstPosition) {
+  JsonRepairs r;
+  EXPECT_EQ(repaired(R"({"a":2,"b":3,"a":1})", r), R"({"a":1,"b":3})");
+  EXPECT_EQ(repaired(R"({"o":{"x":1,"x":{"y":1,"y":2}}})", r), R"({"o":{"x":{"y":2}}})");
+  EXPECT_EQ(r.duplicate_keys, 3u);
+  // The tolerant reader (here because of the bad byte) applies the same rule.
+  EXPECT_EQ(repaired("{\"a\":2,\"a\":\"\xff\"}", r), "{\"a\":\"\xEF\xBF\xBD\"}");
+  EXPECT_EQ(r.duplicate_keys, 4u);
+  // Large objects go through the hash table.
+  std::string big = "{";
+  for (int i = 0; i < 100; ++i) big += "\"k" + std::to_string(i % 50) + "\":" + std::to_string(i) + ",";
+  big += "\"last\":true}";
+  JsonRepairs r2;
+  std::string out = repaired(big, r2);
+  EXPECT_EQ(r2.duplicate_keys, 50u);
+  EXPECT_TRUE(out.starts_with(R"({"k0":50,"k1":51,)")) << out;
+  EXPECT_TRUE(out.ends_with(R"("k49":99,"last":true})")) << out;
+}
+
+TEST(JsonTest, DepthLimitIsAClearError) {
+  Arena arena;
+  std::string ok(kMaxJsonDepth, '[');
+  ok += std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parseJson(ok, arena).isOk());
+  std::string deep(20000, '[');
+  deep += std::string(20000, ']');
+  auto v = parseJson(deep, arena);
+  ASSERT_FALSE(v.isOk());
+  EXPECT_NE(v.status().message().find("nested deeper than 1024"), std::string::npos) << v.status().message();
+  // The tolerant reader (a bad byte forces it) has the same limit.
+  std::string deep_bad(20000, '[');
+  deep_bad += "\"\xff\"" + std::string(20000, ']');
+  v = parseJson(deep_bad, arena);
+  ASSERT_FALSE(v.isOk());
+  EXPECT_NE(v.status().message().find("nested deeper than 1024"), std::string::npos) << v.status().message();
+  std::string edge_bad(kMaxJsonDepth, '[');
+  edge_bad += "\"\xff\"" + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parseJson(edge_bad, arena).isOk());
+}
+
+TEST(JsonTest, StillRejectsBrokenStructure) {
+  Arena arena;
+  for (const char* bad : {"{\"a\":\"\xff\"", "{\"a\":\"\\ud800\",}", "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}",
+                          "{\"a\":\"\\x\"}", "{\"a\":\"\t\"}", "[1e999 2]"}) {
+    EXPECT_FALSE(parseJson(bad, arena).isOk()) << bad;
+  }
+}
+
 TEST(JsonTest, NonFiniteNumbersBecomeNull) {
   std::string out;
   appendJson(out, Value::real(std::numeric_limits<double>::infinity()));
@@ -74,7 +170,7 @@ TEST(JsonTest, NonFiniteNumbersBecomeNull) {
 }
 
 TEST(JsonTest, WarmParseAndEncodeAllocateNothing) {
-  const std::string line = "{\"a\":1,\"b\":\"text\",\"c\":[1,2,3],\"d\":{\"e\":null}}";
+  const std::string line = "{\"a\":1,\"b\":\"text\",\"c\":[1,2,3],\"d\":{\"e\":null},\"z\":0}";
   Arena arena;
   std::string out;
   out.reserve(4096);

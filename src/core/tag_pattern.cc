@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/tag_pattern.h"
 
+#include "core/json.h"
 #include "core/ruby_regex.h"
 
 namespace sluice {
@@ -87,8 +88,8 @@ std::string globToRegex(std::string_view pat) {
     } else if (c == ',' && !stack.empty()) {
       stack.back().push_back(regex.back());
       regex.back().clear();
-    } else if (isWordChar(c)) {
-      regex.back() += c;
+    } else if (isWordChar(c) || static_cast<unsigned char>(c) >= 0x80) {
+      regex.back() += c;  // RE2 takes no escape before a non-ASCII byte
     } else {
       regex.back() += '\\';
       regex.back() += c;
@@ -131,21 +132,52 @@ Result<TagPattern> TagPattern::compile(std::string_view text) {
     }
     RE2::Options options;
     options.set_log_errors(false);
+    const bool glob = text[start] != '/';
+    if (glob) {
+      // Globs compare bytes: a tag that is not UTF-8 (a file named bad\xff.log) still
+      // matches `**` and `bad*.log`. (In UTF-8 mode RE2 matches no invalid byte at all.)
+      options.set_encoding(RE2::Options::EncodingLatin1);
+      options.set_dot_nl(true);
+      if (re == ".*") p.match_all_ = true;
+    }
     auto compiled = std::make_shared<const RE2>(re, options);
     if (!compiled->ok()) {
       return Status::invalidConfig("tag pattern '" + std::string(text) + "': " + compiled->error());
     }
-    p.alternatives_.push_back(std::move(compiled));
+    (glob ? p.globs_ : p.regexps_).push_back(std::move(compiled));
     any = true;
   }
-  p.match_all_ = !any;
+  if (!any) p.match_all_ = true;
   return p;
 }
 
 bool TagPattern::matches(std::string_view tag) const {
   if (match_all_) return true;
-  for (const auto& re : alternatives_) {
+  for (const auto& re : globs_) {
     if (RE2::FullMatch(tag, *re)) return true;
+  }
+  if (regexps_.empty()) return false;
+  if (isValidUtf8(tag)) {
+    for (const auto& re : regexps_) {
+      if (RE2::FullMatch(tag, *re)) return true;
+    }
+    return false;
+  }
+  // A /regexp/ is UTF-8 (as Ruby's): it sees a tag that is not UTF-8 with U+FFFD in place of
+  // each bad byte, rather than matching nothing.
+  std::string plain;
+  for (size_t i = 0; i < tag.size();) {
+    size_t len = utf8CharLength(tag, i);
+    if (len == 0) {
+      plain += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      plain.append(tag.substr(i, len));
+      i += len;
+    }
+  }
+  for (const auto& re : regexps_) {
+    if (RE2::FullMatch(plain, *re)) return true;
   }
   return false;
 }

@@ -66,3 +66,29 @@ TEST(TagPatternTest, UnterminatedRegexIsAnError) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Issue 15 item 6: a tag that is not UTF-8 (from a file named bad\xff.log) matched no
+// <match>, not even `**`, and its lines were lost.
+TEST(TagPatternBytesTest, TagsThatAreNotUtf8StillMatch) {
+  const std::string tag = "var.log.bad\xff.log";
+  for (const char* pattern : {"**", "var.**", "var.log.*.log", "*.*.bad*.log", "var.log.bad\xff.log", "other.** **",
+                              "/var\\.log\\..*/", "/.*bad.\\.log/"}) {
+    auto p = TagPattern::compile(pattern);
+    ASSERT_TRUE(p.isOk()) << pattern << ": " << p.status().message();
+    EXPECT_TRUE(p->matches(tag)) << pattern;
+  }
+  for (const char* pattern : {"var.log", "var.log.bad.log", "/var\\.log\\.bad\\.log/"}) {
+    EXPECT_FALSE(TagPattern::compile(pattern)->matches(tag)) << pattern;
+  }
+  // Non-ASCII (UTF-8) globs compare bytes too, and a newline in a tag is just a byte.
+  EXPECT_TRUE(TagPattern::compile("app.café.*")->matches("app.café.x"));
+  EXPECT_FALSE(TagPattern::compile("app.café.*")->matches("app.cafe.x"));
+  EXPECT_TRUE(TagPattern::compile("**")->matches(std::string("a\nb\0c", 5)));
+  EXPECT_TRUE(TagPattern::compile("a.*")->matches("a.x\ny"));
+}
+
+}  // namespace
+}  // namespace sluice

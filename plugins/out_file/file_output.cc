@@ -12,7 +12,7 @@ namespace sluice::plugins::out_file {
 namespace {
 
 const std::array<Param<FileConfig>, 4> kParams = {{
-    {"path", &FileConfig::path, nullptr, "File to write. With a <buffer> keyed by tag, time or fields, ${tag}, ${tag[N]}, ${$.a.b} and %Y%m%d… are expanded per chunk.", {}, kRequired},
+    {"path", &FileConfig::path, nullptr, "File to write. With a <buffer> keyed by tag, time or fields, ${tag}, ${tag[N]}, ${$.a.b} and %Y%m%d… are expanded per chunk; each value becomes one path component ('/', '%' and NUL percent-encoded, `.` and `..` as %2E), and an empty value sends the chunk to the dead letters.", {}, kRequired},
     {"append", &FileConfig::append, "true", "Append to the file (false: truncate it at start)."},
     {"add_path_suffix", &FileConfig::add_path_suffix, "false", "Append path_suffix to path (Fluentd's default is true)."},
     {"path_suffix", &FileConfig::path_suffix, ".log", "Suffix added with add_path_suffix."},
@@ -36,7 +36,10 @@ Result<std::unique_ptr<FileOutput>> FileOutput::create(const FileConfig& config,
   if (!formatter) return formatter.takeStatus();
   std::string path = config.path;
   if (config.add_path_suffix && !path.ends_with(config.path_suffix)) path += config.path_suffix;
-  return std::unique_ptr<FileOutput>(new FileOutput(std::move(path), config.append, std::move(*formatter)));
+  Counter& refused = ctx.metrics().pluginCounter(
+      "file_refused_records_total",
+      "Events whose expanded path was refused (an empty value, or too long) and went to <secondary> or the dead letters.");
+  return std::unique_ptr<FileOutput>(new FileOutput(std::move(path), config.append, std::move(*formatter), refused));
 }
 
 FileOutput::~FileOutput() { stop(); }
@@ -61,7 +64,14 @@ void FileOutput::stop() {
 WriteResult FileOutput::write(const ChunkView& chunk) {
   if (dynamic_) {
     static const ChunkKey kNoKey;
-    std::string path = expandPlaceholders(path_, chunk.key ? *chunk.key : kNoKey, false);
+    // Values from log content are encoded into single path components; what cannot be is
+    // refused for good, so the chunk goes to <secondary> or the dead letters.
+    auto expanded = expandPathPlaceholders(path_, chunk.key ? *chunk.key : kNoKey, false);
+    if (!expanded) {
+      refused_.add(chunk.events());
+      return WriteResult::fail(expanded.status().message());
+    }
+    const std::string& path = *expanded;
     Status s = makeParents(path);
     if (!s) return WriteResult::retry(s.message());
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -15,7 +15,8 @@ struct FileConfig {
 // Appends events to a file, one line each (default format: the record as JSON). Parent
 // directories are created. The file is opened at start() and written with one write() per
 // batch or chunk; a path with chunk-key placeholders (${tag}, ${tag[N]}, ${$.a.b}, %Y%m%d…,
-// with a <buffer> keyed accordingly) is expanded and opened for each chunk.
+// with a <buffer> keyed accordingly) is expanded and opened for each chunk. Substituted values
+// come from log content: they can never name another folder (expandPathPlaceholders).
 class FileOutput final : public Output {
  public:
   static Result<std::unique_ptr<FileOutput>> create(const FileConfig& config, PluginContext& ctx);
@@ -29,16 +30,18 @@ class FileOutput final : public Output {
   WriteResult write(const ChunkView& chunk) override;
 
  private:
-  FileOutput(std::string path, bool append, Formatter formatter)
+  FileOutput(std::string path, bool append, Formatter formatter, Counter& refused)
       : path_(std::move(path)),
         append_(append),
         formatter_(std::move(formatter)),
+        refused_(refused),
         dynamic_(path_.find("${") != std::string::npos || path_.find('%') != std::string::npos) {}
   WriteResult writeTo(int fd, std::string_view bytes);
 
   const std::string path_;
   const bool append_;
   const Formatter formatter_;
+  Counter& refused_;
   const bool dynamic_;  // the path has chunk-key placeholders: opened per chunk
   int fd_ = -1;
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/json.h"
@@ -104,7 +105,7 @@ void Formatter::format(const Event& event, std::string& out) const {
     case Type::Stdout:
       appendTime(event.time_ns, out);
       out += ' ';
-      out += event.tag;
+      appendVisible(out, event.tag);  // often a terminal: a file name must not drive it
       out += ": ";
       appendJson(out, event.record);
       break;
@@ -139,7 +140,56 @@ void Formatter::format(const Event& event, std::string& out) const {
   if (config_.add_newline) out += '\n';
 }
 
-// A human view: time, tag, the message first, then key=value pairs; colour on terminals.
+bool colorWanted(int fd) {
+  if (!::isatty(fd)) return false;
+  const char* no_color = std::getenv("NO_COLOR");  // https://no-color.org: set and not empty
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  return term == nullptr || std::string_view(term) != "dumb";
+}
+
+void appendVisible(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto hex = [&](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x80) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: hex(c);  // ESC, BEL, DEL…: a terminal would act on them
+      }
+      ++i;
+    } else {
+      size_t len = utf8CharLength(text, i);
+      // C1 controls (U+0080-U+009F, CSI among them) are escaped as their code point.
+      if (len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+        out += "\\u00";
+        out += kHex[static_cast<unsigned char>(text[i + 1]) >> 4];
+        out += kHex[static_cast<unsigned char>(text[i + 1]) & 15];
+      } else if (len == 0) {
+        hex(c);  // not UTF-8: a lone byte some terminals would take as a control
+        len = 1;
+      } else {
+        out.append(text.substr(i, len));
+      }
+      i += len;
+    }
+  }
+}
+
+// A human view: day and time, tag, the message first, then key=value pairs; colour on
+// terminals. Everything from the event is written through appendVisible: log content must
+// not be able to drive the terminal.
 void Formatter::formatPretty(const Event& event, std::string& out) const {
   const bool c = config_.color;
   auto paint = [&](const char* code, auto&& body) {
@@ -147,7 +197,7 @@ void Formatter::formatPretty(const Event& event, std::string& out) const {
     body();
     if (c) out += "\x1b[0m";
   };
-  paint("\x1b[2m", [&] { formatTime(out, event.time_ns, "%H:%M:%S.%3N", utc_); });
+  paint("\x1b[2m", [&] { formatTime(out, event.time_ns, "%Y-%m-%d %H:%M:%S.%3N", utc_); });
   out += ' ';
   std::string_view level;
   const Value* lv = nullptr;
@@ -163,11 +213,13 @@ void Formatter::formatPretty(const Event& event, std::string& out) const {
     const char* colour = l == 'e' || l == 'f' || l == 'c' ? "\x1b[31m" : l == 'w' ? "\x1b[33m"
                          : l == 'd' || l == 't' ? "\x1b[34m" : "\x1b[32m";
     paint(colour, [&] {
-      for (char ch : level.substr(0, 5)) out += static_cast<char>(ch & ~0x20);
+      std::string upper;
+      for (char ch : level.substr(0, 5)) upper += ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 32) : ch;
+      appendVisible(out, upper);
     });
     out += ' ';
   }
-  paint("\x1b[36m", [&] { out += event.tag; });
+  paint("\x1b[36m", [&] { appendVisible(out, event.tag); });
   const Value* msg = nullptr;
   std::string_view msg_key;
   for (const char* k : {"message", "msg", "log"}) {
@@ -182,22 +234,22 @@ void Formatter::formatPretty(const Event& event, std::string& out) const {
     paint("\x1b[1m", [&] {
       std::string_view text = msg->asString();
       while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-      for (char ch : text) {
-        if (ch == '\n') out += "\\n";
-        else out += ch;
-      }
+      appendVisible(out, text);
     });
   }
+  std::string json;
   for (const Member& m : event.record.members()) {
     if ((msg && m.key == msg_key) || (lv && &m.value == lv)) continue;
     out += ' ';
-    paint("\x1b[33m", [&] { out += m.key; });
+    paint("\x1b[33m", [&] { appendVisible(out, m.key); });
     out += '=';
     if (m.value.isString() && m.value.asString().find_first_of(" \"=\n") == std::string_view::npos &&
         !m.value.asString().empty()) {
-      out += m.value.asString();
+      appendVisible(out, m.value.asString());
     } else {
-      appendJson(out, m.value);
+      json.clear();
+      appendJson(json, m.value);  // escapes C0 controls; DEL and C1 are left to appendVisible
+      appendVisible(out, json);
     }
   }
 }

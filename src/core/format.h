@@ -56,6 +56,15 @@ class Formatter {
   bool utc_ = false;
 };
 
+// Whether output to `fd` should be coloured: a terminal, NO_COLOR unset or empty, and TERM not
+// "dumb". Called by outputs at create().
+bool colorWanted(int fd);
+
+// Appends `text` for a terminal: printable ASCII and valid UTF-8 as they are; control
+// characters (C0, DEL, C1 such as CSI) and bytes that are not UTF-8 escaped as \n, \t, \xNN
+// or \u00NN, so that log content cannot clear the screen or set the window title.
+void appendVisible(std::string& out, std::string_view text);
+
 // Writes all of `data` to `fd`, retrying short writes and EINTR/EAGAIN. EPIPE and EBADF are
 // permanent failures; other errors (ENOSPC, EIO) are worth a retry.
 WriteResult writeFully(int fd, std::string_view data);

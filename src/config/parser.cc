@@ -21,6 +21,23 @@ bool isNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+// Sections nested deeper than this, and @include chains longer than this, are errors (real
+// configs nest about five deep; without a limit 20,000 nested sections overflowed the stack).
+constexpr int kMaxSectionDepth = 64;
+constexpr size_t kMaxIncludeDepth = 32;
+// The longest unquoted parameter name accepted (Fluentd's longest is about 30 characters).
+constexpr size_t kMaxKeyLength = 60;
+
+// Whether an unquoted key can be a parameter name. A line of another kind of file (an
+// `@include /etc/shadow`: `root:$6$…`) is not, and must not be echoed in an error.
+bool isPlausibleKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return false;
+  for (char c : key) {
+    if (!isNameChar(c) && c != '@' && c != '.' && c != '-' && c != '$' && c != '[' && c != ']') return false;
+  }
+  return true;
+}
+
 bool hasGlobChars(std::string_view s) { return s.find_first_of("*?[{") != std::string_view::npos; }
 
 std::string dirName(const std::string& path) {
@@ -37,6 +54,11 @@ std::string canonical(const std::string& path) {
 }
 
 Result<std::string> readFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::invalidConfig(path + " is a directory, not a config file (give the file, e.g. " +
+                                 path + (path.ends_with("/") ? "" : "/") + "fluent.conf)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::ioError("cannot read config file " + path + ": " + std::strerror(errno));
   std::ostringstream ss;
@@ -54,7 +76,7 @@ class Parser {
  public:
   Parser(std::string_view text, std::string file, std::string base_dir,
          const EvalEnvironment& environment, std::vector<std::string>* include_stack)
-      : text_(text),
+      : text_(text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text),  // a UTF-8 BOM
         file_(std::make_shared<const std::string>(std::move(file))),
         base_dir_(std::move(base_dir)),
         env_(environment),
@@ -186,6 +208,10 @@ class Parser {
         child.arg = std::string(arg);
         ++pos_;
         if (!skipLineEnd()) return error("expected end of line after <" + child.name + ">");
+        if (depth + 1 > kMaxSectionDepth) {
+          return Status::invalidConfig(where.str() + ": sections nested deeper than " +
+                                       std::to_string(kMaxSectionDepth) + " levels");
+        }
         Status s = parseElement(child, false, child.name, depth + 1);
         if (!s) return s;
         elem.elements.push_back(std::move(child));
@@ -198,8 +224,13 @@ class Parser {
         continue;
       }
       Location where = here();
+      const bool quoted_key = peek() == '"' || peek() == '\'';
       auto key = scanKey();
       if (!key) return key.takeStatus();
+      if (!quoted_key && !isPlausibleKey(*key)) {
+        return Status::invalidConfig(where.str() + ": this line is not a parameter, a section or a "
+                                     "comment (its text is not shown: it may not be a config file)");
+      }
       if (key->starts_with('@') && depth <= 1 && !isKnownAtParam(*key)) {
         return Status::invalidConfig(where.str() + ": unknown parameter '" + *key +
                                      "': names starting with '@' are reserved (@type, @id, "
@@ -276,6 +307,10 @@ class Parser {
                                      " does not exist");
       }
       paths.push_back(pattern);
+    }
+    if (include_stack_->size() >= kMaxIncludeDepth) {
+      return Status::invalidConfig(where.str() + ": @include nested deeper than " +
+                                   std::to_string(kMaxIncludeDepth) + " files");
     }
     for (const std::string& path : paths) {
       std::string canon = canonical(path);

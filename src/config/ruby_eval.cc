@@ -8,6 +8,9 @@
 namespace sluice::config {
 namespace {
 
+// Parentheses and calls nested deeper than this are an error, not a stack overflow.
+constexpr int kMaxEvalDepth = 32;
+
 class Evaluator {
  public:
   Evaluator(std::string_view code, const EvalEnvironment& environment)
@@ -62,6 +65,14 @@ class Evaluator {
   static bool truthy(const EvalValue& v) { return v.kind == EvalValue::Kind::String; }
 
   Result<EvalValue> orExpr() {
+    if (++depth_ > kMaxEvalDepth) {
+      return Status::invalidConfig("embedded Ruby expression nested deeper than " +
+                                   std::to_string(kMaxEvalDepth) + " levels");
+    }
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     auto left = primary();
     if (!left) return left;
     while (eat("||")) {
@@ -196,6 +207,7 @@ class Evaluator {
   std::string_view code_;
   const EvalEnvironment& env_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -233,3 +233,76 @@ TEST(ConfigParserTest, UseDefaultAndUseNilAreMarked) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+// Issue 15 item 4: `@include /etc/shadow` printed every line back in warnings.
+TEST(HostileConfigTest, IncludeOfANonConfigFileNeverEchoesIt) {
+  TempDir dir;
+  writeFile(dir.file("shadow"),
+            "root:$6$Qv5s1Xz9$SECRETHASHaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:19000:0:99999:7:::\n"
+            "daemon:*:19000:0:99999:7:::\n");
+  writeFile(dir.file("main.conf"), "<source>\n @type stdin\n</source>\n@include " + dir.file("shadow") + "\n");
+  auto r = parseConfigFile(dir.file("main.conf"), EvalEnvironment{});
+  ASSERT_FALSE(r.isOk());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find(dir.file("shadow") + ":1: this line is not a parameter"), std::string::npos) << m;
+  EXPECT_EQ(m.find("SECRETHASH"), std::string::npos) << m;
+  EXPECT_EQ(m.find("root"), std::string::npos) << m;
+  // A PEM block: its base64 lines are longer than any parameter name.
+  writeFile(dir.file("key.pem"), "MIIEowIBAAKCAQEAw9Yq3Vb0aW5ZkT1gQmXxR2c3LzV8nKq0pWm7JdHs1tYyAaBbCcDd\n");
+  writeFile(dir.file("k.conf"), "@include key.pem\n");
+  r = parseConfigFile(dir.file("k.conf"), EvalEnvironment{});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().message().find("MIIE"), std::string::npos) << r.status().message();
+  // Ordinary names, keys without values and quoted keys are still parameters.
+  EXPECT_TRUE(parse("k-1 x\n$.a.b c\n@type x\nretry_forever\n\"any: thing\" v\n").isOk());
+}
+
+// Issue 15 item 10: 20,000 nested sections were a SIGSEGV.
+TEST(HostileConfigTest, DeepNestingIsAClearError) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "<s>\n";
+  for (int i = 0; i < 20000; ++i) text += "</s>\n";
+  auto r = parse(text);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("test.conf:65: sections nested deeper than 64 levels"), std::string::npos)
+      << r.status().message();
+  std::string ok;
+  for (int i = 0; i < 64; ++i) ok += "<s>\n";
+  for (int i = 0; i < 64; ++i) ok += "</s>\n";
+  EXPECT_TRUE(parse(ok).isOk());
+  // A deep JSON value and a deep embedded expression are errors too.
+  r = parse("k " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("nested deeper than 1024"), std::string::npos) << r.status().message();
+  r = parse("k \"#{" + std::string(20000, '(') + "'x'" + std::string(20000, ')') + "}\"\n");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("nested deeper than 32"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(parse("k \"#{((('x')))}\"\n").isOk());
+}
+
+TEST(HostileConfigTest, IncludeChainsHaveALimit) {
+  TempDir dir;
+  for (int i = 0; i < 40; ++i) {
+    writeFile(dir.file(std::to_string(i) + ".conf"), "k" + std::to_string(i) + " v\n@include " + std::to_string(i + 1) + ".conf\n");
+  }
+  writeFile(dir.file("40.conf"), "end v\n");
+  auto r = parseConfigFile(dir.file("0.conf"), EvalEnvironment{});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("@include nested deeper than 32 files"), std::string::npos) << r.status().message();
+}
+
+// Issue 15 item 13: a UTF-8 BOM at the start of a config gave "unmatched end tag".
+TEST(HostileConfigTest, Utf8BomAtTheStartIsIgnored) {
+  auto r = parse("\xEF\xBB\xBF<source>\n @type stdin\n</source>\n");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->elements.at(0).name, "source");
+  r = parse("\xEF\xBB\xBFk v\n");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(value(*r, "k"), "v");
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -28,7 +28,11 @@ constexpr const char* kUsage =
     "  COMMAND | sluice [--parse NAME] [-f FILTER [-s key=value]...] [-o OUTPUT [-s key=value]...]\n"
     "  sluice replay DEAD_LETTER_DIR -c FILE\n"
     "  sluice --list-plugins | --describe NAME [--markdown] | --version\n\n"
-    "Exit codes: 0 ok, 1 runtime error, 2 configuration or usage error,\n"
+    "Quick mode: -s KEY=VALUE sets a parameter of the plugin named before it; -s SECTION.KEY=VALUE\n"
+    "one of its <SECTION> (format.@type=pretty, record.host=web1); for grep, -s regexp=KEY:PATTERN\n"
+    "and -s exclude=KEY:PATTERN add a rule each. --fail-on-malformed: exit 1 on malformed input.\n\n"
+    "Exit codes: 0 ok, 1 runtime error (or malformed input with --fail-on-malformed),\n"
+    "2 configuration or usage error,\n"
     "130 second SIGINT/SIGTERM during shutdown.\n";
 
 int usageError(const std::string& message) {
@@ -89,17 +93,41 @@ int describe(const std::string& name, bool markdown) {
   return 0;
 }
 
+// Quick mode's account of a run, on stderr when anything was rejected: lines read, records
+// out, and what did not make it. Returns whether any line was malformed.
+bool quickSummary(const MetricsRegistry& metrics) {
+  auto count = [&](const char* name, Labels labels = {}) {
+    return static_cast<uint64_t>(metrics.sum(name, labels));
+  };
+  const uint64_t read = count("sluice_input_stdin_read_lines_total");
+  const uint64_t malformed = count("sluice_input_errors_total");
+  const uint64_t too_long = count("sluice_input_discarded_records_total", {{"intentional", "false"}});
+  const uint64_t to_error = count("sluice_router_error_records_total");
+  const uint64_t out = count("sluice_output_sent_records_total");
+  const uint64_t first = count("sluice_input_stdin_first_malformed_line");
+  if (malformed + too_long + to_error == 0) return false;
+  std::string line = "sluice: " + std::to_string(read + too_long) + " lines read, " + std::to_string(out) +
+                     " records out, " + std::to_string(malformed) + " malformed";
+  if (first) line += " (first at line " + std::to_string(first) + ")";
+  if (too_long) line += ", " + std::to_string(too_long) + " longer than max_line_size";
+  if (to_error) line += ", " + std::to_string(to_error) + " sent to @ERROR";
+  std::fprintf(stderr, "%s\n", line.c_str());
+  return malformed + too_long > 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   engine::Engine::blockSignals();
   // `sluice replay DIR -c CONFIG`: dead letters back through their outputs.
   std::string replay_dir;
-  if (argc >= 3 && std::string_view(argv[1]) == "replay") {
+  if (argc >= 2 && std::string_view(argv[1]) == "replay") {
+    if (argc < 3 || std::string_view(argv[2]).starts_with("-")) {
+      return usageError("replay needs the dead-letter directory first: sluice replay DIR -c FILE");
+    }
     replay_dir = argv[2];
     for (int i = 3; i < argc; ++i) argv[i - 2] = argv[i];
     argc -= 2;
-    if (replay_dir.starts_with("-")) return usageError("replay needs the dead-letter directory first");
   }
   po::options_description desc("Options");
   desc.add_options()
@@ -108,6 +136,7 @@ int main(int argc, char** argv) {
       ("config,c", po::value<std::string>(), "configuration file (Fluentd syntax)")
       ("dry-run", "validate the configuration, print the pipeline graph and exit")
       ("list-metrics", "with --dry-run: list the metrics the pipeline exposes")
+      ("fail-on-malformed", "quick mode: exit 1 when any input line was malformed")
       ("strict", "unknown parameters are errors, not warnings")
       ("log-level", po::value<std::string>(), "trace, debug, info, warn, error")
       ("log-format", po::value<std::string>(), "text or json")
@@ -128,6 +157,19 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return usageError(e.what());
   }
+  // Words without a dash are not options: `sluice conf/demo.conf` forgot -c, and must not
+  // quietly read stdin instead.
+  for (const po::option& o : parsed.options) {
+    if (o.position_key < 0 && !o.string_key.empty()) continue;
+    std::string word = o.original_tokens.empty() ? std::string() : o.original_tokens.front();
+    if (word == "replay") return usageError("replay needs the dead-letter directory first: sluice replay DIR -c FILE");
+    std::string hint = word.ends_with(".conf") ? " (did you mean -c " + word + "?)" : "";
+    return usageError("unexpected argument '" + word + "'" + hint);
+  }
+  if (vm.count("list-metrics") && !vm.count("dry-run")) {
+    return usageError("--list-metrics only works with --dry-run (sluice -c FILE --dry-run --list-metrics)");
+  }
+  if (vm.count("markdown") && !vm.count("describe")) return usageError("--markdown only works with --describe NAME");
   if (vm.count("help")) {
     std::printf("sluice %s: a log pipeline processor that reads Fluentd configs.\n\n%s\n",
                 SLUICE_VERSION, kUsage);
@@ -153,7 +195,7 @@ int main(int argc, char** argv) {
 
   config::Element root;
   if (vm.count("config")) {
-    for (const char* quick : {"parse", "filter", "output", "set"}) {
+    for (const char* quick : {"parse", "filter", "output", "set", "fail-on-malformed"}) {
       if (vm.count(quick)) return usageError(std::string("--") + quick + " is for quick mode (without -c)");
     }
     auto parsed_config =
@@ -163,6 +205,10 @@ int main(int argc, char** argv) {
       return engine::kExitConfigError;
     }
     root = std::move(*parsed_config);
+    if (root.elements.empty() && root.params.empty()) {
+      return usageError(vm["config"].as<std::string>() +
+                        " holds no configuration (no <source>, <match> or parameter): nothing to run");
+    }
   } else {
     // Quick mode is for pipes in development: only warnings and errors on stderr.
     if (!vm.count("log-level")) Logger::global().setLevel(LogLevel::Warn);
@@ -213,5 +259,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   engine::Engine engine(std::move(*pipeline), metrics);
-  return engine.run();
+  int code = engine.run();
+  if (!vm.count("config")) {
+    bool malformed = quickSummary(metrics);
+    if (malformed && code == 0 && vm.count("fail-on-malformed")) code = engine::kExitRuntimeError;
+  }
+  return code;
 }

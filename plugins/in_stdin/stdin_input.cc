@@ -41,7 +41,10 @@ StdinInput::StdinInput(const StdinConfig& config, PluginContext& ctx, ParserPtr 
       errors_(ctx.metrics().counter("errors_total", "Lines the parser rejected.",
                                     {{"error_type", "parse"}, {"stage", "parse"}})),
       skipped_long_(ctx.metrics().counter("discarded_records_total", "Lines longer than max_line_size.",
-                                          {{"intentional", "false"}})) {}
+                                          {{"intentional", "false"}})),
+      lines_read_(ctx.metrics().pluginCounter("read_lines_total", "Lines read and given to the parser.")),
+      first_malformed_(ctx.metrics().gauge("stdin_first_malformed_line",
+                                           "Number of the first line the parser rejected (0: none).")) {}
 
 Status StdinInput::run(EventSink& out, const StopToken& stop) {
   LineBuffer buffer(256 * 1024, max_line_size_);
@@ -63,13 +66,14 @@ Status StdinInput::run(EventSink& out, const StopToken& stop) {
       ParsedRecord& r = parsed[i];
       if (r.held) continue;
       if (!r.ok()) {
-        ++bad;
+        if (bad++ == 0 && first_malformed_.value() == 0) first_malformed_.set(static_cast<int64_t>(seq_ - lines.size() + i + 1));
         malformed_.report("source=stdin", lines[i], r.error);
         continue;
       }
       batch.add(tag_, r.has_time ? r.time_ns : now, r.record);
     }
     if (bad) errors_.add(bad);
+    lines_read_.add(lines.size());
     lines.clear();
     Status s = out.emit(batch);
     batch.clear();

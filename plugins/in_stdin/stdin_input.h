@@ -13,7 +13,8 @@ struct StdinConfig {
 
 // Reads lines from standard input (or any descriptor, for tests), parses them a batch at a
 // time with its <parse> parser, and emits them. Stops at EOF or on stop. A line the parser
-// rejects is counted and reported with an excerpt (rate-limited); reading goes on.
+// rejects is counted and reported with an excerpt (rate-limited); reading goes on. The lines
+// read and the number of the first rejected line are metrics, for quick mode's summary.
 class StdinInput final : public Input {
  public:
   static Result<std::unique_ptr<StdinInput>> create(const StdinConfig& config, PluginContext& ctx);
@@ -37,6 +38,8 @@ class StdinInput final : public Input {
   int fd_ = 0;
   Counter& errors_;
   Counter& skipped_long_;
+  Counter& lines_read_;       // every line given to the parser (quick mode's summary)
+  Gauge& first_malformed_;    // line number of the first rejected line, 0 while none
 };
 
 const PluginDescriptor& descriptor();

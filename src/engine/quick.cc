@@ -12,8 +12,35 @@ config::Element section(std::string name, std::string arg) {
   return e;
 }
 
+// The child section `name` of `e`, made if absent.
+config::Element& childSection(config::Element& e, const std::string& name) {
+  for (config::Element& c : e.elements) {
+    if (c.name == name) return c;
+  }
+  e.elements.push_back(section(name, ""));
+  return e.elements.back();
+}
+
+// -s KEY=VALUE sets a parameter; -s SECTION.KEY=VALUE one of the section <SECTION> (format,
+// record, parse, buffer…); for grep, -s regexp=KEY:PATTERN and -s exclude=KEY:PATTERN add one
+// <regexp> or <exclude> rule each (a pattern may hold ':').
 void applyParams(config::Element& e, const QuickSpec::Plugin& p) {
-  for (const auto& [k, v] : p.params) e.set(k, v);
+  for (const auto& [k, v] : p.params) {
+    size_t colon = v.find(':');
+    if (p.type == "grep" && (k == "regexp" || k == "exclude") && colon != std::string::npos && colon > 0) {
+      config::Element rule = section(k, "");
+      rule.set("key", v.substr(0, colon));
+      rule.set("pattern", v.substr(colon + 1));
+      e.elements.push_back(std::move(rule));
+      continue;
+    }
+    size_t dot = k.find('.');
+    if (dot != std::string::npos && dot > 0 && dot + 1 < k.size()) {
+      childSection(e, k.substr(0, dot)).set(k.substr(dot + 1), v);
+    } else {
+      e.set(k, v);
+    }
+  }
 }
 
 }  // namespace
@@ -25,7 +52,9 @@ config::Element quickConfig(const QuickSpec& spec) {
   source.set("tag", "stdin");
   config::Element parse = section("parse", "");
   parse.set("@type", spec.parser.empty() ? "auto" : spec.parser);
-  applyParams(parse, spec.parse_params);
+  QuickSpec::Plugin parse_params = spec.parse_params;
+  parse_params.type = spec.parser;
+  applyParams(parse, parse_params);
   source.elements.push_back(std::move(parse));
   root.elements.push_back(std::move(source));
   for (const QuickSpec::Plugin& f : spec.filters) {
@@ -46,15 +75,9 @@ config::Element quickConfig(const QuickSpec& spec) {
     format.set("@type", spec.stdout_is_tty ? "pretty" : "json");
     match.elements.push_back(std::move(format));
   }
-  // `-s format.KEY=VALUE` sets a parameter of the output's <format>.
-  for (const auto& [k, v] : spec.output.params) {
-    if (k.starts_with("format.")) {
-      if (match.children("format").empty()) match.elements.push_back(section("format", ""));
-      match.elements.front().set(k.substr(7), v);
-    } else {
-      match.set(k, v);
-    }
-  }
+  QuickSpec::Plugin output = spec.output;
+  output.type = out;
+  applyParams(match, output);
   root.elements.push_back(std::move(match));
   return root;
 }

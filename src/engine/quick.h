@@ -25,6 +25,8 @@ struct QuickSpec {
 // Builds the equivalent configuration tree:
 //   <source> @type stdin, tag stdin, <parse> </source>
 //   <filter **> … </filter> for each -f
+// (-s KEY=VALUE sets a parameter, -s SECTION.KEY=VALUE one in <SECTION>; for grep,
+// -s regexp=KEY:PATTERN / -s exclude=KEY:PATTERN add a rule)
 //   <match **> @type OUTPUT (stdout: pretty on a terminal, JSON lines otherwise) </match>
 config::Element quickConfig(const QuickSpec& spec);
 

@@ -129,7 +129,7 @@ std::vector<std::string> MetricsRegistry::describe() const {
   return out;
 }
 
-double MetricsRegistry::valueForTest(std::string_view name, const Labels& labels) const {
+double MetricsRegistry::sum(std::string_view name, const Labels& labels) const {
   std::lock_guard<std::mutex> lock(mu_);
   double total = 0;
   for (const Entry& e : entries_) {

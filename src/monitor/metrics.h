@@ -64,8 +64,10 @@ class MetricsRegistry {
   std::string renderPrometheus() const;
   // "name{labels} help" lines, sorted (for --list-metrics).
   std::vector<std::string> describe() const;
-  // Current value of a counter or gauge, summed over label sets matching `labels` (a subset).
-  double valueForTest(std::string_view name, const Labels& labels = {}) const;
+  // Current value of a counter or gauge (a histogram's count), summed over the label sets
+  // matching `labels` (a subset). Takes the lock: for the end of a run and for tests.
+  double sum(std::string_view name, const Labels& labels = {}) const;
+  double valueForTest(std::string_view name, const Labels& labels = {}) const { return sum(name, labels); }
 
  private:
   enum class Type { Counter, Gauge, Histogram };

@@ -21,8 +21,9 @@ TEST(CliTest, QuickModeEmitsGoodLinesAndReportsBadOnes) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "{\"a\":1}\n{\"b\":\"x\"}\n");
   EXPECT_NE(r.err.find("Malformed line skipped (invalid JSON): source=stdin line=\"not json\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sluice: 3 lines read, 2 records out, 1 malformed (first at line 2)\n"), std::string::npos) << r.err;
   size_t lines = std::count(r.err.begin(), r.err.end(), '\n');
-  EXPECT_EQ(lines, 1u) << r.err;
+  EXPECT_EQ(lines, 2u) << r.err;  // the warning and the summary
 }
 
 TEST(CliTest, QuickModeAutoParsesJsonOrText) {
@@ -155,6 +156,141 @@ TEST(CliTest, InvalidUtf8IsReplacedNotEmittedRaw) {
   auto r = runSluice({"--parse", "none"}, std::string("bad \xff\xfe bytes\n"));
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "{\"message\":\"bad \xEF\xBF\xBD\xEF\xBF\xBD bytes\"}\n");
+}
+
+// Issue 15 item 1: a record value in a file path walked out of the folder.
+TEST(HostileInputTest, RecordValuesInFilePathsStayInTheirFolder) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("var/log/out"));
+  writeFile(dir.file("p.conf"),
+            "<source>\n @type stdin\n tag t\n <parse>\n  @type json\n </parse>\n</source>\n"
+            "<match t>\n @type file\n path " + dir.file("var/log/out") + "/${$.user}/app.log\n"
+            " <buffer $.user>\n  dead_letter_path " + dir.file("dead") + "\n </buffer>\n</match>\n");
+  auto r = runSluice({"-c", dir.file("p.conf")},
+                     "{\"user\":\"../../escaped\",\"n\":1}\n{\"user\":\"/etc\",\"n\":2}\n{\"user\":\"..\",\"n\":3}\n"
+                     "{\"user\":\"\",\"n\":4}\n{\"n\":5}\n{\"user\":\"alice\",\"n\":6}\n{\"user\":\"a\\u0000b%2F\",\"n\":7}\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("var/escaped")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("var/log/escaped")));
+  EXPECT_EQ(readFile(dir.file("var/log/out/..%2F..%2Fescaped/app.log")), "{\"user\":\"../../escaped\",\"n\":1}\n");
+  EXPECT_EQ(readFile(dir.file("var/log/out/%2Fetc/app.log")), "{\"user\":\"/etc\",\"n\":2}\n");
+  EXPECT_EQ(readFile(dir.file("var/log/out/%2E%2E/app.log")), "{\"user\":\"..\",\"n\":3}\n");
+  EXPECT_EQ(readFile(dir.file("var/log/out/alice/app.log")), "{\"user\":\"alice\",\"n\":6}\n");
+  EXPECT_EQ(readFile(dir.file("var/log/out/a%00b%252F/app.log")), "{\"user\":\"a\\u0000b%2F\",\"n\":7}\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("var/log/out/app.log")));
+  // Empty and missing values are refused: their events are dead letters, counted and logged.
+  std::string dead = readFile(dir.file("dead/file.0.jsonl"));
+  EXPECT_NE(dead.find("\\\"n\\\":4"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("\\\"n\\\":5"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("${$.user} is empty, which would make the path component ''"), std::string::npos) << dead;
+  EXPECT_NE(r.err.find("written to the dead letters"), std::string::npos) << r.err;
+}
+
+// Issue 15 item 7: strict JSON dropped these lines, in quick mode and in the parser filter.
+TEST(HostileInputTest, JsonLinesAreKeptAndRepairsCounted) {
+  const std::string input =
+      "{\"a\":\"bad \xff\"}\n{\"a\":\"\\ud800\"}\n{\"a\":18446744073709551616}\n{\"a\":-9223372036854775809}\n"
+      "{\"a\":1e999}\n{\"a\":18446744073709551615}\n{\"a\":-0}\n{\"a\":2,\"a\":1}\n";
+  const std::string expected =
+      "{\"a\":\"bad \xEF\xBF\xBD\"}\n{\"a\":\"\xEF\xBF\xBD\"}\n{\"a\":18446744073709551616}\n"
+      "{\"a\":-9223372036854775809}\n{\"a\":1e999}\n{\"a\":18446744073709551615}\n{\"a\":-0}\n{\"a\":1}\n";
+  for (const char* parser : {"json", "auto"}) {
+    auto r = runSluice({"--parse", parser}, input);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expected) << parser;
+    EXPECT_EQ(r.err, "") << parser;
+  }
+  TempDir dir;
+  writeFile(dir.file("f.conf"),
+            "<source>\n @type stdin\n tag t\n <parse>\n  @type none\n </parse>\n</source>\n"
+            "<filter t>\n @type parser\n key_name message\n replace_invalid_sequence true\n <parse>\n  @type json\n </parse>\n</filter>\n"
+            "<match t>\n @type file\n path " + dir.file("out.jsonl") + "\n</match>\n");
+  auto r = runSluice({"-c", dir.file("f.conf"), "--dry-run", "--list-metrics"});
+  EXPECT_NE(r.out.find("sluice_parser_json_repaired_values_total{plugin_id=\"json.0\",type=\"json\",error_type=\"invalid_utf8\"}"),
+            std::string::npos) << r.out;
+  r = runSluice({"-c", dir.file("f.conf")}, input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(readFile(dir.file("out.jsonl")), expected);
+}
+
+// Issue 15 item 8: duplicate keys reached grep and the outputs differently.
+TEST(HostileInputTest, DuplicateKeysResolveOnceForEveryFilter) {
+  auto r = runSluice({"--parse", "json", "-f", "grep", "-s", "regexp=a:^2$"}, "{\"a\":2,\"a\":1}\n{\"a\":1,\"a\":2}\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"a\":2}\n");
+}
+
+// Issue 15 item 6: a tag that is not UTF-8 matched no <match>, not even `**`.
+TEST(HostileInputTest, TagsThatAreNotUtf8AreRouted) {
+  TempDir dir;
+  writeFile(dir.file("t.conf"),
+            "<source>\n @type stdin\n tag bad\xff.log\n</source>\n"
+            "<match **>\n @type file\n path " + dir.file("out.log") + "\n <format>\n  @type out_file\n  output_time false\n </format>\n</match>\n");
+  auto r = runSluice({"-c", dir.file("t.conf")}, "one\ntwo\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(readFile(dir.file("out.log")), "bad\xff.log\t{\"message\":\"one\"}\nbad\xff.log\t{\"message\":\"two\"}\n");
+  // A /regexp/ pattern sees the bad byte as U+FFFD.
+  writeFile(dir.file("r.conf"),
+            "<source>\n @type stdin\n tag bad\xff.log\n</source>\n"
+            "<match /bad.\\.log/>\n @type file\n path " + dir.file("r.jsonl") + "\n</match>\n");
+  r = runSluice({"-c", dir.file("r.conf")}, "one\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(readFile(dir.file("r.jsonl")), "{\"message\":\"one\"}\n");
+}
+
+// Issue 15 item 9: 32 lines in, 7 records out, 5 reported, exit 0 and no summary.
+TEST(HostileInputTest, QuickModeAccountsForEveryLine) {
+  std::string input;
+  for (int i = 1; i <= 1000; ++i) input += i % 100 == 0 ? "{\"n\":" + std::to_string(i) + "}\n" : "bad line\n";
+  auto r = runSluice({"--parse", "json"}, input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 10);
+  EXPECT_NE(r.err.find("sluice: 1000 lines read, 10 records out, 990 malformed (first at line 1)\n"), std::string::npos)
+      << r.err;
+  r = runSluice({"--parse", "json", "--fail-on-malformed"}, "{\"a\":1}\n{\"a\":\n{\"b\":2}\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("sluice: 3 lines read, 2 records out, 1 malformed (first at line 2)\n"), std::string::npos) << r.err;
+  r = runSluice({"--parse", "json", "--fail-on-malformed"}, "{\"a\":1}\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+// Issue 15 item 11: these ran quick mode or said "configuration OK" with nothing to run.
+TEST(HostileInputTest, CommandLineMistakesAreUsageErrors) {
+  TempDir dir;
+  writeFile(dir.file("empty.conf"), "# nothing\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"-c", dir.path()}, "is a directory"},
+      {{"-c", dir.file("empty.conf"), "--dry-run"}, "holds no configuration"},
+      {{"conf/demo.conf"}, "unexpected argument 'conf/demo.conf' (did you mean -c conf/demo.conf?)"},
+      {{"foo", "bar"}, "unexpected argument 'foo'"},
+      {{"replay"}, "replay needs the dead-letter directory"},
+      {{"--list-metrics"}, "--list-metrics only works with --dry-run"},
+      {{"--parse", "json", "--list-metrics"}, "--list-metrics only works with --dry-run"},
+  };
+  for (const Case& c : cases) {
+    auto r = runSluice(c.args, "{\"a\":1}\n");
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << c.args[0];
+  }
+}
+
+// Issue 15 item 12: `-f grep -s key=a` was an unknown parameter, so grep passed everything.
+TEST(HostileInputTest, QuickModeFiltersWithSections) {
+  const std::string input = "{\"level\":\"error\",\"m\":1}\n{\"level\":\"info\",\"m\":2}\n{\"level\":\"error\",\"m\":3}\n";
+  auto r = runSluice({"--parse", "json", "-f", "grep", "-s", "regexp=level:^error$", "-s", "exclude=m:^3$"}, input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"level\":\"error\",\"m\":1}\n");
+  r = runSluice({"--parse", "json", "-f", "record_transformer", "-s", "record.host=web1", "-s", "remove_keys=m"}, input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "{\"level\":\"error\",\"host\":\"web1\"}");
+  r = runSluice({"--parse", "json", "-f", "grep", "-s", "key=a", "--strict"}, input);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
 // The real-world configs of ../shared/fixtures parse (syntax level: every section, literal,

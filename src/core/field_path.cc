@@ -38,12 +38,16 @@ Result<FieldPath> FieldPath::parse(std::string_view text) {
         size_t start = i;
         while (i < text.size() && text[i] >= '0' && text[i] <= '9') idx = idx * 10 + (text[i++] - '0');
         if (i == start) return bad("expected a quoted key or an index inside [ ]");
+        if (i - start > 9) return bad("index too large");
         p.segments_.push_back(Segment{"", idx});
       }
       if (i >= text.size() || text[i] != ']') return bad("missing ']'");
       ++i;
     } else {
       return bad("unexpected character");
+    }
+    if (p.segments_.size() > kMaxFieldPathDepth) {
+      return bad("deeper than " + std::to_string(kMaxFieldPathDepth) + " levels");
     }
   }
   if (p.segments_.empty()) return bad("no key");

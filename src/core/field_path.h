@@ -13,6 +13,8 @@ namespace sluice {
 
 // A path into a record in Fluentd's record_accessor syntax: a plain key (`log`, dots are part
 // of the name), `$.a.b`, `$['a']['b.c']`, `$.a[0]`. Parsed once at configuration time.
+inline constexpr size_t kMaxFieldPathDepth = 64;
+
 class FieldPath {
  public:
   static Result<FieldPath> parse(std::string_view text);

@@ -28,5 +28,18 @@ TEST(FieldPathTest, RejectsMalformedPaths) {
   }
 }
 
+// Issue 15 item 10: record accessors have a depth limit with a clear error.
+TEST(FieldPathTest, DepthLimitIsAClearError) {
+  std::string deep = "$";
+  for (int i = 0; i < 20000; ++i) deep += ".a";
+  auto p = FieldPath::parse(deep);
+  ASSERT_FALSE(p.isOk());
+  EXPECT_NE(p.status().message().find("deeper than 64 levels"), std::string::npos);
+  std::string ok = "$";
+  for (int i = 0; i < 64; ++i) ok += "['a']";
+  ASSERT_TRUE(FieldPath::parse(ok).isOk());
+  EXPECT_FALSE(FieldPath::parse("$.a[99999999999999999999999]").isOk());
+}
+
 }  // namespace
 }  // namespace sluice

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target: JSON decode → encode → decode must round-trip, and encoding any bytes as a
-// string must give valid UTF-8.
+// Fuzz target: JSON decode → encode → decode must round-trip, what is decoded encodes to valid
+// UTF-8 (invalid bytes were repaired, and counted), and encoding any bytes as a string must
+// give valid UTF-8.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,9 +16,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   appendJsonString(encoded, text);
   if (!isValidUtf8(encoded)) std::abort();
   Arena arena;
-  auto v = parseJson(text, arena);
+  JsonRepairs repairs;
+  auto v = parseJson(text, arena, false, &repairs);
   if (!v) return 0;
   std::string once = toJson(*v);
+  if (!isValidUtf8(once)) std::abort();
+  if (!isValidUtf8(text) && repairs.invalid_utf8 == 0) std::abort();
   auto again = parseJson(once, arena);
   if (!again || toJson(*again) != once) std::abort();
   return 0;

@@ -1,0 +1,1 @@
+ENV.fetch('HOME_SET', 'dflt')

@@ -1,0 +1,1 @@
+File.join(ENV['HOME_SET'], 'conf', 'a.conf')

@@ -360,7 +360,7 @@ def sigkill_loop(args, s):
     rate = 1500 if args.short else 2000
     span = 8 if args.short else 60
     total = rate * span
-    w = Writer(s.pods, total, rate, rotate_every=600 if args.short else 1500, max_files=5)
+    w = Writer(s.pods, total, rate, rotate_every=600 if args.short else 1500, compress=True, max_files=5)
     s.sluice.start()
     w.start()
     done = 0
@@ -370,7 +370,7 @@ def sigkill_loop(args, s):
         done += 1
         s.sluice.start()
     s.wait_writer(w)
-    s.notes.append(f"{done} SIGKILLs, {w.rotations()} rotations")
+    s.notes.append(f"{done} SIGKILLs, {w.rotations()} rotations (gzip, 5 files kept)")
     return s.finish()
 
 

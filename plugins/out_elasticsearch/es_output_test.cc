@@ -427,7 +427,7 @@ TEST(EsOutputTest, InFlightLimitIsCutOncePerRoundAndNeverForAFewItems) {
   EXPECT_EQ(out->inFlightLimit(), 4);
 
   ElasticsearchStandIn::Faults slow;
-  slow.delay_ms = 1000;  // both requests are in flight before either is answered
+  slow.delay_ms = 2000;  // both requests are in flight before either is answered
   es.setFaults(slow);
   es.failNextBulks(2, 429);
   Sent a = formatRange(*out, 100, 105), c = formatRange(*out, 200, 205);

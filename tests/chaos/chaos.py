@@ -92,12 +92,24 @@ class Pod:
         self.dir = f"{root}/var/log/pods/default_chaos-{i}_6c1f9b5d-2e3f-4a5b-8c9d-0e1f2a3b4c{10 + i}/main"
         os.makedirs(self.dir, exist_ok=True)
         self.live = f"{self.dir}/0.log"
-        self.fd = os.open(self.live, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.symlink(self.live, f"{root}/var/log/containers/chaos-{i}_default_main-{'c' * 64}.log")
+        self.manifest = open(f"{root}/files-{i}.txt", "w")  # what was created, for investigations
         self.n = 0
+        self.fd = self.open_live()
+        os.symlink(self.live, f"{root}/var/log/containers/chaos-{i}_default_main-{'c' * 64}.log")
         self.in_file = 0
         self.rotated = []  # oldest first
         self.rotations = 0
+
+    def open_live(self):
+        fd = os.open(self.live, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.note("create 0.log", fd=fd)
+        return fd
+
+    def note(self, what, fd=None, path=None):
+        ino = os.fstat(fd).st_ino if fd is not None else os.stat(path).st_ino
+        self.manifest.write(f"{time.strftime('%H:%M:%S')}.{int(time.time() % 1 * 1000):03d} line {self.n} "
+                            f"inode {ino} {what}\n")
+        self.manifest.flush()
 
     def lines(self, count):
         now = time.time()
@@ -126,12 +138,14 @@ class Pod:
     def rotate(self, compress, max_files):
         while len(self.rotated) > max_files - 2:
             gone = self.rotated.pop(0)
+            self.note(f"delete {os.path.basename(gone)}", path=gone)
             os.unlink(gone)
         if compress and self.rotated and not self.rotated[-1].endswith(".gz"):
             plain = self.rotated[-1]
             with open(plain, "rb") as src, gzip.open(plain + ".tmp", "wb", compresslevel=6) as dst:
                 shutil.copyfileobj(src, dst)
             os.rename(plain + ".tmp", plain + ".gz")
+            self.note(f"gzip {os.path.basename(plain)} -> .gz", path=plain + ".gz")
             os.unlink(plain)
             self.rotated[-1] = plain + ".gz"
         # kubelet's names are seconds apart (20060102-150405); rotations here can be closer, so
@@ -139,9 +153,10 @@ class Pod:
         self.rotations += 1
         name = f"{self.live}.{time.strftime('%Y%m%d-%H%M%S', time.gmtime(1_800_000_000 + self.rotations))}"
         os.rename(self.live, name)
+        self.note(f"rename 0.log -> {os.path.basename(name)}", fd=self.fd)
         self.rotated.append(name)
         self.old_fd = self.fd
-        self.fd = os.open(self.live, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.fd = self.open_live()
         self.in_file = 0
 
 

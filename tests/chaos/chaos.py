@@ -34,6 +34,12 @@ PODS = 4
 PAD = "x" * 120
 
 
+def die_with_parent():
+    """preexec: the child gets SIGKILL when the suite ends, even when ctest kills it on a timeout."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def log(msg):
     print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -43,7 +49,7 @@ class StandIns:
 
     def __init__(self, binary, pods, err):
         self.p = subprocess.Popen([binary, str(pods)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=err, text=True, bufsize=1)
+                                  stderr=err, text=True, bufsize=1, preexec_fn=die_with_parent)
         ready = self.p.stdout.readline().split()
         if not ready or ready[0] != "ready":
             raise RuntimeError(f"stand-ins did not start: {ready}")
@@ -217,8 +223,13 @@ class Sluice:
             f.write(f"--- start {self.starts + 1} at {time.strftime('%H:%M:%S')}\n")
             f.flush()
             self.p = subprocess.Popen([self.binary, "-c", self.conf], env=self.env, stdout=f, stderr=f,
-                                      preexec_fn=self.preexec)
+                                      preexec_fn=self.child_setup)
         self.starts += 1
+
+    def child_setup(self):
+        die_with_parent()
+        if self.preexec:
+            self.preexec()
 
     def check(self):
         """Restarts sluice when it exited by itself; True when it did."""

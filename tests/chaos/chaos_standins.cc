@@ -13,6 +13,7 @@
 //   count             "count <documents stored>"
 //   tally             "tally <stored> <distinct lines> <bulk requests> <409s> <with pod metadata>
 //                     <without seq>" — a line is told apart by its "seq" field ("<pod>:<n>")
+//   nometa P N        "nometa <count>": documents of lines P:N and later without pod metadata
 //   missing P N       "missing <count> dup <count> <first missing ranges> | <first duplicated
 //                     ranges>" — which of P:0 … P:(N-1) are not stored, and which twice or more
 //   quit
@@ -172,6 +173,19 @@ int main(int argc, char** argv) {
         i = j;
       }
       std::cout << "missing " << missing << " dup " << dups << ranges << " |" << dup_ranges << std::endl;
+    } else if (cmd == "nometa") {
+      std::string pod;
+      long from = 0;
+      in >> pod >> from;
+      const std::string prefix = pod + ":";
+      long count = 0;
+      for (const auto& d : allDocuments(es)) {
+        std::string_view seq = seqOf(d.source);
+        if (seq.substr(0, prefix.size()) != prefix) continue;
+        if (std::atol(std::string(seq.substr(prefix.size())).c_str()) < from) continue;
+        if (d.source.find("\"pod_id\":") == std::string::npos) ++count;
+      }
+      std::cout << "nometa " << count << std::endl;
     } else if (cmd == "quit") {
       break;
     } else {

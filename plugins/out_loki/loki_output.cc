@@ -685,14 +685,34 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
 
   // Pushes of at most max_request_size bytes and max_request_entries entries, stream after
   // stream; a stream may span pushes (they go in order, so its entries stay in time order).
+  // The chunk is cut into equal parts, not into full pushes and a small rest: a chunk just over
+  // the limit makes two pushes of half its size.
   const size_t max_bytes = cfg_.max_request_size.bytes > 0 ? cfg_.max_request_size.bytes : SIZE_MAX;
   const size_t max_entries = cfg_.max_request_entries > 0 ? static_cast<size_t>(cfg_.max_request_entries) : SIZE_MAX;
+  auto entrySize = [&](uint32_t i) {
+    return entries[i].line.size() + entries[i].labels.size() + entries[i].metadata.size() + 16;
+  };
+  size_t total_bytes = 0, total_entries = 0, largest = 0;
+  for (const auto& s : streams) {
+    for (uint32_t i : s) {
+      total_bytes += entrySize(i);
+      largest = std::max(largest, entrySize(i));
+    }
+    total_entries += s.size();
+  }
+  auto ceilDiv = [](size_t a, size_t b) { return a / b + (a % b != 0 ? 1 : 0); };
+  const size_t parts = std::max({size_t{1}, ceilDiv(total_bytes, max_bytes), ceilDiv(total_entries, max_entries)});
+  // A part may exceed its share by one entry; the last takes what is left (within the limits).
+  const size_t part_bytes = std::min(max_bytes, ceilDiv(total_bytes, parts) + largest);
+  const size_t part_entries = ceilDiv(std::max<size_t>(total_entries, 1), parts);
   std::vector<std::vector<uint32_t>> pushes(1);
   size_t push_bytes = 0;
   for (const auto& s : streams) {
     for (uint32_t i : s) {
-      const size_t size = entries[i].line.size() + entries[i].labels.size() + entries[i].metadata.size() + 16;
-      if (!pushes.back().empty() && (push_bytes + size > max_bytes || pushes.back().size() >= max_entries)) {
+      const size_t size = entrySize(i);
+      const bool over_max = push_bytes + size > max_bytes || pushes.back().size() >= max_entries;
+      const bool over_part = pushes.size() < parts && (push_bytes + size > part_bytes || pushes.back().size() >= part_entries);
+      if (!pushes.back().empty() && (over_max || over_part)) {
         pushes.emplace_back();
         push_bytes = 0;
       }

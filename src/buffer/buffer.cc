@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <random>
 
 #include "core/json.h"
 #include "core/time.h"
@@ -74,7 +75,7 @@ bool retriesExhausted(const BufferConfig& c, uint32_t attempts, int64_t first_fa
   return first_failure_ns != 0 && now_ns - first_failure_ns >= c.retry_timeout.nanos();
 }
 
-std::string deadLetterLine(std::string_view output_id, std::string_view reason, const ChunkKey& key,
+std::string deadLetterLine(std::string_view output_id, std::string_view reason, const std::string* tag,
                            std::string_view event, int64_t now_ns) {
   std::string line = "{\"time\":\"";
   formatTime(line, now_ns, "%Y-%m-%dT%H:%M:%S.%NZ", true);
@@ -83,19 +84,50 @@ std::string deadLetterLine(std::string_view output_id, std::string_view reason, 
   line += ",\"reason\":";
   appendJsonString(line, reason);
   line += ",\"tag\":";
-  appendJsonString(line, key.tag);
+  if (tag != nullptr) {
+    appendJsonString(line, *tag);
+  } else {
+    line += "null";
+  }
   line += ",\"event\":";
   appendJsonString(line, event);
   line += "}\n";
   return line;
 }
 
+std::string_view Buffer::EventRange::event(size_t i) const {
+  size_t k = begin + i;
+  uint32_t from = k == 0 ? 0 : data->ends[k - 1];
+  return std::string_view(data->bytes).substr(from, data->ends[k] - from);
+}
+
+uint64_t Buffer::EventRange::bytes() const {
+  if (end == begin) return 0;
+  return data->ends[end - 1] - (begin == 0 ? 0 : data->ends[begin - 1]);
+}
+
 Buffer::Buffer(Options options, Output& output, Output* secondary, PluginMetrics& m, SourceLogger log)
     : opts_(std::move(options)), output_(output), secondary_(secondary), log_(std::move(log)) {
   const BufferConfig& c = opts_.config;
   file_ = c.type == "file";
-  mode_ = c.flush_mode;
-  if (mode_ == "default") mode_ = opts_.keys.time ? "lazy" : "interval";
+  // Modes and limits are decided here, once: nothing compares config strings while running.
+  const std::string& mode = c.flush_mode;
+  mode_ = mode == "lazy"        ? FlushMode::Lazy
+          : mode == "immediate" ? FlushMode::Immediate
+          : mode == "interval"  ? FlushMode::Interval
+          : opts_.keys.time     ? FlushMode::Lazy
+                                : FlushMode::Interval;
+  overflow_ = c.overflow_action == "block"               ? Overflow::Block
+              : c.overflow_action == "drop_oldest_chunk" ? Overflow::DropOldestChunk
+                                                         : Overflow::ThrowException;
+  compression_ = compressionFromName(c.compress);
+  chunk_limit_ = c.chunk_limit_size.bytes;
+  // Fluentd: queue_limit_length, when set, means total_limit_size = chunk_limit_size × it. Input
+  // is held back by bytes stored, never by a count of (possibly small) chunks.
+  total_limit_ = c.queue_limit_length > 0 ? chunk_limit_ * static_cast<uint64_t>(c.queue_limit_length)
+                                          : c.total_limit_size.bytes;
+  queued_chunks_limit_ = static_cast<size_t>(
+      c.queued_chunks_limit_size > 0 ? c.queued_chunks_limit_size : std::max<int64_t>(1, c.flush_thread_count));
   sent_records_ = &m.counter("sent_records_total", "Events the output delivered.");
   sent_bytes_ = &m.counter("sent_bytes_total", "Bytes written, before compression.");
   retries_ = &m.counter("retries_total", "Chunk writes retried.");
@@ -103,6 +135,9 @@ Buffer::Buffer(Options options, Output& output, Output* secondary, PluginMetrics
   errors_ = &m.counter("errors_total", "Failed writes.", {{"error_type", "write"}, {"stage", "write"}});
   dropped_ = &m.counter("discarded_records_total", "Events dropped by overflow_action drop_oldest_chunk.",
                         {{"intentional", "true"}});
+  refused_ = &m.counter("buffer_overflow_records_total",
+                        "Events refused because the buffer was full (overflow_action throw_exception, or "
+                        "block while stopping).");
   dead_lettered_ = &m.counter("dead_letter_records_total", "Events written to the dead letters (or lost without them).");
   secondary_records_ = &m.counter("secondary_records_total", "Events handed to <secondary>.");
   write_duration_ = &m.histogram("write_duration_seconds", "Time spent in write().");
@@ -114,21 +149,31 @@ Buffer::Buffer(Options options, Output& output, Output* secondary, PluginMetrics
 
 Buffer::~Buffer() { stop(0); }
 
+Status Buffer::checkState() const {
+  if (!file_) return Status::ok();
+  if (!opts_.config.path) return Status::invalidConfig("<buffer> @type file needs a path");
+  Status writable = checkWritableDir(*opts_.config.path);
+  if (!writable) return writable.withPrefix("buffer of " + opts_.output_id + ": ");
+  return Status::ok();
+}
+
 Status Buffer::start() {
   if (file_) {
-    if (!opts_.config.path) return Status::invalidConfig("<buffer> @type file needs a path");
+    // State that cannot be kept is a start-up error, not a surprise at the first chunk.
+    Status state = checkState();
+    if (!state) return state;
     auto rec = FileChunk::recover(*opts_.config.path, opts_.sync, log_);
     std::lock_guard<std::mutex> lock(mu_);
     for (auto* list : {&rec.queued, &rec.staged}) {
       for (auto& f : *list) {
         auto c = std::make_unique<Chunk>();
         c->meta = f->meta();
-        c->stored = f->meta().bytes;
         if (!f->sealed()) {
           Status s = f->seal(nowNs());  // resumed chunks are sent first
           if (!s) log_.error("Cannot seal a recovered chunk: " + s.message());
           c->meta = f->meta();
         }
+        c->stored = c->meta.compress != "text" ? f->fileSize() : footprint(c->meta.records, c->meta.bytes);
         c->file = std::move(f);
         stored_ += c->stored;
         queue_.push_back(std::move(c));
@@ -137,6 +182,13 @@ Status Buffer::start() {
     if (!queue_.empty()) log_.info("Recovered " + std::to_string(queue_.size()) + " chunks from " + *opts_.config.path);
     queued_gauge_->set(static_cast<int64_t>(queue_.size()));
     stored_gauge_->set(static_cast<int64_t>(stored_));
+  }
+  if (!opts_.dead_letter_dir.empty() && !secondary_) {
+    Status writable = checkWritableDir(opts_.dead_letter_dir);
+    if (!writable) {
+      log_.warn("Dead letters cannot be written (" + writable.message() + "); events that fail for good " +
+                "will only be logged and counted. Set <buffer> dead_letter_path or <system> root_dir.");
+    }
   }
   int64_t n = std::max<int64_t>(1, opts_.config.flush_thread_count);
   for (int64_t i = 0; i < n; ++i) threads_.emplace_back([this] { flushLoop(); });
@@ -160,21 +212,25 @@ ChunkKey Buffer::keyOf(const Event& e) const {
 }
 
 bool Buffer::full(uint64_t incoming) const {
-  const BufferConfig& c = opts_.config;
-  if (c.total_limit_size.bytes && stored_ + incoming > c.total_limit_size.bytes) return true;
-  return c.queue_limit_length > 0 && queue_.size() >= static_cast<size_t>(c.queue_limit_length);
+  return total_limit_ != 0 && stored_ + incoming > total_limit_;
+}
+
+uint64_t Buffer::footprint(size_t events, uint64_t bytes) const {
+  // A file chunk holds each event in a frame (length and CRC): those bytes count too, so that
+  // chunk_limit_size and total_limit_size bound what is on disk.
+  return bytes + (file_ ? events * kFrameHeaderBytes : 0);
 }
 
 bool Buffer::dropOldestLocked() {
   // Staged chunks are the newest; seal them so that the oldest whole chunk can go.
   while (!staged_.empty() && queue_.empty()) sealLocked(*staged_.front());
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-    if ((*it)->in_flight) continue;
     dropped_->add((*it)->meta.records);
     log_.warn("Buffer full: dropped the oldest chunk (" + std::to_string((*it)->meta.records) +
               " events), as overflow_action drop_oldest_chunk says");
     removeLocked(**it);
     queue_.erase(it);
+    queued_gauge_->set(static_cast<int64_t>(queue_.size()));
     return true;
   }
   return false;
@@ -217,15 +273,15 @@ void Buffer::sealLocked(Chunk& c) {
     owned->meta = owned->file->meta();
   } else {
     owned->meta.sealed_ns = now;
-    if (opts_.config.compress != "text") {
+    if (compression_ != Compression::Text) {
       // Memory chunks are kept compressed once sealed.
-      auto packed = compress(compressionFromName(opts_.config.compress), owned->events.bytes);
+      auto packed = compress(compression_, owned->events.bytes);
       if (packed) {
         stored_ -= owned->stored;
         owned->stored = packed->size();
         stored_ += owned->stored;
         owned->events.bytes = std::move(*packed);
-        owned->meta.compress = opts_.config.compress;
+        owned->meta.compress = std::string(compressionName(compression_));
       }
     }
   }
@@ -265,21 +321,30 @@ Status Buffer::append(const Batch& batch) {
       for (size_t i : indices) part.events().push_back(batch.events()[i]);
       output_.format(part, formatted);
     }
+    const size_t n = formatted.ends.size();
     std::unique_lock<std::mutex> lock(mu_);
-    while (full(formatted.bytes.size())) {
-      if (stopping_) return Status::unavailable("buffer of " + opts_.output_id + " is stopping");
-      if (c.overflow_action == "block") {
+    // Room for the whole group (all or nothing: an input that is refused reads the batch again),
+    // or, for a group larger than the whole buffer, an empty buffer.
+    const uint64_t need = std::min<uint64_t>(footprint(n, formatted.bytes.size()),
+                                              total_limit_ ? total_limit_ : UINT64_MAX);
+    while (full(need)) {
+      if (stopping_) {
+        refused_->add(n);
+        return Status::unavailable("buffer of " + opts_.output_id + " is stopping");
+      }
+      if (overflow_ == Overflow::Block) {
+        // Waits for a chunk to be delivered or dropped (space_cv_ is notified then).
         space_cv_.wait_for(lock, std::chrono::milliseconds(500));
         continue;
       }
-      if (c.overflow_action == "drop_oldest_chunk" && dropOldestLocked()) continue;
+      if (overflow_ == Overflow::DropOldestChunk && dropOldestLocked()) continue;
       errors_->add(1);
+      refused_->add(n);
       return Status::unavailable("buffer of " + opts_.output_id + " is full (total_limit_size " +
-                                 std::to_string(c.total_limit_size.bytes) + " bytes)");
+                                 std::to_string(total_limit_) + " bytes)");
     }
     // The group's events go into the key's staged chunk, and into new chunks as chunks fill
     // (chunk_limit_size, chunk_limit_records); an event larger than a chunk gets one alone.
-    const size_t n = formatted.ends.size();
     size_t next = 0;
     while (next < n) {
       auto staged = stagedFor(key);
@@ -288,14 +353,14 @@ Status Buffer::append(const Batch& batch) {
       size_t take = 0;
       uint32_t begin = next == 0 ? 0 : formatted.ends[next - 1];
       if (s) {
-        uint64_t room_bytes = c.chunk_limit_size.bytes > chunk->stored ? c.chunk_limit_size.bytes - chunk->stored : 0;
+        uint64_t room_bytes = chunk_limit_ > chunk->stored ? chunk_limit_ - chunk->stored : 0;
         uint64_t room_records = c.chunk_limit_records > 0
                                     ? (static_cast<uint64_t>(c.chunk_limit_records) > chunk->meta.records
                                            ? static_cast<uint64_t>(c.chunk_limit_records) - chunk->meta.records
                                            : 0)
                                     : UINT64_MAX;
         while (next + take < n && take < room_records &&
-               formatted.ends[next + take] - begin <= room_bytes) {
+               footprint(take + 1, formatted.ends[next + take] - begin) <= room_bytes) {
           ++take;
         }
         if (take == 0) {
@@ -325,19 +390,21 @@ Status Buffer::append(const Batch& batch) {
         // A write error (a full disk): with block, wait and try again; else refuse the rest.
         errors_->add(1);
         log_.error("Cannot append to the buffer of " + opts_.output_id + ": " + s.message());
-        if (c.overflow_action == "block" && !stopping_) {
+        if (overflow_ == Overflow::Block && !stopping_) {
           space_cv_.wait_for(lock, std::chrono::seconds(1));
           continue;
         }
+        refused_->add(n - next);
         return s;
       }
       next += take;
-      chunk->stored += bytes.size();
-      stored_ += bytes.size();
+      const uint64_t added = footprint(take, bytes.size());
+      chunk->stored += added;
+      stored_ += added;
       if (!file_ && batch.ack()) chunk->acks.push_back(batch.ack());
-      bool seal_now = mode_ == "immediate" ||
+      bool seal_now = mode_ == FlushMode::Immediate ||
                       (c.chunk_limit_records > 0 && chunk->meta.records >= static_cast<uint64_t>(c.chunk_limit_records)) ||
-                      chunk->stored >= static_cast<uint64_t>(c.chunk_limit_size.bytes * c.chunk_full_threshold);
+                      chunk->stored >= static_cast<uint64_t>(static_cast<double>(chunk_limit_) * c.chunk_full_threshold);
       if (seal_now) sealLocked(*chunk);
     }
     stored_gauge_->set(static_cast<int64_t>(stored_));
@@ -345,21 +412,59 @@ Status Buffer::append(const Batch& batch) {
   return Status::ok();
 }
 
+size_t Buffer::dueQueuedLocked(int64_t now) const {
+  return static_cast<size_t>(std::count_if(queue_.begin(), queue_.end(), [&](const ChunkPtr& ch) {
+    return ch->meta.next_retry_ns <= now;
+  }));
+}
+
 void Buffer::sealDueLocked(int64_t now) {
   const BufferConfig& c = opts_.config;
+  // Fluentd's queued_chunks_limit_size: while this many chunks wait for a flush thread, the
+  // flush interval enqueues no more (the staged chunk grows instead of making many small
+  // chunks). Chunks waiting out a retry delay do not count: they do not hold a thread.
+  size_t due_queued = dueQueuedLocked(now);
   std::vector<Chunk*> due;
   for (auto& ch : staged_) {
     bool is_due = false;
-    if (mode_ == "interval" || mode_ == "immediate") {
+    if (mode_ != FlushMode::Lazy && due_queued < queued_chunks_limit_) {
       is_due = now - ch->meta.created_ns >= c.flush_interval.nanos();
     }
     if (opts_.keys.time) {
       int64_t end = (ch->meta.key.time_slice + static_cast<int64_t>(c.timekey.seconds)) * kNanosPerSecond;
       if (now >= end + c.timekey_wait.nanos()) is_due = true;
     }
-    if (is_due) due.push_back(ch.get());
+    if (is_due) {
+      due.push_back(ch.get());
+      ++due_queued;
+    }
   }
   for (Chunk* ch : due) sealLocked(*ch);
+}
+
+void Buffer::takeDueLocked(int64_t now, std::vector<ChunkPtr>& out) {
+  out.clear();
+  auto it = std::find_if(queue_.begin(), queue_.end(), [&](const ChunkPtr& ch) { return ch->meta.next_retry_ns <= now; });
+  if (it == queue_.end()) return;
+  const ChunkKey key = (*it)->meta.key;
+  uint64_t bytes = (*it)->meta.bytes;
+  uint64_t records = (*it)->meta.records;
+  const uint64_t max_records = opts_.config.chunk_limit_records > 0
+                                   ? static_cast<uint64_t>(opts_.config.chunk_limit_records) : UINT64_MAX;
+  out.push_back(std::move(*it));
+  it = queue_.erase(it);
+  while (it != queue_.end()) {
+    Chunk& ch = **it;
+    if (ch.meta.next_retry_ns <= now && ch.meta.key == key && bytes + ch.meta.bytes <= chunk_limit_ &&
+        records + ch.meta.records <= max_records) {
+      bytes += ch.meta.bytes;
+      records += ch.meta.records;
+      out.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 Status Buffer::dataOf(const Chunk& c, FormattedEvents& out) {
@@ -386,14 +491,13 @@ void Buffer::removeLocked(Chunk& c) {
   space_cv_.notify_all();
 }
 
-void Buffer::giveUp(const Chunk& c, const FormattedEvents& data, std::span<const size_t> which,
+void Buffer::giveUp(const Chunk& c, const EventRange& events, std::span<const size_t> which,
                     const std::string& reason) {
   if (which.empty()) return;
-  ChunkView all(data.bytes, data.ends, &c.meta.key);
   if (secondary_ != nullptr) {
     FormattedEvents sub;
     for (size_t i : which) {
-      sub.bytes.append(all.event(i));
+      sub.bytes.append(events.event(i));
       sub.endEvent();
     }
     WriteResult r = secondary_->write(ChunkView(sub.bytes, sub.ends, &c.meta.key));
@@ -412,73 +516,82 @@ void Buffer::giveUp(const Chunk& c, const FormattedEvents& data, std::span<const
   }
   std::string lines;
   int64_t now = nowNs();
-  for (size_t i : which) lines += deadLetterLine(opts_.output_id, reason, c.meta.key, all.event(i), now);
+  const std::string* tag = opts_.keys.tag ? &c.meta.key.tag : nullptr;
+  for (size_t i : which) lines += deadLetterLine(opts_.output_id, reason, tag, events.event(i), now);
   ::mkdir(opts_.dead_letter_dir.c_str(), 0700);
   std::string path = opts_.dead_letter_dir + "/" + opts_.output_id + ".jsonl";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   bool ok = fd >= 0 && ::write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size());
+  int err = errno;
   if (fd >= 0) {
-    ::fdatasync(fd);
+    ok = ::fdatasync(fd) == 0 && ok;
     ::close(fd);
   }
   if (!ok) {
     log_.error(std::to_string(which.size()) + " events failed for good and could not be written to " + path +
-               ": " + std::strerror(errno));
+               ": " + std::strerror(err));
   } else {
     log_.warn(std::to_string(which.size()) + " events written to the dead letters (" + path + "): " + reason);
   }
 }
 
-void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents& data) {
+namespace {
+
+double unitRandom() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<>(0, 1)(rng);
+}
+
+}  // namespace
+
+Buffer::Settled Buffer::settle(ChunkPtr chunk, const WriteResult& r, const EventRange& events) {
   const BufferConfig& c = opts_.config;
   const int64_t now = nowNs();
-  std::vector<size_t> all(data.ends.size());
+  Settled out;
+  std::vector<size_t> all(events.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   switch (r.kind) {
     case WriteResult::Kind::Ok:
-      sent_records_->add(data.ends.size());
-      sent_bytes_->add(data.bytes.size());
-      removeLocked(*chunk);
+      out.delivered = events.size();
+      out.delivered_bytes = events.bytes();
       break;
     case WriteResult::Kind::Fail:
       errors_->add(1);
-      giveUp(*chunk, data, all, r.reason);
-      removeLocked(*chunk);
+      giveUp(*chunk, events, all, r.reason);
       break;
     case WriteResult::Kind::Partial: {
-      ChunkView view(data.bytes, data.ends, &chunk->meta.key);
-      std::vector<size_t> failed;
+      std::vector<size_t> one(1);
       for (const auto& [i, why] : r.failed_events) {
-        failed.push_back(i);
-        giveUp(*chunk, data, std::span<const size_t>(&failed.back(), 1), why);
+        one[0] = i;
+        giveUp(*chunk, events, one, why);
       }
-      size_t delivered = data.ends.size() - r.failed_events.size() - r.retry_events.size();
-      sent_records_->add(delivered);
+      out.delivered = events.size() - r.failed_events.size() - r.retry_events.size();
       const uint32_t attempts = chunk->meta.attempts + 1;
       const int64_t first_failure = chunk->meta.first_failure_ns ? chunk->meta.first_failure_ns : now;
       if (!r.retry_events.empty() && retriesExhausted(c, attempts, first_failure, now)) {
         // Items answered "retry" for as long as the chunk itself may be retried: given up alike.
         exhausted_->add(1);
-        giveUp(*chunk, data, r.retry_events,
+        giveUp(*chunk, events, r.retry_events,
                "retries exhausted after " + std::to_string(attempts) + " attempts: " +
                    (r.reason.empty() ? std::string("events answered for retry") : r.reason));
       } else if (!r.retry_events.empty()) {
-        // The events to retry make a chunk of their own; the retry state carries over.
+        // The events to retry make a chunk of their own; the retry state carries over. It is
+        // on disk (file buffer) before the chunk it came from is removed.
         auto retry = std::make_unique<Chunk>();
         retry->meta = chunk->meta;
         retry->meta.records = r.retry_events.size();
         FormattedEvents sub;
         for (size_t i : r.retry_events) {
-          sub.bytes.append(view.event(i));
+          sub.bytes.append(events.event(i));
           sub.endEvent();
         }
         retry->meta.bytes = sub.bytes.size();
         retry->meta.attempts = attempts;
         retry->meta.first_failure_ns = first_failure;
-        retry->meta.next_retry_ns = now + std::max(r.retry_after_ns,
-                                                   retryDelayNs(c, retry->meta.attempts,
-                                                                std::uniform_real_distribution<>(0, 1)(rng_)));
+        retry->meta.next_retry_ns = now + std::max(r.retry_after_ns, retryDelayNs(c, attempts, unitRandom()));
+        retry->meta.compress = "text";
         retry->acks = chunk->acks;
+        retry->stored = footprint(sub.ends.size(), sub.bytes.size());
         if (file_) {
           auto f = FileChunk::create(*c.path, chunk->meta.key, opts_.sync);
           if (f && (*f)->append(sub.bytes, sub.ends) && (*f)->seal(now)) {
@@ -498,12 +611,9 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
         } else {
           retry->events = std::move(sub);
         }
-        retry->stored = retry->meta.bytes;
-        stored_ += retry->stored;
         retries_->add(1);
-        queue_.push_back(std::move(retry));
+        out.retry = std::move(retry);
       }
-      removeLocked(*chunk);
       break;
     }
     case WriteResult::Kind::Retry: {
@@ -512,14 +622,12 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
       if (!chunk->meta.first_failure_ns) chunk->meta.first_failure_ns = now;
       if (retriesExhausted(c, chunk->meta.attempts, chunk->meta.first_failure_ns, now)) {
         exhausted_->add(1);
-        giveUp(*chunk, data, all, "retries exhausted after " + std::to_string(chunk->meta.attempts) +
-                                      " attempts: " + r.reason);
-        removeLocked(*chunk);
+        giveUp(*chunk, events, all, "retries exhausted after " + std::to_string(chunk->meta.attempts) +
+                                        " attempts: " + r.reason);
         break;
       }
       retries_->add(1);
-      int64_t delay = std::max(r.retry_after_ns, retryDelayNs(c, chunk->meta.attempts,
-                                                              std::uniform_real_distribution<>(0, 1)(rng_)));
+      int64_t delay = std::max(r.retry_after_ns, retryDelayNs(c, chunk->meta.attempts, unitRandom()));
       chunk->meta.next_retry_ns = now + delay;
       if (chunk->file) {
         chunk->file->mutableMeta().attempts = chunk->meta.attempts;
@@ -530,76 +638,144 @@ void Buffer::finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents&
       }
       log_.warn("Write failed, retry " + std::to_string(chunk->meta.attempts) + " in " +
                 std::to_string(delay / 1000000) + " ms: " + r.reason);
-      chunk->in_flight = false;
-      queue_.push_back(std::move(chunk));
-      return;
+      out.requeue = true;
+      break;
     }
+  }
+  out.chunk = std::move(chunk);
+  return out;
+}
+
+void Buffer::applyLocked(Settled s) {
+  sent_records_->add(s.delivered);
+  sent_bytes_->add(s.delivered_bytes);
+  if (s.retry) {
+    stored_ += s.retry->stored;
+    queue_.push_back(std::move(s.retry));
+  }
+  if (s.requeue) {
+    s.chunk->in_flight = false;
+    queue_.push_back(std::move(s.chunk));
+  } else {
+    removeLocked(*s.chunk);
   }
   queued_gauge_->set(static_cast<int64_t>(queue_.size()));
   stored_gauge_->set(static_cast<int64_t>(stored_));
+  flush_cv_.notify_one();
 }
 
 void Buffer::flushLoop() {
+  // The chunks' bytes go into this thread's buffers, reused from chunk to chunk: no fresh pages
+  // (and page faults) for every chunk sent.
+  thread_local FormattedEvents data;
+  thread_local FormattedEvents part;
+  std::vector<ChunkPtr> taken, sent;
+  std::vector<size_t> bounds;  // taken[k]'s events are [bounds[k], bounds[k + 1])
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     int64_t now = nowNs();
     sealDueLocked(now);
-    // The oldest chunk that is due.
-    auto it = std::find_if(queue_.begin(), queue_.end(),
-                           [&](const ChunkPtr& c) { return !c->in_flight && c->meta.next_retry_ns <= now; });
-    if (it == queue_.end()) {
+    takeDueLocked(now, taken);
+    if (taken.empty()) {
       if (stopping_ && (queue_.empty() || now >= shutdown_deadline_ns_ ||
                         std::all_of(queue_.begin(), queue_.end(), [&](const ChunkPtr& c) {
-                          return c->in_flight || c->meta.next_retry_ns > shutdown_deadline_ns_;
+                          return c->meta.next_retry_ns > shutdown_deadline_ns_;
                         }))) {
         return;
       }
       int64_t wake = now + static_cast<int64_t>(opts_.config.flush_thread_interval.seconds * 1e9);
-      for (const auto& c : queue_) {
-        if (!c->in_flight) wake = std::min(wake, c->meta.next_retry_ns);
-      }
-      for (const auto& c : staged_) {
-        if (mode_ == "interval") wake = std::min(wake, c->meta.created_ns + opts_.config.flush_interval.nanos());
+      for (const auto& c : queue_) wake = std::min(wake, c->meta.next_retry_ns);
+      if (mode_ != FlushMode::Lazy) {
+        for (const auto& c : staged_) wake = std::min(wake, c->meta.created_ns + opts_.config.flush_interval.nanos());
       }
       if (stopping_) wake = std::min(wake, shutdown_deadline_ns_);
       flush_cv_.wait_for(lock, std::chrono::nanoseconds(std::max<int64_t>(wake - now, 1000000)));
       continue;
     }
-    ChunkPtr chunk = std::move(*it);
-    queue_.erase(it);
-    chunk->in_flight = true;
-    ++in_flight_;
+    for (auto& chunk : taken) chunk->in_flight = true;
+    in_flight_ += taken.size();
     lock.unlock();
-    if (chunk->file && !chunk->settled) {
-      // Compression and fsync happen here, off the inputs' threads and outside the lock.
-      Status s = chunk->file->settle(opts_.config.compress);
-      if (!s) log_.error("Cannot settle chunk " + chunk->meta.id + ": " + s.message());
-      chunk->settled = true;
-      lock.lock();
-      uint64_t now_size = chunk->file->meta().compress != "text" ? chunk->file->fileSize() : chunk->stored;
-      stored_ = stored_ - std::min(stored_, chunk->stored) + now_size;
-      chunk->stored = now_size;
-      chunk->meta.compress = chunk->file->meta().compress;
-      lock.unlock();
+    // Compression and fsync happen here, off the inputs' threads and outside the lock; then
+    // the chunks are read back, one after another into one buffer.
+    data.clear();
+    bounds.assign(1, 0);
+    std::vector<std::pair<ChunkPtr, std::string>> unreadable;
+    for (size_t k = 0; k < taken.size(); ++k) {
+      Chunk& chunk = *taken[k];
+      if (chunk.file && !chunk.settled) {
+        Status s = chunk.file->settle(opts_.config.compress);
+        if (!s) log_.error("Cannot settle chunk " + chunk.meta.id + ": " + s.message());
+        chunk.settled = true;
+        uint64_t now_size = chunk.file->meta().compress != "text" ? chunk.file->fileSize() : chunk.stored;
+        chunk.meta.compress = chunk.file->meta().compress;
+        std::lock_guard<std::mutex> relock(mu_);
+        stored_ = stored_ - std::min(stored_, chunk.stored) + now_size;
+        chunk.stored = now_size;
+      }
+      FormattedEvents& into = data.ends.empty() ? data : part;
+      Status read = dataOf(chunk, into);
+      if (!read) {
+        into.clear();
+        unreadable.emplace_back(std::move(taken[k]), "cannot read the chunk: " + read.message());
+        continue;
+      }
+      if (&into == &part) {
+        const uint32_t base = static_cast<uint32_t>(data.bytes.size());
+        data.bytes.append(part.bytes);
+        for (uint32_t e : part.ends) data.ends.push_back(base + e);
+      }
+      sent.push_back(std::move(taken[k]));
+      bounds.push_back(data.ends.size());
     }
-    // The chunk's bytes go into this thread's buffer, reused from chunk to chunk: no fresh
-    // pages (and page faults) for every chunk sent.
-    thread_local FormattedEvents data;
-    Status read = dataOf(*chunk, data);
-    WriteResult result;
-    if (!read) {
-      result = WriteResult::fail("cannot read the chunk: " + read.message());
-      data.bytes.clear();
-      data.ends.clear();
-    } else {
+    taken.swap(sent);
+    sent.clear();
+    std::vector<Settled> settled;
+    for (auto& [chunk, why] : unreadable) {
+      FormattedEvents none;
+      settled.push_back(settle(std::move(chunk), WriteResult::fail(why), EventRange{&none, 0, 0}));
+    }
+    if (!taken.empty()) {
+      const ChunkKey& key = taken.front()->meta.key;
       auto start = std::chrono::steady_clock::now();
-      result = output_.write(ChunkView(data.bytes, data.ends, &chunk->meta.key));
+      WriteResult result = output_.write(ChunkView(data.bytes, data.ends, &key));
       write_duration_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      for (size_t k = 0; k < taken.size(); ++k) {
+        EventRange range{&data, bounds[k], bounds[k + 1]};
+        if (taken.size() == 1 || result.kind != WriteResult::Kind::Partial) {
+          settled.push_back(settle(std::move(taken[k]), result, range));
+          continue;
+        }
+        // One write for several chunks: each gets the part of the answer about its events.
+        WriteResult mine;
+        mine.kind = WriteResult::Kind::Partial;
+        mine.reason = result.reason;
+        mine.retry_after_ns = result.retry_after_ns;
+        for (size_t i : result.retry_events) {
+          if (i >= range.begin && i < range.end) mine.retry_events.push_back(i - range.begin);
+        }
+        for (const auto& [i, why] : result.failed_events) {
+          if (i >= range.begin && i < range.end) mine.failed_events.emplace_back(i - range.begin, why);
+        }
+        settled.push_back(settle(std::move(taken[k]), mine, range));
+      }
     }
+    taken.clear();
     lock.lock();
-    --in_flight_;
-    finish(std::move(chunk), result, data);
+    in_flight_ -= settled.size();
+    for (Settled& s : settled) applyLocked(std::move(s));
   }
+}
+
+void Buffer::flushNow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!staged_.empty()) sealLocked(*staged_.front());
+  const int64_t now = nowNs();
+  for (auto& c : queue_) c->meta.next_retry_ns = std::min(c->meta.next_retry_ns, now);
+  flush_cv_.notify_all();
+}
+
+void Buffer::flushForShutdown() {
+  if (opts_.config.flush_at_shutdown) flushNow();
 }
 
 void Buffer::stop(double deadline_s) {

@@ -5,7 +5,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,10 +50,19 @@ class Buffer {
   Buffer(Options options, Output& output, Output* secondary, PluginMetrics& metrics, SourceLogger log);
   ~Buffer();
 
-  // Recovers the chunks a file buffer left on disk and starts the flush threads.
+  // Recovers the chunks a file buffer left on disk and starts the flush threads. A file
+  // buffer's folder that cannot be written is an error.
   Status start();
-  // Formats and appends a batch; applies overflow_action when the buffer is full.
+  // What start() checks, without starting (--dry-run).
+  Status checkState() const;
+  // Formats and appends a batch; applies overflow_action when the buffer is full (blocks with
+  // `block`, until there is room or the buffer stops). Called from input threads.
   Status append(const Batch& batch);
+  // Seals every staged chunk and makes every queued chunk due now, also those waiting for a
+  // retry (SIGUSR1, as Fluentd's). Retry counts are kept. Any thread.
+  void flushNow();
+  // flushNow() if flush_at_shutdown: the agent is stopping (inputs wait for delivery).
+  void flushForShutdown();
   // Seals every chunk; with flush_at_shutdown, sends what it can within `deadline_s`; stops
   // the flush threads. What was not sent stays on disk (file) or is reported lost (memory).
   void stop(double deadline_s = 10);
@@ -62,6 +70,10 @@ class Buffer {
   // For tests and metrics.
   size_t queuedChunks();
   uint64_t storedBytes();
+  // The limits in effect: total_limit_size (chunk_limit_size × queue_limit_length when the
+  // latter is set, as in Fluentd) and queued_chunks_limit_size (default flush_thread_count).
+  uint64_t totalLimitBytes() const { return total_limit_; }
+  size_t queuedChunksLimit() const { return queued_chunks_limit_; }
 
  private:
   struct Chunk {
@@ -74,6 +86,28 @@ class Buffer {
     uint64_t stored = 0;                   // bytes counted against total_limit_size
   };
   using ChunkPtr = std::unique_ptr<Chunk>;
+  enum class FlushMode { Lazy, Interval, Immediate };
+  enum class Overflow { ThrowException, Block, DropOldestChunk };
+
+  // The events of one chunk inside the data a flush thread sent (chunks with one key may go in
+  // one write): events [begin, end) of `data`.
+  struct EventRange {
+    const FormattedEvents* data;
+    size_t begin;
+    size_t end;
+    size_t size() const { return end - begin; }
+    std::string_view event(size_t i) const;  // i-th event of the range
+    uint64_t bytes() const;
+  };
+  // What a write decided for one chunk, worked out by its flush thread without the lock (give
+  // ups written, a chunk of the events to retry made, retry state saved) and applied under it.
+  struct Settled {
+    ChunkPtr chunk;
+    bool requeue = false;  // the chunk waits for a retry; else it is removed
+    ChunkPtr retry;        // Partial: the events answered "retry", as a chunk of their own
+    uint64_t delivered = 0;
+    uint64_t delivered_bytes = 0;
+  };
 
   ChunkKey keyOf(const Event& e) const;
   Result<Chunk*> stagedFor(const ChunkKey& key);  // REQUIRES: mu_
@@ -82,18 +116,33 @@ class Buffer {
   bool dropOldestLocked();                       // REQUIRES: mu_
   void flushLoop();
   void sealDueLocked(int64_t now);               // REQUIRES: mu_
-  void finish(ChunkPtr chunk, const WriteResult& r, const FormattedEvents& data);  // REQUIRES: mu_
-  void giveUp(const Chunk& c, const FormattedEvents& data, std::span<const size_t> which,
-              const std::string& reason);       // REQUIRES: mu_
+  size_t dueQueuedLocked(int64_t now) const;     // REQUIRES: mu_
+  // Takes the oldest due chunk and, while they fit in one chunk's limits, more due chunks of
+  // the same key (a backlog of small interval chunks, or the small chunks of events to retry,
+  // goes in one request instead of many). REQUIRES: mu_
+  void takeDueLocked(int64_t now, std::vector<ChunkPtr>& out);
+  // Without mu_: the chunk is this flush thread's until applyLocked.
+  Settled settle(ChunkPtr chunk, const WriteResult& r, const EventRange& events);
+  void applyLocked(Settled s);                   // REQUIRES: mu_
+  // Hands events that failed for good to <secondary>, else the dead letters. Without mu_:
+  // this writes and fdatasyncs.
+  void giveUp(const Chunk& c, const EventRange& events, std::span<const size_t> which,
+              const std::string& reason);
   void removeLocked(Chunk& c);                   // REQUIRES: mu_
   Status dataOf(const Chunk& c, FormattedEvents& out);
+  uint64_t footprint(size_t events, uint64_t bytes) const;  // bytes held for these events
 
   Options opts_;
   Output& output_;
   Output* secondary_;
   SourceLogger log_;
   bool file_ = false;
-  std::string mode_;  // effective flush mode
+  FlushMode mode_ = FlushMode::Interval;  // decided at construction, with the limits below
+  Overflow overflow_ = Overflow::ThrowException;
+  Compression compression_ = Compression::Text;
+  uint64_t total_limit_ = 0;
+  uint64_t chunk_limit_ = 0;
+  size_t queued_chunks_limit_ = 1;
 
   std::mutex mu_;
   std::condition_variable flush_cv_;
@@ -104,7 +153,6 @@ class Buffer {
   size_t in_flight_ = 0;           // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   int64_t shutdown_deadline_ns_ = 0;  // guarded by mu_
-  std::mt19937_64 rng_{std::random_device{}()};  // guarded by mu_
   std::vector<std::thread> threads_;
 
   Counter* sent_records_;
@@ -113,6 +161,7 @@ class Buffer {
   Counter* exhausted_;
   Counter* errors_;
   Counter* dropped_;
+  Counter* refused_;
   Counter* dead_lettered_;
   Counter* secondary_records_;
   Histogram* write_duration_;
@@ -122,7 +171,8 @@ class Buffer {
 
 // One dead-letter line: {"time","output","reason","tag","event"} (JSON lines, documented in
 // the README); `sluice replay` sends `event` through the output again.
-std::string deadLetterLine(std::string_view output_id, std::string_view reason, const ChunkKey& key,
+// `tag` is null (and written as JSON null) when the chunk key does not hold the tag.
+std::string deadLetterLine(std::string_view output_id, std::string_view reason, const std::string* tag,
                            std::string_view event, int64_t now_ns);
 
 }  // namespace sluice::buffer

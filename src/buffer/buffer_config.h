@@ -20,6 +20,7 @@ struct BufferConfig {
   int64_t chunk_limit_records = 0;
   ByteSize total_limit_size;
   int64_t queue_limit_length = 0;
+  int64_t queued_chunks_limit_size = 0;
   double chunk_full_threshold = 0.95;
   std::string compress;
   std::string flush_mode;
@@ -42,7 +43,7 @@ struct BufferConfig {
   std::string fsync;
 };
 
-inline constexpr size_t kBufferParamCount = 29;
+inline constexpr size_t kBufferParamCount = 30;
 const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams();
 
 }  // namespace sluice

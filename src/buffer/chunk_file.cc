@@ -93,6 +93,21 @@ Status ensureDir(const std::string& dir) {
   return Status::ok();
 }
 
+}  // namespace
+
+Status checkWritableDir(const std::string& dir) {
+  Status s = ensureDir(dir);
+  if (!s) return s;
+  std::string probe = dir + "/.sluice-probe-" + std::to_string(::getpid());
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::ioError("cannot write in " + dir + ": " + errnoText());
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return Status::ok();
+}
+
+namespace {
+
 std::string newId() {
   static std::atomic<uint32_t> counter{0};
   char buf[40];

@@ -98,6 +98,13 @@ class FileChunk {
   std::string frames_;  // reused frame buffer for append
 };
 
+// Creates `dir` (and its parents, 0700) if missing and checks that a file can be made in it:
+// state that cannot be kept is found at start, not at the first chunk.
+Status checkWritableDir(const std::string& dir);
+
+// Bytes of a frame before its payload: 4 of length, 4 of CRC-32C.
+inline constexpr uint64_t kFrameHeaderBytes = 8;
+
 // CRC-32C (Castagnoli) of `data`: SSE4.2 when the processor has it, else a table.
 uint32_t crc32Of(std::string_view data);
 

@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <functional>
+#include <future>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -34,9 +38,15 @@ class ScriptedOutput : public Output {
     }
   }
   WriteResult write(const ChunkView& chunk) override {
-    std::lock_guard<std::mutex> lock(mu);
-    ++calls;
+    std::unique_lock<std::mutex> lock(mu);
+    const int mine = ++calls;
+    ++writing;
+    cv.notify_all();
+    cv.wait(lock, [&] { return mine <= allowed; });  // the test holds writes to pile chunks up
+    --writing;
     keys.push_back(chunk.key ? chunk.key->tag : "");
+    sizes.push_back(chunk.events());
+    if (answer) return answer(chunk);
     if (fail_times > 0) {
       --fail_times;
       WriteResult r = WriteResult::retry("server says 503");
@@ -67,7 +77,23 @@ class ScriptedOutput : public Output {
     std::lock_guard<std::mutex> lock(mu);
     return delivered.size();
   }
+  // Write number n (from 1) waits until n <= allowed; release() lets every write go.
+  void allow(int n) {
+    std::lock_guard<std::mutex> lock(mu);
+    allowed = n;
+    cv.notify_all();
+  }
+  void release() { allow(INT_MAX); }
+  bool waitWriting(int n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return writing >= n; });
+  }
   std::mutex mu;
+  std::condition_variable cv;
+  int allowed = INT_MAX;
+  int writing = 0;
+  std::vector<size_t> sizes;  // events per write
+  std::function<WriteResult(const ChunkView&)> answer;  // overrides the scripted answers
   int calls = 0;
   int fail_times = 0;
   int64_t retry_after_ns = 0;
@@ -81,6 +107,7 @@ class ScriptedOutput : public Output {
 BufferConfig config(std::string type = "memory") { return testing::testBufferConfig(std::move(type)); }
 
 struct Harness {
+  ~Harness() { out.release(); }  // a test that failed with writes held still ends
   MetricsRegistry metrics;
   PluginMetrics m{metrics, "output", "scripted", "out1"};
   ScriptedOutput out;
@@ -182,7 +209,7 @@ TEST(BufferTest, PartialResultsRetryTheRestAndDeadLetterTheFailed) {
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 2; }));
   EXPECT_EQ(h.out.delivered, (std::vector<std::string>{"{\"n\":0}\n", "{\"n\":1}\n"}));
   std::string dead = testing::readFile(dir.file("dead/out1.jsonl"));
-  EXPECT_NE(dead.find("\"output\":\"out1\",\"reason\":\"document_parsing_exception\",\"tag\":\"\",\"event\":\"{\\\"n\\\":2}\\n\""),
+  EXPECT_NE(dead.find("\"output\":\"out1\",\"reason\":\"document_parsing_exception\",\"tag\":null,\"event\":\"{\\\"n\\\":2}\\n\""),
             std::string::npos) << dead;
   EXPECT_EQ(h.value("sluice_output_dead_letter_records_total"), 1);
 }
@@ -364,18 +391,203 @@ TEST(BufferParamsTest, ChunkLimitRecordsSealsChunks) {
   EXPECT_EQ(h.out.calls, 2);
 }
 
-TEST(BufferParamsTest, QueueLimitLengthRefusesWithThrowException) {
+// Fluentd: queue_limit_length means total_limit_size = chunk_limit_size × queue_limit_length.
+// Many small chunks (a sink that fails, flush_interval 1s) never hold the input back; bytes do.
+TEST(BufferParamsTest, QueueLimitLengthLimitsBytesNotChunks) {
   Harness h;
   h.out.fail_times = 1000000;
   BufferConfig c = config();
+  c.chunk_limit_size.bytes = 1000;
   c.queue_limit_length = 2;
   c.flush_mode = "immediate";
   c.retry_wait.seconds = 100;
   h.make(c);
+  EXPECT_EQ(h.buffer->totalLimitBytes(), 2000u);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.send(i, i + 1).isOk()) << "chunk " << i;  // 20 chunks of 8 bytes
+  EXPECT_GE(h.buffer->queuedChunks(), 19u);
+  Status full = h.send(100, 300);  // 200 events, ~1,800 bytes: over the 2,000
+  EXPECT_FALSE(full.isOk());
+  EXPECT_NE(full.message().find("total_limit_size 2000"), std::string::npos) << full.message();
+  EXPECT_EQ(h.value("sluice_output_buffer_overflow_records_total"), 200);
+  EXPECT_LE(h.buffer->storedBytes(), 2000u);
+}
+
+// queued_chunks_limit_size (default flush_thread_count): while that many sealed chunks wait
+// for a flush thread, flush_interval seals no more; the staged chunk keeps growing.
+TEST(BufferParamsTest, QueuedChunksLimitKeepsTheStagedChunkGrowing) {
+  Harness h;
+  h.out.allowed = 0;
+  BufferConfig c = config();
+  c.flush_interval.seconds = 0;  // every staged chunk is due at once
+  c.chunk_limit_records = 5;
+  h.make(c);
+  EXPECT_EQ(h.buffer->queuedChunksLimit(), 1u);
   ASSERT_TRUE(h.send(0, 1).isOk());
-  ASSERT_TRUE(h.send(1, 2).isOk());
-  ASSERT_TRUE(waitFor([&] { return h.out.calls >= 2; }));
-  EXPECT_FALSE(h.send(2, 3).isOk());
+  ASSERT_TRUE(h.out.waitWriting(1));  // write 1 (one event) is held
+  ASSERT_TRUE(h.send(1, 6).isOk());   // two chunks sealed by their record limit
+  ASSERT_TRUE(h.send(6, 11).isOk());
+  ASSERT_TRUE(h.send(11, 12).isOk());  // a staged chunk, due by the interval
+  h.out.allow(1);  // write 1 ends; write 2 will be held
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard<std::mutex> lock(h.out.mu);
+    return h.out.calls == 2 && h.out.writing == 1;
+  }));
+  // Write 2 took one full chunk; the other still waits, so the staged one was not sealed.
+  EXPECT_EQ(h.buffer->queuedChunks(), 1u);
+  h.out.release();
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 12; }));
+  std::lock_guard<std::mutex> lock(h.out.mu);
+  EXPECT_EQ(h.out.sizes, (std::vector<size_t>{1, 5, 5, 1}));
+}
+
+// A backlog of small chunks of one key goes out in writes of up to chunk_limit_size, not one
+// write per chunk; an answer about some events reaches the chunk they came from.
+TEST(BufferTest, SmallDueChunksGoInOneWriteAndPartialAnswersFindTheirChunk) {
+  TempDir dir;
+  Harness h;
+  h.out.allowed = 0;
+  BufferConfig c = config();
+  c.flush_mode = "immediate";
+  h.make(c, dir.file("dead"));
+  ASSERT_TRUE(h.send(0, 2).isOk());
+  ASSERT_TRUE(h.out.waitWriting(1));
+  ASSERT_TRUE(h.send(2, 4).isOk());  // two more chunks of two events
+  ASSERT_TRUE(h.send(4, 6).isOk());
+  bool first = true;
+  h.out.answer = [&](const ChunkView& chunk) {
+    if (first || chunk.events() != 4) {
+      first = false;
+      for (size_t i = 0; i < chunk.events(); ++i) h.out.delivered.emplace_back(chunk.event(i));
+      return WriteResult::ok();
+    }
+    // The merged write of chunks 2 and 3: retry event 1 (n=3), fail event 2 (n=4).
+    WriteResult r;
+    r.kind = WriteResult::Kind::Partial;
+    r.retry_events = {1};
+    r.failed_events = {{2, "mapping"}};
+    for (size_t i : {0, 3}) h.out.delivered.emplace_back(chunk.event(i));
+    return r;
+  };
+  h.out.release();
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 5; }));
+  std::lock_guard<std::mutex> lock(h.out.mu);
+  EXPECT_EQ(h.out.sizes, (std::vector<size_t>{2, 4, 1}));
+  EXPECT_EQ(h.out.delivered.back(), "{\"n\":3}\n");
+  EXPECT_NE(testing::readFile(dir.file("dead/out1.jsonl")).find("{\\\"n\\\":4}"), std::string::npos);
+}
+
+// Events given up go to <secondary> without the buffer's lock: a slow <secondary> does not
+// stall the inputs' appends.
+TEST(BufferTest, GivingUpDoesNotHoldBackAppends) {
+  ScriptedOutput secondary;
+  Harness h;
+  secondary.allowed = 0;
+  h.out.permanent = true;
+  h.make(config(), "", &secondary);
+  ASSERT_TRUE(h.send(0, 3).isOk());
+  struct Release {
+    ScriptedOutput& o;
+    ~Release() { o.release(); }
+  } release{secondary};
+  ASSERT_TRUE(secondary.waitWriting(1));  // the flush thread is inside <secondary>'s write
+  auto append = std::async(std::launch::async, [&] { return h.send(3, 4); });
+  EXPECT_EQ(append.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  secondary.release();
+  EXPECT_TRUE(append.get().isOk());
+  ASSERT_TRUE(waitFor([&] { return secondary.deliveredCount() == 4; }));
+}
+
+// SIGUSR1's flush: staged chunks are sealed and chunks waiting for a retry go now.
+TEST(BufferTest, FlushNowSendsStagedAndWaitingChunks) {
+  Harness h;
+  h.out.fail_times = 1;
+  BufferConfig c = config();
+  c.flush_interval.seconds = 3600;
+  c.retry_wait.seconds = 3600;
+  h.make(c);
+  ASSERT_TRUE(h.send(0, 2).isOk());
+  h.buffer->flushNow();
+  ASSERT_TRUE(waitFor([&] { return h.out.calls == 1; }));  // failed: waits an hour for its retry
+  ASSERT_TRUE(h.send(2, 3).isOk());
+  h.buffer->flushNow();
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 3; }));
+  EXPECT_EQ(h.value("sluice_output_retries_total"), 1);
+}
+
+// overflow_action block: a full memory buffer holds the input until a chunk is delivered;
+// nothing is refused and nothing is lost.
+TEST(BufferTest, BlockWaitsForRoomAndLosesNothing) {
+  Harness h;
+  h.out.allowed = 0;
+  BufferConfig c = config();
+  c.chunk_limit_size.bytes = 100;
+  c.total_limit_size.bytes = 200;
+  c.overflow_action = "block";
+  c.flush_mode = "immediate";
+  h.make(c);
+  auto writer = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 200; ++i) {
+      Status s = h.send(i, i + 1);
+      if (!s) return s;
+    }
+    return Status::ok();
+  });
+  ASSERT_TRUE(h.out.waitWriting(1));
+  EXPECT_EQ(writer.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);  // held back
+  EXPECT_LE(h.buffer->storedBytes(), 200u);
+  h.out.release();
+  EXPECT_TRUE(writer.get().isOk());
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 200; }));
+  EXPECT_EQ(h.value("sluice_output_buffer_overflow_records_total"), 0);
+}
+
+// Limits are limits: a file chunk on disk, frames included, stays within chunk_limit_size, and
+// the buffer within total_limit_size.
+TEST(BufferTest, FileChunksStayWithinTheirLimitsOnDisk) {
+  TempDir dir;
+  Harness h;
+  h.out.allowed = 0;
+  BufferConfig c = config("file");
+  c.path = dir.file("buf");
+  c.chunk_limit_size.bytes = 1000;
+  c.total_limit_size.bytes = 8000;
+  c.flush_interval.seconds = 3600;
+  h.make(c);
+  Status s = Status::ok();
+  int sent = 0;
+  while (s && sent < 5000) {
+    s = h.send(sent, sent + 50);
+    if (s) sent += 50;
+  }
+  EXPECT_FALSE(s.isOk());  // the 8,000 bytes were reached
+  uint64_t on_disk = 0;
+  for (const auto& f : std::filesystem::directory_iterator(*c.path)) {
+    if (!f.path().string().ends_with(".chunk")) continue;
+    EXPECT_LE(f.file_size(), 1000u) << f.path();
+    on_disk += f.file_size();
+  }
+  EXPECT_LE(on_disk, 8000u);
+  EXPECT_GT(on_disk, 6000u);
+  h.out.release();
+}
+
+// A file buffer whose folder cannot be made is a start-up error that names it.
+TEST(BufferTest, UnwritableFileBufferPathFailsStart) {
+  TempDir dir;
+  testing::writeFile(dir.file("plain"), "x");
+  BufferConfig c = config("file");
+  c.path = dir.file("plain/buf");  // under a regular file: even root cannot create it
+  MetricsRegistry metrics;
+  PluginMetrics m{metrics, "output", "scripted", "out1"};
+  ScriptedOutput out;
+  Buffer::Options o;
+  o.config = c;
+  o.output_id = "out1";
+  Buffer b(std::move(o), out, nullptr, m, SourceLogger("[out]"));
+  EXPECT_FALSE(b.checkState().isOk());
+  Status s = b.start();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find(dir.file("plain")), std::string::npos) << s.message();
 }
 
 TEST(BufferParamsTest, LazyModeSealsAfterTheTimeSliceAndTimekeyWait) {

@@ -250,6 +250,10 @@ int main(int argc, char** argv) {
     return engine::replayDeadLetters(**pipeline, replay_dir);
   }
   if (vm.count("dry-run")) {
+    if (Status state = (*pipeline)->checkState(); !state) {
+      std::fprintf(stderr, "sluice: state cannot be kept: %s\n", state.message().c_str());
+      return engine::kExitConfigError;
+    }
     std::fputs((*pipeline)->graph().c_str(), stdout);
     if (vm.count("list-metrics")) {
       std::printf("metrics:\n");

@@ -35,7 +35,9 @@ Result<std::unique_ptr<SampleInput>> SampleInput::create(const SampleConfig& con
     return Status::invalidConfig("sample must be a JSON hash or an array of hashes");
   }
   if (samples.empty()) return Status::invalidConfig("sample is an empty array");
-  return std::unique_ptr<SampleInput>(new SampleInput(config, std::move(samples), std::move(arena)));
+  auto input = std::unique_ptr<SampleInput>(new SampleInput(config, std::move(samples), std::move(arena)));
+  input->log_ = ctx.log();
+  return input;
 }
 
 SampleInput::SampleInput(const SampleConfig& config, std::vector<Value> samples,
@@ -75,7 +77,9 @@ Status SampleInput::run(EventSink& out, const StopToken& stop) {
     emitted += emissions;
     Status s = out.emit(batch);
     batch.clear();
-    if (!s) return s;
+    // A full buffer (overflow_action throw_exception) refuses these events and counts them;
+    // the input goes on, as Fluentd's does: overload never stops the agent.
+    if (!s) log_.error("Events not accepted downstream, dropped: " + s.message());
   }
   return Status::ok();
 }

@@ -32,6 +32,7 @@ class SampleInput final : public Input {
   const std::optional<std::string> increment_key_;
   const std::vector<Value> samples_;      // immutable; deep-copied into each batch
   const std::unique_ptr<Arena> arena_;    // holds samples_
+  SourceLogger log_;
 };
 
 const PluginDescriptor& descriptor();

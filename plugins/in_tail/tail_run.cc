@@ -330,6 +330,9 @@ class TailRun {
   std::string longest_wait_path_;
 };
 
+// How long a stopping tail waits for its batches' delivery (the buffers flush meanwhile).
+constexpr int64_t kStopDrainNs = 5 * kNanosPerSecond;
+
 Status TailRun::run() {
   if (g_file_budget.load() == 0) {
     struct rlimit rl {};
@@ -402,8 +405,19 @@ Status TailRun::run() {
       next_tick_ns_ = now + kNanosPerSecond;
     }
   }
-  for (auto& [path, t] : targets_) {
-    if (!t->chain.empty()) advanceAcks(*t, *t->chain.front());
+  // Stopping: the engine has asked the buffers to send what they hold (flush_at_shutdown).
+  // Wait a little for what was read to be delivered, so that the position records it instead
+  // of the next start reading it again (memory buffers; a file buffer acknowledges at once).
+  const int64_t drain_until = nowNs() + kStopDrainNs;
+  while (true) {
+    bool waiting = false;
+    for (auto& [path, t] : targets_) {
+      if (t->chain.empty()) continue;
+      advanceAcks(*t, *t->chain.front());
+      if (!t->chain.front()->unacked.empty()) waiting = true;
+    }
+    if (!waiting || nowNs() >= drain_until) break;
+    ::poll(nullptr, 0, 20);
   }
   maybeWritePos(nowNs(), true);
   return Status::ok();

@@ -139,6 +139,9 @@ class Plugin {
   virtual Status start() { return Status::ok(); }
   // Called in stop order (inputs, filters, outputs) after data stopped flowing in.
   virtual void stop() {}
+  // Called by `--dry-run` on the main thread: checks that the state the plugin keeps (a
+  // pos_file's folder, ...) can be written, as start() would; start() must fail the same way.
+  virtual Status checkState() { return Status::ok(); }
 };
 using PluginPtr = std::unique_ptr<Plugin>;
 

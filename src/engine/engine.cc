@@ -12,12 +12,23 @@
 
 namespace sluice::engine {
 
-void Engine::blockSignals() {
+namespace {
+
+// The signals the engine takes through its signalfd: stop (INT, TERM), reload (HUP, USR2, as
+// Fluentd's), flush (USR1, as Fluentd's).
+sigset_t handledSignals() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&set, sig);
+  return set;
+}
+
+bool isStopSignal(uint32_t sig) { return sig == SIGINT || sig == SIGTERM; }
+
+}  // namespace
+
+void Engine::blockSignals() {
+  sigset_t set = handledSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
@@ -30,11 +41,7 @@ int Engine::run() {
     pipeline_->stopFiltersAndOutputs();
     return kExitRuntimeError;
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
+  sigset_t set = handledSignals();
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   int done_fd = eventfd(0, EFD_CLOEXEC);
 
@@ -68,8 +75,14 @@ int Engine::run() {
       if (fds[0].revents & POLLIN) {
         struct signalfd_siginfo info;
         if (::read(sfd, &info, sizeof(info)) != sizeof(info)) continue;
-        if (info.ssi_signo == SIGHUP) {
-          log.warn("SIGHUP: configuration reload is not supported yet; ignored.");
+        if (info.ssi_signo == SIGUSR1) {
+          log.info("Received SIGUSR1: flushing every buffer now.");
+          pipeline_->flushBuffers();
+          continue;
+        }
+        if (!isStopSignal(info.ssi_signo)) {
+          log.warn(std::string(info.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR2") +
+                   ": configuration reload is not supported yet; ignored.");
           continue;
         }
         log.info(std::string("Received ") + (info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") +
@@ -80,6 +93,9 @@ int Engine::run() {
     }
   }
   stop.requestStop();
+  // The buffers start sending now, while the inputs wind down (a tail waits a little for its
+  // last batches' delivery, so that its position records them).
+  pipeline_->flushBuffers(true);
   // While the inputs drain, a second signal exits at once.
   std::atomic<bool> joined{false};
   std::thread watchdog([&] {
@@ -87,7 +103,7 @@ int Engine::run() {
       struct pollfd fds[1] = {{sfd, POLLIN, 0}};
       if (::poll(fds, 1, 100) > 0) {
         struct signalfd_siginfo info;
-        if (::read(sfd, &info, sizeof(info)) == sizeof(info) && info.ssi_signo != SIGHUP) {
+        if (::read(sfd, &info, sizeof(info)) == sizeof(info) && isStopSignal(info.ssi_signo)) {
           static const char kMsg[] = "sluice: second signal, exiting without flushing\n";
           ssize_t ignored = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
           (void)ignored;

@@ -25,8 +25,9 @@ class Engine {
   Engine(std::unique_ptr<Pipeline> pipeline, MetricsRegistry& metrics)
       : pipeline_(std::move(pipeline)), metrics_(metrics) {}
 
-  // Blocks SIGINT/SIGTERM/SIGHUP in the calling thread (and threads it starts); call from
-  // main before run().
+  // Blocks SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 in the calling thread (and threads it
+  // starts) and ignores SIGPIPE; call from main before run(). run() takes them: INT/TERM stop,
+  // USR1 flushes every buffer, HUP/USR2 (reload) are logged and ignored.
   static void blockSignals();
 
   // Runs until stopped; returns an exit code.

@@ -112,11 +112,11 @@ Status OutputStage::emit(Batch& batch) {
 
 // ---- agent -------------------------------------------------------------------------------
 
-const Agent::Route& Agent::routeFor(std::string_view tag) {
+std::shared_ptr<const Agent::Route> Agent::routeFor(std::string_view tag) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = routes_.find(std::string(tag));
-  if (it != routes_.end()) return *it->second;
-  auto route = std::make_unique<Route>();
+  auto it = routes_.find(tag);
+  if (it != routes_.end()) return it->second;
+  auto route = std::make_shared<Route>();
   for (const Entry& e : entries_) {
     if (!e.pattern.matches(tag)) continue;
     if (e.is_filter) {
@@ -127,12 +127,13 @@ const Agent::Route& Agent::routeFor(std::string_view tag) {
     }
   }
   if (routes_.size() > 65536) routes_.clear();  // Bounded: tags may carry file paths.
-  return *routes_.emplace(std::string(tag), std::move(route)).first->second;
+  routes_.emplace(std::string(tag), route);
+  return route;
 }
 
 Status Agent::emitRun(Batch& batch, std::string_view tag) {
-  const Route& route = routeFor(tag);
-  for (FilterStage* fs : route.filters) {
+  const std::shared_ptr<const Route> route = routeFor(tag);
+  for (FilterStage* fs : route->filters) {
     size_t before = batch.size();
     fs->filter->process(batch);
     size_t after = batch.size();
@@ -142,7 +143,7 @@ Status Agent::emitRun(Batch& batch, std::string_view tag) {
     if (!batch.errors().empty()) pipeline_.emitErrors(batch, fs->instance->id);
     if (batch.empty()) return Status::ok();
   }
-  if (route.output != nullptr) return route.output->emit(batch);
+  if (route->output != nullptr) return route->output->emit(batch);
   pipeline_.countUnmatched(tag, batch.size());
   return Status::ok();
 }
@@ -221,6 +222,7 @@ struct SystemConfig {
   std::string log_format;
   int64_t workers = 1;
   bool without_source = false;
+  std::string root_dir;
 };
 
 const std::array<Param<SystemConfig>, 16>& systemParams() {
@@ -230,7 +232,7 @@ const std::array<Param<SystemConfig>, 16>& systemParams() {
       {"log_format", &S::log_format, "text", "Format of sluice's own log (also `<log> format`).", "text|json"},
       {"workers", &S::workers, "1", "Fluentd's worker count; sluice runs one process and warns when this is above 1."},
       {"without_source", &S::without_source, "false", "Start without inputs."},
-      {"root_dir", {}, nullptr, "sluice keeps state where each plugin's path says.", {}, kIgnored},
+      {"root_dir", &S::root_dir, "/var/lib/sluice", "Folder of state no plugin path names: the dead letters of memory buffers (`<root_dir>/dead-letter`)."},
       {"suppress_repeated_stacktrace", {}, nullptr, "sluice logs no stack traces.", {}, kIgnored},
       {"ignore_repeated_log_interval", {}, nullptr, "sluice always suppresses repeats for 10 s.", {}, kIgnored},
       {"ignore_same_log_interval", {}, nullptr, "sluice always suppresses repeats for 10 s.", {}, kIgnored},
@@ -263,6 +265,7 @@ Status Pipeline::applySystem(const config::Element& system) {
     return Status::invalidConfig(system.where.str() + ": <log> format must be text or json");
   }
   Logger::global().setJson(sc.log_format == "json");
+  root_dir_ = sc.root_dir;
   if (sc.workers > 1) {
     Logger::global().log(LogLevel::Warn, "[config]",
                          system.where.str() + ": workers " + std::to_string(sc.workers) +
@@ -418,7 +421,9 @@ Result<OutputStage*> Pipeline::buildOutput(const config::Element& element) {
     opts.config = bc;
     opts.keys = std::move(*keys);
     opts.output_id = inst->id;
-    opts.dead_letter_dir = bc.dead_letter_path.value_or(bc.type == "file" ? *bc.path + "/dead-letter" : "");
+    // Events that fail for good always have a place `sluice replay` can take them from.
+    opts.dead_letter_dir = bc.dead_letter_path.value_or(bc.type == "file" ? *bc.path + "/dead-letter"
+                                                                         : root_dir_ + "/dead-letter");
     opts.sync = bc.fsync == "append" ? buffer::SyncPolicy::Append
                 : bc.fsync == "none" ? buffer::SyncPolicy::None : buffer::SyncPolicy::Seal;
     buf = std::make_unique<buffer::Buffer>(std::move(opts), *output, secondary, *inst->metrics, inst->log);
@@ -590,6 +595,30 @@ void Pipeline::stopFiltersAndOutputs() {
     if (os->secondary()) os->secondary()->stop();
   }
   started_ = false;
+}
+
+void Pipeline::flushBuffers(bool stopping) {
+  for (auto& os : output_stages_) {
+    if (!os->buffer()) continue;
+    if (stopping) {
+      os->buffer()->flushForShutdown();
+    } else {
+      os->buffer()->flushNow();
+    }
+  }
+}
+
+Status Pipeline::checkState() const {
+  for (const auto& os : output_stages_) {
+    if (!os->buffer()) continue;
+    Status s = os->buffer()->checkState();
+    if (!s) return s.withPrefix(os->instance()->log.source() + " ");
+  }
+  for (const auto& p : plugins_) {
+    Status s = p->checkState();
+    if (!s) return s;
+  }
+  return Status::ok();
 }
 
 Result<Output*> Pipeline::startOutputForReplay(const std::string& id) {

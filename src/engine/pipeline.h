@@ -100,14 +100,20 @@ class Agent : public EventSink {
     std::vector<FilterStage*> filters;
     OutputStage* output = nullptr;
   };
-  const Route& routeFor(std::string_view tag);
+  // The tag's route, shared: another thread may drop it from the cache (the cache is bounded)
+  // while this one still uses it. One lock per batch, not per event.
+  std::shared_ptr<const Route> routeFor(std::string_view tag);
   Status emitRun(Batch& batch, std::string_view tag);
 
+  struct TagHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   Pipeline& pipeline_;
   std::string name_;
   std::vector<Entry> entries_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<Route>> routes_;  // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<const Route>, TagHash, std::equal_to<>> routes_;  // guarded by mu_
 };
 
 // An input and the agent its events go to.
@@ -136,6 +142,12 @@ class Pipeline {
   Status start();
   // Filters then outputs (inputs are stopped by the engine first).
   void stopFiltersAndOutputs();
+  // Seals and sends every buffer's chunks now (SIGUSR1; at a stop, only the buffers with
+  // flush_at_shutdown). Any thread.
+  void flushBuffers(bool stopping = false);
+  // Checks that the state the pipeline keeps can be written (buffer paths, dead letters) — what
+  // start() would find, for --dry-run. Creates missing folders.
+  Status checkState() const;
 
   std::vector<InputStage*> inputs() const;
   // The output (and its <secondary>) with this @id started alone, for `sluice replay`.
@@ -164,6 +176,7 @@ class Pipeline {
   MetricsRegistry& metrics_;
   BuildOptions options_;
   std::string hostname_;
+  std::string root_dir_ = "/var/lib/sluice";  // <system> root_dir
 
   std::deque<Instance> instances_;
   std::vector<PluginPtr> plugins_;  // start order: outputs, filters, inputs (sorted at start)

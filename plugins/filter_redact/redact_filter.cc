@@ -174,6 +174,8 @@ RedactFilter::RedactFilter(const RedactConfig& config, std::vector<RedactPattern
   for (const std::string& k : keys_) {
     key_counters_.push_back(&ctx.metrics().pluginCounter("redactions_total", "Secrets redacted.", {{"key", k}}));
   }
+  template_checks_ = &ctx.metrics().pluginCounter(
+      "template_checks_total", "Shared metadata (kubernetes_metadata's JSON templates) searched: once per template.");
 }
 
 // The text that replaces one secret: the replacement, or its keyed hash.
@@ -275,16 +277,16 @@ bool RedactFilter::leavesAlone(const Value& original) const {
 void RedactFilter::walk(Value& v, Arena& arena, Counts& counts) const {
   const bool collect = set_ && fields_.empty();
   if (const JsonTemplate* t = v.unchangedTemplate()) {
-    // A copy of metadata shared by many records (kubernetes_metadata): checked once. The
-    // verdict is kept on the template: this filter's address (nothing to redact), or that
-    // address + 1 (something: copies go through the whole path).
-    const void* clean = this;
-    const void* dirty = reinterpret_cast<const char*>(this) + 1;
-    const void* verdict = t->verified.load(std::memory_order_acquire);
-    if (verdict == clean) return;
-    if (verdict != dirty) {
+    // A copy of metadata shared by many records (kubernetes_metadata): checked once per
+    // template and filter. This filter's verdicts live in its own small cache, keyed by the
+    // template's id: `id << 1 | something-to-redact` (copies with something go the whole path).
+    std::atomic<uint64_t>& slot = verdicts_[t->id % verdicts_.size()];
+    uint64_t verdict = slot.load(std::memory_order_relaxed);
+    if (verdict == t->id << 1) return;
+    if (verdict != (t->id << 1 | 1)) {
       bool alone = leavesAlone(*t->original);
-      t->verified.store(alone ? clean : dirty, std::memory_order_release);
+      template_checks_->add(1);
+      slot.store(t->id << 1 | (alone ? 0 : 1), std::memory_order_relaxed);
       if (alone) return;
     }
   }

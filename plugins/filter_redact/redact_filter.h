@@ -5,6 +5,7 @@
 #include <re2/set.h>
 
 #include <array>
+#include <atomic>
 #include <memory>
 
 #include "core/plugin_api.h"
@@ -79,6 +80,9 @@ class RedactFilter final : public Filter {
   const std::string hash_key_;
   std::vector<Counter*> pattern_counters_;
   std::vector<Counter*> key_counters_;
+  Counter* template_checks_ = nullptr;
+  // Verdicts on shared metadata (JsonTemplate), by template id; lock-free, any input thread.
+  mutable std::array<std::atomic<uint64_t>, 256> verdicts_{};
 };
 
 // The built-in pattern sets by name (email, credit_card, jwt, bearer_token, aws_access_key,

@@ -32,6 +32,10 @@ TEST(RedactFilterTest, SeedKeysByDefaultAtAnyDepthAndCase) {
             R"({"user":"bob","Password":"[REDACTED]","nested":{"TOKEN":"[REDACTED]","list":[{"secret":"[REDACTED]"},{"ok":2}]},"Authorization":"[REDACTED]","cookie":"[REDACTED]","session":"[REDACTED]","key":"[REDACTED]","keyboard":"qwerty"})");
 }
 
+uint64_t templateChecks(PluginFactory& f) {
+  return static_cast<uint64_t>(f.metrics().valueForTest("sluice_filter_redact_template_checks_total"));
+}
+
 // Metadata a plugin copies into many records (kubernetes_metadata's JsonTemplate): checked once;
 // clean copies are passed over (and still written from the stored JSON), dirty ones redacted.
 TEST(RedactFilterTest, SharedMetadataIsCheckedOnce) {
@@ -53,8 +57,7 @@ TEST(RedactFilterTest, SharedMetadataIsCheckedOnce) {
   EXPECT_EQ(out[0], R"({"msg":"mail [REDACTED]","kubernetes":{"pod_name":"web-1","labels":{"app":"web"}}})");
   EXPECT_EQ(out[1], R"({"msg":"mail [REDACTED]","kubernetes":{"pod_name":"web-2","annotations":{"owner":"[REDACTED]"}}})");
   EXPECT_EQ(out[2], out[0]);
-  EXPECT_EQ(clean_t.verified.load(), filter.get());  // the clean one was checked and remembered
-  EXPECT_EQ(dirty_t.verified.load(), reinterpret_cast<const char*>(filter.get()) + 1);  // checked: redact each copy
+  EXPECT_EQ(templateChecks(f), 2u);  // each template searched once, the verdict remembered
   EXPECT_NE(b.events()[0].record.find("kubernetes")->unchangedTemplate(), nullptr);  // still copied as JSON
   EXPECT_EQ(toJson(dirty), R"({"pod_name":"web-2","annotations":{"owner":"ann@example.com"}})");  // shared original untouched
 }
@@ -73,7 +76,34 @@ TEST(RedactFilterTest, SharedMetadataWithAFalseAlarmIsCleanOnce) {
   b.add("t", 1, r);
   filter->process(b);
   EXPECT_EQ(jsonRecords(b)[0], R"({"msg":"ok","kubernetes":{"namespace_id":"a1b2c3d4-0000-4000-8000-000000000001"}})");
-  EXPECT_EQ(t.verified.load(), filter.get());
+  b.clear();
+  r = *parseJson(R"({"msg":"ok"})", b.arena());
+  r.setMember("kubernetes", Value::copyOfTemplate(t, b.arena()), b.arena());
+  b.add("t", 1, r);
+  filter->process(b);
+  EXPECT_EQ(templateChecks(f), 1u);  // clean once: the second copy is passed over
+}
+
+// Two redact filters keep their verdicts apart: one finds nothing in the metadata, the other
+// redacts it; neither makes the other search again, and both stay right.
+TEST(RedactFilterTest, TwoFiltersKeepTheirOwnVerdictsOnSharedMetadata) {
+  PluginFactory f;
+  auto by_key = f.mustMake<Filter>(PluginKind::Filter, "redact", "keys owner\n");
+  auto by_email = f.mustMake<Filter>(PluginKind::Filter, "redact", "keys none\nbuiltin ipv4\n");
+  Arena meta_arena;
+  Value meta = *parseJson(R"({"pod_name":"web-1","annotations":{"owner":"ann"}})", meta_arena);
+  JsonTemplate t{&meta, meta_arena.copy(toJson(meta))};
+  for (int round = 0; round < 10; ++round) {
+    Batch b;
+    Value r = *parseJson(R"({"msg":"hi"})", b.arena());
+    r.setMember("kubernetes", Value::copyOfTemplate(t, b.arena()), b.arena());
+    b.add("t", 1, r);
+    by_email->process(b);
+    EXPECT_EQ(jsonRecords(b)[0], R"({"msg":"hi","kubernetes":{"pod_name":"web-1","annotations":{"owner":"ann"}}})");
+    by_key->process(b);
+    EXPECT_EQ(jsonRecords(b)[0], R"({"msg":"hi","kubernetes":{"pod_name":"web-1","annotations":{"owner":"[REDACTED]"}}})");
+  }
+  EXPECT_EQ(templateChecks(f), 2u);  // one search per filter, not one per record
 }
 
 TEST(RedactFilterTest, ContainsMatching) {

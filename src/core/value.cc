@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/value.h"
 
+#include <atomic>
+
 #include <cstring>
 
 namespace sluice {
@@ -151,6 +153,11 @@ bool sameStructure(const Value& copy, const Value& original) {
 }
 
 }  // namespace
+
+uint64_t nextJsonTemplateId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 Value Value::copyOfTemplate(const JsonTemplate& t, Arena& arena) {
   const Value& o = *t.original;

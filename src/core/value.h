@@ -18,12 +18,14 @@ class Value;
 
 // An object a plugin builds once and copies into many records (kubernetes_metadata's pod
 // metadata), with its JSON text serialised once. REQUIRES: both outlive every copy.
+uint64_t nextJsonTemplateId();  // 1, 2, 3, ...: thread-safe
+
 struct JsonTemplate {
   const Value* original = nullptr;  // an object
   std::string_view json;            // appendJson(*original)
-  // A filter's verdict on the original, kept for its unchanged copies (redact: whether the pod
-  // metadata holds a secret); what the value means is the filter's.
-  mutable std::atomic<const void*> verified{nullptr};
+  // Unique for the life of the process (an address can be reused; this is not): filters that
+  // keep a verdict per template (redact) key their own caches by it.
+  uint64_t id = nextJsonTemplateId();
 };
 
 // A JSON-like value: 16 bytes, trivially copyable. Strings, arrays and objects point into an

@@ -408,13 +408,15 @@ TEST_F(KubeMetadataTest, TooManyRequestsWaitsForRetryAfter) {
 // passing without metadata.
 TEST_F(KubeMetadataTest, KubeletWithAnUnverifiableCertificateStopsStartUp) {
   testing::TempDir cluster_dir, kubelet_dir;
-  testing::TestCa cluster(cluster_dir.path()), own(kubelet_dir.path());
-  ASSERT_TRUE(cluster.ok() && own.ok());
-  KubernetesStandIn kubelet(own.serverCert(), own.serverKey());
-  ASSERT_TRUE(kubelet.start());
-  kubelet.putPod(podJson("shop", "web-1"));
+  testing::TestCa cluster(cluster_dir.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.error();
+  std::string error;
+  auto kubelet = KubernetesStandIn::selfSignedKubelet(kubelet_dir.path(), &error);
+  ASSERT_TRUE(kubelet) << error;
+  ASSERT_TRUE(kubelet->start());
+  kubelet->putPod(podJson("shop", "web-1"));
   const std::string conf = "secret_dir " + dir_.file("no-secrets") + "\nuse_kubelet true\nkubelet_host 127.0.0.1\nkubelet_port " +
-                           std::to_string(kubelet.port()) + "\nca_file " + cluster.caCert() + "\n";
+                           std::to_string(kubelet->port()) + "\nca_file " + cluster.caCert() + "\n";
   auto f = factory_.mustMake<KubernetesMetadataFilter>(PluginKind::Filter, "kubernetes_metadata", conf);
   Status st = f->start();
   ASSERT_FALSE(st.isOk());

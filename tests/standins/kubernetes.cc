@@ -4,6 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -56,6 +59,20 @@ std::string stringAt(const Value& v, std::initializer_list<std::string_view> key
 }  // namespace
 
 KubernetesStandIn::KubernetesStandIn() { routes(); }
+
+std::unique_ptr<KubernetesStandIn> KubernetesStandIn::selfSignedKubelet(const std::string& dir, std::string* error) {
+  // As the kubelet makes one at start when no --tls-cert-file is given: self-signed, named
+  // after the node (here its address too, so that only the signature fails verification).
+  const std::string command = "cd '" + dir + "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+                              " -keyout kubelet.key -out kubelet.crt -days 2 -subj /CN=node-a@1700000000"
+                              " -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>openssl.err";
+  if (std::system(command.c_str()) != 0) {
+    std::ifstream err(dir + "/openssl.err");
+    *error = "openssl failed: " + std::string(std::istreambuf_iterator<char>(err), {});
+    return nullptr;
+  }
+  return std::make_unique<KubernetesStandIn>(dir + "/kubelet.crt", dir + "/kubelet.key");
+}
 
 KubernetesStandIn::KubernetesStandIn(const std::string& cert_file, const std::string& key_file)
     : http_(cert_file, key_file) {

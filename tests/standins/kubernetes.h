@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ class KubernetesStandIn {
   // HTTPS with this certificate and key (see TestCa).
   KubernetesStandIn(const std::string& cert_file, const std::string& key_file);
   ~KubernetesStandIn();
+  // A kubelet as it serves by default: HTTPS with a self-signed certificate it made itself
+  // (no cluster CA signed it; only serverTLSBootstrap gives it one), written into `dir`. Null
+  // with `error` set when openssl fails.
+  static std::unique_ptr<KubernetesStandIn> selfSignedKubelet(const std::string& dir, std::string* error);
 
   bool start() { return http_.start(); }
   void stop();

@@ -182,5 +182,29 @@ TEST(KubernetesStandInTest, BookmarksAndRetryAfter) {
   EXPECT_NE(r.body.find(R"("reason":"TooManyRequests","details":{"retryAfterSeconds":3},"code":429)"), std::string::npos) << r.body;
 }
 
+// A kubelet's default certificate is its own, self-signed: a client that verifies refuses it
+// (even with a cluster CA), one that does not gets the node's pods.
+TEST(KubernetesStandInTest, KubeletServesASelfSignedCertificate) {
+  TempDir dir;
+  std::string error;
+  auto kubelet = KubernetesStandIn::selfSignedKubelet(dir.path(), &error);
+  ASSERT_TRUE(kubelet) << error;
+  ASSERT_TRUE(kubelet->start());
+  kubelet->putPod(pod("default", "a", "node-a", "v1"));
+  net::HttpClient verifying;
+  net::HttpResponse r;
+  net::HttpRequest req;
+  std::string url = kubelet->url("/pods");
+  ASSERT_EQ(url.rfind("https://", 0), 0u) << url;
+  req.url = url;
+  verifying.send(req, r);
+  EXPECT_TRUE(r.transportFailed());
+  EXPECT_NE(r.error.find("self-signed"), std::string::npos) << r.error;
+  net::HttpClient trusting(net::TlsOptions{.verify = false, .ca_file = {}, .client_cert = {}, .client_key = {}});
+  trusting.send(req, r);
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_NE(r.body.find(R"("name":"a")"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -202,6 +202,8 @@ EsOutput::EsOutput(const EsConfig& config, PluginContext& ctx)
                                              "Documents refused for a dotted-key mapping conflict, sent again with the dots replaced.")),
       item_resends_(&ctx.metrics().pluginCounter("item_resends_total",
                                                  "Requests resending items rejected with 429/5xx within the same write.")),
+      request_resends_(&ctx.metrics().pluginCounter(
+          "request_resends_total", "Whole requests answered 5xx (no Retry-After) or cut off, sent again within the same write.")),
       metrics_(ctx.metrics()) {}
 
 EsOutput::~EsOutput() = default;
@@ -613,7 +615,7 @@ class EsOutput::Request {
   // Pending: to send; Again: rejected for now (429, 5xx), sent again in this write; Repaired: a
   // mapping conflict, sent again with its keys de-dotted; Retry: back to the buffer.
   enum class Fate : uint8_t { Pending, Done, Failed, Again, Repaired, Retry };
-  static constexpr int kItemRounds = 2;  // resends of rejected items within one write
+  static constexpr int kItemRounds = 3;  // resends of rejected items within one write (10, 20, 40 ms)
 
   bool anyRetry() const { return std::find(fate_.begin(), fate_.end(), Fate::Retry) != fate_.end(); }
 
@@ -679,6 +681,14 @@ class EsOutput::Request {
     return owned;
   }
 
+  // The whole request failed in a way that often passes (5xx without Retry-After, a reset
+  // connection): its events are sent again within this write, like rejected items.
+  void againAll(const std::vector<uint32_t>& ids, std::string reason) {
+    for (uint32_t i : ids) fate_[i] = Fate::Again;
+    reason_ = std::move(reason);
+    out_.request_resends_->add(1);
+  }
+
   void retryAll(const std::vector<uint32_t>& ids, std::string reason, int64_t retry_after_ns = -1) {
     for (uint32_t i : ids) fate_[i] = Fate::Retry;
     reason_ = std::move(reason);
@@ -709,7 +719,14 @@ class EsOutput::Request {
     req.timeout_ms = static_cast<int64_t>(out_.cfg_.request_timeout.seconds * 1000);
     req.connect_timeout_ms = req.timeout_ms;
     if (!sendToAHost(req)) {
-      retryAll(ids, "no answer from Elasticsearch: " + resp_.error);
+      // A connection reset or refused is sent again in this write (as rejected items are); a
+      // timeout goes back to the buffer's backoff at once (the server is slow, not flaky).
+      std::string why = "no answer from Elasticsearch: " + resp_.error;
+      if (resp_.error.find("timed out") == std::string::npos) {
+        againAll(ids, std::move(why));
+      } else {
+        retryAll(ids, std::move(why));
+      }
       return;
     }
     const long status = resp_.status;
@@ -763,6 +780,8 @@ class EsOutput::Request {
       --bisect_budget_;
       out_.bisections_->add(1);
       halves();
+    } else if (status >= 500 && resp_.retry_after_ns < 0) {
+      againAll(ids, what);  // a passing 5xx: sent again after 10, then 20 ms, then the buffer's backoff
     } else {
       retryAll(ids, what, resp_.retry_after_ns);
     }

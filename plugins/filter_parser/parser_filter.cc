@@ -14,7 +14,7 @@ const std::array<Param<C>, 8> kParams = {{
     {"reserve_data", &C::reserve_data, "false", "Keep the original fields; parsed fields are merged over them."},
     {"reserve_time", &C::reserve_time, "false", "Keep the event's time even if the parser found one."},
     {"remove_key_name_field", &C::remove_key_name_field, "false", "With reserve_data: drop key_name after a successful parse."},
-    {"replace_invalid_sequence", &C::replace_invalid_sequence, "false", "Invalid UTF-8 never stops parsing in sluice; it is replaced on output.", {}, kIgnored},
+    {"replace_invalid_sequence", &C::replace_invalid_sequence, "false", "Always on in sluice: invalid UTF-8 never stops parsing; JSON parsers replace it with U+FFFD as they read, other parsers when the record is written.", {}, kIgnored},
     {"inject_key_prefix", &C::inject_key_prefix, nullptr, "Prefix added to each parsed field name."},
     {"hash_value_field", &C::hash_value_field, nullptr, "Store the parsed fields under this one field."},
     {"emit_invalid_record_to_error", &C::emit_invalid_record_to_error, "true", "Send records whose field is missing or does not parse to @ERROR."},

@@ -13,7 +13,7 @@ namespace sluice::plugins::in_tail {
 namespace {
 
 using C = TailConfig;
-const std::array<Param<C>, 19> kParams = {{
+const std::array<Param<C>, 20> kParams = {{
     {"path", &C::path, nullptr, "Files to follow: comma-separated globs.", {}, kRequired},
     {"exclude_path", &C::exclude_path, "", "Globs of files not to follow (array)."},
     {"pos_file", &C::pos_file, nullptr, "Where positions are recorded (Fluentd's format plus a fingerprint column). Its folder must be writable (checked at start-up and by --dry-run). Without it, a restart starts over."},
@@ -33,6 +33,7 @@ const std::array<Param<C>, 19> kParams = {{
     {"ignore_repeated_permission_error", &C::ignore_repeated_permission_error, "false", "Report a file that cannot be opened only once."},
     {"limit_recently_modified", &C::limit_recently_modified, "0", "Ignore files not modified within this time (0: no limit)."},
     {"multiline_flush_interval", &C::multiline_flush_interval, "5", "Emit a held partial or multi-line event after this long without its end."},
+    {"symlink_roots", &C::symlink_roots, "", "More folders that followed files may resolve into (array). By default a file (through its symlinks) must lie under the folder its glob names, /var/log/pods or /var/lib/docker/containers; others are refused, logged once and counted."},
 }};
 
 }  // namespace
@@ -79,6 +80,7 @@ TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std
   metrics_.watched_files = &m.gauge("tail_watched_files", "Files being followed.");
   metrics_.lost_bytes = &m.pluginCounter("lost_bytes_total", "Bytes of files deleted before they were read (where the length is known).");
   metrics_.lost_files = &m.pluginCounter("lost_files_total", "Files gone (deleted or unreadable) before they were read to the end.");
+  metrics_.refused_files = &m.pluginCounter("refused_files_total", "Paths not followed: they resolve outside the allowed folders.");
   metrics_.fd_cycles = &m.pluginCounter("fd_cycles_total", "Files closed to free a descriptor for another (more files than descriptors).");
 }
 

@@ -25,6 +25,7 @@ struct TailConfig {
   bool ignore_repeated_permission_error = false;
   Duration limit_recently_modified;
   Duration multiline_flush_interval;
+  StringList symlink_roots;
 };
 
 // Fluentd's in_tail: follows files matching `path` (inotify plus a stat timer), survives
@@ -59,6 +60,7 @@ class TailInput final : public Input {
     Counter* lost_bytes;   // bytes of files gone before they were read (where the length is known)
     Counter* lost_files;   // files gone (deleted, unreadable) before they were read to the end
     Counter* fd_cycles;    // files closed to free a descriptor for another (reading in turns)
+    Counter* refused_files;  // paths resolving outside the folders symlinks may lead into
   };
   const Metrics& metrics() const { return metrics_; }
 

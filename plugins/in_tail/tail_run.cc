@@ -115,7 +115,6 @@ struct Target {
   bool dirty = true;
   bool check = true;   // stat the path (rotation, truncation)
   bool matched = true; // still matches the globs
-  bool permission_reported = false;
   std::string real_base;           // the file name the path resolves to (0.log)
   std::deque<KnownFile> known;     // files seen at the path or beside it
 };
@@ -275,6 +274,11 @@ class TailRun {
   void reportLost(const std::string& path, const std::string& file, uint64_t ino, uint64_t from, uint64_t to,
                   bool end_known);
 
+  // Symlinks.
+  void setupSymlinkRoots();
+  bool allowedFile(const std::string& real) const;
+  bool refuseOutside(const std::string& path, const std::string& real);
+
   // Descriptors.
   int openFd(const char* path, int flags);
   bool evictOne(const Watcher* keep);
@@ -323,6 +327,10 @@ class TailRun {
   MalformedLineReporter malformed_;
   // Reading in turns (more files than descriptors).
   std::map<std::string, int64_t> waiting_paths_;  // files not opened yet for lack of descriptors
+  std::map<std::string, int64_t> unreadable_;     // files denied by permission: when last reported
+  // Symlinks are followed only into these folders (symlinks resolved).
+  std::vector<std::string> symlink_roots_;
+  std::set<std::string> refused_;                 // paths refused for pointing elsewhere (logged once)
   bool cycling_ = false;
   int64_t next_cycling_report_ns_ = 0;
   uint64_t reopens_ = 0;
@@ -350,6 +358,7 @@ Status TailRun::run() {
     if (!s) return s;
     saved_ = pos_->loaded();
   }
+  setupSymlinkRoots();
   if (cfg_.enable_stat_watcher) setupInotify();
   int64_t now = nowNs();
   if (!cfg_.skip_refresh_on_startup) refresh(true);
@@ -395,7 +404,10 @@ Status TailRun::run() {
     if (fds[0].revents & POLLIN) break;
     if (inotify_fd_ >= 0 && (fds[1].revents & POLLIN)) drainInotify();
     now = nowNs();
-    if (rescan_ || now >= next_refresh_ns_ || (!waiting_paths_.empty() && now >= next_tick_ns_)) {
+    // Files waiting for a descriptor or denied by permission are tried again every second (a
+    // chmod is picked up at once).
+    if (rescan_ || now >= next_refresh_ns_ ||
+        ((!waiting_paths_.empty() || !unreadable_.empty()) && now >= next_tick_ns_)) {
       refresh(false);
       rescan_ = false;
       if (now >= next_refresh_ns_) next_refresh_ns_ = now + cfg_.refresh_interval.nanos();
@@ -463,6 +475,7 @@ std::set<std::string> TailRun::expandGlobs() {
     if (excluded.count(p)) continue;
     struct stat st;
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (refuseOutside(p, realPathOf(p))) continue;
     if (cfg_.limit_recently_modified.seconds > 0 &&
         now_s - st.st_mtime > static_cast<int64_t>(cfg_.limit_recently_modified.seconds)) {
       continue;
@@ -488,6 +501,41 @@ void TailRun::refresh(bool startup) {
       t->check = t->dirty = true;
     }
   }
+}
+
+// The folders a followed file may resolve into: each glob's root, the kubelet's and Docker's
+// log folders, and `symlink_roots`.
+void TailRun::setupSymlinkRoots() {
+  std::vector<std::string> roots{"/var/log/pods", "/var/lib/docker/containers"};
+  for (const std::string& p : in_.patterns()) roots.push_back(globRoot(p));
+  for (const std::string& r : cfg_.symlink_roots) roots.push_back(r);
+  for (const std::string& r : roots) {
+    std::string real = realPathOf(r);
+    while (real.size() > 1 && real.back() == '/') real.pop_back();
+    symlink_roots_.push_back(real);
+    if (real != r) symlink_roots_.push_back(r);
+  }
+}
+
+bool TailRun::allowedFile(const std::string& real) const {
+  for (const std::string& root : symlink_roots_) {
+    if (root == "/") return true;
+    if (real.size() > root.size() && real.compare(0, root.size(), root) == 0 && real[root.size()] == '/') return true;
+  }
+  return false;
+}
+
+// A path that resolves outside the allowed folders (`ln -s /etc/shadow x.log`) is not read:
+// logged once and counted. Returns true when refused.
+bool TailRun::refuseOutside(const std::string& path, const std::string& real) {
+  if (allowedFile(real)) return false;
+  if (refused_.insert(path).second) {
+    in_.metrics().refused_files->add(1);
+    in_.log().warn("Not following " + path + ": it resolves to " + real +
+                   ", outside the folders symlinks may lead into (the glob's folder, /var/log/pods, "
+                   "/var/lib/docker/containers and symlink_roots)");
+  }
+  return true;
 }
 
 // Opens a file for reading within the descriptor budget, closing the least recently used
@@ -571,9 +619,15 @@ void TailRun::reportCycling(int64_t now) {
 std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t) {
   int fd = openFd(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    if (errno == EACCES && !(cfg_.ignore_repeated_permission_error && t.permission_reported)) {
-      in_.log().warn("Permission denied: cannot read " + path);
-      t.permission_reported = true;
+    if (errno == EACCES || errno == EPERM) {
+      // Reported when first seen, then once per refresh_interval unless
+      // ignore_repeated_permission_error; tried again every second.
+      const int64_t now = nowNs();
+      auto [it, first] = unreadable_.emplace(path, now);
+      if (first || (!cfg_.ignore_repeated_permission_error && now - it->second >= cfg_.refresh_interval.nanos())) {
+        in_.log().warn("Permission denied: cannot read " + path + " (tried again every second)");
+        it->second = now;
+      }
     }
     if (errno == EMFILE && !waiting_paths_.count(path)) {
       waiting_paths_[path] = nowNs();
@@ -583,6 +637,17 @@ std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    g_open_files.fetch_sub(1);
+    return nullptr;
+  }
+  if (unreadable_.erase(path)) in_.log().info("Readable now: " + path);
+  // The file actually opened must lie where symlinks may lead (checked on the descriptor:
+  // a link changed after the glob was expanded is caught too).
+  char fd_link[64], real[PATH_MAX];
+  std::snprintf(fd_link, sizeof(fd_link), "/proc/self/fd/%d", fd);
+  ssize_t rn = ::readlink(fd_link, real, sizeof(real) - 1);
+  if (rn > 0 && refuseOutside(path, std::string(real, static_cast<size_t>(rn)))) {
     ::close(fd);
     g_open_files.fetch_sub(1);
     return nullptr;

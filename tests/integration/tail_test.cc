@@ -135,7 +135,8 @@ class TailTest : public ::testing::Test {
   std::string config(const std::string& path_glob, const std::string& extra = "",
                      const std::string& parse = "none") {
     std::string conf = "<source>\n @type tail\n path " + path_glob + "\n pos_file " + dir_.file("pos/tail.pos") +
-                       "\n tag t.*\n read_from_head true\n rotate_wait 1\n refresh_interval 1\n" + extra +
+                       "\n tag t.*\n read_from_head true\n rotate_wait 1\n refresh_interval 1\n symlink_roots " +
+                       dir_.file("pods") + "\n" + extra +
                        " <parse>\n  @type " + parse + "\n </parse>\n</source>\n"
                        "<match t.**>\n @type file\n path " + out_ + "\n</match>\n";
     writeFile(dir_.file("sluice.conf"), conf);
@@ -632,6 +633,60 @@ TEST_F(TailTest, UnwritablePosFileIsAStartUpError) {
         << err;
   }
   EXPECT_EQ(countLines(out_), 0u);
+}
+
+
+// Issue 15: a symlink in a tailed folder is followed only into allowed folders (the glob's,
+// the kubelet's, symlink_roots); others are refused, logged once and counted.
+TEST_F(TailTest, SymlinksAreFollowedOnlyIntoAllowedFolders) {
+  fs::create_directories(dir_.file("secret"));
+  fs::create_directories(dir_.file("pods/ns_p_uid/ctr"));
+  writeFile(dir_.file("secret/shadow"), "root:x:0:0\n");
+  append(dir_.file("pods/ns_p_uid/ctr/0.log"), "p 0\n");
+  append(dir_.file("logs/a.log"), "a 0\n");
+  fs::create_symlink(dir_.file("secret/shadow"), dir_.file("logs/s.log"));
+  fs::create_symlink(dir_.file("pods/ns_p_uid/ctr/0.log"), dir_.file("logs/p.log"));
+  auto p = start(config(dir_.file("logs/*.log")));
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 2; })) << readFile(out_);
+  // Two more expansions of the glob (a new file each): the refusal is not logged again.
+  append(dir_.file("logs/b.log"), "b 0\n");
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 3; })) << readFile(out_);
+  append(dir_.file("logs/c.log"), "c 0\n");
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 4; })) << readFile(out_);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"a", 1}, {"b", 1}, {"c", 1}, {"p", 1}});
+  EXPECT_EQ(readFile(out_).find("root:x"), std::string::npos);
+  std::string log = readFile(dir_.file("stdout.err"));
+  const std::string refused = "Not following " + dir_.file("logs/s.log") + ": it resolves to " + dir_.file("secret/shadow");
+  size_t first = log.find(refused);
+  EXPECT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(refused, first + 1), std::string::npos) << "logged more than once:\n" << log;
+}
+
+// Issue 15: a file unreadable by permission is read once it is made readable (within the 1 s
+// tick, not the next refresh_interval).
+TEST_F(TailTest, UnreadableFileIsReadAfterChmod) {
+  std::string log = dir_.file("logs/a.log");
+  appendLines(log, "a", 0, 2);
+  ::chmod(log.c_str(), 0);
+  std::string conf = config(dir_.file("logs/*.log"));
+  std::string text = readFile(conf);
+  text.replace(text.find("refresh_interval 1"), 18, "refresh_interval 60");
+  writeFile(conf, text);
+  ::chmod(dir_.file("").c_str(), 0777);  // the other user writes the output and the pos_file
+  auto as_other_user = [] {  // root reads anything: run as nobody
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) _exit(126);
+  };
+  auto p = start(conf, as_other_user);
+  ASSERT_TRUE(waitFor([&] { return readFile(dir_.file("stdout.err")).find("Permission denied: cannot read " + log) != std::string::npos; }))
+      << readFile(dir_.file("stdout.err"));
+  EXPECT_EQ(countLines(out_), 0u);
+  ::chmod(log.c_str(), 0644);
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 2; }, std::chrono::seconds(5))) << readFile(dir_.file("stdout.err"));
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"a", 2}});
 }
 
 }  // namespace

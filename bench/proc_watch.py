@@ -20,7 +20,7 @@ def done(pos_file, sizes):
     try:
         entries = {}
         for line in open(pos_file):
-            path, off, _ = line.rstrip("\n").split("\t")
+            path, off = line.rstrip("\n").split("\t")[:2]  # sluice adds a fingerprint column
             entries[path] = int(off, 16)
         return all(entries.get(p) == s for p, s in sizes.items())
     except (OSError, ValueError):

@@ -792,7 +792,7 @@ void TailRun::addNewSiblings(Target& t, const std::vector<Sibling>& siblings, co
       w->state = in_.parser().newState();
       w->rotated_at_ns = nowNs() - cfg_.rotate_wait.nanos();
     }
-    in_.log().info("Reading rotated file " + s.path + " of " + t.path + ", not seen before (rotated again before it was looked at)");
+    in_.log().info("Reading rotated file " + s.path + " of " + t.path + ", not seen before (rotated before it was looked at)");
     at = t.chain.insert(at, std::move(w));
     ++at;
   }
@@ -844,9 +844,14 @@ void TailRun::addTarget(const std::string& path, bool startup) {
     }
   }
   // Siblings older than the newest recorded file were read before; newer ones were rotated
-  // while sluice was stopped. Without a recorded file to compare with, all count as read.
+  // while sluice was stopped. A path without a recorded position that is read from its start
+  // (read_from_head, or a path appearing later) begins with its uncompressed rotations: the
+  // first file of a container may be rotated before sluice first looks. Other siblings count
+  // as read.
+  const bool from_head = entries.empty() && (!startup || cfg_.read_from_head);
   for (const Sibling& s : siblings) {
     if (!newest.empty() && naturalLess(newest, s.sort_name)) continue;
+    if (newest.empty() && from_head && !s.gz) continue;
     Fingerprint fp;  // kept to recognise the file once it is compressed
     if (!s.gz) {
       char prefix[Fingerprint::kBytes];
@@ -855,7 +860,7 @@ void TailRun::addTarget(const std::string& path, bool startup) {
     remember(*t, s.dev, s.ino, fp);
   }
   remember(*t, w->dev, w->ino, w->fp);
-  if (!newest.empty()) addNewSiblings(*t, siblings, newest, false);
+  if (!newest.empty() || from_head) addNewSiblings(*t, siblings, newest, false);
   uint64_t start = 0;
   if (same != nullptr) {
     start = same->offset <= size ? same->offset : 0;  // a shorter file was truncated meanwhile
@@ -1298,6 +1303,20 @@ void TailRun::dropFinishedTargets() {
     bool done = !t.matched && w != nullptr && w->at_eof && !(w->state && w->state->held_from);
     if (done && w->rotated_at_ns == 0) w->rotated_at_ns = now;
     if (!done || now - w->rotated_at_ns < cfg_.rotate_wait.nanos()) {
+      ++it;
+      continue;
+    }
+    // The glob may have been expanded while a rotation had the path missing for a moment (the
+    // kubelet renames 0.log, then creates it; a /var/log/containers link dangles meanwhile):
+    // a path that is back is still followed. Letting it go would forget the files rotated
+    // before it is found again.
+    struct stat st;
+    if (::stat(t.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        (cfg_.limit_recently_modified.seconds == 0 ||
+         now / kNanosPerSecond - st.st_mtime <= static_cast<int64_t>(cfg_.limit_recently_modified.seconds))) {
+      t.matched = true;
+      if (static_cast<uint64_t>(st.st_ino) == w->open_ino && static_cast<uint64_t>(st.st_dev) == w->dev) w->rotated_at_ns = 0;
+      t.check = t.dirty = true;
       ++it;
       continue;
     }

@@ -269,7 +269,7 @@ class TailRun {
   std::unique_ptr<Watcher> openSibling(const Sibling& s, const Fingerprint& expect, uint64_t offset);
   void addNewSiblings(Target& t, const std::vector<Sibling>& siblings, const std::string& after, bool before_last);
   void remember(Target& t, uint64_t dev, uint64_t ino, const Fingerprint& fp);
-  bool isKnown(const Target& t, uint64_t dev, uint64_t ino) const;
+  bool isKnown(const Target& t, const Sibling& s, const char* data, size_t n) const;
   bool copiesKnown(const Target& t, const char* data, size_t n) const;
   void reportLost(const std::string& path, const std::string& file, uint64_t ino, uint64_t from, uint64_t to,
                   bool end_known);
@@ -284,7 +284,7 @@ class TailRun {
   bool evictOne(const Watcher* keep);
   enum class Reopen { kOpened, kNothingNew, kGone, kNoDescriptor };
   Reopen reopen(Target& t, Watcher& w, int64_t now);
-  void refreshFingerprint(Watcher& w);
+  void refreshFingerprint(Watcher& w, bool force = false);
   void reportCycling(int64_t now);
 
   // Reading.
@@ -503,11 +503,17 @@ void TailRun::refresh(bool startup) {
   }
 }
 
-// The folders a followed file may resolve into: each glob's root, the kubelet's and Docker's
-// log folders, and `symlink_roots`.
+// The folders a followed file may resolve into: each glob's root (and the `pods` folder beside
+// a `containers` one), the kubelet's and Docker's log folders, and `symlink_roots`.
 void TailRun::setupSymlinkRoots() {
   std::vector<std::string> roots{"/var/log/pods", "/var/lib/docker/containers"};
-  for (const std::string& p : in_.patterns()) roots.push_back(globRoot(p));
+  for (const std::string& p : in_.patterns()) {
+    std::string root = globRoot(p);
+    roots.push_back(root);
+    // The kubelet's layout under another prefix: <prefix>/containers/*.log link into
+    // <prefix>/pods.
+    if (baseOf(root) == "containers") roots.push_back(dirOf(root) + "/pods");
+  }
   for (const std::string& r : cfg_.symlink_roots) roots.push_back(r);
   for (const std::string& r : roots) {
     std::string real = realPathOf(r);
@@ -729,10 +735,14 @@ std::unique_ptr<Watcher> TailRun::openRecorded(const PosFile::Entry& e, const st
   return nullptr;
 }
 
+// Inodes are reused (the kubelet's gzip frees one per rotation): a file is known by its inode
+// and its first bytes together, so one entry per (inode, fingerprint).
 void TailRun::remember(Target& t, uint64_t dev, uint64_t ino, const Fingerprint& fp) {
   for (KnownFile& k : t.known) {
-    if (k.dev == dev && k.ino == ino) {
-      if (fp.len > k.fp.len) k.fp = fp;
+    if (k.dev != dev || k.ino != ino) continue;
+    if (k.fp == fp) return;
+    if (k.fp.empty()) {
+      k.fp = fp;
       return;
     }
   }
@@ -740,12 +750,14 @@ void TailRun::remember(Target& t, uint64_t dev, uint64_t ino, const Fingerprint&
   if (t.known.size() > kMaxKnownFiles) t.known.pop_front();
 }
 
-bool TailRun::isKnown(const Target& t, uint64_t dev, uint64_t ino) const {
-  for (const KnownFile& k : t.known) {
-    if (k.dev == dev && k.ino == ino) return true;
-  }
+// Whether a sibling beginning with `data` is a file already seen: a file of the chain held open
+// (its inode cannot be another file's meanwhile), else the same inode with the same first bytes.
+bool TailRun::isKnown(const Target& t, const Sibling& s, const char* data, size_t n) const {
   for (const auto& w : t.chain) {
-    if (w->dev == dev && w->open_ino == ino) return true;
+    if (w->dev == s.dev && w->open_ino == s.ino && (w->isOpen() || prefixMatches(data, n, w->fp))) return true;
+  }
+  for (const KnownFile& k : t.known) {
+    if (k.dev == s.dev && k.ino == s.ino && (n == 0 || (!k.fp.empty() && prefixMatches(data, n, k.fp)))) return true;
   }
   return false;
 }
@@ -768,13 +780,16 @@ bool TailRun::copiesKnown(const Target& t, const char* data, size_t n) const {
 // whose names sort after it.
 void TailRun::addNewSiblings(Target& t, const std::vector<Sibling>& siblings, const std::string& after,
                              bool before_last) {
+  // A file of the chain not read yet (opened empty at the path, written and rotated while
+  // sluice was behind) has no fingerprint yet: take it now, or its compressed copy would look new.
+  for (auto& w : t.chain) refreshFingerprint(*w, true);
   auto at = t.chain.end();
   if (before_last && !t.chain.empty()) --at;
   for (const Sibling& s : siblings) {
-    if (isKnown(t, s.dev, s.ino)) continue;
     if (!after.empty() && !naturalLess(after, s.sort_name)) continue;
     char prefix[Fingerprint::kBytes];
     size_t n = s.gz ? readGzPrefix(s.path, prefix) : readPathPrefix(s.path, prefix);
+    if (isKnown(t, s, prefix, n)) continue;
     Fingerprint fp = fingerprintOf(prefix, n);
     bool copy = copiesKnown(t, prefix, n);
     remember(t, s.dev, s.ino, fp);
@@ -1068,6 +1083,7 @@ void TailRun::service(Target& t, int64_t now) {
     if (w.state && w.state->held_from) return;  // not accepted: try again later
     advanceAcks(t, w);
     if (!w.unacked.empty()) return;  // its last batches are not delivered yet
+    refreshFingerprint(w, true);
     remember(t, w.dev, w.open_ino, w.fp);
     t.chain.pop_front();
     updatePos(t);
@@ -1265,9 +1281,10 @@ void TailRun::flushHeld(Target& t, Watcher& w, bool force, int64_t now) {
   if (!emit(t, w, commit)) rewind(w, now);
 }
 
-// The fingerprint grows with the file up to Fingerprint::kBytes.
-void TailRun::refreshFingerprint(Watcher& w) {
-  if (w.fp.len >= Fingerprint::kBytes || w.gz != nullptr || w.fd < 0 || w.read_offset <= w.fp.len) return;
+// The fingerprint grows with the file up to Fingerprint::kBytes: after reads past it, or
+// (`force`) whatever the file holds now, read or not.
+void TailRun::refreshFingerprint(Watcher& w, bool force) {
+  if (w.fp.len >= Fingerprint::kBytes || w.gz != nullptr || w.fd < 0 || (!force && w.read_offset <= w.fp.len)) return;
   char prefix[Fingerprint::kBytes];
   w.fp = fingerprintOf(prefix, readPrefix(w.fd, prefix));
 }

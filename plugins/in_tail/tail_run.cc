@@ -867,12 +867,10 @@ void TailRun::addTarget(const std::string& path, bool startup) {
   for (const Sibling& s : siblings) {
     if (!newest.empty() && naturalLess(newest, s.sort_name)) continue;
     if (newest.empty() && from_head && !s.gz) continue;
-    Fingerprint fp;  // kept to recognise the file once it is compressed
-    if (!s.gz) {
-      char prefix[Fingerprint::kBytes];
-      fp = fingerprintOf(prefix, readPathPrefix(s.path, prefix));
-    }
-    remember(*t, s.dev, s.ino, fp);
+    // With its first bytes: the inode alone may be another file's later, and a compressed
+    // copy is recognised by them.
+    char prefix[Fingerprint::kBytes];
+    remember(*t, s.dev, s.ino, fingerprintOf(prefix, s.gz ? readGzPrefix(s.path, prefix) : readPathPrefix(s.path, prefix)));
   }
   remember(*t, w->dev, w->ino, w->fp);
   if (!newest.empty() || from_head) addNewSiblings(*t, siblings, newest, false);

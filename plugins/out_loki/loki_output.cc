@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -17,6 +18,25 @@
 namespace sluice::plugins::out_loki {
 namespace {
 
+// Loki's tenant ID rules (docs: "Multi-tenancy"): 1 to 150 bytes of [A-Za-z0-9!-_.*'()], not
+// "." or "..".
+bool validTenant(std::string_view t) {
+  if (t.empty() || t.size() > 150 || t == "." || t == "..") return false;
+  for (unsigned char c : t) {
+    if (!std::isalnum(c) && std::string_view("!-_.*'()").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// At most 64 bytes of `t`, control and non-ASCII bytes as '?': safe to put in a log line.
+std::string printableExcerpt(std::string_view t) {
+  std::string out;
+  for (unsigned char c : t.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  return out;
+}
+
 using C = LokiConfig;
 
 constexpr const char* kRefusedHelp = "Entries Loki refused for good, by reason.";
@@ -26,7 +46,7 @@ const std::array<Param<C>, 23> kParams = {{
     {"username", &C::username, nullptr, "Basic-auth user."},
     {"password", &C::password, nullptr, "Basic-auth password.", {}, kSecret},
     {"bearer_token_file", &C::bearer_token_file, nullptr, "File holding a bearer token, read again when it changes and after a 401."},
-    {"tenant", &C::tenant, nullptr, "X-Scope-OrgID. Chunk-key placeholders (${tag}, ${$.a.b}) are expanded per chunk."},
+    {"tenant", &C::tenant, nullptr, "X-Scope-OrgID. Chunk-key placeholders (${tag}, ${$.a.b}) are expanded per chunk; a result that is no Loki tenant ID (1-150 bytes of letters, digits and !-_.*'()) fails its events to <secondary>/dead letters, never reaches a header."},
     {"extra_labels", &C::extra_labels, nullptr, "Labels added to every stream, e.g. {\"env\":\"prod\"}."},
     {"remove_keys", &C::remove_keys, nullptr, "Record fields left out of the line."},
     {"line_format", &C::line_format, "key_value", "How the record becomes the log line: json, or key=value pairs (values with spaces or = quoted).", "json|key_value"},
@@ -314,7 +334,7 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
       scratch_.resize(p.name_off);
     }
   };
-  for (const auto& [k, v] : extra_labels_) add(k, [&] { scratch_ += v; });
+  for (const auto& kv : extra_labels_) add(kv.first, [&] { scratch_ += kv.second; });
   for (const Source& src : labels_) {
     const Value* v = src.path.find(record);
     if (v == nullptr || v->isNull()) continue;
@@ -568,8 +588,16 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   }
   if (cfg_.tenant) {
     static const ChunkKey kNoKey;
-    headers.push_back("X-Scope-OrgID: " +
-                      (dynamic_tenant_ ? expandPlaceholders(*cfg_.tenant, chunk.key ? *chunk.key : kNoKey, true) : *cfg_.tenant));
+    std::string tenant =
+        dynamic_tenant_ ? expandPlaceholders(*cfg_.tenant, chunk.key ? *chunk.key : kNoKey, true) : *cfg_.tenant;
+    // A tenant taken from log records is outside input: it must be a tenant ID as Loki defines
+    // it (at most 150 bytes of letters, digits and !-_.*'(), not "." or ".."), never a header
+    // line of its own (CR/LF) or a way to write into another tenant's path.
+    if (!validTenant(tenant)) {
+      return WriteResult::fail("tenant '" + printableExcerpt(tenant) +
+                               "' is not a valid Loki tenant ID (letters, digits and !-_.*'() only, at most 150 bytes)");
+    }
+    headers.push_back("X-Scope-OrgID: " + tenant);
   }
   for (const auto& [k, v] : cfg_.custom_headers) headers.push_back(k + ": " + v);
 

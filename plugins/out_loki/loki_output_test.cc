@@ -125,6 +125,29 @@ TEST_F(LokiOutputTest, JsonEncodingWithGzipTenantsAndStructuredMetadata) {
   EXPECT_NE(r.reason.find("401: no org id"), std::string::npos) << r.reason;
 }
 
+// A tenant taken from log data (here the tag) that is no Loki tenant ID — a header injection,
+// a path, an empty value — fails its events (to <secondary>/dead letters) and is never sent.
+TEST_F(LokiOutputTest, TenantsFromLogDataMustBeTenantIds) {
+  loki_.requireTenant(true);
+  auto out = make("tenant ${tag}\n");
+  Batch b;
+  b.add("x", kT0, *parseJson(R"({"msg":"hi"})", b.arena()));
+  for (std::string bad : {std::string("evil\r\nX-Injected: 1"), std::string("../other"), std::string(""),
+                          std::string("."), std::string(151, 'a'), std::string("t\xff")}) {
+    ChunkKey key;
+    key.tag = bad;
+    WriteResult r = send(*out, b, &key);
+    EXPECT_EQ(r.kind, WriteResult::Kind::Fail) << bad;
+    EXPECT_NE(r.reason.find("is not a valid Loki tenant ID"), std::string::npos) << r.reason;
+    EXPECT_EQ(r.reason.find('\n'), std::string::npos);  // the reason is safe to log
+  }
+  EXPECT_EQ(loki_.pushRequests(), 0);
+  ChunkKey good;
+  good.tag = "team_a.prod-1";
+  EXPECT_EQ(send(*out, b, &good).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(loki_.streams("team_a.prod-1").size(), 1u);
+}
+
 TEST_F(LokiOutputTest, CardinalityGuardDropsALabelWithTooManyValues) {
   auto out = make("max_label_values 3\n<label>\n  app\n  user\n</label>\n");
   Batch b;

@@ -12,6 +12,10 @@ packages=(
   libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev libyaml-cpp-dev
   procps time openssl python3
 )
+# Test-only: the real Prometheus that scrapes sluice's /metrics in tests/integration/monitor_test.cc
+# (the test skips without it).
+test_packages=(prometheus)
+packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,5 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package enables a Prometheus service on :9090; the tests start their own, so a
+  # Prometheus installed here for them is not left running.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 echo "setup: dependencies present"

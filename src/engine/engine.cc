@@ -35,12 +35,25 @@ void Engine::blockSignals() {
 
 int Engine::run() {
   SourceLogger log("[engine]");
+  // The monitor serves before the pipeline starts (/readyz says 503 until it has) and until
+  // the run ends.
+  std::unique_ptr<MonitorServer> monitor;
+  if (pipeline_->monitorConfig().enable) {
+    monitor = std::make_unique<MonitorServer>(pipeline_->monitorConfig(), metrics_);
+    if (Status ms = monitor->start(); !ms) {
+      log.error("Start failed: " + ms.message());
+      return kExitRuntimeError;
+    }
+    log.info("Monitor listening on http://" + pipeline_->monitorConfig().bind + ":" +
+             std::to_string(monitor->port()) + " (/metrics, /healthz, /readyz).");
+  }
   Status s = pipeline_->start();
   if (!s) {
     log.error("Start failed: " + s.message());
     pipeline_->stopFiltersAndOutputs();
     return kExitRuntimeError;
   }
+  if (monitor) monitor->setReady(true);
   sigset_t set = handledSignals();
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   int done_fd = eventfd(0, EFD_CLOEXEC);
@@ -93,6 +106,7 @@ int Engine::run() {
     }
   }
   stop.requestStop();
+  if (monitor) monitor->setReady(false);
   // The buffers start sending now, while the inputs wind down (a tail waits a little for its
   // last batches' delivery, so that its position records them).
   pipeline_->flushBuffers(true);
@@ -118,6 +132,7 @@ int Engine::run() {
   watchdog.join();
   ::close(sfd);
   ::close(done_fd);
+  if (monitor) monitor->stop();
   log.info(by_signal ? "Stopped." : "All inputs finished; stopped.");
   return input_failed ? kExitRuntimeError : kExitOk;
 }

@@ -19,7 +19,8 @@ inline constexpr int kExitForced = 130;       // second SIGINT/SIGTERM during sh
 
 // Owns the pipeline and its threads: starts outputs, filters, inputs; runs one thread per
 // input; on SIGTERM/SIGINT (or when every input has finished, as stdin does at EOF) stops the
-// inputs, then filters and outputs, and returns. A second signal exits at once.
+// inputs, then filters and outputs, and returns. A second signal exits at once. When
+// `<system> <monitor>` enables it, runs the monitor HTTP server for the whole run.
 class Engine {
  public:
   Engine(std::unique_ptr<Pipeline> pipeline, MetricsRegistry& metrics)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/json.h"
 #include "core/time.h"
@@ -182,6 +183,10 @@ thread_local bool Pipeline::in_error_label_ = false;
 
 Pipeline::Pipeline(const Registry& registry, MetricsRegistry& metrics, const BuildOptions& options)
     : registry_(registry), metrics_(metrics), options_(options) {
+  // The default port, for hosts (and test suites) that run several sluice at once.
+  if (const char* port = std::getenv("SLUICE_MONITOR_PORT"); port != nullptr && *port != 0) {
+    monitor_.port = std::strtoll(port, nullptr, 10);
+  }
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) == 0) hostname_ = host;
   Labels l{{"plugin_id", "router"}, {"type", "router"}};
@@ -248,23 +253,53 @@ const std::array<Param<SystemConfig>, 16>& systemParams() {
   return kParams;
 }
 
+const std::array<Param<MonitorConfig>, 3>& monitorParams() {
+  using M = MonitorConfig;
+  static constexpr std::array<Param<M>, 3> kParams = {{
+      {"enable", &M::enable, "true", "Serve /metrics, /healthz and /readyz (off in quick mode)."},
+      {"bind", &M::bind, "127.0.0.1", "Address the monitor listens on; 0.0.0.0 in a pod that Prometheus scrapes."},
+      {"port", &M::port, nullptr, "Port of the monitor: 24231 (Fluentd's prometheus plugin's), or $SLUICE_MONITOR_PORT when set; 0 picks a free one."},
+  }};
+  return kParams;
+}
+
 }  // namespace
 
 Status Pipeline::applySystem(const config::Element& system) {
   SystemConfig sc;
   Status s = bindParams(std::span<const Param<SystemConfig>>(systemParams()), system, sc);
   if (!s) return s;
+  Status first;
+  // Without log_level/log_format here, the level and format the command line set stay
+  // (quick mode's warn, --log-format json).
+  bool format_given = system.find("log_format") != nullptr;
   for (const config::Element& child : system.elements) {
     if (child.name == "log") {
-      if (auto f = child.get("format")) sc.log_format = *f;
+      if (auto f = child.get("format")) {
+        sc.log_format = *f;
+        format_given = true;
+      }
       child.get("time_format");
     }
+    if (child.name == "monitor") {
+      s = bindParams(std::span<const Param<MonitorConfig>>(monitorParams()), child, monitor_);
+      if (!s) return s;
+      for (const config::Param& p : child.params) {
+        if (!p.used) {
+          warnOrFail(options_.strict, first,
+                     p.where.str() + ": unknown parameter '" + p.key +
+                         "' in <monitor> (it takes enable, bind, port)");
+        }
+      }
+    }
   }
-  if (auto level = parseLogLevel(sc.log_level)) Logger::global().setLevel(*level);
+  if (auto level = parseLogLevel(sc.log_level); level && system.find("log_level") != nullptr) {
+    Logger::global().setLevel(*level);
+  }
   if (sc.log_format != "text" && sc.log_format != "json") {
     return Status::invalidConfig(system.where.str() + ": <log> format must be text or json");
   }
-  Logger::global().setJson(sc.log_format == "json");
+  if (format_given) Logger::global().setJson(sc.log_format == "json");
   root_dir_ = sc.root_dir;
   if (sc.workers > 1) {
     Logger::global().log(LogLevel::Warn, "[config]",
@@ -272,7 +307,6 @@ Status Pipeline::applySystem(const config::Element& system) {
                              ": sluice runs one process with a thread per input; the setting "
                              "is ignored");
   }
-  Status first;
   for (const config::Param& p : system.params) {
     if (!p.used) {
       std::vector<std::string_view> names;

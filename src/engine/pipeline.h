@@ -16,6 +16,7 @@
 #include "core/tag_pattern.h"
 #include "engine/registry.h"
 #include "monitor/metrics.h"
+#include "monitor/monitor_server.h"
 
 namespace sluice::engine {
 
@@ -154,6 +155,8 @@ class Pipeline {
   Result<Output*> startOutputForReplay(const std::string& id);
   std::string graph() const;
   MetricsRegistry& metrics() { return metrics_; }
+  // `<system> <monitor>`, for the engine that runs the monitor server.
+  const MonitorConfig& monitorConfig() const { return monitor_; }
 
   // Events a filter rejected go to @ERROR, or are logged when there is no such label.
   void emitErrors(Batch& batch, const std::string& filter_id);
@@ -177,6 +180,7 @@ class Pipeline {
   BuildOptions options_;
   std::string hostname_;
   std::string root_dir_ = "/var/lib/sluice";  // <system> root_dir
+  MonitorConfig monitor_;                      // <system> <monitor>
 
   std::deque<Instance> instances_;
   std::vector<PluginPtr> plugins_;  // start order: outputs, filters, inputs (sorted at start)

@@ -47,6 +47,12 @@ void applyParams(config::Element& e, const QuickSpec::Plugin& p) {
 
 config::Element quickConfig(const QuickSpec& spec) {
   config::Element root = section("ROOT", "");
+  // A pipe in development serves no monitor (several may run at once).
+  config::Element system = section("system", "");
+  config::Element monitor = section("monitor", "");
+  monitor.set("enable", "false");
+  system.elements.push_back(std::move(monitor));
+  root.elements.push_back(std::move(system));
   config::Element source = section("source", "");
   source.set("@type", "stdin");
   source.set("tag", "stdin");

@@ -2,6 +2,7 @@
 #include "monitor/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <map>
 
@@ -76,10 +77,27 @@ std::string renderLabels(const Labels& labels, const std::string& extra = "") {
   return out + "}";
 }
 
+// HELP text escapes backslash and line feed (the text format's rule; quotes stay as they are).
+std::string escapeHelp(const std::string& help) {
+  std::string out;
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The shortest text that reads back as `v`: le="0.005", not le="0.0050000000000000001" (a
+// bucket's le is a label, so it must also match what other exporters write).
 std::string number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 }  // namespace
@@ -93,7 +111,7 @@ std::string MetricsRegistry::renderPrometheus() const {
     const Entry& first = *list.front();
     const char* type = first.type == Type::Counter ? "counter"
                        : first.type == Type::Gauge ? "gauge" : "histogram";
-    out += "# HELP " + name + " " + first.help + "\n# TYPE " + name + " " + type + "\n";
+    out += "# HELP " + name + " " + escapeHelp(first.help) + "\n# TYPE " + name + " " + type + "\n";
     for (const Entry* e : list) {
       if (e->counter) {
         out += name + renderLabels(e->labels) + " " + std::to_string(e->counter->value()) + "\n";

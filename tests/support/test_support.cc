@@ -82,6 +82,11 @@ void writeFile(const std::string& path, std::string_view data) {
 
 namespace {
 
+// Every sluice the tests start serves its monitor on a port of its own choosing (as port 0),
+// so that processes running side by side do not fight over the default port. Set before any
+// thread runs; the children inherit it.
+[[maybe_unused]] const bool kMonitorOnAnyPort = setenv("SLUICE_MONITOR_PORT", "0", 0) == 0;
+
 std::vector<char*> argvOf(const std::vector<std::string>& args, std::vector<std::string>& storage) {
   storage.clear();
   storage.push_back(SLUICE_BINARY);

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "monitor/monitor_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+namespace sluice {
+
+MonitorServer::MonitorServer(const MonitorConfig& config, const MetricsRegistry& metrics)
+    : config_(config), metrics_(metrics), server_(std::make_unique<httplib::Server>()) {}
+
+MonitorServer::~MonitorServer() { stop(); }
+
+Status MonitorServer::start() {
+  // Two workers rather than httplib's default of one per core: a scrape is rare and short, and
+  // a second worker keeps a curl answered while Prometheus holds a keep-alive connection.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server_->set_keep_alive_timeout(2);
+  server_->set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second sluice bind the same
+  // port and take half of the scrapes instead of failing to start.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.renderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    if (ready_.load(std::memory_order_relaxed)) {
+      res.set_content("ready\n", "text/plain; charset=utf-8");
+    } else {
+      res.status = 503;
+      res.set_content("not ready: the pipeline is starting or stopping\n",
+                      "text/plain; charset=utf-8");
+    }
+  });
+  std::string where = config_.bind + ":" + std::to_string(config_.port);
+  if (config_.port < 0 || config_.port > 65535) {
+    return Status::invalidConfig("monitor: port " + std::to_string(config_.port) +
+                                 " is not a TCP port (0..65535)");
+  }
+  if (config_.port == 0) {
+    port_ = server_->bind_to_any_port(config_.bind);
+  } else if (server_->bind_to_port(config_.bind, static_cast<int>(config_.port))) {
+    port_ = static_cast<int>(config_.port);
+  }
+  if (port_ <= 0) {
+    port_ = 0;
+    return Status::unavailable(
+        "monitor: cannot listen on " + where +
+        " (the port is in use or the address is not this host's); set another with "
+        "<system> <monitor> port/bind, or turn the monitor off with <monitor> enable false");
+  }
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
+  // httplib's stop() does nothing before the thread has begun listening: wait for that here so
+  // that a stop right after start cannot leave the thread listening for ever.
+  while (!server_->is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return Status::ok();
+}
+
+void MonitorServer::stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+}  // namespace sluice

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The monitor HTTP server: /metrics (the registry in Prometheus text), /healthz and /readyz,
+// served by cpp-httplib from its own thread. The pipeline never calls into it: a scrape reads
+// the metrics' atomics (and takes the registry's lock, which only registration also takes),
+// so no record waits on it.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+#include "monitor/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace sluice {
+
+// `<system> <monitor>`: see systemParams() in engine/pipeline.cc for the documented defaults.
+struct MonitorConfig {
+  bool enable = false;
+  std::string bind = "127.0.0.1";
+  int64_t port = 24231;
+};
+
+class MonitorServer {
+ public:
+  MonitorServer(const MonitorConfig& config, const MetricsRegistry& metrics);
+  ~MonitorServer();
+  MonitorServer(const MonitorServer&) = delete;
+  MonitorServer& operator=(const MonitorServer&) = delete;
+
+  // Binds the address and starts the server thread. An address or port that cannot be bound
+  // is an error naming them. Called by the engine before the pipeline starts.
+  Status start();
+  // Stops serving and joins the thread. Idempotent. Called by the engine at the end of its run.
+  void stop();
+
+  // The bound port (the chosen one when the config asked for port 0); 0 before start().
+  int port() const { return port_; }
+
+  // /readyz answers 200 while ready, 503 otherwise. Set by the engine's thread once the
+  // pipeline has started and cleared when it begins to stop.
+  void setReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
+
+ private:
+  MonitorConfig config_;
+  const MetricsRegistry& metrics_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> listen_returned_{false};
+  int port_ = 0;
+};
+
+}  // namespace sluice

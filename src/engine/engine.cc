@@ -40,6 +40,9 @@ int Engine::run() {
   std::unique_ptr<MonitorServer> monitor;
   if (pipeline_->monitorConfig().enable) {
     monitor = std::make_unique<MonitorServer>(pipeline_->monitorConfig(), metrics_);
+    if (double fill = pipeline_->monitorConfig().ready_max_buffer_fill; fill > 0) {
+      monitor->setReadinessCheck([this, fill] { return pipeline_->overfullBuffer(fill); });
+    }
     if (Status ms = monitor->start(); !ms) {
       log.error("Start failed: " + ms.message());
       return kExitRuntimeError;

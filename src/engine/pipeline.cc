@@ -253,12 +253,13 @@ const std::array<Param<SystemConfig>, 16>& systemParams() {
   return kParams;
 }
 
-const std::array<Param<MonitorConfig>, 3>& monitorParams() {
+const std::array<Param<MonitorConfig>, 4>& monitorParams() {
   using M = MonitorConfig;
-  static constexpr std::array<Param<M>, 3> kParams = {{
+  static constexpr std::array<Param<M>, 4> kParams = {{
       {"enable", &M::enable, "true", "Serve /metrics, /healthz and /readyz (off in quick mode)."},
       {"bind", &M::bind, "127.0.0.1", "Address the monitor listens on; 0.0.0.0 in a pod that Prometheus scrapes."},
       {"port", &M::port, nullptr, "Port of the monitor: 24231 (Fluentd's prometheus plugin's), or $SLUICE_MONITOR_PORT when set; 0 picks a free one."},
+      {"ready_max_buffer_fill", &M::ready_max_buffer_fill, "0", "/readyz answers 503 while a buffer holds more than this fraction of its total_limit_size (0: never)."},
   }};
   return kParams;
 }
@@ -288,7 +289,7 @@ Status Pipeline::applySystem(const config::Element& system) {
         if (!p.used) {
           warnOrFail(options_.strict, first,
                      p.where.str() + ": unknown parameter '" + p.key +
-                         "' in <monitor> (it takes enable, bind, port)");
+                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill)");
         }
       }
     }
@@ -578,6 +579,19 @@ Status Pipeline::buildAll(const config::Element& original_root) {
     plugins_.push_back(std::move(*plugin));
   }
   return Status::ok();
+}
+
+std::string Pipeline::overfullBuffer(double max_fill) const {
+  for (const auto& stage : output_stages_) {
+    buffer::Buffer* b = stage->buffer();
+    if (b == nullptr || b->totalLimitBytes() == 0) continue;
+    double fill = double(b->storedBytes()) / double(b->totalLimitBytes());
+    if (fill > max_fill) {
+      return "buffer of output " + stage->instance()->id + " is " +
+             std::to_string(int(fill * 100)) + "% full";
+    }
+  }
+  return "";
 }
 
 Status Pipeline::start() {

@@ -157,6 +157,10 @@ class Pipeline {
   MetricsRegistry& metrics() { return metrics_; }
   // `<system> <monitor>`, for the engine that runs the monitor server.
   const MonitorConfig& monitorConfig() const { return monitor_; }
+  // The first output whose buffer holds more than `max_fill` of its total_limit_size, as
+  // "buffer of output ID is N% full", or "". For the monitor's /readyz (its thread, per
+  // request: takes each buffer's lock once).
+  std::string overfullBuffer(double max_fill) const;
 
   // Events a filter rejected go to @ERROR, or are logged when there is no such label.
   void emitErrors(Batch& batch, const std::string& filter_id);

@@ -32,12 +32,14 @@ Status MonitorServer::start() {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    if (ready_.load(std::memory_order_relaxed)) {
+    std::string reason = ready_.load(std::memory_order_relaxed)
+                             ? (check_ ? check_() : std::string())
+                             : "the pipeline is starting or stopping";
+    if (reason.empty()) {
       res.set_content("ready\n", "text/plain; charset=utf-8");
     } else {
       res.status = 503;
-      res.set_content("not ready: the pipeline is starting or stopping\n",
-                      "text/plain; charset=utf-8");
+      res.set_content("not ready: " + reason + "\n", "text/plain; charset=utf-8");
     }
   });
   std::string where = config_.bind + ":" + std::to_string(config_.port);

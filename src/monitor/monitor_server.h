@@ -7,6 +7,7 @@
 // so no record waits on it.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@ struct MonitorConfig {
   bool enable = false;
   std::string bind = "127.0.0.1";
   int64_t port = 24231;
+  double ready_max_buffer_fill = 0;  // 0: a full buffer does not make /readyz fail
 };
 
 class MonitorServer {
@@ -46,12 +48,16 @@ class MonitorServer {
   // /readyz answers 200 while ready, 503 otherwise. Set by the engine's thread once the
   // pipeline has started and cleared when it begins to stop.
   void setReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
+  // While ready, /readyz also asks `check` (on a server thread, per request): a non-empty
+  // answer is the reason it is not. Set by the engine before start().
+  void setReadinessCheck(std::function<std::string()> check) { check_ = std::move(check); }
 
  private:
   MonitorConfig config_;
   const MetricsRegistry& metrics_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::function<std::string()> check_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> listen_returned_{false};
   int port_ = 0;

@@ -147,6 +147,38 @@ TEST(MonitorProcessTest, QuickModeServesNoMonitor) {
   EXPECT_EQ(r.err.find("Monitor listening"), std::string::npos) << r.err;
 }
 
+int freePort();
+
+TEST(MonitorProcessTest, NotReadyWhileABufferIsFullerThanConfigured) {
+  TempDir dir;
+  writeFile(dir.file("lines.log"), numberedLines(2000));
+  // Elasticsearch on a port nothing listens on: the memory buffer fills up to its limit.
+  writeFile(dir.file("c.conf"),
+            "<system>\n  <monitor>\n    port 0\n    ready_max_buffer_fill 0.5\n  </monitor>\n</system>\n"
+            "<source>\n  @type tail\n  @id in_lines\n  path " + dir.file("lines.log") +
+            "\n  pos_file " + dir.file("lines.pos") +
+            "\n  read_from_head true\n  tag lines\n  <parse>\n    @type none\n  </parse>\n</source>\n"
+            "<match **>\n  @type elasticsearch\n  @id out_es\n  host 127.0.0.1\n  port " +
+            std::to_string(freePort()) +
+            "\n  verify_es_version_at_startup false\n  <buffer>\n    chunk_limit_size 1k\n"
+            "    total_limit_size 8k\n    flush_mode interval\n    flush_interval 0.1\n"
+            "    retry_wait 0.05\n    retry_max_interval 0.2\n    retry_forever\n"
+            "    overflow_action block\n  </buffer>\n</match>\n");
+  SluiceProcess p({"-c", dir.file("c.conf"), "--log-level", "info"}, dir.file("stdout"));
+  int port = 0;
+  ASSERT_TRUE(waitFor([&] { return (port = loggedMonitorPort(dir.file("stdout.err"))) > 0; }))
+      << readFile(dir.file("stdout.err"));
+  net::HttpClient client;
+  net::HttpResponse ready;
+  ASSERT_TRUE(waitFor([&] {
+    ready = httpGet(client, url(port, "/readyz"));
+    return ready.status == 503 &&
+           ready.body.find("buffer of output out_es is") != std::string::npos;
+  })) << ready.status << " " << ready.body;
+  EXPECT_EQ(httpGet(client, url(port, "/healthz")).status, 200);
+  p.signal(SIGKILL);
+}
+
 // A port nothing listens on now (the kernel's next ephemeral one), for a program that cannot be
 // told to take port 0.
 int freePort() {

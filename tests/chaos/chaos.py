@@ -333,10 +333,24 @@ class Scenario:
             time.sleep(0.25)  # polling interval
         return False
 
+    def settle(self, quiet, limit=60):
+        """Polls until the stand-in's count has not moved for `quiet` seconds."""
+        last, changed = -1, time.monotonic()
+        end = changed + limit
+        while time.monotonic() < end:
+            c = self.standins.count()
+            if c != last:
+                last, changed = c, time.monotonic()
+            elif time.monotonic() - changed > quiet:
+                return
+            time.sleep(0.25)  # polling interval
+
     def finish(self, quiet=20, limit=240):
         if self.args.short:
             quiet = min(quiet, 10)
         complete = self.drain(quiet, limit)
+        if complete:
+            self.settle(3 if self.args.short else 5)  # copies that come late (a file read twice) count
         self.sluice.stop()
         if not complete:
             self.drain(5, 30)  # what the shutdown flush delivered
@@ -402,8 +416,8 @@ def sigkill_loop(args, s):
 
 def sink_storm(args, s):
     rate = 1000
-    span = 22 if args.short else 120
-    outage = (5, 16) if args.short else (30, 90)
+    span = 16 if args.short else 120
+    outage = (3, 12) if args.short else (30, 90)
     s.standins.cmd("faults 0.30 0.10 0.05 0 7")
     w = Writer(s.pods, rate * span, rate, rotate_every=1200 if args.short else 5000, max_files=5)
     s.sluice.start()
@@ -431,7 +445,7 @@ def sink_storm(args, s):
 
 def rotation_storm(args, s):
     rate = 1000
-    total = rate * (12 if args.short else 60)
+    total = rate * (10 if args.short else 60)
     w = Writer(s.pods, total, rate, rotate_every=300 if args.short else 400, compress=True, max_files=5)
     s.sluice.start()
     w.start()
@@ -451,8 +465,8 @@ def rotation_storm(args, s):
 
 def kubernetes_down(args, s):
     rate = 1000
-    span = 18 if args.short else 90
-    down = (3, 11) if args.short else (10, 70)
+    span = 16 if args.short else 90
+    down = (3, 10) if args.short else (10, 70)
     token = f"{s.dir}/secrets/token"
 
     def put_token(value):  # as a projected volume does: a new file renamed over the old one
@@ -509,8 +523,8 @@ def disk_full(args, s):
     """The buffer's file system fills up while Elasticsearch is away (the buffer grows, and
     another tenant's file takes the rest), then Elasticsearch returns and the space is freed."""
     rate = 1000
-    span = 15 if args.short else 60
-    full = (3, 9) if args.short else (10, 40)
+    span = 12 if args.short else 60
+    full = (2, 8) if args.short else (10, 40)
     filler = f"{s.buffer_dir}/../filler"
     w = Writer(s.pods, rate * span, rate, rotate_every=5000, max_files=5)
     s.sluice.start()
@@ -555,8 +569,8 @@ def memory_cap(args, s):
     """sluice in a memory cgroup (or under ulimit -v) while the sink is away and lines pour in:
     the buffer fills, the input must wait (backpressure), the kernel must not kill sluice."""
     rate = 3000
-    span = 12 if args.short else 60
-    outage = (2, 10) if args.short else (10, 45)
+    span = 10 if args.short else 60
+    outage = (2, 8) if args.short else (10, 45)
     s.standins.cmd("faults 0 0 0 50 3")  # a slow sink
     w = Writer(s.pods, rate * span, rate, rotate_every=10000, max_files=5)
     s.sluice.start()

@@ -190,8 +190,9 @@ class Writer(threading.Thread):
                     pod.write(k, self.rotate_every, self.compress, self.max_files)
                     self.written += pod.n - before
                 time.sleep(0.01)  # pacing, not synchronisation
-        except Exception as e:  # reported by the scenario
-            self.error = e
+        except Exception:  # reported by the scenario
+            import traceback
+            self.error = traceback.format_exc(limit=4)
 
     def rotations(self):
         return sum(p.rotations for p in self.pods)
@@ -310,7 +311,7 @@ class Scenario:
                 self.sluice.check()
                 writer.join(0.2)
         if writer.error:
-            raise RuntimeError(f"writer failed: {writer.error!r}")
+            raise RuntimeError(f"writer failed: {writer.error}")
 
     def drain(self, quiet, limit):
         """Polls the stand-in until every line written is stored, or its count has not moved for

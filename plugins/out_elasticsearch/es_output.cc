@@ -720,7 +720,10 @@ class EsOutput::Request {
       // A connection reset or refused is sent again in this write (as rejected items are); a
       // timeout goes back to the buffer's backoff at once (the server is slow, not flaky).
       std::string why = "no answer from Elasticsearch: " + resp_.error;
-      if (resp_.error.find("timed out") == std::string::npos) {
+      // libcurl says "Operation timed out after …" (its error buffer) or "Timeout was reached".
+      const bool timed_out = resp_.error.find("timed out") != std::string::npos ||
+                             resp_.error.find("Timeout") != std::string::npos;
+      if (!timed_out) {
         againAll(ids, std::move(why));
       } else {
         retryAll(ids, std::move(why));

@@ -405,7 +405,7 @@ TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
   EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
   EXPECT_EQ(out->inFlightLimit(), 2);  // recovering by one per clean answer
   // A passing 503 (no Retry-After) is sent again within the write; one that lasts goes back to
-  // the buffer's backoff after two resends.
+  // the buffer's backoff after three resends.
   int before = es.bulkRequests();
   es.failNextBulks(1, 503);
   EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);

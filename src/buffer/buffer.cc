@@ -150,6 +150,7 @@ Buffer::Buffer(Options options, Output& output, Output* secondary, PluginMetrics
 Buffer::~Buffer() { stop(0); }
 
 Status Buffer::checkState() const {
+  if (chunk_limit_ == 0) return Status::invalidConfig("<buffer> chunk_limit_size must be above 0");
   if (!file_) return Status::ok();
   if (!opts_.config.path) return Status::invalidConfig("<buffer> @type file needs a path");
   Status writable = checkWritableDir(*opts_.config.path);
@@ -158,6 +159,7 @@ Status Buffer::checkState() const {
 }
 
 Status Buffer::start() {
+  if (chunk_limit_ == 0) return Status::invalidConfig("<buffer> chunk_limit_size must be above 0");
   if (file_) {
     // State that cannot be kept is a start-up error, not a surprise at the first chunk.
     Status state = checkState();
@@ -332,6 +334,12 @@ Status Buffer::append(const Batch& batch) {
         refused_->add(n);
         return Status::unavailable("buffer of " + opts_.output_id + " is stopping");
       }
+      if (overflow_ == Overflow::Block && draining_) {
+        // A stop began: an input blocked here would hold the shutdown forever (a sink that is
+        // down, retry_forever). Refused, the input reads these lines again at the next start.
+        refused_->add(n);
+        return Status::unavailable("buffer of " + opts_.output_id + " is full and sluice is stopping");
+      }
       if (overflow_ == Overflow::Block) {
         // Waits for a chunk to be delivered or dropped (space_cv_ is notified then).
         space_cv_.wait_for(lock, std::chrono::milliseconds(500));
@@ -494,6 +502,9 @@ void Buffer::removeLocked(Chunk& c) {
 void Buffer::giveUp(const Chunk& c, const EventRange& events, std::span<const size_t> which,
                     const std::string& reason) {
   if (which.empty()) return;
+  // Not under mu_ (appends go on), but one at a time: flush threads share <secondary> and the
+  // dead-letter file, and an output may not take concurrent writes of one file.
+  std::lock_guard<std::mutex> one_at_a_time(give_up_mu_);
   if (secondary_ != nullptr) {
     FormattedEvents sub;
     for (size_t i : which) {
@@ -646,6 +657,23 @@ Buffer::Settled Buffer::settle(ChunkPtr chunk, const WriteResult& r, const Event
   return out;
 }
 
+Buffer::Settled Buffer::unreadable(ChunkPtr chunk, const Status& why) {
+  errors_->add(1);
+  if (why.code() != Code::Corruption) {
+    log_.error("Cannot read chunk " + chunk->meta.id + " back (" + why.message() + "); it waits for a retry");
+    return settle(std::move(chunk), WriteResult::retry("cannot read the chunk: " + why.message()),
+                  EventRange{nullptr, 0, 0});
+  }
+  Settled out;
+  dead_lettered_->add(chunk->meta.records);
+  std::string where = chunk->file ? chunk->file->quarantine() : std::string("nowhere (a memory chunk)");
+  log_.error("Chunk " + chunk->meta.id + " is damaged (" + why.message() + "): its " +
+             std::to_string(chunk->meta.records) + " events are lost; the chunk was moved to " + where);
+  out.quarantined = true;
+  out.chunk = std::move(chunk);
+  return out;
+}
+
 void Buffer::applyLocked(Settled s) {
   sent_records_->add(s.delivered);
   sent_bytes_->add(s.delivered_bytes);
@@ -656,6 +684,10 @@ void Buffer::applyLocked(Settled s) {
   if (s.requeue) {
     s.chunk->in_flight = false;
     queue_.push_back(std::move(s.chunk));
+  } else if (s.quarantined) {
+    stored_ -= std::min(stored_, s.chunk->stored);
+    s.chunk->acks.clear();
+    space_cv_.notify_all();
   } else {
     removeLocked(*s.chunk);
   }
@@ -699,7 +731,7 @@ void Buffer::flushLoop() {
     // the chunks are read back, one after another into one buffer.
     data.clear();
     bounds.assign(1, 0);
-    std::vector<std::pair<ChunkPtr, std::string>> unreadable;
+    std::vector<std::pair<ChunkPtr, Status>> unreadable;
     for (size_t k = 0; k < taken.size(); ++k) {
       Chunk& chunk = *taken[k];
       if (chunk.file && !chunk.settled) {
@@ -716,7 +748,7 @@ void Buffer::flushLoop() {
       Status read = dataOf(chunk, into);
       if (!read) {
         into.clear();
-        unreadable.emplace_back(std::move(taken[k]), "cannot read the chunk: " + read.message());
+        unreadable.emplace_back(std::move(taken[k]), read);
         continue;
       }
       if (&into == &part) {
@@ -730,10 +762,7 @@ void Buffer::flushLoop() {
     taken.swap(sent);
     sent.clear();
     std::vector<Settled> settled;
-    for (auto& [chunk, why] : unreadable) {
-      FormattedEvents none;
-      settled.push_back(settle(std::move(chunk), WriteResult::fail(why), EventRange{&none, 0, 0}));
-    }
+    for (auto& [chunk, why] : unreadable) settled.push_back(this->unreadable(std::move(chunk), why));
     if (!taken.empty()) {
       const ChunkKey& key = taken.front()->meta.key;
       auto start = std::chrono::steady_clock::now();
@@ -775,6 +804,11 @@ void Buffer::flushNow() {
 }
 
 void Buffer::flushForShutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+    space_cv_.notify_all();
+  }
   if (opts_.config.flush_at_shutdown) flushNow();
 }
 

@@ -61,7 +61,9 @@ class Buffer {
   // Seals every staged chunk and makes every queued chunk due now, also those waiting for a
   // retry (SIGUSR1, as Fluentd's). Retry counts are kept. Any thread.
   void flushNow();
-  // flushNow() if flush_at_shutdown: the agent is stopping (inputs wait for delivery).
+  // The agent is stopping: appends that `block` on a full buffer return unavailable (the input
+  // reads those lines again at the next start) instead of holding the shutdown; and
+  // flushNow() if flush_at_shutdown (inputs wait a little for delivery).
   void flushForShutdown();
   // Seals every chunk; with flush_at_shutdown, sends what it can within `deadline_s`; stops
   // the flush threads. What was not sent stays on disk (file) or is reported lost (memory).
@@ -107,6 +109,7 @@ class Buffer {
     ChunkPtr retry;        // Partial: the events answered "retry", as a chunk of their own
     uint64_t delivered = 0;
     uint64_t delivered_bytes = 0;
+    bool quarantined = false;  // moved to corrupt/: only forgotten, not deleted
   };
 
   ChunkKey keyOf(const Event& e) const;
@@ -123,6 +126,9 @@ class Buffer {
   void takeDueLocked(int64_t now, std::vector<ChunkPtr>& out);
   // Without mu_: the chunk is this flush thread's until applyLocked.
   Settled settle(ChunkPtr chunk, const WriteResult& r, const EventRange& events);
+  // A chunk that cannot be read back: an I/O error waits for a retry like a failed write;
+  // damaged frames move the chunk to corrupt/ with its events counted and logged as lost.
+  Settled unreadable(ChunkPtr chunk, const Status& why);
   void applyLocked(Settled s);                   // REQUIRES: mu_
   // Hands events that failed for good to <secondary>, else the dead letters. Without mu_:
   // this writes and fdatasyncs.
@@ -145,6 +151,7 @@ class Buffer {
   size_t queued_chunks_limit_ = 1;
 
   std::mutex mu_;
+  std::mutex give_up_mu_;  // one give-up at a time: <secondary> and the dead-letter file are shared
   std::condition_variable flush_cv_;
   std::condition_variable space_cv_;
   std::vector<ChunkPtr> staged_;   // guarded by mu_
@@ -152,6 +159,7 @@ class Buffer {
   uint64_t stored_ = 0;            // guarded by mu_
   size_t in_flight_ = 0;           // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
+  bool draining_ = false;          // guarded by mu_: a stop began; block waits no more
   int64_t shutdown_deadline_ns_ = 0;  // guarded by mu_
   std::vector<std::thread> threads_;
 

@@ -390,6 +390,19 @@ Status FileChunk::readInto(ChunkData& out) const {
   return Status::ok();
 }
 
+std::string FileChunk::quarantine() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  std::string bad = dir_ + "/corrupt";
+  ::mkdir(bad.c_str(), 0700);
+  auto base = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
+  ::rename(chunk_path_.c_str(), (bad + "/" + base(chunk_path_)).c_str());
+  ::rename(metaPath().c_str(), (bad + "/" + base(metaPath())).c_str());
+  return bad;
+}
+
 Status FileChunk::remove() {
   if (fd_ >= 0) {
     ::close(fd_);

@@ -66,6 +66,9 @@ class FileChunk {
   Status saveMeta() const;
   // Deletes the chunk and its metadata (it was delivered).
   Status remove();
+  // Moves the chunk and its metadata to `<dir>/corrupt/` (damaged frames found when sending);
+  // returns that folder.
+  std::string quarantine();
 
   const ChunkMeta& meta() const { return meta_; }
   ChunkMeta& mutableMeta() { return meta_; }

@@ -533,7 +533,9 @@ TEST(BufferTest, BlockWaitsForRoomAndLosesNothing) {
     return Status::ok();
   });
   ASSERT_TRUE(h.out.waitWriting(1));
-  EXPECT_EQ(writer.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);  // held back
+  // The buffer fills to its limit while the write is held; then the writer waits.
+  ASSERT_TRUE(waitFor([&] { return h.buffer->storedBytes() > 150; }));
+  EXPECT_EQ(writer.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);  // held back
   EXPECT_LE(h.buffer->storedBytes(), 200u);
   h.out.release();
   EXPECT_TRUE(writer.get().isOk());
@@ -569,6 +571,59 @@ TEST(BufferTest, FileChunksStayWithinTheirLimitsOnDisk) {
   EXPECT_LE(on_disk, 8000u);
   EXPECT_GT(on_disk, 6000u);
   h.out.release();
+}
+
+// A stop makes appends blocked on a full buffer give up (the input reads them again next
+// start) instead of holding the shutdown forever behind a sink that is down.
+TEST(BufferTest, AStopReleasesAppendsBlockedOnAFullBuffer) {
+  Harness h;
+  h.out.fail_times = 1000000;
+  BufferConfig c = config();
+  c.chunk_limit_size.bytes = 100;
+  c.total_limit_size.bytes = 100;
+  c.overflow_action = "block";
+  c.flush_mode = "immediate";
+  c.retry_forever = true;
+  h.make(c);
+  ASSERT_TRUE(h.send(0, 10).isOk());
+  auto blocked = std::async(std::launch::async, [&] { return h.send(10, 20); });
+  EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  h.buffer->flushForShutdown();
+  ASSERT_EQ(blocked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(blocked.get().isOk());
+  EXPECT_EQ(h.value("sluice_output_buffer_overflow_records_total"), 10);
+}
+
+// A chunk whose frames are damaged when it is read for sending is moved to corrupt/ and its
+// events are counted and logged as lost, not deleted in silence.
+TEST(BufferTest, DamagedChunkIsQuarantinedAndCounted) {
+  TempDir dir;
+  Harness h;
+  h.out.allowed = 0;
+  BufferConfig c = config("file");
+  c.path = dir.file("buf");
+  c.flush_mode = "immediate";
+  h.make(c, dir.file("dead"));
+  ASSERT_TRUE(h.send(0, 2).isOk());
+  ASSERT_TRUE(h.out.waitWriting(1));
+  ASSERT_TRUE(h.send(2, 5).isOk());  // queued behind the held write
+  for (const auto& f : std::filesystem::directory_iterator(*c.path)) {
+    if (!f.path().string().ends_with(".q.chunk")) continue;
+    std::string bytes = testing::readFile(f.path());
+    if (bytes.find("\"n\":2") == std::string::npos) continue;
+    bytes[0] = '\xff';  // the first frame's length: absurd
+    bytes[1] = '\xff';
+    bytes[2] = '\xff';
+    bytes[3] = '\x7f';
+    testing::writeFile(f.path(), bytes);
+  }
+  h.out.release();
+  ASSERT_TRUE(waitFor([&] { return h.value("sluice_output_dead_letter_records_total") == 3; }));
+  EXPECT_TRUE(waitFor([&] { return h.buffer->storedBytes() == 0; }));
+  size_t quarantined = 0;
+  for (const auto& f : std::filesystem::directory_iterator(*c.path + "/corrupt")) quarantined += f.path().string().ends_with(".chunk");
+  EXPECT_EQ(quarantined, 1u);
+  EXPECT_EQ(h.out.deliveredCount(), 2u);
 }
 
 // A file buffer whose folder cannot be made is a start-up error that names it.

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "plugins/in_stdin/stdin_input.h"
@@ -10,7 +11,7 @@
 namespace sluice::plugins::in_stdin {
 namespace {
 
-// Collects what the input emits.
+// Collects what the input emits (on the input's thread; `batches` is polled by the test).
 class Collector : public EventSink {
  public:
   Status emit(Batch& batch) override {
@@ -19,7 +20,7 @@ class Collector : public EventSink {
     return Status::ok();
   }
   std::vector<std::string> lines;
-  int batches = 0;
+  std::atomic<int> batches{0};
 };
 
 TEST(StdinInputTest, ParsesLinesReportsMalformedAndStopsAtEof) {
@@ -77,7 +78,7 @@ TEST(StdinInputTest, BatchesAreBounded) {
   ASSERT_TRUE(in->run(out, stop).isOk());
   close(fds[0]);
   EXPECT_EQ(out.lines.size(), 95u);
-  EXPECT_GE(out.batches, 10);
+  EXPECT_GE(out.batches.load(), 10);
   EXPECT_EQ(out.lines[94], "stdin {\"message\":\"line 94\"}");
 }
 

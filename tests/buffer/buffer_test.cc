@@ -77,6 +77,11 @@ class ScriptedOutput : public Output {
     std::lock_guard<std::mutex> lock(mu);
     return delivered.size();
   }
+  // What the test polls while flush threads write reads `calls` under the mutex.
+  int callCount() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
   // Write number n (from 1) waits until n <= allowed; release() lets every write go.
   void allow(int n) {
     std::lock_guard<std::mutex> lock(mu);
@@ -185,7 +190,7 @@ TEST(BufferTest, RetriesWithBackoffThenDeliversOnce) {
   h.make(config());
   ASSERT_TRUE(h.send(0, 10).isOk());
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 10; }));
-  EXPECT_EQ(h.out.calls, 4);
+  EXPECT_EQ(h.out.callCount(), 4);
   EXPECT_EQ(h.value("sluice_output_retries_total"), 3);
 }
 
@@ -223,7 +228,7 @@ TEST(BufferTest, ExhaustedRetriesGoToSecondary) {
   h.make(c, "", &secondary);
   ASSERT_TRUE(h.send(0, 5).isOk());
   ASSERT_TRUE(waitFor([&] { return secondary.deliveredCount() == 5; }));
-  EXPECT_EQ(h.out.calls, 3);
+  EXPECT_EQ(h.out.callCount(), 3);
   EXPECT_EQ(h.value("sluice_output_retries_exhausted_total"), 1);
   EXPECT_EQ(h.value("sluice_output_secondary_records_total"), 5);
 }
@@ -237,7 +242,7 @@ TEST(BufferTest, EventsRetriedItemByItemAlsoExhaustTheirRetries) {
   h.make(c, "", &secondary);
   ASSERT_TRUE(h.send(0, 5).isOk());
   ASSERT_TRUE(waitFor([&] { return secondary.deliveredCount() == 5; }));
-  EXPECT_EQ(h.out.calls, 3);  // the first try and 2 retries
+  EXPECT_EQ(h.out.callCount(), 3);  // the first try and 2 retries
   EXPECT_EQ(h.value("sluice_output_retries_exhausted_total"), 1);
   EXPECT_EQ(h.value("sluice_output_secondary_records_total"), 5);
 }
@@ -306,7 +311,7 @@ TEST(BufferTest, FileBufferSurvivesARestartWithItsRetryState) {
     h.out.fail_times = 1;
     h.make(c);
     ASSERT_TRUE(h.send(0, 50).isOk());
-    ASSERT_TRUE(waitFor([&] { return h.out.calls == 1; }));
+    ASSERT_TRUE(waitFor([&] { return h.out.callCount() == 1; }));
     h.buffer->stop(0);
   }
   // Restart: the chunk is recovered with attempts=1 and its next retry an hour away.
@@ -314,7 +319,7 @@ TEST(BufferTest, FileBufferSurvivesARestartWithItsRetryState) {
   Harness h2;
   h2.make(c);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(h2.out.calls, 0) << "a recovered chunk keeps its retry schedule";
+  EXPECT_EQ(h2.out.callCount(), 0) << "a recovered chunk keeps its retry schedule";
   h2.buffer->stop(0);
   // The chunk files are still there; make it due now and start again.
   for (const auto& e : std::filesystem::directory_iterator(dir.file("buf"))) {
@@ -388,7 +393,7 @@ TEST(BufferParamsTest, ChunkLimitRecordsSealsChunks) {
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 20; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(h.out.deliveredCount(), 20u);  // the last 5 wait in the staged chunk
-  EXPECT_EQ(h.out.calls, 2);
+  EXPECT_EQ(h.out.callCount(), 2);
 }
 
 // Fluentd: queue_limit_length means total_limit_size = chunk_limit_size × queue_limit_length.
@@ -507,7 +512,7 @@ TEST(BufferTest, FlushNowSendsStagedAndWaitingChunks) {
   h.make(c);
   ASSERT_TRUE(h.send(0, 2).isOk());
   h.buffer->flushNow();
-  ASSERT_TRUE(waitFor([&] { return h.out.calls == 1; }));  // failed: waits an hour for its retry
+  ASSERT_TRUE(waitFor([&] { return h.out.callCount() == 1; }));  // failed: waits an hour for its retry
   ASSERT_TRUE(h.send(2, 3).isOk());
   h.buffer->flushNow();
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 3; }));

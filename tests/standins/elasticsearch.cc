@@ -461,7 +461,7 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
   }
   res.set_content("{\"took\":1,\"errors\":" + std::string(errors ? "true" : "false") + ",\"items\":[" + items + "]}",
                   "application/json");
-  if (chance(faults_.cut_after_processing)) http_.resetConnection(req.remote_port);
+  if (chance(faults_.cut_after_processing)) HttpServer::cutConnection(res);
 }
 
 bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view index_name, std::string id,

@@ -123,6 +123,22 @@ TEST_F(EsStandInTest, RejectsMarkedItemsWith429UntilTheyHaveBeenRetried) {
   EXPECT_EQ(es_.documents("r").size(), 2u);
 }
 
+// A request cut after processing: stored, but the client gets no answer (the connection ends
+// after the headers; the same client's next request goes through on a new connection).
+TEST_F(EsStandInTest, RequestsCutAfterProcessingAreStoredButGetNoAnswer) {
+  ElasticsearchStandIn::Faults faults;
+  faults.cut_after_processing = 1;
+  es_.setFaults(faults);
+  net::HttpResponse res = bulk("{\"create\":{\"_index\":\"c\",\"_id\":\"1\"}}\n{\"m\":1}\n");
+  EXPECT_EQ(res.status, 0);
+  EXPECT_FALSE(res.error.empty());
+  EXPECT_EQ(es_.documents("c").size(), 1u);
+  es_.setFaults({});
+  res = bulk("{\"create\":{\"_index\":\"c\",\"_id\":\"1\"}}\n{\"m\":1}\n");
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(item(res.body, 0, "/status"), "409");
+}
+
 TEST_F(EsStandInTest, RequestLevelFailuresOnDemand) {
   es_.failNextBulks(2, 429, 3);
   std::string body = "{\"create\":{\"_index\":\"f\"}}\n{\"a\":1}\n";

@@ -1,13 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/http_server.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <vector>
 
@@ -70,26 +63,14 @@ TestCa::TestCa(const std::string& dir) : dir_(dir) {
   }
 }
 
-bool HttpServer::resetConnection(int remote_port) const {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return false;
-  bool done = false;
-  while (dirent* e = ::readdir(dir)) {
-    int fd = std::atoi(e->d_name);
-    struct stat st {};
-    if (fd <= 2 || ::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_in local{}, peer{};
-    socklen_t len = sizeof(local);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0 || local.sin_family != AF_INET) continue;
-    len = sizeof(peer);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    if (ntohs(local.sin_port) != port_ || ntohs(peer.sin_port) != remote_port) continue;
-    ::shutdown(fd, SHUT_RDWR);
-    done = true;
-    break;
-  }
-  ::closedir(dir);
-  return done;
+void HttpServer::cutConnection(httplib::Response& res) {
+  // cpp-httplib writes the headers, then asks the provider for the body: a provider that
+  // fails makes it drop the connection (no other thread's descriptor is touched).
+  const size_t length = res.body.empty() ? 1 : res.body.size();
+  const std::string type = res.get_header_value("Content-Type");
+  res.body.clear();
+  res.set_content_provider(length, type.empty() ? "application/json" : type.c_str(),
+                           [](size_t, size_t, httplib::DataSink&) { return false; });
 }
 
 }  // namespace sluice::testing

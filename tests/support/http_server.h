@@ -33,11 +33,11 @@ class HttpServer {
   void stop();
 
   int port() const { return port_; }
-  // Cuts the connection of the request from `remote_port` (shutdown, so the server's own
-  // descriptor stays valid), as a crashing node or a load balancer would: the client gets no
-  // answer. For fault injection from a
-  // handler, after the request was processed.
-  bool resetConnection(int remote_port) const;
+  // Makes the answer in `res` end the connection after its status line and headers, before
+  // any byte of its body, as a crashing node or a load balancer would: the client gets no
+  // usable answer (libcurl: "transfer closed with N bytes remaining"). For fault injection
+  // from a handler, after the request was processed; the connection's own thread closes it.
+  static void cutConnection(httplib::Response& res);
   std::string url(std::string_view path = "") const {
     return scheme_ + "://127.0.0.1:" + std::to_string(port_) + std::string(path);
   }

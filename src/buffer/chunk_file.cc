@@ -163,9 +163,16 @@ uint32_t crc32cSoftware(const char* p, size_t n) {
 
 }  // namespace
 
-uint32_t crc32Of(std::string_view data) {
+bool crc32HasSse42() {
   static const bool hardware = __builtin_cpu_supports("sse4.2");
-  return hardware ? crc32cHardware(data.data(), data.size()) : crc32cSoftware(data.data(), data.size());
+  return hardware;
+}
+
+uint32_t crc32OfSse42(std::string_view data) { return crc32cHardware(data.data(), data.size()); }
+uint32_t crc32OfTable(std::string_view data) { return crc32cSoftware(data.data(), data.size()); }
+
+uint32_t crc32Of(std::string_view data) {
+  return crc32HasSse42() ? crc32cHardware(data.data(), data.size()) : crc32cSoftware(data.data(), data.size());
 }
 
 FrameScan compactFrames(std::string& bytes, std::vector<uint32_t>& ends) {

@@ -110,6 +110,10 @@ inline constexpr uint64_t kFrameHeaderBytes = 8;
 
 // CRC-32C (Castagnoli) of `data`: SSE4.2 when the processor has it, else a table.
 uint32_t crc32Of(std::string_view data);
+// Each path alone, for tests that compare them (the hardware one only where crc32HasSse42()).
+bool crc32HasSse42();
+uint32_t crc32OfSse42(std::string_view data);
+uint32_t crc32OfTable(std::string_view data);
 
 // Scans framed bytes: returns how many bytes hold whole, valid frames and the events found.
 // `damaged` is set when a complete frame fails its CRC or its length is absurd before the end.

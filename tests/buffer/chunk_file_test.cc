@@ -214,8 +214,15 @@ TEST(Crc32cTest, MatchesTheBitwiseDefinitionAtEveryLengthAndAlignment) {
     for (size_t len = 0; len <= 300; ++len) {
       std::string_view piece(data.data() + offset, len);
       ASSERT_EQ(crc32Of(piece), crc32cReference(piece)) << "offset " << offset << " length " << len;
+      // Both paths, whichever crc32Of picks here: the table always, SSE4.2 where present.
+      ASSERT_EQ(crc32OfTable(piece), crc32cReference(piece)) << "table, offset " << offset << " length " << len;
+      if (crc32HasSse42()) {
+        ASSERT_EQ(crc32OfSse42(piece), crc32OfTable(piece)) << "sse4.2, offset " << offset << " length " << len;
+      }
     }
   }
+  EXPECT_EQ(crc32OfTable("123456789"), 0xE3069283u);  // the check value on the table path
+  if (crc32HasSse42()) EXPECT_EQ(crc32OfSse42("123456789"), 0xE3069283u);
 }
 
 // A complete last frame whose CRC is wrong is a torn write: cut, not damage; the same frame

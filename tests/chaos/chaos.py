@@ -466,8 +466,8 @@ def rotation_storm(args, s):
 
 def kubernetes_down(args, s):
     rate = 1000
-    span = 16 if args.short else 90
-    down = (3, 10) if args.short else (10, 70)
+    span = 20 if args.short else 90
+    down = (3, 8) if args.short else (10, 70)
     token = f"{s.dir}/secrets/token"
 
     def put_token(value):  # as a projected volume does: a new file renamed over the old one
@@ -510,13 +510,13 @@ def kubernetes_down(args, s):
     t = s.standins.tally()
     s.notes.append(f"API down {down[1] - down[0]} s, a pod started and the token rotated meanwhile; "
                    f"{t['stored'] - t['with_pod']} documents without pod metadata")
-    # The new pod's lines from 3 s after the API came back must carry its metadata: the rotated
-    # token was read again and the lookups resumed.
-    grace = 3 * rate // len(s.pods)
+    # The new pod's lines from 10 s after the API came back must carry its metadata: the rotated
+    # token was read again and the lookups resumed (it takes sluice about 3.5 s).
+    grace = 10 * rate // len(s.pods)
     bare = int(s.standins.cmd(f"nometa chaos-{PODS} {state['back_at_line'] + grace}")[1])
     if bare:
         r["failed"] = True
-        s.notes.append(f"{bare} lines of the new pod written 3 s or more after the API returned lack its metadata")
+        s.notes.append(f"{bare} lines of the new pod written 10 s or more after the API returned lack its metadata")
     return r
 
 

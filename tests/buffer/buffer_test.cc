@@ -513,6 +513,7 @@ TEST(BufferTest, FlushNowSendsStagedAndWaitingChunks) {
   ASSERT_TRUE(h.send(0, 2).isOk());
   h.buffer->flushNow();
   ASSERT_TRUE(waitFor([&] { return h.out.callCount() == 1; }));  // failed: waits an hour for its retry
+  ASSERT_TRUE(waitFor([&] { return h.buffer->queuedChunks() == 1; }));  // back in the queue (not in flight)
   ASSERT_TRUE(h.send(2, 3).isOk());
   h.buffer->flushNow();
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 3; }));

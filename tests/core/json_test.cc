@@ -77,7 +77,9 @@ std::string repaired(std::string_view text, JsonRepairs& repairs) {
   EXPECT_TRUE(isValidUtf8(out)) << out;
   auto again = parseJson(out, arena);  // and what we write reads back the same
   EXPECT_TRUE(again.isOk()) << out;
-  if (again) EXPECT_EQ(toJson(*again), out);
+  if (again) {
+    EXPECT_EQ(toJson(*again), out);
+  }
   return out;
 }
 

@@ -44,26 +44,12 @@ Run deliver(const std::vector<Batch>& batches, long n, const testing::Elasticsea
                                    keep);
   // The settings of both runs: a memory buffer of 2 MiB chunks flushed every 200 ms by two
   // threads, retries from 100 ms doubling to 2 s, forever; input blocks when 64 MiB are queued.
-  BufferConfig c;
-  c.type = "memory";
-  c.chunk_limit_size.bytes = 2 << 20;
-  c.total_limit_size.bytes = 64 << 20;
-  c.chunk_full_threshold = 0.95;
-  c.compress = "text";
-  c.flush_mode = "interval";
-  c.flush_interval.seconds = 0.2;
-  c.flush_thread_count = 2;
-  c.flush_thread_interval.seconds = 0.05;
-  c.flush_at_shutdown = true;
-  c.overflow_action = "block";
-  c.retry_type = "exponential_backoff";
-  c.retry_wait.seconds = 0.1;
-  c.retry_exponential_backoff_base = 2;
-  c.retry_max_interval.seconds = 2;
-  c.retry_randomize = true;
-  c.retry_forever = true;
-  c.retry_timeout.seconds = 3600;
-  c.fsync = "seal";
+  auto bound = bufferConfigFromText(
+      "@type memory\nchunk_limit_size 2m\ntotal_limit_size 64m\nflush_mode interval\nflush_interval 0.2\n"
+      "flush_thread_count 2\nflush_thread_interval 0.05\noverflow_action block\nretry_wait 0.1\n"
+      "retry_max_interval 2\nretry_forever true\nretry_timeout 1h");
+  if (!bound) std::exit(1);
+  const BufferConfig c = *bound;
   MetricsRegistry registry;
   PluginMetrics metrics(registry, "output", "es", "es");
   buffer::Buffer::Options o;

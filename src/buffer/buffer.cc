@@ -661,8 +661,15 @@ Buffer::Settled Buffer::unreadable(ChunkPtr chunk, const Status& why) {
   errors_->add(1);
   if (why.code() != Code::Corruption) {
     log_.error("Cannot read chunk " + chunk->meta.id + " back (" + why.message() + "); it waits for a retry");
-    return settle(std::move(chunk), WriteResult::retry("cannot read the chunk: " + why.message()),
-                  EventRange{nullptr, 0, 0});
+    const uint64_t records = chunk->meta.records;
+    Settled out = settle(std::move(chunk), WriteResult::retry("cannot read the chunk: " + why.message()),
+                         EventRange{nullptr, 0, 0});
+    if (!out.requeue) {  // retries exhausted: nothing could be read to give up, so say what is lost
+      dead_lettered_->add(records);
+      log_.error(std::to_string(records) + " events of chunk " + out.chunk->meta.id +
+                 " are lost: it could not be read back before its retries ran out");
+    }
+    return out;
   }
   Settled out;
   dead_lettered_->add(chunk->meta.records);
@@ -682,7 +689,6 @@ void Buffer::applyLocked(Settled s) {
     queue_.push_back(std::move(s.retry));
   }
   if (s.requeue) {
-    s.chunk->in_flight = false;
     queue_.push_back(std::move(s.chunk));
   } else if (s.quarantined) {
     stored_ -= std::min(stored_, s.chunk->stored);
@@ -724,8 +730,6 @@ void Buffer::flushLoop() {
       flush_cv_.wait_for(lock, std::chrono::nanoseconds(std::max<int64_t>(wake - now, 1000000)));
       continue;
     }
-    for (auto& chunk : taken) chunk->in_flight = true;
-    in_flight_ += taken.size();
     lock.unlock();
     // Compression and fsync happen here, off the inputs' threads and outside the lock; then
     // the chunks are read back, one after another into one buffer.
@@ -790,7 +794,6 @@ void Buffer::flushLoop() {
     }
     taken.clear();
     lock.lock();
-    in_flight_ -= settled.size();
     for (Settled& s : settled) applyLocked(std::move(s));
   }
 }

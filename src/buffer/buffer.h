@@ -83,7 +83,6 @@ class Buffer {
     std::unique_ptr<FileChunk> file;       // file buffer
     FormattedEvents events;                // memory buffer (and the format scratch)
     std::vector<std::shared_ptr<void>> acks;  // inputs waiting for delivery (memory buffer)
-    bool in_flight = false;
     bool settled = false;                  // file chunk compressed/fsync'ed after sealing
     uint64_t stored = 0;                   // bytes counted against total_limit_size
   };
@@ -157,7 +156,6 @@ class Buffer {
   std::vector<ChunkPtr> staged_;   // guarded by mu_
   std::deque<ChunkPtr> queue_;     // guarded by mu_
   uint64_t stored_ = 0;            // guarded by mu_
-  size_t in_flight_ = 0;           // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   bool draining_ = false;          // guarded by mu_: a stop began; block waits no more
   int64_t shutdown_deadline_ns_ = 0;  // guarded by mu_

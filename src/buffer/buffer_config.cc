@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "buffer/buffer_config.h"
 
+#include "config/bind.h"
+#include "config/parser.h"
+
 namespace sluice {
 
 const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
@@ -38,6 +41,16 @@ const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
       {"fsync", &B::fsync, "seal", "When chunk files are fsync'ed: seal (when a chunk is sealed), append (every append), none. write() alone already survives SIGKILL; fsync makes data survive power loss.", "seal|append|none"},
   }};
   return kParams;
+}
+
+Result<BufferConfig> bufferConfigFromText(std::string_view body) {
+  auto root = config::parseConfigText("<buffer>\n" + std::string(body) + "\n</buffer>\n", "(buffer)", ".",
+                                      config::EvalEnvironment{});
+  if (!root) return root.takeStatus();
+  BufferConfig c;
+  Status s = bindParams(std::span<const Param<BufferConfig>>(bufferParams()), root->elements.at(0), c);
+  if (!s) return s;
+  return c;
 }
 
 }  // namespace sluice

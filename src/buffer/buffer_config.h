@@ -46,4 +46,8 @@ struct BufferConfig {
 inline constexpr size_t kBufferParamCount = 30;
 const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams();
 
+// A <buffer> section written as in a config file ("chunk_limit_size 2m\nflush_interval 0.2"),
+// bound with the table's defaults for what it leaves out (benchmarks, tools).
+Result<BufferConfig> bufferConfigFromText(std::string_view body);
+
 }  // namespace sluice

@@ -355,7 +355,8 @@ TEST_F(KubeMetadataTest, WatchKeepsTheCacheFreshAndListsAgainOnGone) {
 
   // The API server restarts (streams cut): the watch resumes from the last version.
   api_.closeWatches();
-  ASSERT_TRUE(waitFor([&] { return api_.requestCount("/api/v1/pods?watch") >= 4; }));
+  // (The reconnection waits out watch_retry_interval; a busy machine took over 10 s once.)
+  ASSERT_TRUE(waitFor([&] { return api_.requestCount("/api/v1/pods?watch") >= 4; }, std::chrono::seconds(30)));
   api_.putPod(podJson("shop", "web-1", R"({"app":"v4"})"));
   ASSERT_TRUE(waitFor([&] { return labelOf(*f, tagFor("shop", "web-1")) == "v4"; }));
   EXPECT_EQ(metric("sluice_filter_kubernetes_metadata_relists_total"), 2);

@@ -115,6 +115,17 @@ bool quickSummary(const MetricsRegistry& metrics) {
   return malformed + too_long > 0;
 }
 
+// Reads the config file (at start-up and at every reload). An empty one is refused
+// (Rejected), as there is nothing to run.
+Result<config::Element> loadConfig(const std::string& path) {
+  auto parsed = config::parseConfigFile(path, config::EvalEnvironment::fromProcess());
+  if (!parsed) return parsed.takeStatus();
+  if (parsed->elements.empty() && parsed->params.empty()) {
+    return Status::rejected(path + " holds no configuration (no <source>, <match> or parameter): nothing to run");
+  }
+  return std::move(*parsed);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,17 +209,15 @@ int main(int argc, char** argv) {
     for (const char* quick : {"parse", "filter", "output", "set", "fail-on-malformed"}) {
       if (vm.count(quick)) return usageError(std::string("--") + quick + " is for quick mode (without -c)");
     }
-    auto parsed_config =
-        config::parseConfigFile(vm["config"].as<std::string>(), config::EvalEnvironment::fromProcess());
+    auto parsed_config = loadConfig(vm["config"].as<std::string>());
     if (!parsed_config) {
+      if (parsed_config.status().code() == Code::Rejected) {
+        return usageError(parsed_config.status().message());
+      }
       std::fprintf(stderr, "sluice: config error: %s\n", parsed_config.status().message().c_str());
       return engine::kExitConfigError;
     }
     root = std::move(*parsed_config);
-    if (root.elements.empty() && root.params.empty()) {
-      return usageError(vm["config"].as<std::string>() +
-                        " holds no configuration (no <source>, <match> or parameter): nothing to run");
-    }
   } else {
     // Quick mode is for pipes in development: only warnings and errors on stderr.
     if (!vm.count("log-level")) Logger::global().setLevel(LogLevel::Warn);
@@ -263,6 +272,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   engine::Engine engine(std::move(*pipeline), metrics);
+  if (vm.count("config")) {
+    engine.enableReload([path = vm["config"].as<std::string>()] { return loadConfig(path); },
+                        Registry::builtin(), options);
+  }
   int code = engine.run();
   if (!vm.count("config")) {
     bool malformed = quickSummary(metrics);

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
+
+#include "monitor/monitor_server.h"
 
 namespace sluice::engine {
 
@@ -25,7 +28,57 @@ sigset_t handledSignals() {
 
 bool isStopSignal(uint32_t sig) { return sig == SIGINT || sig == SIGTERM; }
 
+void signalEventFd(int fd) {
+  uint64_t one = 1;
+  ssize_t ignored = ::write(fd, &one, sizeof(one));
+  (void)ignored;
+}
+
+void drainEventFd(int fd) {
+  uint64_t n;
+  ssize_t ignored = ::read(fd, &n, sizeof(n));
+  (void)ignored;
+}
+
 }  // namespace
+
+// The input threads of one pipeline: one per input, each running until the stop token fires
+// or its input ends (stdin at EOF); done_fd() becomes readable once every one has returned.
+class RunningInputs {
+ public:
+  explicit RunningInputs(std::vector<InputStage*> inputs)
+      : done_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), running_(inputs.size()) {
+    for (InputStage* stage : inputs) {
+      threads_.emplace_back([this, stage] {
+        Status rs = stage->input->run(*stage, stop);
+        if (!rs) {
+          stage->instance->log.error("Input stopped: " + rs.message());
+          failed = true;
+        }
+        if (--running_ == 0) signalEventFd(done_fd_);
+      });
+    }
+  }
+  ~RunningInputs() {
+    stop.requestStop();
+    join();
+    ::close(done_fd_);
+  }
+  void join() {
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  size_t count() const { return threads_.size(); }
+  int done_fd() const { return done_fd_; }
+
+  StopToken stop;
+  std::atomic<bool> failed{false};
+
+ private:
+  int done_fd_;
+  std::atomic<size_t> running_;
+  std::vector<std::thread> threads_;
+};
 
 void Engine::blockSignals() {
   sigset_t set = handledSignals();
@@ -33,87 +86,55 @@ void Engine::blockSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int Engine::run() {
-  SourceLogger log("[engine]");
-  // The monitor serves before the pipeline starts (/readyz says 503 until it has) and until
-  // the run ends.
-  std::unique_ptr<MonitorServer> monitor;
-  if (pipeline_->monitorConfig().enable) {
-    monitor = std::make_unique<MonitorServer>(pipeline_->monitorConfig(), metrics_);
-    if (double fill = pipeline_->monitorConfig().ready_max_buffer_fill; fill > 0) {
-      monitor->setReadinessCheck([this, fill] { return pipeline_->overfullBuffer(fill); });
-    }
-    if (Status ms = monitor->start(); !ms) {
-      log.error("Start failed: " + ms.message());
-      return kExitRuntimeError;
-    }
-    log.info("Monitor listening on http://" + pipeline_->monitorConfig().bind + ":" +
-             std::to_string(monitor->port()) + " (/metrics, /healthz, /readyz).");
-  }
-  Status s = pipeline_->start();
-  if (!s) {
-    log.error("Start failed: " + s.message());
-    pipeline_->stopFiltersAndOutputs();
-    return kExitRuntimeError;
-  }
-  if (monitor) monitor->setReady(true);
-  sigset_t set = handledSignals();
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-  int done_fd = eventfd(0, EFD_CLOEXEC);
+void Engine::enableReload(ConfigLoader load, const Registry& registry, BuildOptions options) {
+  load_ = std::move(load);
+  registry_ = &registry;
+  options_ = options;
+}
 
-  auto inputs = pipeline_->inputs();
-  StopToken stop;
-  std::atomic<size_t> running{inputs.size()};
-  std::atomic<bool> input_failed{false};
-  std::vector<std::thread> threads;
-  for (InputStage* stage : inputs) {
-    threads.emplace_back([&, stage] {
-      Status rs = stage->input->run(*stage, stop);
-      if (!rs) {
-        stage->instance->log.error("Input stopped: " + rs.message());
-        input_failed = true;
-      }
-      if (--running == 0) {
-        uint64_t one = 1;
-        ssize_t ignored = ::write(done_fd, &one, sizeof(one));
-        (void)ignored;
-      }
-    });
+Result<std::unique_ptr<Pipeline>> Engine::buildFromConfig() {
+  if (!load_) return Status::invalidConfig("quick mode has no configuration file to read again");
+  auto root = load_();
+  if (!root) return root.takeStatus();
+  auto next = Pipeline::build(*root, *registry_, metrics_, options_);
+  if (!next) return next.takeStatus();
+  if (Status state = (*next)->checkState(); !state) return state.withPrefix("state cannot be kept: ");
+  const MonitorConfig& now = pipeline_->monitorConfig();
+  const MonitorConfig& then = (*next)->monitorConfig();
+  if (now.enable != then.enable || now.bind != then.bind || now.port != then.port) {
+    SourceLogger("[engine]").warn(
+        "<system> <monitor> enable, bind and port take effect at the next start, not at a reload; "
+        "the monitor goes on as it is");
   }
-  log.info("Started: " + std::to_string(inputs.size()) + " inputs.");
-  bool by_signal = false;
-  if (!inputs.empty()) {
-    while (true) {
-      struct pollfd fds[2] = {{sfd, POLLIN, 0}, {done_fd, POLLIN, 0}};
-      int rc = ::poll(fds, 2, -1);
-      if (rc < 0) continue;
-      if (fds[1].revents & POLLIN) break;
-      if (fds[0].revents & POLLIN) {
-        struct signalfd_siginfo info;
-        if (::read(sfd, &info, sizeof(info)) != sizeof(info)) continue;
-        if (info.ssi_signo == SIGUSR1) {
-          log.info("Received SIGUSR1: flushing every buffer now.");
-          pipeline_->flushBuffers();
-          continue;
-        }
-        if (!isStopSignal(info.ssi_signo)) {
-          log.warn(std::string(info.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR2") +
-                   ": configuration reload is not supported yet; ignored.");
-          continue;
-        }
-        log.info(std::string("Received ") + (info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") +
-                 ": stopping inputs and flushing.");
-        by_signal = true;
-        break;
-      }
-    }
+  return next;
+}
+
+Status Engine::requestReload() {
+  std::unique_lock<std::mutex> lock(reload_mu_);
+  if (reload_fd_ < 0) return Status::unavailable("sluice is not running");
+  uint64_t mine = ++reload_requested_;
+  signalEventFd(reload_fd_);
+  // A reload waits for the running pipeline to stop (memory buffers send what they hold, a tail
+  // waits up to 5 s for its acknowledgements): minutes at worst.
+  if (!reload_cv_.wait_for(lock, std::chrono::minutes(5), [&] { return reload_done_ >= mine; })) {
+    return Status::unavailable("the reload has not finished after 5 minutes; see sluice's log");
   }
-  stop.requestStop();
-  if (monitor) monitor->setReady(false);
+  return reload_outcome_;
+}
+
+void Engine::finishReloadRequests(uint64_t upto, const Status& outcome) {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  if (upto > reload_done_) reload_done_ = upto;
+  reload_outcome_ = outcome;
+  reload_cv_.notify_all();
+}
+
+void Engine::stopPipeline(RunningInputs& running, int sfd) {
+  running.stop.requestStop();
   // The buffers start sending now, while the inputs wind down (a tail waits a little for its
   // last batches' delivery, so that its position records them).
   pipeline_->flushBuffers(true);
-  // While the inputs drain, a second signal exits at once.
+  // While the inputs drain, a second stop signal exits at once.
   std::atomic<bool> joined{false};
   std::thread watchdog([&] {
     while (!joined) {
@@ -129,14 +150,176 @@ int Engine::run() {
       }
     }
   });
-  for (auto& t : threads) t.join();
+  running.join();
   pipeline_->stopFiltersAndOutputs();
   joined = true;
   watchdog.join();
+}
+
+int Engine::run() {
+  SourceLogger log("[engine]");
+  {
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    reload_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  }
+  // The monitor serves before the pipeline starts (/readyz says 503 until it has) and until
+  // the run ends, across reloads.
+  std::unique_ptr<MonitorServer> monitor;
+  const MonitorConfig monitor_config = pipeline_->monitorConfig();
+  if (monitor_config.enable) {
+    monitor = std::make_unique<MonitorServer>(monitor_config, metrics_);
+    monitor->setReadinessCheck([this] {
+      std::lock_guard<std::mutex> lock(pipeline_mu_);
+      double fill = pipeline_->monitorConfig().ready_max_buffer_fill;
+      return fill > 0 ? pipeline_->overfullBuffer(fill) : std::string();
+    });
+    if (monitor_config.enable_reload) monitor->setReloadHandler([this] { return requestReload(); });
+    if (Status ms = monitor->start(); !ms) {
+      log.error("Start failed: " + ms.message());
+      return kExitRuntimeError;
+    }
+    log.info("Monitor listening on http://" + monitor_config.bind + ":" +
+             std::to_string(monitor->port()) + " (/metrics, /healthz, /readyz).");
+  }
+  Status s = pipeline_->start();
+  if (!s) {
+    log.error("Start failed: " + s.message());
+    pipeline_->stopFiltersAndOutputs();
+    return kExitRuntimeError;
+  }
+  sigset_t set = handledSignals();
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  for (const char* result : {"ok", "rejected", "failed"}) {
+    metrics_.counter("sluice_config_reloads_total", "Configuration reloads by result.", {{"result", result}});
+  }
+
+  bool by_signal = false;
+  bool input_failed = false;
+  int code = kExitOk;
+  // Messages name the reload they belong to: the log suppresses identical repeats.
+  int generation = 0;
+  auto numbered = [&](std::string what) {
+    return generation == 0 ? what + "." : what + " (reload " + std::to_string(generation) + ").";
+  };
+  while (true) {
+    if (monitor) monitor->setReady(true);
+    RunningInputs running(pipeline_->inputs());
+    log.info(numbered("Started: " + std::to_string(running.count()) + " inputs"));
+    Wake wake = Wake::InputsDone;
+    std::unique_ptr<Pipeline> next;
+    uint64_t reload_upto = 0;
+    while (running.count() > 0) {
+      struct pollfd fds[3] = {{sfd, POLLIN, 0}, {running.done_fd(), POLLIN, 0}, {reload_fd_, POLLIN, 0}};
+      int rc = ::poll(fds, 3, -1);
+      if (rc < 0) continue;
+      if (fds[1].revents & POLLIN) break;
+      bool reload = false;
+      if (fds[2].revents & POLLIN) {
+        drainEventFd(reload_fd_);
+        log.info("Reload asked for over HTTP, /api/config.reload (reload " + std::to_string(generation + 1) + ").");
+        reload = true;
+      }
+      if (fds[0].revents & POLLIN) {
+        struct signalfd_siginfo info;
+        if (::read(sfd, &info, sizeof(info)) != sizeof(info)) continue;
+        if (info.ssi_signo == SIGUSR1) {
+          log.info("Received SIGUSR1: flushing every buffer now.");
+          pipeline_->flushBuffers();
+          continue;
+        }
+        if (isStopSignal(info.ssi_signo)) {
+          log.info(std::string("Received ") + (info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                   ": stopping inputs and flushing.");
+          by_signal = true;
+          wake = Wake::Stop;
+          break;
+        }
+        log.info(std::string("Received ") + (info.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR2") +
+                 ": reloading the configuration (reload " + std::to_string(generation + 1) + ").");
+        reload = true;
+      }
+      if (!reload) continue;
+      {
+        std::lock_guard<std::mutex> lock(reload_mu_);
+        reload_upto = reload_requested_;
+      }
+      auto built = buildFromConfig();
+      if (!built) {
+        ++generation;
+        log.error("Reload rejected; the running pipeline goes on unchanged (reload " +
+                  std::to_string(generation) + "): " + built.status().message());
+        metrics_.counter("sluice_config_reloads_total", "Configuration reloads by result.",
+                         {{"result", "rejected"}}).add(1);
+        finishReloadRequests(reload_upto, built.status());
+        continue;
+      }
+      next = std::move(*built);
+      wake = Wake::Reload;
+      break;
+    }
+    if (monitor) monitor->setReady(false);
+    if (wake != Wake::Reload) {
+      stopPipeline(running, sfd);
+      input_failed = running.failed;
+      break;
+    }
+    // The new configuration loaded: stop the running pipeline as a stop would, then start the
+    // new one on the state (pos_files, file buffer chunks) the old one left.
+    ++generation;
+    log.info(numbered("Configuration loaded; stopping the running pipeline to start the new one"));
+    stopPipeline(running, sfd);
+    std::unique_ptr<Pipeline> previous;
+    {
+      std::lock_guard<std::mutex> lock(pipeline_mu_);
+      previous = std::move(pipeline_);
+      pipeline_ = std::move(next);
+    }
+    Status started = pipeline_->start();
+    if (!started) {
+      // The new pipeline cannot run (a port in use...): the previous configuration, built
+      // again, takes over.
+      log.error(numbered("Reload failed: the new configuration did not start (" + started.message() +
+                         "); starting the previous configuration again"));
+      auto again = Pipeline::build(previous->config(), *registry_, metrics_, options_);
+      Status restarted = again ? Status::ok() : again.status();
+      if (again) {
+        std::lock_guard<std::mutex> lock(pipeline_mu_);
+        pipeline_ = std::move(*again);
+      }
+      previous.reset();
+      if (restarted) restarted = pipeline_->start();
+      finishReloadRequests(reload_upto, started.withPrefix("the new configuration did not start: "));
+      metrics_.counter("sluice_config_reloads_total", "Configuration reloads by result.",
+                       {{"result", "failed"}}).add(1);
+      if (!restarted) {
+        log.error("The previous configuration did not start again either: " + restarted.message());
+        code = kExitRuntimeError;
+        break;
+      }
+      continue;
+    }
+    previous.reset();
+    metrics_.counter("sluice_config_reloads_total", "Configuration reloads by result.",
+                     {{"result", "ok"}}).add(1);
+    metrics_.gauge("sluice_config_last_reload_timestamp_seconds",
+                   "When the configuration was last reloaded (Unix time).")
+        .set(std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count());
+    log.info(numbered("Reloaded"));
+    finishReloadRequests(reload_upto, Status::ok());
+  }
   ::close(sfd);
-  ::close(done_fd);
   if (monitor) monitor->stop();
+  {
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    reload_done_ = reload_requested_;
+    reload_outcome_ = Status::unavailable("sluice is stopping");
+    reload_cv_.notify_all();
+    ::close(reload_fd_);
+    reload_fd_ = -1;
+  }
   log.info(by_signal ? "Stopped." : "All inputs finished; stopped.");
+  if (code != kExitOk) return code;
   return input_failed ? kExitRuntimeError : kExitOk;
 }
 

@@ -253,13 +253,14 @@ const std::array<Param<SystemConfig>, 16>& systemParams() {
   return kParams;
 }
 
-const std::array<Param<MonitorConfig>, 4>& monitorParams() {
+const std::array<Param<MonitorConfig>, 5>& monitorParams() {
   using M = MonitorConfig;
-  static constexpr std::array<Param<M>, 4> kParams = {{
+  static constexpr std::array<Param<M>, 5> kParams = {{
       {"enable", &M::enable, "true", "Serve /metrics, /healthz and /readyz (off in quick mode)."},
       {"bind", &M::bind, "127.0.0.1", "Address the monitor listens on; 0.0.0.0 in a pod that Prometheus scrapes."},
       {"port", &M::port, nullptr, "Port of the monitor: 24231 (Fluentd's prometheus plugin's), or $SLUICE_MONITOR_PORT when set; 0 picks a free one."},
       {"ready_max_buffer_fill", &M::ready_max_buffer_fill, "0", "/readyz answers 503 while a buffer holds more than this fraction of its total_limit_size (0: never)."},
+      {"enable_reload", &M::enable_reload, "false", "POST /api/config.reload reloads the configuration as SIGHUP does (off: anyone who can reach the port could)."},
   }};
   return kParams;
 }
@@ -289,7 +290,7 @@ Status Pipeline::applySystem(const config::Element& system) {
         if (!p.used) {
           warnOrFail(options_.strict, first,
                      p.where.str() + ": unknown parameter '" + p.key +
-                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill)");
+                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, enable_reload)");
         }
       }
     }
@@ -610,25 +611,42 @@ Status Pipeline::start() {
   for (auto& [r, p] : order) r = rank(p);
   std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
   bool buffers_started = false;
-  for (auto& [r, p] : order) {
-    if (r > 0 && !buffers_started) {
-      // Outputs and their <secondary> are up: the buffers may recover chunks and send.
-      for (const auto& st : output_stages_) {
-        if (!st->buffer()) continue;
-        Status s = st->buffer()->start();
-        if (!s) return s.withPrefix(st->instance()->log.source() + " ");
+  std::vector<std::pair<int, Plugin*>> started;
+  std::vector<buffer::Buffer*> started_buffers;
+  // Inputs and filters, then the buffers (their flush threads write to the outputs), then the
+  // outputs.
+  auto undo = [&](Status s) {
+    for (auto it = started.rbegin(); it != started.rend(); ++it) {
+      if (it->first == 0) {
+        for (buffer::Buffer* b : started_buffers) b->stop();
+        started_buffers.clear();
       }
-      buffers_started = true;
+      it->second->stop();
     }
-    Status s = p->start();
-    if (!s) return s;
-  }
-  if (!buffers_started) {
+    for (buffer::Buffer* b : started_buffers) b->stop();
+    return s;
+  };
+  auto startBuffers = [&]() -> Status {
+    // Outputs and their <secondary> are up: the buffers may recover chunks and send.
     for (const auto& st : output_stages_) {
       if (!st->buffer()) continue;
       Status s = st->buffer()->start();
       if (!s) return s.withPrefix(st->instance()->log.source() + " ");
+      started_buffers.push_back(st->buffer());
     }
+    buffers_started = true;
+    return Status::ok();
+  };
+  for (auto& [r, p] : order) {
+    if (r > 0 && !buffers_started) {
+      if (Status s = startBuffers(); !s) return undo(s);
+    }
+    Status s = p->start();
+    if (!s) return undo(s);
+    started.emplace_back(r, p);
+  }
+  if (!buffers_started) {
+    if (Status s = startBuffers(); !s) return undo(s);
   }
   started_ = true;
   return Status::ok();

@@ -139,7 +139,8 @@ class Pipeline {
                                                  const BuildOptions& options);
   ~Pipeline();
 
-  // Outputs, then filters, then inputs.
+  // Outputs, then filters, then inputs. When one fails, what had started is stopped again
+  // (a reload then starts the previous configuration on the same buffer folders).
   Status start();
   // Filters then outputs (inputs are stopped by the engine first).
   void stopFiltersAndOutputs();
@@ -154,6 +155,9 @@ class Pipeline {
   // The output (and its <secondary>) with this @id started alone, for `sluice replay`.
   Result<Output*> startOutputForReplay(const std::string& id);
   std::string graph() const;
+  // The configuration the pipeline was built from (<worker> sections flattened), for a reload
+  // that must start it again.
+  const config::Element& config() const { return *owned_root_; }
   MetricsRegistry& metrics() { return metrics_; }
   // `<system> <monitor>`, for the engine that runs the monitor server.
   const MonitorConfig& monitorConfig() const { return monitor_; }

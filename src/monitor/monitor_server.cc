@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include "core/json.h"
+
 namespace sluice {
 
 MonitorServer::MonitorServer(const MonitorConfig& config, const MetricsRegistry& metrics)
@@ -42,6 +44,26 @@ Status MonitorServer::start() {
       res.set_content("not ready: " + reason + "\n", "text/plain; charset=utf-8");
     }
   });
+  auto reload = [this](const httplib::Request&, httplib::Response& res) {
+    if (!reload_) {
+      res.status = 403;
+      res.set_content("{\"ok\":false,\"message\":\"reload over HTTP is off; turn it on with "
+                      "<system> <monitor> enable_reload true\"}\n",
+                      "application/json");
+      return;
+    }
+    Status s = reload_();
+    if (s) {
+      res.set_content("{\"ok\":true}\n", "application/json");
+      return;
+    }
+    res.status = 500;
+    std::string body = "{\"ok\":false,\"message\":";
+    appendJsonString(body, s.message());
+    res.set_content(body + "}\n", "application/json");
+  };
+  server_->Post("/api/config.reload", reload);
+  server_->Get("/api/config.reload", reload);
   std::string where = config_.bind + ":" + std::to_string(config_.port);
   if (config_.port < 0 || config_.port > 65535) {
     return Status::invalidConfig("monitor: port " + std::to_string(config_.port) +

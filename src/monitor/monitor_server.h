@@ -27,6 +27,7 @@ struct MonitorConfig {
   std::string bind = "127.0.0.1";
   int64_t port = 24231;
   double ready_max_buffer_fill = 0;  // 0: a full buffer does not make /readyz fail
+  bool enable_reload = false;        // POST /api/config.reload reloads the configuration
 };
 
 class MonitorServer {
@@ -51,6 +52,10 @@ class MonitorServer {
   // While ready, /readyz also asks `check` (on a server thread, per request): a non-empty
   // answer is the reason it is not. Set by the engine before start().
   void setReadinessCheck(std::function<std::string()> check) { check_ = std::move(check); }
+  // POST (or GET, as Fluentd's RPC takes it) /api/config.reload calls `reload` on a server
+  // thread and answers with its outcome; without one it answers 403 saying how to turn it on.
+  // Set by the engine before start() when <monitor> enable_reload is true.
+  void setReloadHandler(std::function<Status()> reload) { reload_ = std::move(reload); }
 
  private:
   MonitorConfig config_;
@@ -58,6 +63,7 @@ class MonitorServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::function<std::string()> check_;
+  std::function<Status()> reload_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> listen_returned_{false};
   int port_ = 0;

@@ -13,8 +13,12 @@ packages=(
   procps time openssl python3
 )
 # Test-only: the real Prometheus that scrapes sluice's /metrics in tests/integration/monitor_test.cc
-# (the test skips without it).
-test_packages=(prometheus)
+# (the test skips without it); systemd-analyze (systemd) verifies the packaged unit and dpkg-dev
+# builds the .deb (tests/packaging).
+test_packages=(prometheus systemd dpkg-dev)
+# node runs the Kubernetes schema validator (tests/packaging/validate-manifests.js); a node
+# already installed (another distribution's package) is kept.
+if ! command -v node >/dev/null 2>&1; then test_packages+=(nodejs npm); fi
 packages+=("${test_packages[@]}")
 
 missing=()
@@ -35,5 +39,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
+fi
+
+# The packaging tests' pinned npm packages (tests/packaging/package-lock.json): the Kubernetes
+# OpenAPI schemas (kubernetes-models) and a YAML reader, installed into tests/packaging/node_modules
+# when missing or older than the lock file.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+npm_dir="$here/tests/packaging"
+if [ ! -f "$npm_dir/node_modules/.package-lock.json" ] || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in tests/packaging"
+  (cd "$npm_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# kubectl renders the kustomizations (its built-in kustomize, v4 or later). Debian 12's own
+# kubernetes-client is 1.20 (kustomize 2.0), too old for them: without a newer kubectl the
+# Kubernetes tests report Skipped.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: kubectl not found: the Kubernetes manifest tests will be skipped"
 fi
 echo "setup: dependencies present"

@@ -12,6 +12,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev libyaml-cpp-dev
   procps time openssl python3
 )
+# SLUICE_SETUP_BUILD_ONLY=1 (the container image's build stage): the build's packages only.
+build_only="${SLUICE_SETUP_BUILD_ONLY:-0}"
 # Test-only: the real Prometheus that scrapes sluice's /metrics in tests/integration/monitor_test.cc
 # (the test skips without it); systemd-analyze (systemd) verifies the packaged unit and dpkg-dev
 # builds the .deb (tests/packaging).
@@ -19,7 +21,7 @@ test_packages=(prometheus systemd dpkg-dev)
 # node runs the Kubernetes schema validator (tests/packaging/validate-manifests.js); a node
 # already installed (another distribution's package) is kept.
 if ! command -v node >/dev/null 2>&1; then test_packages+=(nodejs npm); fi
-packages+=("${test_packages[@]}")
+if [ "$build_only" != 1 ]; then packages+=("${test_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,7 +48,9 @@ fi
 # when missing or older than the lock file.
 here="$(cd "$(dirname "$0")/.." && pwd)"
 npm_dir="$here/tests/packaging"
-if [ ! -f "$npm_dir/node_modules/.package-lock.json" ] || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules/.package-lock.json" ]; then
+if [ "$build_only" = 1 ]; then
+  :
+elif [ ! -f "$npm_dir/node_modules/.package-lock.json" ] || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules/.package-lock.json" ]; then
   echo "setup: npm ci in tests/packaging"
   (cd "$npm_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every configuration under conf/ (the DaemonSet's among them) passes `sluice --dry-run --strict`:
+# Every configuration under conf/ (the DaemonSet's among them) starts with a comment saying what
+# it is for and passes `sluice --dry-run --strict`:
 # the reader, every plugin's parameters (unknown ones are errors), the pos_file and buffer
 # folders. The folders the confs take from the environment point into a temporary root.
 #   conf_dry_run.sh SLUICE_BINARY SOURCE_DIR
@@ -14,6 +15,12 @@ failed=0
 count=0
 for conf in "$src"/conf/*.conf; do
   count=$((count + 1))
+  # Each says first what it is for.
+  if ! head -n 1 "$conf" | grep -qE '^# [A-Z].{20,}'; then
+    echo "FAIL: ${conf#"$src"/} does not start with a comment saying what it is for"
+    failed=$((failed + 1))
+    continue
+  fi
   if out="$("$sluice" -c "$conf" --dry-run --strict 2>&1)"; then
     echo "ok: ${conf#"$src"/}"
   else

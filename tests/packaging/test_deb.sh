@@ -23,13 +23,13 @@ for tool in cpack dpkg-deb dpkg-shlibdeps; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (bash scripts/setup.sh installs dpkg-dev and cmake)"; exit 77; }
 done
 
-start=$(date +%s.%N)
+start=$(date +%s%N)
 if ! deb="$(SLUICE_BUILD_DIR="$build" bash "$src/scripts/build-deb.sh" "$tmp/out" 2>"$tmp/build.err")"; then
   cat "$tmp/build.err"
   fail "scripts/build-deb.sh built no package"
   exit 1
 fi
-printf 'built %s in %.1f s\n' "$(basename "$deb")" "$(echo "$(date +%s.%N) - $start" | bc)"
+echo "built $(basename "$deb") in $((($(date +%s%N) - start) / 1000000)) ms"
 
 version="$(sed -n 's/^project(sluice VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")"
 [ "$(dpkg-deb -f "$deb" Package)" = sluice ] && ok "Package: sluice" || fail "Package is not sluice"

@@ -6,7 +6,9 @@
       Renders each overlay with `kubectl kustomize` (what `kubectl apply -k` applies), validates
       every object and every base manifest against the Kubernetes OpenAPI schemas
       (validate-manifests.js, kubernetes-models pinned in package.json, unknown fields refused),
-      and checks the DaemonSet: mounts, probes, RBAC, resources, security context, env.
+      and checks the DaemonSet: mounts, probes, RBAC, resources, security context, env; and
+      each overlay with the podmonitor component (the Prometheus Operator's PodMonitor, its
+      CRD schema from @kubernetes-models/prometheus-operator).
   python3 tests/packaging/test_kubernetes.py run --sluice BIN --standins BIN
       Runs the real sluice with the pipeline and environment the rendered DaemonSet gives it
       (the ConfigMap's sluice.conf, the container's env), its folders moved to a temporary
@@ -63,10 +65,19 @@ def mebibytes(q):
     return {"Ki": n / 1024, "Mi": n, "Gi": n * 1024, None: n / (1024 * 1024)}[m.group(2)]
 
 
-def render(overlay):
-    """The overlay as `kubectl apply -k` would send it (YAML text)."""
-    r = subprocess.run(["kubectl", "kustomize", os.path.join(KUBE, "overlays", overlay)],
-                       capture_output=True, text=True, timeout=60)
+def render(overlay, components=(), tmp=None):
+    """The overlay (with the given components) as `kubectl apply -k` would send it (YAML text)."""
+    target = os.path.join(KUBE, "overlays", overlay)
+    if components:
+        # An overlay of the overlay, as a user adds a component: kustomize takes only relative
+        # paths to other kustomizations.
+        target = tempfile.mkdtemp(prefix="kustomization-", dir=tmp)
+        rel = lambda p: os.path.relpath(p, target)
+        with open(os.path.join(target, "kustomization.yaml"), "w") as f:
+            f.write("resources:\n- " + rel(os.path.join(KUBE, "overlays", overlay)) + "\ncomponents:\n")
+            for c in components:
+                f.write("- " + rel(os.path.join(KUBE, "components", c)) + "\n")
+    r = subprocess.run(["kubectl", "kustomize", target], capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         raise RuntimeError(f"kubectl kustomize {overlay}: {r.stderr.strip()}")
     return r.stdout
@@ -98,14 +109,15 @@ def need_tools():
         skip("tests/packaging/node_modules is missing: bash scripts/setup.sh runs npm ci there")
 
 
-def rendered_objects(overlay, tmp):
-    yaml_path = os.path.join(tmp, f"{overlay}.yaml")
+def rendered_objects(overlay, tmp, components=()):
+    name = "+".join((overlay,) + tuple(components))
+    yaml_path = os.path.join(tmp, f"{name}.yaml")
     with open(yaml_path, "w") as f:
-        f.write(render(overlay))
-    json_path = os.path.join(tmp, f"{overlay}.json")
+        f.write(render(overlay, components, tmp))
+    json_path = os.path.join(tmp, f"{name}.json")
     status, out = validate([yaml_path], json_path)
     print(out, end="")
-    check(status == 0, f"{overlay}: the rendered objects are valid against the Kubernetes schemas")
+    check(status == 0, f"{name}: the rendered objects are valid against the Kubernetes schemas")
     with open(json_path) as f:
         return json.load(f)
 
@@ -252,17 +264,35 @@ def check_overlay(overlay, objects):
             check(ref.get("optional") is True, f"{overlay}: {e['name']} comes from an optional Secret (the DaemonSet starts without it)")
 
 
+def check_podmonitor(overlay, objects):
+    """The Prometheus Operator component: a PodMonitor on the DaemonSet's pods' monitor port."""
+    pm = one(objects, "PodMonitor")
+    ds = one(objects, "DaemonSet")
+    pod_labels = ds["spec"]["template"]["metadata"]["labels"]
+    check(pm["metadata"].get("namespace") == ds["metadata"].get("namespace"), f"{overlay}+podmonitor: the PodMonitor is in sluice's namespace")
+    check(pm["spec"]["selector"].get("matchLabels", {}).items() <= pod_labels.items() and pm["spec"]["selector"].get("matchLabels"),
+          f"{overlay}+podmonitor: the PodMonitor selects the DaemonSet's pods")
+    ports = {p.get("name"): p for p in ds["spec"]["template"]["spec"]["containers"][0].get("ports", [])}
+    for ep in pm["spec"]["podMetricsEndpoints"]:
+        check(ports.get(ep.get("port"), {}).get("containerPort") == MONITOR_PORT, f"{overlay}+podmonitor: it scrapes the monitor port ({ep.get('port')})")
+        check(ep.get("path", "/metrics") == "/metrics", f"{overlay}+podmonitor: it scrapes /metrics")
+    kinds = sorted(o["kind"] for o in objects)
+    check(kinds.count("DaemonSet") == 1 and "PodMonitor" in kinds, f"{overlay}+podmonitor: the overlay's objects and the PodMonitor ({kinds})")
+
+
 def manifests():
     need_tools()
     tmp = tempfile.mkdtemp(prefix="sluice-k8s-")
     try:
         base = os.path.join(KUBE, "base")
         files = [os.path.join(base, f) for f in sorted(os.listdir(base)) if f.endswith(".yaml") and f != "kustomization.yaml"]
+        files.append(os.path.join(KUBE, "components", "podmonitor", "podmonitor.yaml"))
         status, out = validate(files)
         print(out, end="")
-        check(status == 0, "the base manifests are valid against the Kubernetes schemas")
+        check(status == 0, "the base manifests and the PodMonitor are valid against their schemas")
         for overlay in OVERLAYS:
             check_overlay(overlay, rendered_objects(overlay, tmp))
+            check_podmonitor(overlay, rendered_objects(overlay, tmp, ["podmonitor"]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -46,10 +46,12 @@ function unknownFields(value, seen, path, out) {
   }
 }
 
+// The Kubernetes API's own kinds, and the Prometheus Operator's (PodMonitor) from its CRDs.
 function modelFor(doc) {
   if (typeof doc.apiVersion !== "string" || typeof doc.kind !== "string") return null;
+  const pkg = doc.apiVersion.startsWith("monitoring.coreos.com/") ? "@kubernetes-models/prometheus-operator" : "kubernetes-models";
   try {
-    const mod = require(`kubernetes-models/${doc.apiVersion}/${doc.kind}`);
+    const mod = require(`${pkg}/${doc.apiVersion}/${doc.kind}`);
     return mod[doc.kind] || null;
   } catch (e) {
     return null;

@@ -12,7 +12,9 @@
   python3 tests/packaging/test_kubernetes.py run --sluice BIN --standins BIN
       Runs the real sluice with the pipeline and environment the rendered DaemonSet gives it
       (the ConfigMap's sluice.conf, the container's env), its folders moved to a temporary
-      root: the liveness and readiness paths answer 200 on the monitor, sluice's own log is not
+      root, as uid 0 with no capability and a read-only root file system but the state folder
+      (the container's security context; where the test runs as root): the liveness and
+      readiness paths answer 200 on the monitor, sluice's own log is not
       read, a container's line reaches the Elasticsearch stand-in, and SIGTERM ends it with 0
       well within terminationGracePeriodSeconds.
 
@@ -323,6 +325,25 @@ def metric(text, name):
     return float(m.group(1)) if m else None
 
 
+def sandboxed(cmd, state, sc):
+    """cmd as the container's security context runs it, where this machine allows: the root file
+    system read-only but the state folder (a private mount namespace), no capability at all
+    (empty bounding set: an exec as uid 0 gets none) and no_new_privs. Needs root; elsewhere
+    cmd runs as it is, and the output says so."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("setpriv") is None:
+        print("note: not root (or no unshare/setpriv): sluice runs without the read-only root and dropped capabilities", flush=True)
+        return cmd
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        print("note: no mount namespace here: sluice runs without the read-only root and dropped capabilities", flush=True)
+        return cmd
+    check(sc.get("readOnlyRootFilesystem") is True and sc.get("capabilities", {}).get("drop") == ["ALL"]
+          and sc.get("runAsUser") == 0, "the sandbox below is the container's security context")
+    script = ('mount --make-rprivate / && mount --bind "$0" "$0" && mount -o remount,bind,ro / && '
+              'exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"')
+    print("sluice runs as uid 0 with no capability, the root file system read-only but its state folder", flush=True)
+    return ["unshare", "-m", "sh", "-c", script, state] + cmd
+
+
 def run_overlay(overlay, objects, sluice, standins, tmp):
     print(f"--- {overlay}: sluice with the DaemonSet's config and env", flush=True)
     ds = one(objects, "DaemonSet")
@@ -340,6 +361,10 @@ def run_overlay(overlay, objects, sluice, standins, tmp):
         f.write('2026-11-27T10:00:00.000000000Z stdout F {"level":"info","msg":"from the app"}\n')
     with open(os.path.join(logs, f"sluice-x1y2z_sluice_sluice-{cid}.log"), "w") as f:
         f.write("2026-11-27T10:00:00.000000000Z stderr F sluice's own log line\n")
+    # As on a node: the logs 0640 in a 0750 folder, owned by whoever runs the test (root in CI).
+    for name in os.listdir(logs):
+        os.chmod(os.path.join(logs, name), 0o640)
+    os.chmod(logs, 0o750)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "ELASTICSEARCH_", "LOKI_"))}
     for e in c.get("env", []):
@@ -363,7 +388,8 @@ def run_overlay(overlay, objects, sluice, standins, tmp):
 
     err_path = os.path.join(tmp, "sluice.err")
     err = open(err_path, "w+")
-    p = subprocess.Popen([sluice] + c["args"][:1] + [conf_path] + c["args"][2:], env=env, stderr=err, stdout=subprocess.DEVNULL)
+    cmd = [sluice] + c["args"][:1] + [conf_path] + c["args"][2:]
+    p = subprocess.Popen(sandboxed(cmd, state, c.get("securityContext", {})), env=env, stderr=err, stdout=subprocess.DEVNULL)
     try:
         def port():
             with open(err_path) as f:

@@ -40,7 +40,9 @@ OVERLAYS = ["elasticsearch", "loki"]
 MONITOR_PORT = 24231  # sluice's default monitor port (README "Monitoring")
 # bench/RESULTS.md, the DaemonSet pipeline end to end: peak RSS 57-68 MiB.
 BENCH_PEAK_RSS_MIB = 68
-READ_ONLY_HOST_PATHS = ["/var/log/pods", "/var/log/containers", "/var/lib/docker/containers", "/var/log/journal"]
+READ_ONLY_HOST_PATHS = ["/var/log", "/var/lib/docker/containers", "/run/log/journal"]
+# What the pipeline and a journal input read: each must lie under one of those mounts.
+READ_PATHS = ["/var/log/containers", "/var/log/pods", "/var/lib/docker/containers", "/var/log/journal", "/run/log/journal"]
 STATE_PATH = "/var/lib/sluice"
 
 failures = []
@@ -240,6 +242,9 @@ def check_overlay(overlay, objects):
             check(m.get("readOnly") is True, f"{overlay}: {path} is read-only")
     for path, m in mounts.items():
         check(path in READ_ONLY_HOST_PATHS + [STATE_PATH, "/etc/sluice"], f"{overlay}: no other mount ({path})")
+    for path in READ_PATHS:
+        under = [m for m in mounts if path == m or path.startswith(m.rstrip("/") + "/")]
+        check(len(under) == 1 and mounts[under[0]].get("readOnly") is True, f"{overlay}: {path} is readable through a read-only mount ({under})")
 
     # The pipeline: the generated ConfigMap, mounted at /etc/sluice, holds the overlay's conf
     # (conf/kubernetes-<overlay>.conf), whose folders are the mounted ones.

@@ -21,7 +21,7 @@
 #include "bench/output_bench.h"
 #include "bench/w1.h"
 #include "core/json.h"
-#include "core/plugin.h"
+#include "core/plugin_api.h"
 #include "core/time.h"
 #include "engine/standalone.h"
 #include "standins/elasticsearch.h"

@@ -16,7 +16,7 @@
 #include "bench/output_bench.h"
 #include "bench/w1.h"
 #include "core/json.h"
-#include "core/plugin.h"
+#include "core/plugin_api.h"
 #include "engine/standalone.h"
 #include "standins/kubernetes.h"
 

@@ -12,7 +12,7 @@
 #include "bench/w1.h"
 #include "config/parser.h"
 #include "core/json.h"
-#include "core/plugin.h"
+#include "core/plugin_api.h"
 #include "engine/standalone.h"
 
 using namespace sluice;

@@ -13,7 +13,9 @@
 #include "buffer/chunk_file.h"
 #include "core/field_path.h"
 #include "core/placeholders.h"
-#include "core/plugin.h"
+#include "core/output.h"
+#include "monitor/log.h"
+#include "monitor/metrics.h"
 
 namespace sluice::buffer {
 

@@ -4,7 +4,7 @@
 #include <array>
 #include <string>
 
-#include "core/plugin.h"
+#include "config/params.h"
 
 namespace sluice {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/plugin.h"
+#include "core/chunk_view.h"
 #include "buffer/compress.h"
 #include "core/status.h"
 #include "monitor/log.h"

@@ -5,8 +5,27 @@
 #include <set>
 
 #include "core/ruby_regex.h"
+#include "monitor/log.h"
 
-namespace sluice::config {
+namespace sluice {
+
+std::string_view paramTypeName(ParamType type) {
+  switch (type) {
+    case ParamType::String: return "string";
+    case ParamType::Integer: return "integer";
+    case ParamType::Float: return "float";
+    case ParamType::Size: return "size";
+    case ParamType::Time: return "time";
+    case ParamType::Bool: return "bool";
+    case ParamType::Enum: return "enum";
+    case ParamType::Array: return "array";
+    case ParamType::Hash: return "hash";
+    case ParamType::Regexp: return "regexp";
+  }
+  return "string";
+}
+
+namespace config {
 
 bool enumAllows(std::string_view choices, std::string_view value) {
   size_t start = 0;
@@ -36,4 +55,5 @@ void warnIgnored(const Location& where, std::string_view key, std::string_view w
                            std::string(why));
 }
 
-}  // namespace sluice::config
+}  // namespace config
+}  // namespace sluice

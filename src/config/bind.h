@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// Filling a plugin's Config from its section, driven by the plugin's Param table.
-// Included at the end of core/plugin.h.
+// Filling a plugin's Config from its section, driven by the plugin's Param table
+// (config/params.h). Called on the main thread while the configuration is read: by the
+// descriptors' create (core/descriptor.h), PluginContext::bind, and the engine for <system>,
+// <monitor> and <buffer>. Knows nothing of plugins.
 
+#include <span>
 #include <type_traits>
 
+#include "config/element.h"
+#include "config/params.h"
 #include "config/types.h"
-#include "core/plugin.h"
 
 namespace sluice {
 namespace config {
@@ -21,6 +25,7 @@ void warnIgnored(const Location& where, std::string_view key, std::string_view w
 
 }  // namespace config
 
+// Converts `text` for one typed member. Exposed for the bind code and conformance tests.
 template <class C>
 Status assignParam(const Param<C>& p, C& out, std::string_view text) {
   auto checkString = [&]() -> Status {
@@ -118,12 +123,6 @@ Status bindParams(std::span<const Param<C>> params, const config::Element& secti
     }
   }
   return Status::ok();
-}
-
-template <class C>
-Status PluginContext::bind(std::span<const Param<C>> params, const config::Element& section,
-                           C& out) {
-  return bindParams(params, section, out);
 }
 
 }  // namespace sluice

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "core/arena.h"
-#include "core/plugin.h"
+#include "core/parser.h"
 #include "core/value.h"
 
 namespace sluice {

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "core/batch.h"
-#include "core/plugin.h"
+#include "config/params.h"
+#include "core/output.h"
+#include "core/plugin_context.h"
 
 namespace sluice {
 

@@ -11,7 +11,9 @@
 
 #include "core/field_path.h"
 #include "core/json.h"
-#include "core/plugin.h"
+#include "config/params.h"
+#include "core/parser.h"
+#include "core/plugin_context.h"
 #include "core/time.h"
 
 namespace sluice {

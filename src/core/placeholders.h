@@ -4,7 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/plugin.h"
+#include "core/chunk_view.h"
+#include "core/status.h"
 
 namespace sluice {
 

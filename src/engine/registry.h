@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/plugin.h"
+#include "core/descriptor.h"
 
 namespace sluice {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config/element.h"
-#include "core/plugin.h"
+#include "core/descriptor.h"
 #include "monitor/metrics.h"
 
 namespace sluice::engine {

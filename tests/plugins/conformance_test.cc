@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "buffer/buffer_config.h"
-#include "core/plugin.h"
+#include "core/plugin_api.h"
 #include "engine/registry.h"
 #include "support/test_support.h"
 

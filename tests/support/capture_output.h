@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/plugin.h"
+#include "core/plugin_api.h"
 
 namespace sluice::testing {
 

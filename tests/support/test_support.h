@@ -9,7 +9,7 @@
 
 #include "config/element.h"
 #include "config/parser.h"
-#include "core/plugin.h"
+#include "core/plugin_api.h"
 #include "engine/registry.h"
 #include "engine/standalone.h"
 #include "monitor/metrics.h"

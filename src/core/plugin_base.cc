@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "core/plugin.h"
+#include "core/plugin_base.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -28,22 +28,6 @@ std::string_view pluginKindShortName(PluginKind kind) {
     case PluginKind::Output: return "out";
   }
   return "plugin";
-}
-
-std::string_view paramTypeName(ParamType type) {
-  switch (type) {
-    case ParamType::String: return "string";
-    case ParamType::Integer: return "integer";
-    case ParamType::Float: return "float";
-    case ParamType::Size: return "size";
-    case ParamType::Time: return "time";
-    case ParamType::Bool: return "bool";
-    case ParamType::Enum: return "enum";
-    case ParamType::Array: return "array";
-    case ParamType::Hash: return "hash";
-    case ParamType::Regexp: return "regexp";
-  }
-  return "string";
 }
 
 StopToken::StopToken() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {

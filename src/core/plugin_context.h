@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// What the engine gives a plugin at create(). Part of the plugin API (core/plugin_api.h);
+// the engine implements it (engine/pipeline.cc). Used on the main thread only.
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/bind.h"
+#include "config/element.h"
+#include "config/params.h"
+#include "core/parser.h"
+#include "core/plugin_base.h"
+#include "monitor/log.h"
+#include "monitor/metrics.h"
+
+namespace sluice {
+
+// The plugin's section, identity, logger, metrics and the factories for nested plugins. Only
+// used during create() and start(); plugins keep the logger and metric references, which live
+// as long as the engine.
+class PluginContext {
+ public:
+  virtual ~PluginContext() = default;
+
+  virtual const config::Element& element() const = 0;
+  virtual const std::string& id() const = 0;
+  virtual const SourceLogger& log() const = 0;
+  virtual PluginMetrics& metrics() = 0;
+  virtual const std::string& hostname() const = 0;
+
+  // Builds the parser of a <parse> section.
+  virtual Result<ParserPtr> createParser(const config::Element& section) = 0;
+  // Builds an output (wrapped for delivery) from a <store> section: for copy.
+  virtual Result<EventSink*> createStore(const config::Element& section) = 0;
+  // The entry point of <label NAME>: for relabel. Resolved after the whole config is read.
+  virtual Result<EventSink*> labelSink(std::string_view name) = 0;
+
+  // Fills `out` from `section` using `params`; unknown keys are reported later by the engine.
+  template <class C>
+  Status bind(std::span<const Param<C>> params, const config::Element& section, C& out) {
+    return bindParams(params, section, out);
+  }
+};
+
+}  // namespace sluice

@@ -11,7 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "buffer/compress.h"
+#include "codec/codec.h"
 
 namespace sluice::plugins::out_elasticsearch {
 namespace {
@@ -703,7 +703,7 @@ class EsOutput::Request {
     req.method = "POST";
     req.headers.push_back("Content-Type: application/x-ndjson");
     if (out_.gzip_level_ >= 0) {
-      auto z = buffer::compress(buffer::Compression::Gzip, raw, out_.gzip_level_);
+      auto z = codec::compress(codec::Compression::Gzip, raw, out_.gzip_level_);
       if (!z) {
         retryAll(ids, "gzip failed: " + z.status().message());
         return;

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <span>
 
-#include "buffer/compress.h"
+#include "codec/codec.h"
 #include "loki_wire.pb.h"
 
 namespace sluice::plugins::out_loki {
@@ -664,7 +664,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
     }
     body += "]}]}";
     if (cfg_.compress == "gzip") {
-      auto z = buffer::compress(buffer::Compression::Gzip, body);
+      auto z = codec::compress(codec::Compression::Gzip, body);
       if (!z) return false;
       body = std::move(*z);
     }

@@ -9,12 +9,19 @@
 #include <utility>
 #include <vector>
 
+#include "codec/codec.h"
 #include "core/chunk_view.h"
-#include "buffer/compress.h"
 #include "core/status.h"
 #include "monitor/log.h"
 
 namespace sluice::buffer {
+
+// The buffer compresses sealed chunks with the codec library (codec/codec.h).
+using codec::Compression;
+using codec::compress;
+using codec::compressionFromName;
+using codec::compressionName;
+using codec::decompress;
 
 // A chunk's metadata, kept beside it and written atomically (temporary file, rename).
 struct ChunkMeta {

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "buffer/compress.h"
+#include "codec/codec.h"
 
 namespace sluice::testing {
 namespace {
@@ -56,7 +56,7 @@ TEST(AllocationCounterTest, SeesEveryKindOfAllocation) {
   EXPECT_EQ(c.count(), 6u);
   // A C library's own allocations (zlib's deflate state).
   const uint64_t before = c.count();
-  auto z = buffer::compress(buffer::Compression::Gzip, std::string(1000, 'x'));
+  auto z = codec::compress(codec::Compression::Gzip, std::string(1000, 'x'));
   ASSERT_TRUE(z.isOk());
   EXPECT_GE(c.count(), before + 2);  // the output string and zlib's state at least
 }

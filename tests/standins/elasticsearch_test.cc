@@ -8,7 +8,7 @@
 
 #include <set>
 
-#include "buffer/compress.h"
+#include "codec/codec.h"
 #include "net/http_client.h"
 #include "support/test_support.h"
 
@@ -161,7 +161,7 @@ TEST_F(EsStandInTest, RequestLevelFailuresOnDemand) {
 }
 
 TEST_F(EsStandInTest, GzipBodiesAndMalformedRequests) {
-  auto gz = buffer::compress(buffer::Compression::Gzip, "{\"create\":{\"_index\":\"z\"}}\n{\"a\":1}\n");
+  auto gz = codec::compress(codec::Compression::Gzip, "{\"create\":{\"_index\":\"z\"}}\n{\"a\":1}\n");
   ASSERT_TRUE(gz.isOk());
   net::HttpResponse res = bulk(gz.value(), "/_bulk", {"Content-Type: application/x-ndjson", "Content-Encoding: gzip"});
   EXPECT_EQ(res.status, 200) << res.body;

@@ -8,7 +8,7 @@
 
 #include <chrono>
 
-#include "buffer/compress.h"
+#include "codec/codec.h"
 #include "loki_push.pb.h"
 #include "net/http_client.h"
 #include "support/test_support.h"
@@ -79,7 +79,7 @@ TEST_F(LokiStandInTest, JsonPushPlainAndGzip) {
                      R"(","plain line"],[")" + std::to_string(kT0 + 5) + R"(","with meta",{"user":"u1"}]]}]})";
   EXPECT_EQ(post(body, kJson).status, 204);
   std::string body2 = R"({"streams":[{"stream":{"job":"a"},"values":[[")" + std::to_string(kT0 + 9) + R"(","gzipped"]]}]})";
-  auto gz = buffer::compress(buffer::Compression::Gzip, body2);
+  auto gz = codec::compress(codec::Compression::Gzip, body2);
   ASSERT_TRUE(gz.isOk());
   EXPECT_EQ(post(*gz, {"Content-Type: application/json", "Content-Encoding: gzip"}).status, 204);
   auto entries = loki_.streams().at("{job=\"a\"}");

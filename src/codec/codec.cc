@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "buffer/compress.h"
+#include "codec/codec.h"
 
 #include <zlib.h>
 #include <zstd.h>
 
-namespace sluice::buffer {
+namespace sluice::codec {
 
 Compression compressionFromName(std::string_view name) {
   if (name == "gzip") return Compression::Gzip;
@@ -79,4 +79,4 @@ Result<std::string> decompress(Compression c, std::string_view data) {
   return out;
 }
 
-}  // namespace sluice::buffer
+}  // namespace sluice::codec

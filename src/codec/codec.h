@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+// Whole-buffer compression: gzip (zlib) and zstd. A library of its own (sluice_codec) that the
+// buffer uses for sealed chunks and that plugins may link (out_elasticsearch and out_loki gzip
+// their request bodies). Stateless functions; any thread.
+
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
 
-namespace sluice::buffer {
+namespace sluice::codec {
 
 enum class Compression { Text, Gzip, Zstd };
 
@@ -16,4 +20,4 @@ std::string_view compressionName(Compression c);
 Result<std::string> compress(Compression c, std::string_view data, int level = -1);
 Result<std::string> decompress(Compression c, std::string_view data);
 
-}  // namespace sluice::buffer
+}  // namespace sluice::codec

@@ -50,6 +50,7 @@ class ContextImpl : public PluginContext {
                                    (known.empty() ? std::string(" (no <label> sections)")
                                                   : " (defined: " + known + ")"));
     }
+    instance_.routes_to.emplace_back(name);
     return static_cast<EventSink*>(it->second.get());
   }
 
@@ -759,9 +760,7 @@ void Pipeline::graphAgent(std::string& out, const Agent& agent) const {
         }
       }
     }
-    if (!e.is_filter && inst->type == "relabel") {
-      if (const config::Param* p = inst->element->find("@label")) out += "      -> " + p->value + "\n";
-    }
+    for (const std::string& label : inst->routes_to) out += "      -> " + label + "\n";
   }
   if (agent.entries().empty()) out += "  (empty)\n";
 }

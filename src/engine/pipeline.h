@@ -38,6 +38,8 @@ struct Instance {
   const config::Element* element = nullptr;
   SourceLogger log;
   std::unique_ptr<PluginMetrics> metrics;
+  // Labels the plugin sends to (PluginContext::labelSink), for the --graph view.
+  std::vector<std::string> routes_to;
 };
 
 // A filter in the pipeline, with its standard metrics.

@@ -322,6 +322,10 @@ TEST_F(RouterTest, GraphShowsSourcesFiltersMatchesAndLabels) {
     @id n1
   </store>
 </match>
+<match c.**>
+  @type relabel
+  @label @X
+</match>
 <label @X>
   <match **>
     @type null
@@ -329,6 +333,9 @@ TEST_F(RouterTest, GraphShowsSourcesFiltersMatchesAndLabels) {
 </label>
 )");
   std::string g = p->graph();
+  // The label a routing output sends to, learnt from the plugin's labelSink() call: the
+  // engine names no plugin.
+  EXPECT_NE(g.find("[out:relabel:relabel.0]\n      -> @X\n"), std::string::npos) << g;
   EXPECT_NE(g.find("[in:sample:sample.0]  tag=unused  -> root"), std::string::npos) << g;
   EXPECT_NE(g.find("<filter a.**>  [filter:grep:g1]"), std::string::npos) << g;
   EXPECT_NE(g.find("<match a.** b.*>  [out:copy:copy.0]"), std::string::npos) << g;

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+// kubernetes_metadata: its parameters, create/start/stop, and process() (on the inputs'
+// threads: tag -> names -> cached metadata -> record). The cache and the API fetches are in
+// kube_cache.cc, the watch thread in kube_watch.cc.
 #include "plugins/filter_kubernetes_metadata/kubernetes_metadata_filter.h"
 
 #include <sys/stat.h>
@@ -9,6 +12,7 @@
 #include <type_traits>
 
 #include "net/http_client.h"
+#include "plugins/filter_kubernetes_metadata/kube_time.h"
 
 namespace sluice::plugins::filter_kubernetes_metadata {
 namespace {
@@ -29,7 +33,7 @@ const std::array<Param<C>, 43> kParams = {{
     {"bearer_token_file", &C::bearer_token_file, nullptr, "Bearer token file; default <secret_dir>/token when it exists. Read again when it changes and after a 401 (bound tokens rotate)."},
     {"ca_file", &C::ca_file, nullptr, "CA certificate for the API server; default <secret_dir>/ca.crt when it exists."},
     {"client_cert", &C::client_cert, nullptr, "Client certificate (PEM) for mutual TLS."},
-    {"client_key", &C::client_key, nullptr, "Client key (PEM) for mutual TLS."},
+    {"client_key", &C::client_key, nullptr, "Client key (PEM) for mutual TLS.", {}, kSecret},
     {"secret_dir", &C::secret_dir, "/var/run/secrets/kubernetes.io/serviceaccount", "Where the service account's token and ca.crt are mounted."},
     {"verify_ssl", &C::verify_ssl, "true", "Verify the API server's certificate."},
     {"cache_size", &C::cache_size, "1000", "Pods (and namespaces) kept in the cache; the least recently used go first."},
@@ -69,15 +73,6 @@ const std::array<Param<C>, 43> kParams = {{
     {"container_name_to_kubernetes_regexp", {}, nullptr, "Accepted for Fluentd compatibility (journald only).", {}, kIgnored},
 }};
 
-int64_t monoNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-constexpr int64_t kSecond = 1'000'000'000;
-constexpr int kMaxTagGroups = 64;  // capture groups of the tag regexp, the whole match included
-constexpr int64_t kMaxBackoffNs = 60 * kSecond;
-constexpr int64_t kKubeletListIntervalNs = kSecond;  // at most one kubelet /pods per second
 
 bool fileExists(const std::string& path) {
   struct stat st {};
@@ -353,326 +348,6 @@ void KubernetesMetadataFilter::process(Batch& batch) {
     m_.excluded->add(excluded);
   }
   maybeLogStats();
-}
-
-std::shared_ptr<const Contribution> KubernetesMetadataFilter::resolve(std::string_view tag) {
-  TagNames names;
-  if (!matchTag(tag, names)) return nullptr;
-  if (!api_ && !kubelet_) return buildContribution(names, nullptr, Found::Unknown, nullptr, Found::Unknown, build_);
-
-  thread_local std::string key;
-  key.assign(names.ns);
-  key += '/';
-  key += names.pod;
-  std::unique_lock lock(mu_);
-  PodSlot* pod = acquire<PodSlot, PodMeta>(lock, pods_, key, [&] {
-    return kubelet_ ? fetchPodFromKubelet(names.ns, names.pod) : fetchPod(names.ns, names.pod);
-  });
-  Found pod_state = pod == nullptr                       ? Found::Unknown
-                    : pod->state == SlotState::Found ? Found::Yes
-                                                         : Found::Missing;
-  std::shared_ptr<const PodMeta> pod_meta = pod != nullptr ? pod->meta : nullptr;
-
-  // The namespace: wanted for its fields, and to tell an orphan from a pod that is just gone.
-  Found ns_state = Found::Unknown;
-  std::shared_ptr<const NamespaceMeta> ns_meta;
-  if (api_ && pod_state != Found::Unknown && !cfg_.skip_namespace_metadata) {
-    std::string ns_key(names.ns);
-    NsSlot* ns = acquire<NsSlot, NamespaceMeta>(lock, namespaces_, ns_key, [&] { return fetchNamespace(names.ns); });
-    if (ns != nullptr) {
-      ns_state = ns->state == SlotState::Found ? Found::Yes : Found::Missing;
-      ns_meta = ns->meta;
-    }
-  }
-  m_.pods_cached->set(static_cast<int64_t>(pods_.size()));
-  if (pod_state == Found::Unknown) {
-    lock.unlock();
-    return buildContribution(names, nullptr, Found::Unknown, nullptr, Found::Unknown, build_);
-  }
-  // The slot may have changed while the namespace was fetched: memoize only into the same one.
-  pod = pods_.find(key);
-  if (pod != nullptr && pod->meta == pod_meta) {
-    for (const Built& b : pod->built) {
-      if (b.container == names.container && b.docker_id == names.docker_id && b.ns == ns_meta &&
-          b.ns_state == ns_state) {
-        return b.contribution;
-      }
-    }
-  }
-  std::shared_ptr<const Contribution> c = buildContribution(names, pod_meta.get(), pod_state, ns_meta.get(), ns_state, build_);
-  if (pod != nullptr && pod->meta == pod_meta) {
-    pod->built.push_back(Built{std::string(names.container), std::string(names.docker_id), ns_meta, ns_state, c});
-  }
-  return c;
-}
-
-template <class Slot, class Meta, class Fetch>
-Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruCache<Slot>& cache,
-                                        const std::string& key, Fetch fetch) {
-  const int64_t deadline = monoNs() + wait_ns_;
-  for (;;) {
-    Slot* s = cache.find(key);
-    int64_t now = monoNs();
-    if (s != nullptr && s->state == SlotState::Pending) {  // another thread is asking: share its answer
-      if (now >= deadline) {
-        m_.unknown->add(1);
-        return nullptr;
-      }
-      fetched_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
-      continue;
-    }
-    if (s != nullptr && s->expires_ns > now) {
-      m_.hits->add(1);
-      return s;
-    }
-    if (now < backoff_until_ns_) {  // the API failed lately: use what we have, ask later
-      (s != nullptr ? m_.stale : m_.unknown)->add(1);
-      return s;
-    }
-    m_.misses->add(1);
-    Slot old;
-    if (s != nullptr) old = std::move(*s);
-    Slot& pending = cache.insert(key);
-    pending = Slot{};
-    pending.state = SlotState::Pending;
-    lock.unlock();
-    Fetched<Meta> r = fetch();
-    lock.lock();
-    Slot* t = &cache.insert(key);
-    now = monoNs();
-    fetched_.notify_all();
-    if (!r.failure.empty()) {
-      backoff_ns_ = backoff_ns_ == 0 ? kSecond : std::min(backoff_ns_ * 2, kMaxBackoffNs);
-      // No sooner than the server asked (Retry-After on a 429), however short our back-off.
-      const int64_t wait_ns = std::max(backoff_ns_, r.retry_after_ns);
-      backoff_until_ns_ = now + wait_ns;
-      if (r.failure != last_failure_) {
-        log_.warn(r.failure + "; events pass with the names from their tags, lookups retry in " +
-                  std::to_string(wait_ns / kSecond) + " s");
-        last_failure_ = r.failure;
-      }
-      if (old.meta) {  // keep the last known metadata for the back-off period
-        *t = std::move(old);
-        t->expires_ns = backoff_until_ns_;
-        return t;
-      }
-      cache.erase(key);
-      return nullptr;
-    }
-    if (backoff_ns_ != 0) {
-      log_.info("the Kubernetes API answers again");
-      backoff_ns_ = 0;
-      last_failure_.clear();
-    }
-    t->state = r.state;
-    t->meta = std::move(r.meta);
-    if constexpr (std::is_same_v<Slot, PodSlot>) t->built.clear();  // built from the old object
-    t->expires_ns = now + (r.state == SlotState::Found ? ttl_ns_ : negative_ttl_ns_);
-    return t;
-  }
-}
-
-std::string KubernetesMetadataFilter::classifyFailure(const net::HttpResponse& r, std::string_view what) {
-  std::string text = std::string(what) + ": " + KubeApi::describe(r);
-  if (r.transportFailed()) {
-    m_.errors_transport->add(1);
-  } else if (r.status == 401) {
-    m_.errors_unauthorized->add(1);
-    text += " (check bearer_token_file / the service account token)";
-  } else if (r.status == 403) {
-    m_.errors_forbidden->add(1);
-    text += " (RBAC: the service account needs get, list and watch on pods and get on namespaces)";
-  } else if (r.status >= 500 || r.status == 429) {
-    m_.errors_server->add(1);
-  } else {
-    m_.errors_response->add(1);
-  }
-  return text;
-}
-
-template <class Meta, class Parse>
-KubernetesMetadataFilter::Fetched<Meta> KubernetesMetadataFilter::fetchObject(const std::string& path,
-                                                                             const std::string& what, Parse parse) {
-  Fetched<Meta> out;
-  net::HttpResponse r;
-  m_.requests->add(1);
-  // resourceVersion=0: served from the API server's cache, not a quorum read of etcd.
-  api_->get(path + "?resourceVersion=0", r);
-  if (r.status == 404) return out;  // gone: Missing
-  if (r.status != 200) {
-    out.failure = classifyFailure(r, what);
-    out.retry_after_ns = r.retry_after_ns;
-    return out;
-  }
-  auto meta = parse(r.body, parse_);
-  if (!meta) {
-    m_.errors_response->add(1);
-    out.failure = what + ": " + meta.status().message();
-    return out;
-  }
-  out.state = SlotState::Found;
-  out.meta = std::make_shared<const Meta>(std::move(*meta));
-  return out;
-}
-
-KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPod(std::string_view ns, std::string_view pod) {
-  return fetchObject<PodMeta>("/v1/namespaces/" + net::percentEncode(ns) + "/pods/" + net::percentEncode(pod),
-                              "GET pod " + std::string(ns) + "/" + std::string(pod), parsePod);
-}
-
-KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPodFromKubelet(std::string_view ns,
-                                                                                         std::string_view pod) {
-  Fetched<PodMeta> out;
-  std::string key = std::string(ns) + "/" + std::string(pod);
-  std::lock_guard lock(kubelet_mu_);
-  int64_t now = monoNs();
-  if (kubelet_listed_ns_ == 0 || now - kubelet_listed_ns_ >= kKubeletListIntervalNs) {
-    net::HttpResponse r;
-    m_.requests->add(1);
-    kubelet_->get("/pods", r);
-    if (r.status != 200) {
-      out.failure = classifyFailure(r, "GET kubelet /pods");
-      out.retry_after_ns = r.retry_after_ns;
-      return out;
-    }
-    auto pods = parsePodList(r.body, parse_);
-    if (!pods) {
-      m_.errors_response->add(1);
-      out.failure = "GET kubelet /pods: " + pods.status().message();
-      return out;
-    }
-    kubelet_pods_.clear();
-    for (PodMeta& p : *pods) {
-      std::string k = p.ns + "/" + p.name;
-      kubelet_pods_[k] = std::make_shared<const PodMeta>(std::move(p));
-    }
-    kubelet_listed_ns_ = monoNs();
-  }
-  if (auto it = kubelet_pods_.find(key); it != kubelet_pods_.end()) {
-    out.state = SlotState::Found;
-    out.meta = it->second;
-  }
-  return out;
-}
-
-KubernetesMetadataFilter::Fetched<NamespaceMeta> KubernetesMetadataFilter::fetchNamespace(std::string_view ns) {
-  return fetchObject<NamespaceMeta>("/v1/namespaces/" + net::percentEncode(ns), "GET namespace " + std::string(ns),
-                                    parseNamespace);
-}
-
-void KubernetesMetadataFilter::storePod(PodMeta pod, int64_t now) {
-  std::string key = pod.ns + "/" + pod.name;
-  PodSlot* existing = pods_.find(key);
-  if (existing != nullptr && existing->state == SlotState::Pending) return;  // its fetch will answer
-  PodSlot& slot = pods_.insert(key);
-  slot.state = SlotState::Found;
-  slot.meta = std::make_shared<const PodMeta>(std::move(pod));
-  slot.built.clear();
-  slot.expires_ns = now + ttl_ns_;
-}
-
-// One list of this node's pods, then a watch from its resourceVersion; again from the last
-// version seen when the watch ends, a new list on 410 Gone, waits growing on failures.
-void KubernetesMetadataFilter::watchLoop() {
-  const std::string selector = "fieldSelector=" + net::percentEncode("spec.nodeName=" + node_name_);
-  std::string rv;
-  double wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_interval));
-  const double base = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_exponential_backoff_base));
-  const double max_wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_max_interval));
-  auto listTried = [this] {
-    if (first_list_done_.exchange(true)) return;
-    std::lock_guard lock(stop_mu_);
-    stop_cv_.notify_all();
-  };
-  auto failed = [&](const std::string& why) {
-    watching_.store(false);
-    log_.warn("pod watch: " + why + "; trying again in " + std::to_string(static_cast<int>(wait)) + " s");
-    bool go_on = waitStop(wait);
-    wait = std::min(wait * base, max_wait);
-    m_.watch_restarts->add(1);
-    return go_on;
-  };
-  while (!stopping_.load()) {
-    if (rv.empty()) {
-      net::HttpResponse r;
-      m_.requests->add(1);
-      m_.relists->add(1);
-      api_->get("/v1/pods?" + selector + "&resourceVersion=0", r);
-      if (r.status != 200) {
-        listTried();
-        wait = std::max(wait, static_cast<double>(r.retry_after_ns) / 1e9);
-        if (!failed(classifyFailure(r, "LIST pods on node " + node_name_))) return;
-        continue;
-      }
-      auto pods = parsePodList(r.body, parse_, &rv);
-      if (pods && !rv.empty()) {
-        std::lock_guard lock(mu_);
-        int64_t now = monoNs();
-        for (PodMeta& p : *pods) storePod(std::move(p), now);
-      }
-      listTried();
-      if (!pods || rv.empty()) {
-        m_.errors_response->add(1);
-        if (!failed("LIST pods: " + (pods ? std::string("no resourceVersion") : pods.status().message()))) return;
-        rv.clear();
-        continue;
-      }
-    }
-    // The server ends a watch after timeoutSeconds; a silent connection ends at our timeout.
-    const int timeout_s = 240 + static_cast<int>(monoNs() % 120);
-    std::string pending;
-    bool gone = false;
-    std::string event_error;
-    auto on_body = [&](std::string_view data) {
-      pending.append(data);
-      size_t start = 0;
-      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-        std::string_view line(pending.data() + start, nl - start);
-        if (line.empty()) continue;
-        auto ev = parseWatchEvent(line, parse_);
-        if (!ev) {
-          event_error = ev.status().message();
-          continue;
-        }
-        if (ev->type == "ERROR") {
-          if (ev->error_code == 410) gone = true;
-          event_error = "watch ERROR " + std::to_string(ev->error_code) + ": " + ev->error_message;
-          pending.clear();
-          return false;
-        }
-        if (!ev->pod.resource_version.empty()) rv = ev->pod.resource_version;
-        if (ev->type == "ADDED" || ev->type == "MODIFIED") {
-          std::lock_guard lock(mu_);
-          storePod(std::move(ev->pod), monoNs());
-        }
-        // DELETED: the entry stays until it expires; the pod's last lines still need it.
-      }
-      pending.erase(0, start);
-      watching_.store(true);
-      return true;
-    };
-    net::HttpResponse r;
-    m_.requests->add(1);
-    watching_.store(true);
-    const int64_t started = monoNs();
-    api_->stream("/v1/pods?watch=true&allowWatchBookmarks=true&" + selector + "&resourceVersion=" + rv +
-                     "&timeoutSeconds=" + std::to_string(timeout_s),
-                 on_body, [this] { return !stopping_.load(); }, (timeout_s + 30) * 1000LL, r);
-    if (stopping_.load()) return;
-    if (gone || r.status == 410) {
-      log_.info("pod watch: resource version " + rv + " is gone (410); listing again");
-      rv.clear();
-      continue;
-    }
-    if (r.status == 200 && event_error.empty() && monoNs() - started >= kSecond) {
-      wait = static_cast<double>(std::max<int64_t>(1, cfg_.watch_retry_interval));
-      m_.watch_restarts->add(1);
-      continue;  // the server ended the watch (timeoutSeconds): watch again from rv
-    }
-    if (r.status == 200 && event_error.empty()) event_error = "the watch ended at once";
-    wait = std::max(wait, static_cast<double>(r.retry_after_ns) / 1e9);
-    if (!failed(event_error.empty() ? classifyFailure(r, "WATCH pods") : event_error)) return;
-  }
 }
 
 void KubernetesMetadataFilter::maybeLogStats() {

@@ -6,6 +6,9 @@
 #   - the packaged binary prints its version, and `--dry-run --strict` accepts the packaged
 #     /etc/sluice/sluice.conf (its state folder pointed into the temporary root, as systemd's
 #     StateDirectory= does with $STATE_DIRECTORY), and refuses it when that folder is not writable;
+#   - run under the unit's privileges (another user, CAP_DAC_READ_SEARCH only, read-only root,
+#     set up by unit_sandbox.py where the test is root) it reads a root-owned log, and without
+#     the capability it does not;
 #   - the man page is there and names the plugins;
 #   - `systemd-analyze verify` accepts the unit (skipped with a message where it is missing);
 #     the unit keeps its hardening.
@@ -71,6 +74,15 @@ if STATE_DIRECTORY=/proc/sluice-none "$bin" -c "$root/etc/sluice/sluice.conf" --
 else
   ok "--dry-run refuses an unwritable state folder (exit $?)"
 fi
+# The unit's privileges, set by hand as systemd would (unit_sandbox.py): another user with only
+# CAP_DAC_READ_SEARCH reads a root-owned log; without it, not.
+chmod 755 "$tmp"
+python3 "$src/tests/packaging/unit_sandbox.py" "$root" "$tmp"
+case $? in
+  0) ;;
+  77) ;;  # the helper said why
+  *) fail "the packaged sluice under the unit's privileges" ;;
+esac
 man_text="$(zcat "$root/usr/share/man/man1/sluice.1.gz")"
 grep -q '^\.TH SLUICE 1' <<< "$man_text" && grep -q "output plugin 'elasticsearch'" <<< "$man_text" && grep -q -- '--dry-run' <<< "$man_text" \
   && ok "sluice(1) has the options and the plugins" || fail "sluice(1) is incomplete"

@@ -58,7 +58,7 @@ const std::array<Param<C>, 41> kParams = {{
     {"reconnect_on_error", &C::reconnect_on_error, "false", "Drop the connection after any failed request (a transport error always does)."},
     {"data_stream_name", &C::data_stream_name, nullptr, "Write to this data stream (op_type create, @timestamp always added)."},
     {"host_rest_interval", &C::host_rest_interval, "30s", "How long a node that refused or dropped a connection is left out of the rotation."},
-    {"max_requests_in_flight", &C::max_requests_in_flight, "0", "Upper bound of concurrent bulk requests (0: the buffer's flush_thread_count). Halved on each 429, raised by one per clean response."},
+    {"max_requests_in_flight", &C::max_requests_in_flight, "0", "Upper bound of concurrent bulk requests (0: the buffer's flush_thread_count). Halved on overload (429, 5xx, timeouts), raised by one per clean response."},
     {"type_name", &C::type_name, nullptr, "Accepted for Fluentd compatibility; the type is _doc on Elasticsearch 7, none on 8.", {}, kIgnored},
 }};
 
@@ -193,7 +193,7 @@ EsOutput::EsOutput(const EsConfig& config, PluginContext& ctx)
       duplicates_(&ctx.metrics().pluginCounter("duplicates_total",
                                                "Documents answered 409 on create: already stored, counted as delivered.")),
       throttled_(&ctx.metrics().pluginCounter("throttled_total",
-                                              "429 answers (requests or items): the in-flight limit was lowered.")),
+                                              "Overload answers (429 or 5xx requests, timeouts, a third of items rejected): the in-flight limit was lowered.")),
       failovers_(&ctx.metrics().pluginCounter("failovers_total",
                                               "Requests moved to another node after a connection error.")),
       bisections_(&ctx.metrics().pluginCounter("bisections_total",
@@ -553,7 +553,11 @@ class EsOutput::Request {
       if (out_.cfg_.id_key && !idFits(i)) continue;
       pending.push_back(static_cast<uint32_t>(i));
     }
+    int quick = 0, paused = 0;  // resend rounds of each kind so far
     for (int round = 0; !pending.empty(); ++round) {
+      fresh_ = round == 0;
+      round_sent_ = round_rejected_ = 0;
+      round_failed_whole_ = false;
       // Requests of at most the threshold, in chunk order.
       size_t start = 0;
       uint64_t bytes = 0;
@@ -573,11 +577,16 @@ class EsOutput::Request {
         bytes += size;
       }
       pending.clear();
-      bool rejected = false;
+      // What this round's answers say: the cluster took most of it (a few items rejected here
+      // and there, one busy shard) and the rejected go again at once; or it looks overloaded
+      // (a request failed whole, or a third or more of the items were rejected) and they go
+      // again after a pause.
+      const bool rejected = std::find(fate_.begin(), fate_.end(), Fate::Again) != fate_.end();
+      const bool overloaded = round_failed_whole_ || round_rejected_ * 3 >= round_sent_;
+      const bool again = rejected && (overloaded ? paused < kPausedRounds : quick < kQuickRounds);
       for (size_t i = 0; i < n; ++i) {
         if (fate_[i] != Fate::Again && fate_[i] != Fate::Repaired) continue;
-        rejected = rejected || fate_[i] == Fate::Again;
-        if (stopped_ || (fate_[i] == Fate::Again && round >= kItemRounds)) {
+        if (stopped_ || (fate_[i] == Fate::Again && !again)) {
           fate_[i] = Fate::Retry;
         } else {
           fate_[i] = Fate::Pending;
@@ -586,7 +595,11 @@ class EsOutput::Request {
       }
       if (!pending.empty() && rejected) {
         out_.item_resends_->add(1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(10 << round));
+        if (overloaded) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10 << paused++));
+        } else {
+          ++quick;
+        }
       }
     }
     out_.returnClient(std::move(client_), reset_ || (out_.cfg_.reconnect_on_error && anyRetry()));
@@ -614,7 +627,11 @@ class EsOutput::Request {
   // Pending: to send; Again: rejected for now (429, 5xx), sent again in this write; Repaired: a
   // mapping conflict, sent again with its keys de-dotted; Retry: back to the buffer.
   enum class Fate : uint8_t { Pending, Done, Failed, Again, Repaired, Retry };
-  static constexpr int kItemRounds = 3;  // resends of rejected items within one write (10, 20, 40 ms)
+  // Resends of rejected items within one write: after rounds where the cluster took most of the
+  // request, at once (each such round sends under a third of the one before, so no storm of
+  // tiny requests); after rounds that look like overload, with pauses of 10, 20, 40 ms.
+  static constexpr int kQuickRounds = 5;
+  static constexpr int kPausedRounds = 3;
 
   bool anyRetry() const { return std::find(fate_.begin(), fate_.end(), Fate::Retry) != fate_.end(); }
 
@@ -685,6 +702,7 @@ class EsOutput::Request {
   void againAll(const std::vector<uint32_t>& ids, std::string reason) {
     for (uint32_t i : ids) fate_[i] = Fate::Again;
     reason_ = std::move(reason);
+    round_failed_whole_ = true;
   }
 
   void retryAll(const std::vector<uint32_t>& ids, std::string reason, int64_t retry_after_ns = -1) {
@@ -726,6 +744,9 @@ class EsOutput::Request {
       if (!timed_out) {
         againAll(ids, std::move(why));
       } else {
+        // Too slow to answer is overloaded too: fewer requests at once until it answers in time.
+        out_.throttled_->add(1);
+        throttled_ = true;
         retryAll(ids, std::move(why));
       }
       return;
@@ -781,8 +802,16 @@ class EsOutput::Request {
       --bisect_budget_;
       out_.bisections_->add(1);
       halves();
-    } else if (status >= 500 && resp_.retry_after_ns < 0) {
-      againAll(ids, what);  // a passing 5xx: sent again after 10, 20, 40 ms, then the buffer's backoff
+    } else if (status >= 500) {
+      // The cluster cannot take requests for now (503 unavailable, 502/504 from a proxy in
+      // front of it): overload as much as a 429, so the in-flight limit comes down too.
+      out_.throttled_->add(1);
+      throttled_ = true;
+      if (resp_.retry_after_ns < 0) {
+        againAll(ids, what);  // a passing 5xx: sent again after 10, 20, 40 ms, then the buffer's backoff
+      } else {
+        retryAll(ids, what, resp_.retry_after_ns);
+      }
     } else {
       retryAll(ids, what, resp_.retry_after_ns);
     }
@@ -958,7 +987,7 @@ class EsOutput::Request {
       out_.metrics_.pluginCounter("item_errors_total", "Bulk items answered with an error, by ES's error type.",
                                   {{"reason", std::string(type)}}).add(1);
       if ((status == 429 || status >= 500 || status == 0) && !unrecoverable) {
-        if (status == 429) ++rejected;
+        if (status != 0) ++rejected;
         fate_[event] = Fate::Again;
         if (reason_.empty()) reason_ = "bulk items answered " + std::to_string(status) + " " + std::string(type);
         continue;
@@ -977,9 +1006,12 @@ class EsOutput::Request {
       if (out_.cfg_.log_es_400_reason) out_.log_.warn("Document rejected: " + why);
       fail(event, std::move(why));
     }
-    // A cluster that rejects most of a request is overloaded: the in-flight limit comes down.
-    // A few rejected items are sent again in this write and do not lower it.
-    if (rejected > 0 && rejected * 3 >= ids.size()) {
+    round_sent_ += ids.size();
+    round_rejected_ += rejected;
+    // A cluster that rejects (429, 5xx) a third or more of a fresh request is overloaded: the
+    // in-flight limit comes down. A few rejected items are sent again in this write and do not
+    // lower it; nor do resends, which hold only items rejected before (no fair sample).
+    if (fresh_ && rejected > 0 && rejected * 3 >= ids.size()) {
       throttled_ = true;
       out_.throttled_->add(1);
     }
@@ -1002,6 +1034,10 @@ class EsOutput::Request {
   bool stopped_ = false;
   bool reset_ = false;
   bool throttled_ = false;
+  bool fresh_ = true;                // this round sends the chunk's items for the first time
+  size_t round_sent_ = 0;            // items this round's answered requests carried
+  size_t round_rejected_ = 0;        // of those, rejected for now (429, 5xx)
+  bool round_failed_whole_ = false;  // a request of this round failed whole (5xx, cut)
 };
 
 WriteResult EsOutput::write(const ChunkView& chunk) {

@@ -250,7 +250,9 @@ TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
   PluginFactory f;
   auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name mixed");
   ASSERT_TRUE(out->start().isOk());
-  es.rejectItemsContaining("\"retry\"", 4);  // the first answer and the three resends within the write
+  // The first answer (one item of four rejected: sent again at once), then that item alone
+  // three times more (all rejected: overload, so after pauses): five answers in the write.
+  es.rejectItemsContaining("\"retry\"", 5);
   Batch b;
   b.add("t", kNov22, *parseJson(R"({"n":1})", b.arena()));
   b.add("t", kNov22 + 1, *parseJson(R"({"n":"not a number"})", b.arena()));  // mapped as long
@@ -268,10 +270,10 @@ TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
       << r.failed_events[0].second;
   EXPECT_EQ(es.documentCount(), 2u);
   EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "document_parsing_exception"}}), 1);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "es_rejected_execution_exception"}}), 4);
-  // Only the rejected item was sent again, alone, three times: 4 requests, not 4 chunks.
-  EXPECT_EQ(es.bulkRequests(), 4);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_resends_total"), 3);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "es_rejected_execution_exception"}}), 5);
+  // Only the rejected item was sent again, alone, four times: 5 requests, not 5 chunks.
+  EXPECT_EQ(es.bulkRequests(), 5);
+  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_resends_total"), 4);
   // Rejected once: the resend within the write delivers it.
   es.rejectItemsContaining("\"again\"", 1);
   Batch c;
@@ -280,7 +282,7 @@ TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
   out->format(c, more.bytes);
   EXPECT_EQ(out->write(more.view()).kind, WriteResult::Kind::Ok);
   EXPECT_EQ(es.documentCount(), 12u);
-  EXPECT_EQ(es.bulkRequests(), 6);
+  EXPECT_EQ(es.bulkRequests(), 7);
 }
 
 // Pods labelled both `app` and `app.kubernetes.io/name`: Elasticsearch expands the dotted key
@@ -443,6 +445,41 @@ TEST(EsOutputTest, InFlightLimitIsCutOncePerRoundAndNeverForAFewItems) {
   t1.join();
   t2.join();
   EXPECT_EQ(out->inFlightLimit(), 2);
+}
+
+// 5xx is overload as much as 429: a whole request answered 503 (sent again within the write)
+// and an answer rejecting a third of its fresh items with 503 cut the in-flight limit alike; a
+// timeout too.
+TEST(EsOutputTest, FiveHundredsAndTimeoutsLowerTheInFlightLimitAs429Does) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  hostPort(es) + "index_name x\nrequest_timeout 1s\n<buffer>\nflush_thread_count 8\n</buffer>");
+  ASSERT_TRUE(out->start().isOk());
+  ASSERT_EQ(out->inFlightLimit(), 8);
+  Sent s = formatRange(*out, 0, 5);
+  es.failNextBulks(1, 503);
+  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);  // the resend within the write went
+  EXPECT_EQ(out->inFlightLimit(), 4);
+
+  es.rejectItemsContaining("\"k\":\"down\"", 1, 503);
+  Batch b;
+  for (int i = 0; i < 6; ++i) {
+    b.add("t", kNov22 + 100 + i, *parseJson("{\"n\":" + std::to_string(100 + i) + (i < 2 ? ",\"k\":\"down\"" : "") + "}", b.arena()));
+  }
+  Sent items;
+  out->format(b, items.bytes);
+  EXPECT_EQ(out->write(items.view()).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(out->inFlightLimit(), 2);
+  EXPECT_EQ(es.documentCount(), 11u);
+
+  ElasticsearchStandIn::Faults slow;
+  slow.delay_ms = 1500;  // over request_timeout
+  es.setFaults(slow);
+  Sent t = formatRange(*out, 200, 203);
+  EXPECT_EQ(out->write(t.view()).kind, WriteResult::Kind::Retry);
+  EXPECT_EQ(out->inFlightLimit(), 1);
 }
 
 TEST(EsOutputTest, SplitsAtTheThresholdAndOn413) {

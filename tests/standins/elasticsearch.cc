@@ -191,10 +191,11 @@ void ElasticsearchStandIn::failNextBulks(int count, int status, int retry_after_
   fail_retry_after_ = retry_after_s;
 }
 
-void ElasticsearchStandIn::rejectItemsContaining(std::string marker, int times) {
+void ElasticsearchStandIn::rejectItemsContaining(std::string marker, int times, int status) {
   std::lock_guard lock(mu_);
   reject_marker_ = std::move(marker);
   reject_times_ = times;
+  reject_status_ = status;
 }
 
 void ElasticsearchStandIn::addDataStream(std::string name) {
@@ -518,6 +519,10 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     int& seen = rejected_[std::string(source)];
     if (seen < reject_times_) {
       ++seen;
+      if (reject_status_ != 429) {
+        return fail(reject_status_, "unavailable_shards_exception", "[" + std::string(index_name) +
+                    "][0] primary shard is not active [stand-in]");
+      }
       return fail(429, flavor_ == Flavor::OpenSearch2 ? "rejected_execution_exception" : "es_rejected_execution_exception",
                   "rejected execution of primary operation [stand-in]");
     }

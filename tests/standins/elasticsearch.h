@@ -39,6 +39,8 @@ class ElasticsearchStandIn {
   };
 
   explicit ElasticsearchStandIn(Flavor flavor = Flavor::Es8);
+  // Stops serving before the members a request in progress uses go.
+  ~ElasticsearchStandIn() { http_.stop(); }
   bool start() { return http_.start(); }
   void stop() { http_.stop(); }
   std::string url(std::string_view path = "") const { return http_.url(path); }
@@ -53,8 +55,8 @@ class ElasticsearchStandIn {
   // adds a Retry-After header.
   void failNextBulks(int count, int status, int retry_after_s = -1);
   // Items whose source line contains `marker` are answered 429 es_rejected_execution_exception
-  // `times` times each, then indexed.
-  void rejectItemsContaining(std::string marker, int times);
+  // (or `status`, e.g. 503 unavailable_shards_exception) `times` times each, then indexed.
+  void rejectItemsContaining(std::string marker, int times, int status = 429);
   // Bulk requests larger than this are answered 413 (default 100 MB, ES's
   // http.max_content_length; 0: no limit).
   void setMaxRequestBytes(size_t bytes);
@@ -113,6 +115,7 @@ class ElasticsearchStandIn {
   int fail_count_ = 0, fail_status_ = 0, fail_retry_after_ = -1;
   std::string reject_marker_;
   int reject_times_ = 0;
+  int reject_status_ = 429;
   std::map<std::string, int> rejected_;  // source line -> times rejected so far
   size_t max_request_bytes_ = 100 << 20;
   std::set<std::string> data_streams_;

@@ -153,7 +153,7 @@ Status Buffer::checkState() const {
   if (chunk_limit_ == 0) return Status::invalidConfig("<buffer> chunk_limit_size must be above 0");
   if (!file_) return Status::ok();
   if (!opts_.config.path) return Status::invalidConfig("<buffer> @type file needs a path");
-  Status writable = checkWritableDir(*opts_.config.path);
+  Status writable = checkWritableDir(*opts_.config.path, /*create=*/false);
   if (!writable) return writable.withPrefix("buffer of " + opts_.output_id + ": ");
   return Status::ok();
 }
@@ -164,6 +164,8 @@ Status Buffer::start() {
     // State that cannot be kept is a start-up error, not a surprise at the first chunk.
     Status state = checkState();
     if (!state) return state;
+    Status made = checkWritableDir(*opts_.config.path);
+    if (!made) return made.withPrefix("buffer of " + opts_.output_id + ": ");
     auto rec = FileChunk::recover(*opts_.config.path, opts_.sync, log_);
     std::lock_guard<std::mutex> lock(mu_);
     for (auto* list : {&rec.queued, &rec.staged}) {
@@ -801,8 +803,7 @@ void Buffer::flushLoop() {
 void Buffer::flushNow() {
   std::lock_guard<std::mutex> lock(mu_);
   while (!staged_.empty()) sealLocked(*staged_.front());
-  const int64_t now = nowNs();
-  for (auto& c : queue_) c->meta.next_retry_ns = std::min(c->meta.next_retry_ns, now);
+  // Chunks waiting out a retry delay keep it (the sink may have asked for it with Retry-After).
   flush_cv_.notify_all();
 }
 

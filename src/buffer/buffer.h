@@ -55,13 +55,14 @@ class Buffer {
   // Recovers the chunks a file buffer left on disk and starts the flush threads. A file
   // buffer's folder that cannot be written is an error.
   Status start();
-  // What start() checks, without starting (--dry-run).
+  // What start() checks, without starting and without creating the buffer's folder (--dry-run).
   Status checkState() const;
   // Formats and appends a batch; applies overflow_action when the buffer is full (blocks with
   // `block`, until there is room or the buffer stops). Called from input threads.
   Status append(const Batch& batch);
-  // Seals every staged chunk and makes every queued chunk due now, also those waiting for a
-  // retry (SIGUSR1, as Fluentd's). Retry counts are kept. Any thread.
+  // Seals every staged chunk so that the flush threads send it now (SIGUSR1, and the stop's
+  // flush). Chunks waiting out a retry delay keep it, as Fluentd's force_flush sends nothing
+  // while its output waits for a retry: a sink that asked to wait is not hammered. Any thread.
   void flushNow();
   // The agent is stopping: appends that `block` on a full buffer return unavailable (the input
   // reads those lines again at the next start) instead of holding the shutdown; and

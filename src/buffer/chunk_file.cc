@@ -95,12 +95,30 @@ Status ensureDir(const std::string& dir) {
 
 }  // namespace
 
-Status checkWritableDir(const std::string& dir) {
-  Status s = ensureDir(dir);
-  if (!s) return s;
-  std::string probe = dir + "/.sluice-probe-" + std::to_string(::getpid());
+Status checkWritableDir(const std::string& dir, bool create) {
+  std::string where = dir;  // the folder the probe file goes in
+  if (create) {
+    Status s = ensureDir(dir);
+    if (!s) return s;
+  } else {
+    // The nearest folder that exists, from `dir` up: the rest would be made in it.
+    struct stat st;
+    while (::stat(where.c_str(), &st) != 0) {
+      if (errno != ENOENT) return Status::ioError("cannot inspect " + where + ": " + errnoText());
+      const size_t slash = where.find_last_of('/');
+      if (slash == std::string::npos || slash == 0) {
+        where = slash == 0 ? "/" : ".";
+        break;
+      }
+      where.resize(slash);
+    }
+    if (::stat(where.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return Status::ioError("cannot create directory " + dir + ": " + where + " is not a directory");
+    }
+  }
+  std::string probe = where + "/.sluice-probe-" + std::to_string(::getpid());
   int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::ioError("cannot write in " + dir + ": " + errnoText());
+  if (fd < 0) return Status::ioError("cannot write in " + where + ": " + errnoText());
   ::close(fd);
   ::unlink(probe.c_str());
   return Status::ok();

@@ -109,8 +109,9 @@ class FileChunk {
 };
 
 // Creates `dir` (and its parents, 0700) if missing and checks that a file can be made in it:
-// state that cannot be kept is found at start, not at the first chunk.
-Status checkWritableDir(const std::string& dir);
+// state that cannot be kept is found at start, not at the first chunk. With `create` false
+// (--dry-run) nothing is made: the nearest existing folder from `dir` up must be writable.
+Status checkWritableDir(const std::string& dir, bool create = true);
 
 // Bytes of a frame before its payload: 4 of length, 4 of CRC-32C.
 inline constexpr uint64_t kFrameHeaderBytes = 8;

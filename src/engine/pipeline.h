@@ -154,7 +154,8 @@ class Pipeline {
   // flush_at_shutdown). Any thread.
   void flushBuffers(bool stopping = false);
   // Checks that the state the pipeline keeps can be written (buffer paths, dead letters) — what
-  // start() would find, for --dry-run. Creates missing folders.
+  // start() would find, for --dry-run. Creates nothing: a missing folder passes when the
+  // nearest existing one above it is writable.
   Status checkState() const;
 
   std::vector<InputStage*> inputs() const;

@@ -271,6 +271,25 @@ TEST(BufferProcessTest, UnwritableBufferPathIsAStartUpError) {
   EXPECT_NE(run.err.find("Start failed"), std::string::npos) << run.err;
 }
 
+// --dry-run checks and creates nothing: a buffer path and a pos_file folder that do not exist yet
+// (under a writable folder) pass and are still missing afterwards.
+TEST(BufferProcessTest, DryRunCreatesNoFolders) {
+  TempDir dir;
+  writeFile(dir.file("c.conf"),
+            "<source>\n @type tail\n path " + dir.file("logs/*.log") + "\n pos_file " + dir.file("pos/sub/tail.pos") +
+                "\n tag t\n <parse>\n  @type none\n </parse>\n</source>\n"
+                "<match t>\n @type file\n path " + dir.file("out/o") + "\n"
+                " <buffer>\n  @type file\n  path " + dir.file("buf/sub") + "\n </buffer>\n</match>\n");
+  auto dry = runSluice({"-c", dir.file("c.conf"), "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("configuration OK"), std::string::npos) << dry.out;
+  for (const char* made : {"buf", "pos", "out", "logs"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir.file(made))) << made << " was created by --dry-run";
+  }
+  // Nor does it leave its write probe behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 1);
+}
+
 // A full memory buffer with throw_exception drops what sample emits, counted and logged; the
 // agent goes on (it used to stop the input and exit).
 TEST(BufferProcessTest, FullBufferDoesNotStopTheAgent) {

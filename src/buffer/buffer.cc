@@ -295,6 +295,35 @@ void Buffer::sealLocked(Chunk& c) {
   flush_cv_.notify_one();
 }
 
+Status Buffer::roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, bool begun, size_t events) {
+  need = std::min<uint64_t>(need, total_limit_ ? total_limit_ : UINT64_MAX);  // else: an empty buffer
+  while (full(need)) {
+    if (!stopping_ && !(overflow_ == Overflow::Block && draining_)) {
+      // Waits for a chunk to be delivered or dropped (space_cv_ is notified then); a group half
+      // in waits even under drop_oldest_chunk when nothing can be dropped (chunks in flight).
+      if (overflow_ == Overflow::DropOldestChunk && dropOldestLocked()) continue;
+      if (overflow_ == Overflow::Block || (begun && overflow_ == Overflow::DropOldestChunk)) {
+        space_cv_.wait_for(lock, std::chrono::milliseconds(500));
+        continue;
+      }
+    }
+    // Part of the group is in: the rest follows over the limit (a stop began) rather than the
+    // input reading the whole batch again.
+    if (begun) return Status::ok();
+    refused_->add(events);
+    if (stopping_) return Status::unavailable("buffer of " + opts_.output_id + " is stopping");
+    if (overflow_ == Overflow::Block) {
+      // A stop began: an input blocked here would hold the shutdown forever (a sink that is
+      // down, retry_forever). Refused, the input reads these lines again at the next start.
+      return Status::unavailable("buffer of " + opts_.output_id + " is full and sluice is stopping");
+    }
+    errors_->add(1);
+    return Status::unavailable("buffer of " + opts_.output_id + " is full (total_limit_size " +
+                               std::to_string(total_limit_) + " bytes)");
+  }
+  return Status::ok();
+}
+
 Status Buffer::append(const Batch& batch) {
   if (batch.empty()) return Status::ok();
   const BufferConfig& c = opts_.config;
@@ -327,36 +356,26 @@ Status Buffer::append(const Batch& batch) {
     }
     const size_t n = formatted.ends.size();
     std::unique_lock<std::mutex> lock(mu_);
-    // Room for the whole group (all or nothing: an input that is refused reads the batch again),
-    // or, for a group larger than the whole buffer, an empty buffer.
-    const uint64_t need = std::min<uint64_t>(footprint(n, formatted.bytes.size()),
-                                              total_limit_ ? total_limit_ : UINT64_MAX);
-    while (full(need)) {
-      if (stopping_) {
-        refused_->add(n);
-        return Status::unavailable("buffer of " + opts_.output_id + " is stopping");
-      }
-      if (overflow_ == Overflow::Block && draining_) {
-        // A stop began: an input blocked here would hold the shutdown forever (a sink that is
-        // down, retry_forever). Refused, the input reads these lines again at the next start.
-        refused_->add(n);
-        return Status::unavailable("buffer of " + opts_.output_id + " is full and sluice is stopping");
-      }
-      if (overflow_ == Overflow::Block) {
-        // Waits for a chunk to be delivered or dropped (space_cv_ is notified then).
-        space_cv_.wait_for(lock, std::chrono::milliseconds(500));
-        continue;
-      }
-      if (overflow_ == Overflow::DropOldestChunk && dropOldestLocked()) continue;
-      errors_->add(1);
-      refused_->add(n);
-      return Status::unavailable("buffer of " + opts_.output_id + " is full (total_limit_size " +
-                                 std::to_string(total_limit_) + " bytes)");
-    }
-    // The group's events go into the key's staged chunk, and into new chunks as chunks fill
-    // (chunk_limit_size, chunk_limit_records); an event larger than a chunk gets one alone.
-    size_t next = 0;
+    // The group goes in piece by piece, a piece being what fits in one chunk, each when there is
+    // room for it (Fluentd splits a large write into chunks): a group larger than the whole
+    // buffer is never stuck waiting for an empty buffer, and the buffer never goes over
+    // total_limit_size. throw_exception cannot wait: it takes the whole group or refuses it
+    // (an input that is refused reads the batch again). Events go into the key's staged chunk,
+    // and into new chunks as chunks fill (chunk_limit_size, chunk_limit_records); an event
+    // larger than a chunk gets one alone.
+    size_t next = 0, piece_end = 0;
     while (next < n) {
+      if (next == piece_end) {
+        const uint32_t from = next == 0 ? 0 : formatted.ends[next - 1];
+        piece_end = next + 1;
+        while (piece_end < n && footprint(piece_end + 1 - next, formatted.ends[piece_end] - from) <= chunk_limit_) {
+          ++piece_end;
+        }
+        const bool whole = overflow_ == Overflow::ThrowException && next == 0;
+        const size_t upto = whole ? n : piece_end;
+        Status room = roomLocked(lock, footprint(upto - next, formatted.ends[upto - 1] - from), next > 0, n - next);
+        if (!room) return room;
+      }
       auto staged = stagedFor(key);
       Status s = staged ? Status::ok() : staged.takeStatus();
       Chunk* chunk = staged ? *staged : nullptr;
@@ -369,7 +388,7 @@ Status Buffer::append(const Batch& batch) {
                                            ? static_cast<uint64_t>(c.chunk_limit_records) - chunk->meta.records
                                            : 0)
                                     : UINT64_MAX;
-        while (next + take < n && take < room_records &&
+        while (next + take < piece_end && take < room_records &&
                footprint(take + 1, formatted.ends[next + take] - begin) <= room_bytes) {
           ++take;
         }

@@ -118,6 +118,11 @@ class Buffer {
   Result<Chunk*> stagedFor(const ChunkKey& key);  // REQUIRES: mu_
   void sealLocked(Chunk& c);                     // REQUIRES: mu_; logs and counts its errors
   bool full(uint64_t incoming) const;            // REQUIRES: mu_
+  // Until `need` bytes fit under total_limit_size (or, more than the whole buffer, it is
+  // empty): waits (block), drops (drop_oldest_chunk) or refuses the group's remaining `events`
+  // (throw_exception, a stop). `begun`: part of the group is in; it is then never refused.
+  // REQUIRES: mu_ (held by `lock`, released while waiting)
+  Status roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, bool begun, size_t events);
   bool dropOldestLocked();                       // REQUIRES: mu_
   void flushLoop();
   void sealDueLocked(int64_t now);               // REQUIRES: mu_

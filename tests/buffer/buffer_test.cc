@@ -576,6 +576,51 @@ TEST(BufferTest, BlockWaitsForRoomAndLosesNothing) {
   EXPECT_EQ(h.value("sluice_output_buffer_overflow_records_total"), 0);
 }
 
+// A batch larger than the whole buffer goes in chunk by chunk as room frees up (Fluentd splits
+// a large write into chunks): never stuck behind a buffer that other inputs keep from being
+// empty, never more than one chunk over total_limit_size, nothing lost or refused.
+TEST(BufferTest, ABatchLargerThanTheBufferGoesInChunkByChunk) {
+  Harness h;
+  BufferConfig c = config();
+  c.chunk_limit_size.bytes = 100;
+  c.total_limit_size.bytes = 300;
+  c.overflow_action = "block";
+  c.flush_mode = "immediate";
+  h.out.answer = [&](const ChunkView& chunk) {  // called under h.out.mu
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a sink that takes its time
+    for (size_t i = 0; i < chunk.events(); ++i) h.out.delivered.emplace_back(chunk.event(i));
+    return WriteResult::ok();
+  };
+  h.make(c);
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> most{0};
+  std::atomic<int> trickled{0};
+  std::thread trickle([&] {  // another input: small batches, as fast as the buffer takes them
+    for (int i = 100000; !done; ++i) {
+      ASSERT_TRUE(h.send(i, i + 1).isOk());
+      ++trickled;
+    }
+  });
+  std::thread watch([&] {
+    while (!done) {
+      uint64_t now = h.buffer->storedBytes();
+      if (now > most) most = now;
+      std::this_thread::yield();
+    }
+  });
+  ASSERT_TRUE(waitFor([&] { return trickled > 50; }));
+  auto big = std::async(std::launch::async, [&] { return h.send(0, 100); });  // ~1,000 bytes
+  const bool went = big.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  done = true;
+  trickle.join();
+  watch.join();
+  ASSERT_TRUE(went) << "the large batch never got in";
+  EXPECT_TRUE(big.get().isOk());
+  EXPECT_LE(most.load(), 300u + 100u);
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 100u + static_cast<size_t>(trickled.load()); }));
+  EXPECT_EQ(h.value("sluice_output_buffer_overflow_records_total"), 0);
+}
+
 // Limits are limits: a file chunk on disk, frames included, stays within chunk_limit_size, and
 // the buffer within total_limit_size.
 TEST(BufferTest, FileChunksStayWithinTheirLimitsOnDisk) {

@@ -736,9 +736,13 @@ void Buffer::flushLoop() {
     sealDueLocked(now);
     takeDueLocked(now, taken);
     if (taken.empty()) {
+      // Stopping: a memory buffer waits for the retries that fall before the deadline (what it
+      // holds is lost at exit); a file buffer sends what is due and waits out no retry delay —
+      // its chunks are safe on disk for the next start.
+      const int64_t horizon = file_ ? now : shutdown_deadline_ns_;
       if (stopping_ && (queue_.empty() || now >= shutdown_deadline_ns_ ||
                         std::all_of(queue_.begin(), queue_.end(), [&](const ChunkPtr& c) {
-                          return c->meta.next_retry_ns > shutdown_deadline_ns_;
+                          return c->meta.next_retry_ns > horizon;
                         }))) {
         return;
       }

@@ -68,8 +68,10 @@ class Buffer {
   // reads those lines again at the next start) instead of holding the shutdown; and
   // flushNow() if flush_at_shutdown (inputs wait a little for delivery).
   void flushForShutdown();
-  // Seals every chunk; with flush_at_shutdown, sends what it can within `deadline_s`; stops
-  // the flush threads. What was not sent stays on disk (file) or is reported lost (memory).
+  // Seals every chunk; with flush_at_shutdown, sends what it can within `deadline_s` (a memory
+  // buffer also the chunks whose retry comes before it; a file buffer only what is due, its
+  // chunks being safe on disk); stops the flush threads. What was not sent stays on disk (file)
+  // or is reported lost (memory).
   void stop(double deadline_s = 10);
 
   // For tests and metrics.

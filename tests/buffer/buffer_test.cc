@@ -547,6 +547,37 @@ TEST(BufferTest, StopFlushKeepsRetryDelays) {
   EXPECT_EQ(h.out.callCount(), 2);
 }
 
+// A stop ends as soon as what was read is safe: a file buffer whose sink is down keeps its
+// chunk on disk for the next start instead of retrying until the stop's deadline; a memory
+// buffer (which loses what it holds at exit) still sends the retries due before the deadline.
+TEST(BufferTest, AStoppingFileBufferWaitsOutNoRetryAMemoryBufferDoes) {
+  for (const std::string type : {"file", "memory"}) {
+    SCOPED_TRACE(type);
+    TempDir dir;
+    Harness h;
+    h.out.fail_times = 1;
+    BufferConfig c = config(type);
+    if (type == "file") c.path = dir.file("buf");
+    c.flush_interval.seconds = 3600;
+    c.retry_wait.seconds = 2;
+    h.make(c);
+    ASSERT_TRUE(h.send(0, 2).isOk());
+    h.buffer->flushNow();
+    ASSERT_TRUE(waitFor([&] { return h.buffer->queuedChunks() == 1 && h.out.callCount() == 1; }));  // retry in 2 s
+    const auto start = std::chrono::steady_clock::now();
+    h.buffer->flushForShutdown();
+    h.buffer->stop(30);
+    const auto took = std::chrono::steady_clock::now() - start;
+    if (type == "file") {
+      EXPECT_LT(took, std::chrono::milliseconds(1500));
+      EXPECT_EQ(h.out.callCount(), 1);
+      EXPECT_EQ(h.buffer->queuedChunks(), 1u);  // on disk for the next start
+    } else {
+      EXPECT_EQ(h.out.deliveredCount(), 2u);  // the retry 2 s later, within the deadline
+    }
+  }
+}
+
 // overflow_action block: a full memory buffer holds the input until a chunk is delivered;
 // nothing is refused and nothing is lost.
 TEST(BufferTest, BlockWaitsForRoomAndLosesNothing) {

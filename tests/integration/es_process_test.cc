@@ -8,6 +8,8 @@
 
 #include <simdjson.h>
 
+#include <climits>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,6 +26,52 @@ using testing::SluiceProcess;
 using testing::TempDir;
 using testing::waitFor;
 using testing::writeFile;
+
+// A stop ends as soon as every line read is safe in a buffer: a tail into a file buffer in front
+// of an Elasticsearch that answers every bulk request 503. SIGTERM ends sluice at once — no wait
+// for acknowledgements nor for retries until the stop's deadline: the file buffer holds it all
+// — with every line in the pos_file; the next start, the sink back, stores each line once.
+TEST(EsProcessTest, StopWithTheSinkDownEndsAsSoonAsEverythingIsInTheFileBuffer) {
+  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
+  ASSERT_TRUE(es.start());
+  es.failNextBulks(INT_MAX, 503);
+  TempDir dir;
+  constexpr int kLines = 2000;
+  std::filesystem::create_directories(dir.file("in"));
+  {
+    std::ofstream f(dir.file("in/app.log"));
+    for (int i = 0; i < kLines; ++i) f << "{\"n\":" << i << "}\n";
+  }
+  const auto size = std::filesystem::file_size(dir.file("in/app.log"));
+  char hex[32];
+  std::snprintf(hex, sizeof(hex), "\t%016llx\t", static_cast<unsigned long long>(size));
+  writeFile(dir.file("c.conf"),
+            "<source>\n @type tail\n path " + dir.file("in/*.log") + "\n pos_file " + dir.file("tail.pos") +
+            "\n tag app\n read_from_head true\n <parse>\n  @type json\n </parse>\n</source>\n"
+            "<match app>\n @type elasticsearch\n host 127.0.0.1\n port " + std::to_string(es.port()) +
+            "\n index_name stop\n <buffer>\n  @type file\n  path " + dir.file("buf") +
+            "\n  flush_interval 0.1\n  retry_wait 1\n  retry_forever\n </buffer>\n</match>\n");
+  std::vector<std::string> args{"-c", dir.file("c.conf"), "--log-level", "info"};
+  {
+    SluiceProcess p(args, dir.file("stdout"));
+    // Everything read (the position recorded) and sent at least once (refused: retry in ~1 s).
+    ASSERT_TRUE(waitFor([&] {
+      return es.bulkRequests() >= 1 && testing::readFile(dir.file("tail.pos")).find(hex) != std::string::npos;
+    })) << testing::readFile(dir.file("stdout.err"));
+    const auto start = std::chrono::steady_clock::now();
+    p.signal(SIGTERM);
+    ASSERT_EQ(p.wait(), 0);
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took, std::chrono::milliseconds(2500)) << testing::readFile(dir.file("stdout.err"));
+  }
+  EXPECT_EQ(es.documentCount(), 0u);
+  es.failNextBulks(0, 503);
+  SluiceProcess again(args, dir.file("stdout"));
+  ASSERT_TRUE(waitFor([&] { return es.documentCount() >= size_t(kLines); })) << es.documentCount();
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(), 0);
+  EXPECT_EQ(es.documentCount(), size_t(kLines));
+}
 
 TEST(EsProcessTest, SigkillNeverDuplicatesOrLosesADocument) {
   ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);

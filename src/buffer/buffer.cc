@@ -738,8 +738,8 @@ void Buffer::flushLoop() {
     if (taken.empty()) {
       // Stopping: a memory buffer waits for the retries that fall before the deadline (what it
       // holds is lost at exit); a file buffer sends what is due and waits out no retry delay —
-      // its chunks are safe on disk for the next start.
-      const int64_t horizon = file_ ? now : shutdown_deadline_ns_;
+      // its chunks are safe on disk for the next start — unless no start follows (last_run_).
+      const int64_t horizon = file_ && !last_run_ ? now : shutdown_deadline_ns_;
       if (stopping_ && (queue_.empty() || now >= shutdown_deadline_ns_ ||
                         std::all_of(queue_.begin(), queue_.end(), [&](const ChunkPtr& c) {
                           return c->meta.next_retry_ns > horizon;
@@ -830,10 +830,11 @@ void Buffer::flushNow() {
   flush_cv_.notify_all();
 }
 
-void Buffer::flushForShutdown() {
+void Buffer::flushForShutdown(bool last) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     draining_ = true;
+    last_run_ = last;
     space_cv_.notify_all();
   }
   if (opts_.config.flush_at_shutdown) flushNow();

@@ -66,12 +66,15 @@ class Buffer {
   void flushNow();
   // The agent is stopping: appends that `block` on a full buffer return unavailable (the input
   // reads those lines again at the next start) instead of holding the shutdown; and
-  // flushNow() if flush_at_shutdown (inputs wait a little for delivery).
-  void flushForShutdown();
+  // flushNow() if flush_at_shutdown (inputs wait a little for delivery). `last`: no start
+  // follows (every input finished, as stdin at its end), so a file buffer too waits for the
+  // retries due before stop()'s deadline. Called by the engine's thread.
+  void flushForShutdown(bool last = false);
   // Seals every chunk; with flush_at_shutdown, sends what it can within `deadline_s` (a memory
-  // buffer also the chunks whose retry comes before it; a file buffer only what is due, its
-  // chunks being safe on disk); stops the flush threads. What was not sent stays on disk (file)
-  // or is reported lost (memory).
+  // buffer, or any after flushForShutdown(true), also the chunks whose retry comes before it; a
+  // file buffer otherwise only what is due: its chunks are safe on disk for the next start, or
+  // the pipeline a reload starts); stops the flush threads. What was not sent stays on disk
+  // (file) or is reported lost (memory).
   void stop(double deadline_s = 10);
 
   // For tests and metrics.
@@ -168,6 +171,7 @@ class Buffer {
   uint64_t stored_ = 0;            // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   bool draining_ = false;          // guarded by mu_: a stop began; block waits no more
+  bool last_run_ = false;          // guarded by mu_: the stop is for good (flushForShutdown)
   int64_t shutdown_deadline_ns_ = 0;  // guarded by mu_
   std::vector<std::thread> threads_;
 

@@ -25,7 +25,7 @@ const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
       {"flush_interval", &B::flush_interval, "60", "Flush period in interval mode."},
       {"flush_thread_count", &B::flush_thread_count, "1", "Threads sending chunks."},
       {"flush_thread_interval", &B::flush_thread_interval, "1", "Sleep of an idle flush thread."},
-      {"flush_at_shutdown", &B::flush_at_shutdown, "true", "Flush every chunk on shutdown (within 10 s): a memory buffer also sends the retries due by then; a file buffer sends what is due and leaves chunks waiting for a retry on disk for the next start."},
+      {"flush_at_shutdown", &B::flush_at_shutdown, "true", "Flush every chunk on shutdown (within 10 s): a memory buffer also sends the retries due by then; a file buffer sends what is due and leaves chunks waiting for a retry on disk for the next start (unless every input finished, as stdin at its end: then it waits for them too)."},
       {"delayed_commit_timeout", &B::delayed_commit_timeout, "60", "sluice outputs commit synchronously (no delayed commit).", {}, kIgnored},
       {"overflow_action", &B::overflow_action, "throw_exception", "What a full buffer does to new events.", "throw_exception|block|drop_oldest_chunk"},
       {"retry_type", &B::retry_type, "exponential_backoff", "Retry schedule.", "exponential_backoff|periodic"},

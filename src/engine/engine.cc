@@ -129,11 +129,11 @@ void Engine::finishReloadRequests(uint64_t upto, const Status& outcome) {
   reload_cv_.notify_all();
 }
 
-void Engine::stopPipeline(RunningInputs& running, int sfd) {
+void Engine::stopPipeline(RunningInputs& running, int sfd, bool last) {
   running.stop.requestStop();
   // The buffers start sending now, while the inputs wind down (a tail waits a little for its
   // last batches' delivery, so that its position records them).
-  pipeline_->flushBuffers(true);
+  pipeline_->flushBuffers(true, last);
   // While the inputs drain, a second stop signal exits at once.
   std::atomic<bool> joined{false};
   std::thread watchdog([&] {
@@ -259,7 +259,8 @@ int Engine::run() {
     }
     if (monitor) monitor->setReady(false);
     if (wake != Wake::Reload) {
-      stopPipeline(running, sfd);
+      // Every input finished (stdin at its end): no start follows to send what is left.
+      stopPipeline(running, sfd, wake == Wake::InputsDone);
       input_failed = running.failed;
       break;
     }

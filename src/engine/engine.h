@@ -63,8 +63,8 @@ class Engine {
   // Builds the configuration `load_` reads; errors name what is wrong.
   Result<std::unique_ptr<Pipeline>> buildFromConfig();
   // Stops inputs (waiting for their threads), then filters and outputs. A second stop signal
-  // while the inputs drain exits at once.
-  void stopPipeline(class RunningInputs& running, int sfd);
+  // while the inputs drain exits at once. `last`: no start follows (Pipeline::flushBuffers).
+  void stopPipeline(class RunningInputs& running, int sfd, bool last = false);
   // The outcome of a reload, for those who asked through requestReload().
   void finishReloadRequests(uint64_t upto, const Status& outcome);
 

@@ -664,11 +664,11 @@ void Pipeline::stopFiltersAndOutputs() {
   started_ = false;
 }
 
-void Pipeline::flushBuffers(bool stopping) {
+void Pipeline::flushBuffers(bool stopping, bool last) {
   for (auto& os : output_stages_) {
     if (!os->buffer()) continue;
     if (stopping) {
-      os->buffer()->flushForShutdown();
+      os->buffer()->flushForShutdown(last);
     } else {
       os->buffer()->flushNow();
     }

@@ -151,8 +151,8 @@ class Pipeline {
   // Filters then outputs (inputs are stopped by the engine first).
   void stopFiltersAndOutputs();
   // Seals and sends every buffer's chunks now (SIGUSR1; at a stop, only the buffers with
-  // flush_at_shutdown). Any thread.
-  void flushBuffers(bool stopping = false);
+  // flush_at_shutdown; `last`: no start follows, see Buffer::flushForShutdown). Any thread.
+  void flushBuffers(bool stopping = false, bool last = false);
   // Checks that the state the pipeline keeps can be written (buffer paths, dead letters) — what
   // start() would find, for --dry-run. Creates nothing: a missing folder passes when the
   // nearest existing one above it is writable.

@@ -107,7 +107,7 @@ uint64_t Buffer::EventRange::bytes() const {
 }
 
 Buffer::Buffer(Options options, Output& output, Output* secondary, PluginMetrics& m, SourceLogger log)
-    : opts_(std::move(options)), output_(output), secondary_(secondary), log_(std::move(log)) {
+    : opts_(std::move(options)), clock_(*opts_.clock), output_(output), secondary_(secondary), log_(std::move(log)) {
   const BufferConfig& c = opts_.config;
   file_ = c.type == "file";
   // Modes and limits are decided here, once: nothing compares config strings while running.
@@ -173,7 +173,7 @@ Status Buffer::start() {
         auto c = std::make_unique<Chunk>();
         c->meta = f->meta();
         if (!f->sealed()) {
-          Status s = f->seal(nowNs());  // resumed chunks are sent first
+          Status s = f->seal(clock_.nowNs());  // resumed chunks are sent first
           if (!s) log_.error("Cannot seal a recovered chunk: " + s.message());
           c->meta = f->meta();
         }
@@ -252,8 +252,8 @@ Result<Buffer::Chunk*> Buffer::stagedFor(const ChunkKey& key) {
     c->file = std::move(*f);
   } else {
     c->meta.key = key;
-    c->meta.created_ns = nowNs();
   }
+  c->meta.created_ns = clock_.nowNs();  // flush_interval counts from here, on the buffer's clock
   staged_.push_back(std::move(c));
   return staged_.back().get();
 }
@@ -267,7 +267,7 @@ void Buffer::sealLocked(Chunk& c) {
     removeLocked(*owned);
     return;
   }
-  int64_t now = nowNs();
+  int64_t now = clock_.nowNs();
   if (owned->file) {
     Status s = owned->file->seal(now);
     if (!s) {
@@ -547,7 +547,7 @@ void Buffer::giveUp(const Chunk& c, const EventRange& events, std::span<const si
     return;
   }
   std::string lines;
-  int64_t now = nowNs();
+  int64_t now = clock_.nowNs();
   const std::string* tag = opts_.keys.tag ? &c.meta.key.tag : nullptr;
   for (size_t i : which) lines += deadLetterLine(opts_.output_id, reason, tag, events.event(i), now);
   ::mkdir(opts_.dead_letter_dir.c_str(), 0700);
@@ -578,7 +578,7 @@ double unitRandom() {
 
 Buffer::Settled Buffer::settle(ChunkPtr chunk, const WriteResult& r, const EventRange& events) {
   const BufferConfig& c = opts_.config;
-  const int64_t now = nowNs();
+  const int64_t now = clock_.nowNs();
   Settled out;
   std::vector<size_t> all(events.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -732,7 +732,7 @@ void Buffer::flushLoop() {
   std::vector<size_t> bounds;  // taken[k]'s events are [bounds[k], bounds[k + 1])
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    int64_t now = nowNs();
+    int64_t now = clock_.nowNs();
     sealDueLocked(now);
     takeDueLocked(now, taken);
     if (taken.empty()) {
@@ -752,7 +752,7 @@ void Buffer::flushLoop() {
         for (const auto& c : staged_) wake = std::min(wake, c->meta.created_ns + opts_.config.flush_interval.nanos());
       }
       if (stopping_) wake = std::min(wake, shutdown_deadline_ns_);
-      flush_cv_.wait_for(lock, std::chrono::nanoseconds(std::max<int64_t>(wake - now, 1000000)));
+      clock_.waitUntil(flush_cv_, lock, std::max<int64_t>(wake, now + 1000000));
       continue;
     }
     lock.unlock();
@@ -848,7 +848,7 @@ void Buffer::stop(double deadline_s) {
       while (!staged_.empty()) sealLocked(*staged_.front());
     }
     stopping_ = true;
-    shutdown_deadline_ns_ = nowNs() + static_cast<int64_t>((opts_.config.flush_at_shutdown ? deadline_s : 0) * 1e9);
+    shutdown_deadline_ns_ = clock_.nowNs() + static_cast<int64_t>((opts_.config.flush_at_shutdown ? deadline_s : 0) * 1e9);
     flush_cv_.notify_all();
     space_cv_.notify_all();
   }

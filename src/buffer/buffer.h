@@ -11,6 +11,7 @@
 
 #include "buffer/buffer_config.h"
 #include "buffer/chunk_file.h"
+#include "core/clock.h"
 #include "core/field_path.h"
 #include "core/placeholders.h"
 #include "core/output.h"
@@ -47,6 +48,9 @@ class Buffer {
     std::string output_id;
     std::string dead_letter_dir;  // "" = none: events failed for good are logged and counted
     SyncPolicy sync = SyncPolicy::Seal;
+    // What the flush threads read the time from and wait on: the system's unless a test
+    // drives time (ManualClock). Outlives the buffer.
+    Clock* clock = &Clock::system();
   };
 
   Buffer(Options options, Output& output, Output* secondary, PluginMetrics& metrics, SourceLogger log);
@@ -151,6 +155,7 @@ class Buffer {
   uint64_t footprint(size_t events, uint64_t bytes) const;  // bytes held for these events
 
   Options opts_;
+  Clock& clock_;
   Output& output_;
   Output* secondary_;
   SourceLogger log_;

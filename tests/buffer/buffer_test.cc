@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "buffer/buffer.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/time.h"
 #include "support/buffer_support.h"
@@ -117,9 +118,11 @@ struct Harness {
   PluginMetrics m{metrics, "output", "scripted", "out1"};
   ScriptedOutput out;
   std::unique_ptr<Buffer> buffer;
+  Clock* clock = &Clock::system();  // a test that drives time sets a ManualClock before make()
   void make(BufferConfig c, std::string dead_letters = "", Output* secondary = nullptr, std::string keys = "") {
     Buffer::Options o;
     o.config = c;
+    o.clock = clock;
     o.keys = *parseChunkKeys(keys, c);
     o.output_id = "out1";
     o.dead_letter_dir = std::move(dead_letters);
@@ -305,6 +308,7 @@ TEST(BufferTest, FileBufferSurvivesARestartWithItsRetryState) {
   BufferConfig c = config("file");
   c.path = dir.file("buf");
   c.retry_wait.seconds = 3600;  // the first failure schedules the next try far away
+  c.retry_timeout.seconds = 86400;
   c.flush_at_shutdown = false;
   {
     Harness h;
@@ -314,27 +318,27 @@ TEST(BufferTest, FileBufferSurvivesARestartWithItsRetryState) {
     ASSERT_TRUE(waitFor([&] { return h.out.callCount() == 1; }));
     h.buffer->stop(0);
   }
-  // Restart: the chunk is recovered with attempts=1 and its next retry an hour away.
+  // Restart: the chunk is recovered with attempts=1 and its next retry an hour after the
+  // failure, on a clock that moves only when told.
   c.retry_wait.seconds = 0.01;
+  ManualClock clock(nowNs());
   Harness h2;
+  h2.clock = &clock;
   h2.make(c);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(clock.awaitWaiters(1));
   EXPECT_EQ(h2.out.callCount(), 0) << "a recovered chunk keeps its retry schedule";
-  h2.buffer->stop(0);
-  // The chunk files are still there; make it due now and start again.
   for (const auto& e : std::filesystem::directory_iterator(dir.file("buf"))) {
     if (e.path().extension() != ".meta") continue;
-    std::string meta = testing::readFile(e.path());
-    auto parsed = ChunkMeta::fromJson(meta);
+    auto parsed = ChunkMeta::fromJson(testing::readFile(e.path()));
     ASSERT_TRUE(parsed.isOk());
     EXPECT_EQ(parsed->attempts, 1u);
-    parsed->next_retry_ns = 0;
-    testing::writeFile(e.path(), parsed->toJson());
   }
-  Harness h3;
-  h3.make(c);
-  ASSERT_TRUE(waitFor([&] { return h3.out.deliveredCount() == 50; }));
-  EXPECT_TRUE(waitFor([&] { return h3.buffer->storedBytes() == 0; }));
+  clock.advance(3590 * kNanosPerSecond);
+  ASSERT_TRUE(clock.awaitWaiters(1));
+  EXPECT_EQ(h2.out.callCount(), 0) << "10 s before the retry is due";
+  clock.advance(20 * kNanosPerSecond);
+  ASSERT_TRUE(waitFor([&] { return h2.out.deliveredCount() == 50; }));
+  EXPECT_TRUE(waitFor([&] { return h2.buffer->storedBytes() == 0; }));
 }
 
 TEST(BufferTest, CompressedChunksDeliverTheSameBytes) {
@@ -388,10 +392,12 @@ TEST(BufferParamsTest, ChunkLimitRecordsSealsChunks) {
   BufferConfig c = config();
   c.chunk_limit_records = 10;
   c.flush_interval.seconds = 3600;  // only the record limit can seal
+  ManualClock clock(nowNs());
+  h.clock = &clock;
   h.make(c);
   ASSERT_TRUE(h.send(0, 25).isOk());
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 20; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(clock.awaitWaiters(1));
   EXPECT_EQ(h.out.deliveredCount(), 20u);  // the last 5 wait in the staged chunk
   EXPECT_EQ(h.out.callCount(), 2);
 }
@@ -759,22 +765,25 @@ TEST(BufferParamsTest, LazyModeSealsAfterTheTimeSliceAndTimekeyWait) {
   Harness h;
   BufferConfig c = config();
   c.flush_mode = "lazy";
-  // A day's slice: the current one cannot end during the test unless it runs across
-  // midnight UTC, which the check below allows for (a 60 s slice ended mid-test under load).
   c.timekey.seconds = 86400;
-  c.timekey_wait.seconds = 0;
+  c.timekey_wait.seconds = 60;
+  const int64_t day = int64_t{86400} * kNanosPerSecond;
+  ManualClock clock(1795392000LL * kNanosPerSecond + day / 2);  // noon UTC, 2026-11-23
+  h.clock = &clock;
   h.make(c, "", nullptr, "time");
   // Events of a slice long over are sealed at once; nothing seals a current slice early.
   ASSERT_TRUE(h.send(0, 3).isOk());  // time 2026-11-22T01:02:03Z: in the past
   ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 3; }));
   Batch now;
-  const int64_t day = int64_t{86400} * 1000000000;
-  const int64_t t = nowNs();
-  now.add("t", t, *parseJson("{\"n\":99}", now.arena()));
+  now.add("t", clock.nowNs(), *parseJson("{\"n\":99}", now.arena()));
   ASSERT_TRUE(h.buffer->append(now).isOk());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  if (nowNs() / day != t / day) GTEST_SKIP() << "the day's slice ended during the test";
+  ASSERT_TRUE(clock.awaitWaiters(1));
   EXPECT_EQ(h.out.deliveredCount(), 3u);
+  clock.advance(day / 2);  // midnight: the slice is over, timekey_wait not yet
+  ASSERT_TRUE(clock.awaitWaiters(1));
+  EXPECT_EQ(h.out.deliveredCount(), 3u);
+  clock.advance(60 * kNanosPerSecond);
+  EXPECT_TRUE(waitFor([&] { return h.out.deliveredCount() == 4; }));
 }
 
 TEST(BufferParamsTest, SeveralFlushThreadsDeliverEverythingOnce) {

@@ -20,6 +20,8 @@ struct RuleConfig {
 // <and> and <or> group rules: an <and> of regexps keeps when all match, an <or> when one
 // does; an <and> of excludes drops when all match, an <or> when one does. A missing field
 // matches nothing. Non-string values are matched as their JSON text.
+// Threading: immutable after create(); process() runs concurrently on the threads of the inputs
+// whose events reach it.
 class GrepFilter final : public Filter {
  public:
   static Result<std::unique_ptr<GrepFilter>> create(const GrepConfig& config, PluginContext& ctx);

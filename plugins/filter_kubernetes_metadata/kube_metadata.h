@@ -20,6 +20,8 @@ namespace sluice::plugins::filter_kubernetes_metadata {
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 // How API objects are read: which annotations are kept, dots in keys.
+// Threading: pure functions and plain data; the filter calls them on the inputs' threads and its
+// watch thread.
 struct ParseOptions {
   std::vector<std::unique_ptr<RE2>> annotation_match;  // kept when any matches (unanchored)
   bool de_dot = false;

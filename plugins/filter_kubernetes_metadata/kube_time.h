@@ -2,6 +2,7 @@
 #pragma once
 
 // The filter's monotonic time and its fixed intervals, shared by the files of the plugin.
+// Threading: constants and a clock read; any thread.
 
 #include <chrono>
 #include <cstdint>

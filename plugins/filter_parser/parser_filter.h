@@ -20,6 +20,8 @@ struct ParserFilterConfig {
 // replaces the record with the result (or merges it, with reserve_data). Records whose field
 // is missing or does not parse go to @ERROR when emit_invalid_record_to_error, and are kept
 // unchanged with reserve_data, else dropped. All lines of a batch go to the parser at once.
+// Threading: immutable after create(); process() runs concurrently on the threads of the inputs
+// whose events reach it (its parser is called line at a time, with no state).
 class ParserFilter final : public Filter {
  public:
   static Result<std::unique_ptr<ParserFilter>> create(const ParserFilterConfig& config, PluginContext& ctx);

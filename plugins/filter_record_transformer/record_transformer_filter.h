@@ -18,6 +18,8 @@ struct TransformerConfig {
 // ${tag}, ${tag_parts[N]}, ${tag_prefix[N]}, ${tag_suffix[N]}, ${hostname}, ${time},
 // ${field} and ${record["a"]["b"]}; then remove_keys / keep_keys / renew_record. Templates
 // are compiled once; expansion writes into the batch arena.
+// Threading: immutable after create(); process() runs concurrently on the threads of the inputs
+// whose events reach it.
 class RecordTransformerFilter final : public Filter {
  public:
   static Result<std::unique_ptr<RecordTransformerFilter>> create(const TransformerConfig& config,

@@ -16,6 +16,8 @@ struct SampleConfig {
 
 // Fluentd's in_sample (formerly dummy): emits the given records `rate` times a second, `size`
 // events each time, cycling through the samples. For demos, tests and benchmarks.
+// Threading: run() on the input's own thread until its StopToken fires; start/stop on the main
+// thread.
 class SampleInput final : public Input {
  public:
   static Result<std::unique_ptr<SampleInput>> create(const SampleConfig& config, PluginContext& ctx);

@@ -15,6 +15,8 @@ struct StdinConfig {
 // time with its <parse> parser, and emits them. Stops at EOF or on stop. A line the parser
 // rejects is counted and reported with an excerpt (rate-limited); reading goes on. The lines
 // read and the number of the first rejected line are metrics, for quick mode's summary.
+// Threading: run() on the input's own thread until EOF or its StopToken fires; start/stop on the
+// main thread.
 class StdinInput final : public Input {
  public:
   static Result<std::unique_ptr<StdinInput>> create(const StdinConfig& config, PluginContext& ctx);

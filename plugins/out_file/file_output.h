@@ -17,6 +17,8 @@ struct FileConfig {
 // batch or chunk; a path with chunk-key placeholders (${tag}, ${tag[N]}, ${$.a.b}, %Y%m%d…,
 // with a <buffer> keyed accordingly) is expanded and opened for each chunk. Substituted values
 // come from log content: they can never name another folder (expandPathPlaceholders).
+// Threading: format() on the threads of the inputs whose events reach it; write() on a flush thread
+// when buffered, else under the output stage's lock on an input thread.
 class FileOutput final : public Output {
  public:
   static Result<std::unique_ptr<FileOutput>> create(const FileConfig& config, PluginContext& ctx);

@@ -74,6 +74,9 @@ std::vector<LokiRefusal> parseRefusals(std::string_view body);
 // entries a 400 names (too far behind, too old, too long, too many labels, ...) go to
 // <secondary> or the dead letters with Loki's message, and the entries it does not name are
 // pushed again (Loki drops exact duplicates), since Loki's answer may name only some of them.
+// Threading: format() on the inputs' threads, one batch at a time (format_mu_ guards its scratch
+// space and the label guard); write() on the buffer's flush threads, several at once, each taking
+// an HTTP client from clients_.
 class LokiOutput final : public Output {
  public:
   static Result<std::unique_ptr<LokiOutput>> create(const LokiConfig& config, PluginContext& ctx);

@@ -10,6 +10,8 @@ struct StdoutConfig {};
 // Writes events to standard output. Default format: Fluentd's `time tag: {json}` line;
 // <format> @type json writes the record alone, one JSON object per line; @type pretty is a
 // human view, coloured when stdout is a terminal.
+// Threading: format() on the inputs' threads; write() on a flush thread when buffered, else under
+// the output stage's lock on an input thread.
 class StdoutOutput final : public Output {
  public:
   static Result<std::unique_ptr<StdoutOutput>> create(const StdoutConfig& config, PluginContext& ctx);

@@ -11,6 +11,8 @@ struct AutoConfig {
 
 // sluice's default for stdin: a line that is a JSON object becomes that record; any other
 // line becomes {message_key: line}. Never rejects a line.
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class AutoParser final : public Parser {
  public:
   static Result<std::unique_ptr<AutoParser>> create(const AutoConfig& config, PluginContext& ctx);

@@ -16,6 +16,8 @@ struct CriConfig {
 // stream (tail), `P` fragments are joined per stream until the `F` line; the event time is
 // the first fragment's. An optional nested <parse> parses the message (merge_cri_fields adds
 // stream and logtag to its result).
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class CriParser final : public Parser {
  public:
   static Result<std::unique_ptr<CriParser>> create(const CriConfig& config, PluginContext& ctx);

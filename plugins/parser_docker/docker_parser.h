@@ -14,6 +14,8 @@ struct DockerConfig {
 // (tail), entries whose log does not end in "\n" (Docker splits lines at 16 KiB) are joined
 // per stream; the final newline is stripped; the event time is the first fragment's `time`.
 // Other fields of the entry are kept.
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class DockerParser final : public Parser {
  public:
   static Result<std::unique_ptr<DockerParser>> create(const DockerConfig& config, PluginContext& ctx);

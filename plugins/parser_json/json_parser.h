@@ -10,6 +10,8 @@ struct JsonConfig : ParserCommon {};
 // Parses each line as one JSON object (simdjson), then takes the time from time_key.
 // Lines that are not a JSON object are rejected with the reader's reason; invalid UTF-8, lone
 // surrogates, huge numbers and duplicate keys are repaired and counted (see parseJson).
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class JsonParser final : public Parser {
  public:
   static Result<std::unique_ptr<JsonParser>> create(const JsonConfig& config, PluginContext& ctx);

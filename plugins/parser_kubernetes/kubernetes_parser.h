@@ -17,6 +17,8 @@ struct KubernetesConfig {
 // the same fields — `log` (partial lines joined), `stream` — and the runtime's time, so one
 // `<parse> @type kubernetes` works on containerd and Docker nodes alike. klog lines give
 // `severity`, `pid`, `source`, `message`. Anything else becomes `{"log": line}`.
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class KubernetesParser final : public Parser {
  public:
   static Result<std::unique_ptr<KubernetesParser>> create(const KubernetesConfig& config, PluginContext& ctx);

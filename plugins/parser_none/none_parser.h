@@ -10,6 +10,8 @@ struct NoneConfig {
 };
 
 // Keeps each line as it is, in one field.
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class NoneParser final : public Parser {
  public:
   static Result<std::unique_ptr<NoneParser>> create(const NoneConfig& config, PluginContext& ctx);

@@ -13,6 +13,8 @@ struct RegexpConfig : ParserCommon {
 
 // Matches each line against `expression` (Ruby syntax, run by RE2 in linear time); named
 // groups become string fields that point into the line. Unmatched lines are rejected.
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class RegexpParser final : public Parser {
  public:
   static Result<std::unique_ptr<RegexpParser>> create(const RegexpConfig& config, PluginContext& ctx);

@@ -21,6 +21,8 @@ struct SyslogConfig {
 // Fluentd's syslog parser: RFC 3164 (`<pri>Mmm dd hh:mm:ss host ident[pid]: message`) and
 // RFC 5424 (`<pri>1 time host ident pid msgid [sd] message`), or auto-detected per line.
 // Fields: pri (integer), host, ident, pid, message; msgid and extradata for RFC 5424.
+// Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
+// filters) that use it, concurrently, each stream with its own ParserState.
 class SyslogParser final : public Parser {
  public:
   static Result<std::unique_ptr<SyslogParser>> create(const SyslogConfig& config, PluginContext& ctx);

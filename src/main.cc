@@ -13,7 +13,7 @@
 #include "buffer/buffer_config.h"
 #include "engine/engine.h"
 #include "engine/pipeline.h"
-#include "engine/quick.h"
+#include "cli/quick.h"
 #include "engine/registry.h"
 #include "engine/replay.h"
 
@@ -221,9 +221,9 @@ int main(int argc, char** argv) {
   } else {
     // Quick mode is for pipes in development: only warnings and errors on stderr.
     if (!vm.count("log-level")) Logger::global().setLevel(LogLevel::Warn);
-    engine::QuickSpec spec;
+    cli::QuickSpec spec;
     spec.stdout_is_tty = isatty(STDOUT_FILENO);
-    engine::QuickSpec::Plugin* last = nullptr;
+    cli::QuickSpec::Plugin* last = nullptr;
     for (const po::option& o : parsed.options) {
       if (o.value.empty()) continue;
       if (o.string_key == "parse") {
@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
         last->params.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
       }
     }
-    root = engine::quickConfig(spec);
+    root = cli::quickConfig(spec);
   }
 
   MetricsRegistry metrics;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "engine/quick.h"
+#include "cli/quick.h"
 
-namespace sluice::engine {
+#include "core/descriptor.h"
+
+namespace sluice::cli {
 namespace {
 
 config::Element section(std::string name, std::string arg) {
@@ -21,13 +23,31 @@ config::Element& childSection(config::Element& e, const std::string& name) {
   return e.elements.back();
 }
 
+// Whether plugin `type` declares a section `name` whose parameters include key and pattern
+// (grep's <regexp> and <exclude>): what -s NAME=KEY:PATTERN fills.
+bool takesKeyPatternSection(std::string_view type, std::string_view name) {
+  for (const PluginDescriptor* d : builtinPlugins()) {
+    if (d->name != type) continue;
+    for (const SectionInfo& s : d->sections) {
+      if (s.name != name) continue;
+      bool key = false, pattern = false;
+      for (const ParamInfo& p : s.params) {
+        key = key || p.name == "key";
+        pattern = pattern || p.name == "pattern";
+      }
+      if (key && pattern) return true;
+    }
+  }
+  return false;
+}
+
 // -s KEY=VALUE sets a parameter; -s SECTION.KEY=VALUE one of the section <SECTION> (format,
-// record, parse, buffer…); for grep, -s regexp=KEY:PATTERN and -s exclude=KEY:PATTERN add one
-// <regexp> or <exclude> rule each (a pattern may hold ':').
+// record, parse, buffer…); -s SECTION=KEY:PATTERN adds one <SECTION> rule with key and
+// pattern where the plugin declares such a section (a pattern may hold ':').
 void applyParams(config::Element& e, const QuickSpec::Plugin& p) {
   for (const auto& [k, v] : p.params) {
     size_t colon = v.find(':');
-    if (p.type == "grep" && (k == "regexp" || k == "exclude") && colon != std::string::npos && colon > 0) {
+    if (colon != std::string::npos && colon > 0 && takesKeyPatternSection(p.type, k)) {
       config::Element rule = section(k, "");
       rule.set("key", v.substr(0, colon));
       rule.set("pattern", v.substr(colon + 1));
@@ -88,4 +108,4 @@ config::Element quickConfig(const QuickSpec& spec) {
   return root;
 }
 
-}  // namespace sluice::engine
+}  // namespace sluice::cli

@@ -6,11 +6,34 @@ namespace {
 
 using C = MultilineConfig;
 
-// format1..format20 point into the `formats` array, which a member pointer cannot name, so
-// they are bound by hand from the same section (and listed in --describe below).
-const auto kParams = concatParams(parserCommonParams<C>("time"), std::array<Param<C>, 2>{{
+constexpr std::array<std::optional<std::string> C::*, 20> kFormats = {
+    &C::format1,  &C::format2,  &C::format3,  &C::format4,  &C::format5,  &C::format6,  &C::format7,
+    &C::format8,  &C::format9,  &C::format10, &C::format11, &C::format12, &C::format13, &C::format14,
+    &C::format15, &C::format16, &C::format17, &C::format18, &C::format19, &C::format20};
+
+const auto kParams = concatParams(parserCommonParams<C>("time"), std::array<Param<C>, 22>{{
     {"format_firstline", &C::format_firstline, nullptr, "Regexp of the first line of an event; other lines continue it.", {}, kRegexp},
     {"max_event_size", &C::max_event_size, "1m", "An event joined beyond this size is emitted as it is."},
+    {"format1", &C::format1, nullptr, "First part of the event regexp (required); format2..format20 follow it."},
+    {"format2", &C::format2, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format3", &C::format3, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format4", &C::format4, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format5", &C::format5, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format6", &C::format6, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format7", &C::format7, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format8", &C::format8, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format9", &C::format9, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format10", &C::format10, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format11", &C::format11, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format12", &C::format12, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format13", &C::format13, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format14", &C::format14, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format15", &C::format15, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format16", &C::format16, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format17", &C::format17, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format18", &C::format18, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format19", &C::format19, nullptr, "A further part of the event regexp, appended to the ones before."},
+    {"format20", &C::format20, nullptr, "A further part of the event regexp, appended to the ones before."},
 }});
 
 struct MultilineState : ParserState {
@@ -24,7 +47,7 @@ Result<std::unique_ptr<MultilineParser>> MultilineParser::create(const Multiline
   std::string joined;
   int last = 0;
   for (int i = 1; i <= 20; ++i) {
-    auto v = ctx.element().get("format" + std::to_string(i));
+    const std::optional<std::string>& v = config.*kFormats[i - 1];
     if (!v) continue;
     if (i != last + 1) {
       return Status::invalidConfig("format" + std::to_string(i) + " is given but format" +
@@ -128,16 +151,10 @@ const PluginDescriptor& descriptor() {
         PluginKind::Parser, "multiline",
         "Joins lines into events that start at format_firstline and parses them with format1..format20.",
         kParams);
-    for (int i = 1; i <= 20; ++i) {
-      static const std::array<std::string, 20> kNames = [] {
-        std::array<std::string, 20> n;
-        for (int k = 0; k < 20; ++k) n[k] = "format" + std::to_string(k + 1);
-        return n;
-      }();
-      d.params.push_back(ParamInfo{kNames[i - 1], ParamType::Regexp, nullptr,
-                                   i == 1 ? "First part of the event regexp (required); format2..format20 follow it."
-                                          : "A further part of the event regexp, appended to the ones before.",
-                                   {}, 0, {}});
+    // The pieces are documented as what they are together, a regexp; each is checked only
+    // once joined (create()), since a piece alone may not compile.
+    for (ParamInfo& p : d.params) {
+      if (p.name.starts_with("format") && p.name != "format_firstline") p.type = ParamType::Regexp;
     }
     return d;
   }();

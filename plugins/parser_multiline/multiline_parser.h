@@ -10,6 +10,10 @@ namespace sluice::plugins::parser_multiline {
 struct MultilineConfig : ParserCommon {
   std::optional<std::string> format_firstline;
   ByteSize max_event_size;
+  // Pieces of one regexp, joined in order: a piece alone need not be a regexp.
+  std::optional<std::string> format1, format2, format3, format4, format5, format6, format7, format8, format9,
+      format10, format11, format12, format13, format14, format15, format16, format17, format18, format19,
+      format20;
 };
 
 // Fluentd's multiline parser: a line matching format_firstline starts an event, following

@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
   }
 
   MetricsRegistry metrics;
+  metrics.gauge("sluice_build_info", "Always 1; the version of this build is its label.", {{"version", SLUICE_VERSION}}).set(1);
   engine::BuildOptions options;
   options.strict = vm.count("strict") > 0;
   auto pipeline = engine::Pipeline::build(root, Registry::builtin(), metrics, options);

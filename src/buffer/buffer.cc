@@ -868,6 +868,31 @@ void Buffer::stop(double deadline_s) {
   }
 }
 
+Buffer::Stats Buffer::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s;
+  s.stored_bytes = stored_;
+  auto oldest = [&](const Chunk& c) {
+    if (s.oldest_created_ns == 0 || c.meta.created_ns < s.oldest_created_ns) s.oldest_created_ns = c.meta.created_ns;
+  };
+  for (const auto& c : staged_) {
+    ++s.staged_chunks;
+    s.staged_bytes += c->meta.bytes;
+    oldest(*c);
+  }
+  for (const auto& c : queue_) {
+    ++s.queued_chunks;
+    s.queued_bytes += c->meta.bytes;
+    oldest(*c);
+    if (c->meta.attempts > s.retry_steps) {
+      s.retry_steps = c->meta.attempts;
+      s.first_failure_ns = c->meta.first_failure_ns;
+      s.next_retry_ns = c->meta.next_retry_ns;
+    }
+  }
+  return s;
+}
+
 size_t Buffer::queuedChunks() {
   std::lock_guard<std::mutex> lock(mu_);
   return queue_.size();

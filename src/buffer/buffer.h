@@ -81,12 +81,27 @@ class Buffer {
   // (file) or is reported lost (memory).
   void stop(double deadline_s = 10);
 
+  // What the monitor shows (/metrics gauges, /api/plugins.json), read at a scrape: takes the
+  // lock once. Chunks a flush thread is sending count in neither list.
+  struct Stats {
+    size_t staged_chunks = 0;
+    uint64_t staged_bytes = 0;
+    size_t queued_chunks = 0;
+    uint64_t queued_bytes = 0;
+    uint64_t stored_bytes = 0;     // counted against total_limit_size
+    int64_t oldest_created_ns = 0;  // 0: empty
+    uint32_t retry_steps = 0;       // failed writes of the queued chunk that failed most
+    int64_t first_failure_ns = 0;   // of that chunk; 0: none failing
+    int64_t next_retry_ns = 0;      // of that chunk
+  };
+  Stats stats();
   // For tests and metrics.
   size_t queuedChunks();
   uint64_t storedBytes();
   // The limits in effect: total_limit_size (chunk_limit_size × queue_limit_length when the
   // latter is set, as in Fluentd) and queued_chunks_limit_size (default flush_thread_count).
   uint64_t totalLimitBytes() const { return total_limit_; }
+  const BufferConfig& config() const { return opts_.config; }
   size_t queuedChunksLimit() const { return queued_chunks_limit_; }
 
  private:

@@ -163,23 +163,37 @@ int Engine::run() {
     reload_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   }
   // The monitor serves before the pipeline starts (/readyz says 503 until it has) and until
-  // the run ends, across reloads.
-  std::unique_ptr<MonitorServer> monitor;
-  const MonitorConfig monitor_config = pipeline_->monitorConfig();
-  if (monitor_config.enable) {
-    monitor = std::make_unique<MonitorServer>(monitor_config, metrics_);
-    monitor->setReadinessCheck([this] {
+  // the run ends, across reloads; so do the servers of Fluentd's monitoring <source>s.
+  std::vector<std::unique_ptr<MonitorServer>> servers;
+  std::vector<MonitorConfig> configs;
+  if (pipeline_->monitorConfig().enable) configs.push_back(pipeline_->monitorConfig());
+  for (const MonitorConfig& extra : pipeline_->extraMonitors()) configs.push_back(extra);
+  if (!configs.empty()) {
+    metrics_.setCollector([this] {
+      collectProcessMetrics(metrics_);
+      std::lock_guard<std::mutex> lock(pipeline_mu_);
+      pipeline_->collectGauges();
+    });
+  }
+  for (const MonitorConfig& config : configs) {
+    auto server = std::make_unique<MonitorServer>(config, metrics_);
+    server->setReadinessCheck([this] {
       std::lock_guard<std::mutex> lock(pipeline_mu_);
       double fill = pipeline_->monitorConfig().ready_max_buffer_fill;
       return fill > 0 ? pipeline_->overfullBuffer(fill) : std::string();
     });
-    if (monitor_config.enable_reload) monitor->setReloadHandler([this] { return requestReload(); });
-    if (Status ms = monitor->start(); !ms) {
-      log.error("Start failed: " + ms.message());
+    server->setPluginsHandler([this] {
+      std::lock_guard<std::mutex> lock(pipeline_mu_);
+      return pipeline_->pluginsJson();
+    });
+    if (config.enable_reload) server->setReloadHandler([this] { return requestReload(); });
+    if (Status ms = server->start(); !ms) {
+      log.error("Start failed: " + ms.withPrefix(config.name == "Monitor" ? "" : config.name + ": ").message());
       return kExitRuntimeError;
     }
-    log.info("Monitor listening on http://" + monitor_config.bind + ":" +
-             std::to_string(monitor->port()) + " (/metrics, /healthz, /readyz).");
+    log.info(config.name + " listening on http://" + config.bind + ":" + std::to_string(server->port()) + " (" +
+             config.metrics_path + ", /api/plugins.json, /healthz, /readyz).");
+    servers.push_back(std::move(server));
   }
   Status s = pipeline_->start();
   if (!s) {
@@ -202,7 +216,7 @@ int Engine::run() {
     return generation == 0 ? what + "." : what + " (reload " + std::to_string(generation) + ").";
   };
   while (true) {
-    if (monitor) monitor->setReady(true);
+    for (auto& server : servers) server->setReady(true);
     RunningInputs running(pipeline_->inputs());
     log.info(numbered("Started: " + std::to_string(running.count()) + " inputs"));
     Wake wake = Wake::InputsDone;
@@ -257,7 +271,7 @@ int Engine::run() {
       wake = Wake::Reload;
       break;
     }
-    if (monitor) monitor->setReady(false);
+    for (auto& server : servers) server->setReady(false);
     if (wake != Wake::Reload) {
       // Every input finished (stdin at its end): no start follows to send what is left.
       stopPipeline(running, sfd, wake == Wake::InputsDone);
@@ -310,7 +324,8 @@ int Engine::run() {
     finishReloadRequests(reload_upto, Status::ok());
   }
   ::close(sfd);
-  if (monitor) monitor->stop();
+  for (auto& server : servers) server->stop();
+  metrics_.setCollector(nullptr);
   {
     std::lock_guard<std::mutex> lock(reload_mu_);
     reload_done_ = reload_requested_;

@@ -172,6 +172,19 @@ class Pipeline {
   // "buffer of output ID is N% full", or "". For the monitor's /readyz (its thread, per
   // request: takes each buffer's lock once).
   std::string overfullBuffer(double max_fill) const;
+  // Extra monitor servers the config asks for with Fluentd's `<source> @type monitor_agent`
+  // (or `@type prometheus` on another port than <monitor>'s); each serves every endpoint.
+  const std::vector<MonitorConfig>& extraMonitors() const { return extra_monitors_; }
+  // At a scrape (the monitor's thread, under the engine's pipeline lock): sets the gauges read
+  // from state (buffer chunks, bytes, fill, oldest chunk age, retry state) and, when the config
+  // has `@type prometheus_output_monitor` or `prometheus_monitor`, fluent-plugin-prometheus's
+  // fluentd_output_status_* / fluentd_status_* series.
+  void collectGauges();
+  // GET /api/plugins.json: Fluentd monitor_agent's answer, {"plugins":[...]} with plugin_id,
+  // plugin_category, type, config (secrets masked), output_plugin and, for outputs with a
+  // buffer, buffer_queue_length, buffer_total_queued_size, retry_count, retry, ... (the monitor's
+  // thread, under the engine's pipeline lock).
+  std::string pluginsJson();
 
   // Events a filter rejected go to @ERROR, or are logged when there is no such label.
   void emitErrors(Batch& batch, const std::string& filter_id);
@@ -188,6 +201,9 @@ class Pipeline {
   Result<OutputStage*> buildOutput(const config::Element& element);
   Status checkUnused(const PluginDescriptor& d, const config::Element& element);
   Status applySystem(const config::Element& system);
+  // `<source>` of Fluentd's monitoring plugins (prometheus, prometheus_monitor,
+  // prometheus_output_monitor, monitor_agent): configure the monitor instead of an input.
+  Status addMonitorSource(const config::Element& source, const std::string& type);
   void graphAgent(std::string& out, const Agent& agent) const;
 
   const Registry& registry_;
@@ -196,6 +212,9 @@ class Pipeline {
   std::string hostname_;
   std::string root_dir_ = "/var/lib/sluice";  // <system> root_dir
   MonitorConfig monitor_;                      // <system> <monitor>
+  bool monitor_port_given_ = false;            // <monitor> port was set (not the default)
+  std::vector<MonitorConfig> extra_monitors_;  // monitor_agent, a second prometheus
+  bool fluentd_output_status_ = false;         // serve fluentd_output_status_* too
 
   std::deque<Instance> instances_;
   std::vector<PluginPtr> plugins_;  // start order: outputs, filters, inputs (sorted at start)

@@ -5,6 +5,11 @@
 #include <charconv>
 #include <cstdio>
 #include <map>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <fstream>
+#include <sstream>
 
 #include "core/format.h"
 
@@ -47,6 +52,14 @@ Gauge& MetricsRegistry::gauge(std::string name, std::string help, Labels labels)
   return *entries_.back().gauge;
 }
 
+Gauge& MetricsRegistry::readCounter(std::string name, std::string help, Labels labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Entry* e = findLocked(name, labels); e && e->gauge) return *e->gauge;
+  entries_.push_back(Entry{std::move(name), std::move(help), std::move(labels), Type::Counter,
+                           nullptr, std::make_unique<Gauge>(), nullptr});
+  return *entries_.back().gauge;
+}
+
 Histogram& MetricsRegistry::histogram(std::string name, std::string help, Labels labels) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Entry* e = findLocked(name, labels); e && e->histogram) return *e->histogram;
@@ -77,14 +90,17 @@ std::string renderLabels(const Labels& labels, const std::string& extra = "") {
   return out + "}";
 }
 
-// HELP text escapes backslash and line feed (the text format's rule; quotes stay as they are).
-std::string escapeHelp(const std::string& help) {
+// HELP text escapes backslash and line feed (the text format's rule; quotes stay as they are,
+// except in OpenMetrics, which escapes them too).
+std::string escapeHelp(const std::string& help, bool openmetrics = false) {
   std::string out;
   for (char c : help) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && openmetrics) {
+      out += "\\\"";
     } else {
       out += c;
     }
@@ -102,7 +118,11 @@ std::string number(double v) {
 
 }  // namespace
 
-std::string MetricsRegistry::renderPrometheus() const {
+std::string MetricsRegistry::renderPrometheus() const { return render(false); }
+
+std::string MetricsRegistry::renderOpenMetrics() const { return render(true) + "# EOF\n"; }
+
+std::string MetricsRegistry::render(bool openmetrics) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, std::vector<const Entry*>> by_name;
   for (const Entry& e : entries_) by_name[e.name].push_back(&e);
@@ -111,12 +131,22 @@ std::string MetricsRegistry::renderPrometheus() const {
     const Entry& first = *list.front();
     const char* type = first.type == Type::Counter ? "counter"
                        : first.type == Type::Gauge ? "gauge" : "histogram";
-    out += "# HELP " + name + " " + escapeHelp(first.help) + "\n# TYPE " + name + " " + type + "\n";
+    // OpenMetrics names a counter's family without the _total its samples carry.
+    std::string family = name;
+    std::string sample = name;
+    if (openmetrics && first.type == Type::Counter) {
+      if (family.ends_with("_total")) {
+        family.resize(family.size() - 6);
+      } else {
+        sample += "_total";
+      }
+    }
+    out += "# HELP " + family + " " + escapeHelp(first.help, openmetrics) + "\n# TYPE " + family + " " + type + "\n";
     for (const Entry* e : list) {
       if (e->counter) {
-        out += name + renderLabels(e->labels) + " " + std::to_string(e->counter->value()) + "\n";
+        out += sample + renderLabels(e->labels) + " " + std::to_string(e->counter->value()) + "\n";
       } else if (e->gauge) {
-        out += name + renderLabels(e->labels) + " " + std::to_string(e->gauge->value()) + "\n";
+        out += sample + renderLabels(e->labels) + " " + number(e->gauge->value()) + "\n";
       } else if (e->histogram) {
         const Histogram& h = *e->histogram;
         uint64_t cumulative = 0;
@@ -188,6 +218,54 @@ Gauge& PluginMetrics::gauge(std::string_view tail, std::string help, Labels extr
 Histogram& PluginMetrics::histogram(std::string_view tail, std::string help, Labels extra) {
   return registry_->histogram("sluice_" + kind_ + "_" + std::string(tail), std::move(help),
                               labels(std::move(extra)));
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+void collectProcessMetrics(MetricsRegistry& r) {
+  static const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  static const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  // /proc/self/stat: the fields after the command's closing parenthesis; utime and stime are
+  // the 14th and 15th of the line, starttime the 22nd, vsize the 23rd, rss the 24th.
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  if (paren != std::string::npos) {
+    std::istringstream in(line.substr(paren + 2));
+    std::vector<std::string> f;
+    for (std::string w; in >> w;) f.push_back(w);
+    // f[0] is field 3 (state).
+    if (f.size() > 21) {
+      double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+      r.readCounter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.").set(cpu);
+      r.gauge("process_virtual_memory_bytes", "Virtual memory size, in bytes.").set(std::stod(f[20]));
+      r.gauge("process_resident_memory_bytes", "Resident memory size, in bytes.").set(std::stod(f[21]) * page);
+      static const double start = [&] {
+        std::ifstream s("/proc/stat");
+        for (std::string l; std::getline(s, l);) {
+          if (l.rfind("btime ", 0) == 0) return std::stod(l.substr(6)) + std::stod(f[19]) / ticks;
+        }
+        return 0.0;
+      }();
+      r.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.").set(start);
+    }
+  }
+  size_t fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') ++fds;
+    }
+    ::closedir(d);
+    if (fds) --fds;  // the descriptor opendir used
+  }
+  r.gauge("process_open_fds", "Open file descriptors.").set(static_cast<double>(fds));
+  struct rlimit lim;
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    r.gauge("process_max_fds", "The open-file limit (RLIMIT_NOFILE soft limit).").set(static_cast<double>(lim.rlim_cur));
+  }
 }
 
 }  // namespace sluice

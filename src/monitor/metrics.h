@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,14 +26,15 @@ class Counter {
   std::atomic<uint64_t> value_{0};
 };
 
+// A value that goes up and down (a count, bytes, a ratio, a time in seconds).
 class Gauge {
  public:
-  void set(int64_t v) { value_.store(v, std::memory_order_relaxed); }
-  void add(int64_t n) { value_.fetch_add(n, std::memory_order_relaxed); }
-  int64_t value() const { return value_.load(std::memory_order_relaxed); }
+  void set(double v) { value_.store(v, std::memory_order_relaxed); }
+  void add(double n) { value_.fetch_add(n, std::memory_order_relaxed); }
+  double value() const { return value_.load(std::memory_order_relaxed); }
 
  private:
-  std::atomic<int64_t> value_{0};
+  std::atomic<double> value_{0};
 };
 
 // Fixed buckets (seconds by default: 1 ms .. 60 s).
@@ -59,9 +61,22 @@ class MetricsRegistry {
   Counter& counter(std::string name, std::string help, Labels labels = {});
   Gauge& gauge(std::string name, std::string help, Labels labels = {});
   Histogram& histogram(std::string name, std::string help, Labels labels = {});
+  // A counter whose value is read from elsewhere and set at a scrape (process CPU seconds):
+  // typed counter, stored as a gauge. The caller only ever sets it higher.
+  Gauge& readCounter(std::string name, std::string help, Labels labels = {});
 
   // Prometheus text exposition format 0.0.4.
   std::string renderPrometheus() const;
+  // OpenMetrics 1.0 text (a counter's family is named without `_total`, its sample with it;
+  // ends with `# EOF`), for a scraper whose Accept asks for application/openmetrics-text.
+  std::string renderOpenMetrics() const;
+  // Called by the monitor's thread before each exposition, without the registry's lock: sets
+  // the gauges that are read from state rather than counted (buffer fill, process figures).
+  // Set by the engine before the monitor starts.
+  void setCollector(std::function<void()> collect) { collector_ = std::move(collect); }
+  void collect() const {
+    if (collector_) collector_();
+  }
   // "name{labels} help" lines, sorted (for --list-metrics).
   std::vector<std::string> describe() const;
   // Current value of a counter or gauge (a histogram's count), summed over the label sets
@@ -81,10 +96,17 @@ class MetricsRegistry {
     std::unique_ptr<Histogram> histogram;
   };
   Entry* findLocked(std::string_view name, const Labels& labels);
+  std::string render(bool openmetrics) const;
 
   mutable std::mutex mu_;
   std::deque<Entry> entries_;  // guarded by mu_
+  std::function<void()> collector_;
 };
+
+// Sets process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+// process_open_fds, process_max_fds and process_start_time_seconds (the Prometheus client
+// libraries' names) from /proc/self. Called at a scrape (the collector's thread).
+void collectProcessMetrics(MetricsRegistry& registry);
 
 // The metrics of one plugin instance: names get the `sluice_<kind>_` prefix and every series
 // the labels plugin_id and type.

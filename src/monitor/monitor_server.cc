@@ -27,8 +27,21 @@ Status MonitorServer::start() {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  server_->Get(config_.metrics_path, [this](const httplib::Request& req, httplib::Response& res) {
+    metrics_.collect();
+    // OpenMetrics when the scraper prefers it (Prometheus asks for it first in its Accept).
+    if (req.get_header_value("Accept").find("application/openmetrics-text") != std::string::npos) {
+      res.set_content(metrics_.renderOpenMetrics(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+      return;
+    }
     res.set_content(metrics_.renderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_->Get("/api/plugins.json", [this](const httplib::Request&, httplib::Response& res) {
+    if (!plugins_) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(plugins_(), "application/json");
   });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain; charset=utf-8");

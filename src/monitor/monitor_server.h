@@ -28,6 +28,8 @@ struct MonitorConfig {
   int64_t port = 24231;
   double ready_max_buffer_fill = 0;  // 0: a full buffer does not make /readyz fail
   bool enable_reload = false;        // POST /api/config.reload reloads the configuration
+  std::string metrics_path = "/metrics";  // a `<source> @type prometheus` may move it
+  std::string name = "Monitor";            // in the "listening" log line
 };
 
 class MonitorServer {
@@ -56,6 +58,9 @@ class MonitorServer {
   // thread and answers with its outcome; without one it answers 403 saying how to turn it on.
   // Set by the engine before start() when <monitor> enable_reload is true.
   void setReloadHandler(std::function<Status()> reload) { reload_ = std::move(reload); }
+  // GET /api/plugins.json answers what `plugins` returns (Fluentd monitor_agent's JSON); 404
+  // without one. Set by the engine before start().
+  void setPluginsHandler(std::function<std::string()> plugins) { plugins_ = std::move(plugins); }
 
  private:
   MonitorConfig config_;
@@ -64,6 +69,7 @@ class MonitorServer {
   std::thread thread_;
   std::function<std::string()> check_;
   std::function<Status()> reload_;
+  std::function<std::string()> plugins_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> listen_returned_{false};
   int port_ = 0;

@@ -78,6 +78,7 @@ TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std
   metrics_.rotations = &m.pluginCounter("rotations_total", "Rotations seen (rename, delete and recreate).");
   metrics_.truncations = &m.pluginCounter("truncations_total", "Files truncated in place (copytruncate).");
   metrics_.watched_files = &m.gauge("tail_watched_files", "Files being followed.");
+  metrics_.lag_bytes = &m.gauge("tail_lag_bytes", "Bytes written to the followed files and not read yet (measured once a second).");
   metrics_.lost_bytes = &m.pluginCounter("lost_bytes_total", "Bytes of files deleted before they were read (where the length is known).");
   metrics_.lost_files = &m.pluginCounter("lost_files_total", "Files gone (deleted or unreadable) before they were read to the end.");
   metrics_.refused_files = &m.pluginCounter("refused_files_total", "Paths not followed: they resolve outside the allowed folders.");

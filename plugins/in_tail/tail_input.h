@@ -57,6 +57,7 @@ class TailInput final : public Input {
     Counter* rotations;
     Counter* truncations;
     Gauge* watched_files;
+    Gauge* lag_bytes;      // bytes written to the followed files and not read yet
     Counter* lost_bytes;   // bytes of files gone before they were read (where the length is known)
     Counter* lost_files;   // files gone (deleted, unreadable) before they were read to the end
     Counter* fd_cycles;    // files closed to free a descriptor for another (reading in turns)

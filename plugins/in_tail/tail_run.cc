@@ -319,6 +319,7 @@ class TailRun {
   int64_t last_pos_write_ns_ = 0;
   int64_t next_refresh_ns_ = 0;
   int64_t next_tick_ns_ = 0;
+  int64_t next_lag_ns_ = 0;  // the lag gauge is measured once a second
   LineBuffer buffer_;
   std::unique_ptr<char[]> gz_scratch_;  // decompressed bytes on their way into buffer_
   Batch batch_;
@@ -380,6 +381,21 @@ Status TailRun::run() {
     dropFinishedTargets();
     maybeWritePos(now, false);
     in_.metrics().watched_files->set(static_cast<int64_t>(targets_.size()));
+    if (now >= next_lag_ns_) {
+      // Bytes written to the followed files and not read yet: an fstat per open file, once a
+      // second (a closed file waiting for a descriptor counts with the size last seen).
+      uint64_t lag = 0;
+      for (auto& [path, t] : targets_) {
+        for (auto& w : t->chain) {
+          uint64_t size = w->size_seen;
+          struct stat st;
+          if (w->fd >= 0 && w->gz == nullptr && ::fstat(w->fd, &st) == 0) size = static_cast<uint64_t>(st.st_size);
+          if (size > w->read_offset) lag += size - w->read_offset;
+        }
+      }
+      in_.metrics().lag_bytes->set(static_cast<double>(lag));
+      next_lag_ns_ = now + kNanosPerSecond;
+    }
     if (cycling_) reportCycling(now);
 
     // Sleep until an event, the next tick, a refresh, a retry or a pending pos write.

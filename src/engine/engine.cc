@@ -203,6 +203,8 @@ int Engine::run() {
   }
   sigset_t set = handledSignals();
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  metrics_.gauge("sluice_config_last_reload_timestamp_seconds",
+                 "When the configuration was last reloaded (Unix time; 0: not since the start).");
   for (const char* result : {"ok", "rejected", "failed"}) {
     metrics_.counter("sluice_config_reloads_total", "Configuration reloads by result.", {{"result", result}});
   }
@@ -317,7 +319,7 @@ int Engine::run() {
     metrics_.counter("sluice_config_reloads_total", "Configuration reloads by result.",
                      {{"result", "ok"}}).add(1);
     metrics_.gauge("sluice_config_last_reload_timestamp_seconds",
-                   "When the configuration was last reloaded (Unix time).")
+                   "When the configuration was last reloaded (Unix time; 0: not since the start).")
         .set(std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch()).count());
     log.info(numbered("Reloaded"));

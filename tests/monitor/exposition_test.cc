@@ -135,7 +135,9 @@ std::vector<Sample> parseStrictly(const std::string& text, bool openmetrics,
     bool belongs = s.name == family;
     if (type == "histogram") {
       belongs = s.name == family + "_bucket" || s.name == family + "_sum" || s.name == family + "_count";
-      if (s.name == family + "_bucket") EXPECT_TRUE(s.labels.count("le")) << where;
+      if (s.name == family + "_bucket") {
+        EXPECT_TRUE(s.labels.count("le")) << where;
+      }
     }
     if (type == "counter" && openmetrics) belongs = s.name == family + "_total";
     EXPECT_TRUE(belongs) << "sample outside its family " << current << ": " << where;

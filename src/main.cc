@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -16,6 +17,7 @@
 #include "cli/quick.h"
 #include "engine/registry.h"
 #include "engine/replay.h"
+#include "monitor/top.h"
 
 namespace po = boost::program_options;
 using namespace sluice;
@@ -27,6 +29,8 @@ constexpr const char* kUsage =
     "  sluice -c FILE [--dry-run] [--strict] [--log-level LEVEL]\n"
     "  COMMAND | sluice [--parse NAME] [-f FILTER [-s key=value]...] [-o OUTPUT [-s key=value]...]\n"
     "  sluice replay DEAD_LETTER_DIR -c FILE\n"
+    "  sluice top [--url URL] [--interval SECONDS] [--iterations N]\n"
+    "  sluice tap TAG_PATTERN | --after PLUGIN_ID [--url URL] [--rate N] [--limit N] [--format json|pretty]\n"
     "  sluice --list-plugins | --describe NAME [--markdown] | --version\n\n"
     "Quick mode: -s KEY=VALUE sets a parameter of the plugin named before it; -s SECTION.KEY=VALUE\n"
     "one of its <SECTION> (format.@type=pretty, record.host=web1); for grep, -s regexp=KEY:PATTERN\n"
@@ -129,6 +133,12 @@ Result<config::Element> loadConfig(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `sluice top` and `sluice tap`: clients of a running sluice's monitor.
+  if (argc >= 2 && (std::string_view(argv[1]) == "top" || std::string_view(argv[1]) == "tap")) {
+    std::vector<std::string> args(argv + 2, argv + argc);
+    signal(SIGPIPE, SIG_IGN);
+    return std::string_view(argv[1]) == "top" ? runTop(args, isatty(STDOUT_FILENO)) : runTap(args);
+  }
   engine::Engine::blockSignals();
   // `sluice replay DIR -c CONFIG`: dead letters back through their outputs.
   std::string replay_dir;
@@ -148,6 +158,7 @@ int main(int argc, char** argv) {
       ("dry-run", "validate the configuration, print the pipeline graph and exit")
       ("list-metrics", "with --dry-run: list the metrics the pipeline exposes")
       ("fail-on-malformed", "quick mode: exit 1 when any input line was malformed")
+      ("stats", "quick mode: print every counter that is not zero on stderr at the end")
       ("strict", "unknown parameters are errors, not warnings")
       ("log-level", po::value<std::string>(), "trace, debug, info, warn, error")
       ("log-format", po::value<std::string>(), "text or json")
@@ -206,7 +217,7 @@ int main(int argc, char** argv) {
 
   config::Element root;
   if (vm.count("config")) {
-    for (const char* quick : {"parse", "filter", "output", "set", "fail-on-malformed"}) {
+    for (const char* quick : {"parse", "filter", "output", "set", "fail-on-malformed", "stats"}) {
       if (vm.count(quick)) return usageError(std::string("--") + quick + " is for quick mode (without -c)");
     }
     auto parsed_config = loadConfig(vm["config"].as<std::string>());
@@ -280,6 +291,7 @@ int main(int argc, char** argv) {
   int code = engine.run();
   if (!vm.count("config")) {
     bool malformed = quickSummary(metrics);
+    if (vm.count("stats")) printStats(metrics);
     if (malformed && code == 0 && vm.count("fail-on-malformed")) code = engine::kExitRuntimeError;
   }
   return code;

@@ -175,6 +175,12 @@ int Engine::run() {
       pipeline_->collectGauges();
     });
   }
+  bool tap_enabled = false;
+  for (const MonitorConfig& config : configs) tap_enabled = tap_enabled || config.enable_tap;
+  if (tap_enabled) {
+    tap_ = std::make_unique<TapHub>(metrics_);
+    pipeline_->setTap(tap_.get());
+  }
   for (const MonitorConfig& config : configs) {
     auto server = std::make_unique<MonitorServer>(config, metrics_);
     server->setReadinessCheck([this] {
@@ -186,6 +192,7 @@ int Engine::run() {
       std::lock_guard<std::mutex> lock(pipeline_mu_);
       return pipeline_->pluginsJson();
     });
+    if (config.enable_tap) server->setTap(tap_.get());
     if (config.enable_reload) server->setReloadHandler([this] { return requestReload(); });
     if (Status ms = server->start(); !ms) {
       log.error("Start failed: " + ms.withPrefix(config.name == "Monitor" ? "" : config.name + ": ").message());
@@ -291,6 +298,7 @@ int Engine::run() {
       previous = std::move(pipeline_);
       pipeline_ = std::move(next);
     }
+    if (tap_) pipeline_->setTap(tap_.get());
     Status started = pipeline_->start();
     if (!started) {
       // The new pipeline cannot run (a port in use...): the previous configuration, built
@@ -302,6 +310,7 @@ int Engine::run() {
       if (again) {
         std::lock_guard<std::mutex> lock(pipeline_mu_);
         pipeline_ = std::move(*again);
+        if (tap_) pipeline_->setTap(tap_.get());
       }
       previous.reset();
       if (restarted) restarted = pipeline_->start();

@@ -68,6 +68,7 @@ class Engine {
   // The outcome of a reload, for those who asked through requestReload().
   void finishReloadRequests(uint64_t upto, const Status& outcome);
 
+  std::unique_ptr<TapHub> tap_;         // when <monitor> enable_tap; outlives every pipeline
   std::unique_ptr<Pipeline> pipeline_;  // replaced by the engine's thread under pipeline_mu_
   mutable std::mutex pipeline_mu_;      // held by readers on other threads (/readyz)
   MetricsRegistry& metrics_;

@@ -79,6 +79,7 @@ OutputStage::OutputStage(Output* output, Instance* instance)
 Status OutputStage::emit(Batch& batch) {
   if (batch.empty()) return Status::ok();
   received_->add(batch.size());
+  if (tap_ != nullptr && tap_->active()) tap_->offer(instance_->id, true, batch, *redactors_);
   if (routing_ != nullptr) {
     Status s = routing_->emit(batch);
     if (s) sent_->add(batch.size());
@@ -144,6 +145,9 @@ Status Agent::emitRun(Batch& batch, std::string_view tag) {
     fs->sent->add(after);
     if (before > after) fs->discarded->add(before - after - std::min(before - after, batch.errors().size()));
     if (!batch.errors().empty()) pipeline_.emitErrors(batch, fs->instance->id);
+    if (TapHub* tap = pipeline_.tap(); tap != nullptr && tap->active()) {
+      tap->offer(fs->instance->id, false, batch, pipeline_.redactors());
+    }
     if (batch.empty()) return Status::ok();
   }
   if (route->output != nullptr) return route->output->emit(batch);
@@ -255,13 +259,14 @@ const std::array<Param<SystemConfig>, 16>& systemParams() {
   return kParams;
 }
 
-const std::array<Param<MonitorConfig>, 5>& monitorParams() {
+const std::array<Param<MonitorConfig>, 6>& monitorParams() {
   using M = MonitorConfig;
-  static constexpr std::array<Param<M>, 5> kParams = {{
+  static constexpr std::array<Param<M>, 6> kParams = {{
       {"enable", &M::enable, "true", "Serve /metrics, /healthz and /readyz (off in quick mode)."},
       {"bind", &M::bind, "127.0.0.1", "Address the monitor listens on; 0.0.0.0 in a pod that Prometheus scrapes."},
       {"port", &M::port, nullptr, "Port of the monitor: 24231 (Fluentd's prometheus plugin's), or $SLUICE_MONITOR_PORT when set; 0 picks a free one."},
       {"ready_max_buffer_fill", &M::ready_max_buffer_fill, "0", "/readyz answers 503 while a buffer holds more than this fraction of its total_limit_size (0: never)."},
+      {"enable_tap", &M::enable_tap, "false", "GET /api/tap streams samples of the events passing a plugin (`sluice tap`), redacted as the pipeline's redact filters would."},
       {"enable_reload", &M::enable_reload, "false", "POST /api/config.reload reloads the configuration as SIGHUP does (off: anyone who can reach the port could)."},
   }};
   return kParams;
@@ -293,7 +298,7 @@ Status Pipeline::applySystem(const config::Element& system) {
         if (!p.used) {
           warnOrFail(options_.strict, first,
                      p.where.str() + ": unknown parameter '" + p.key +
-                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, enable_reload)");
+                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, enable_reload, enable_tap)");
         }
       }
     }
@@ -642,6 +647,7 @@ Status Pipeline::addMonitorSource(const config::Element& e, const std::string& t
   // default to 24231), so a Fluentd config does not ask for the same port twice.
   if (type == "prometheus" && !monitor_port_given_ && monitor_.name == "Monitor") {
     m.enable_reload = monitor_.enable_reload;
+    m.enable_tap = monitor_.enable_tap;
     m.ready_max_buffer_fill = monitor_.ready_max_buffer_fill;
     if (const char* env = std::getenv("SLUICE_MONITOR_PORT"); env && *env && e.find("port") == nullptr) {
       m.port = std::strtoll(env, nullptr, 10);
@@ -660,6 +666,7 @@ Status Pipeline::addMonitorSource(const config::Element& e, const std::string& t
                                  " is already the monitor's (<system> <monitor> port)");
   }
   m.enable_reload = monitor_.enable_reload;
+  m.enable_tap = monitor_.enable_tap;
   extra_monitors_.push_back(m);
   return Status::ok();
 }
@@ -731,6 +738,19 @@ void Pipeline::collectGauges() {
     g("fluentd_status_buffer_total_bytes", "Bytes held (prometheus_monitor's name).", double(st.stored_bytes));
     g("fluentd_status_retry_count", "Write retries (prometheus_monitor's name).", sum("sluice_output_retries_total"));
   }
+}
+
+void Pipeline::setTap(TapHub* tap) {
+  tap_ = tap;
+  redactors_.clear();
+  for (FilterStage& fs : filter_stages_) {
+    if (fs.instance->type == "redact") redactors_.push_back(fs.filter);
+  }
+  for (InputStage& in : input_stages_) {
+    in.tap = tap;
+    in.redactors = &redactors_;
+  }
+  for (auto& os : output_stages_) os->setTap(tap, &redactors_);
 }
 
 std::string Pipeline::pluginsJson() {

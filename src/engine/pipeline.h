@@ -21,6 +21,7 @@
 #include "engine/registry.h"
 #include "monitor/metrics.h"
 #include "monitor/monitor_server.h"
+#include "monitor/tap.h"
 
 namespace sluice::engine {
 
@@ -66,6 +67,10 @@ class OutputStage : public EventSink {
   }
   buffer::Buffer* buffer() const { return buffer_.get(); }
   Output* secondary() const { return secondary_; }
+  void setTap(TapHub* tap, const std::vector<Filter*>* redactors) {
+    tap_ = tap;
+    redactors_ = redactors;
+  }
 
  private:
   Output* output_;
@@ -73,6 +78,8 @@ class OutputStage : public EventSink {
   EventSink* routing_;
   std::unique_ptr<buffer::Buffer> buffer_;
   Output* secondary_ = nullptr;
+  TapHub* tap_ = nullptr;  // `sluice tap`, when <monitor> enable_tap
+  const std::vector<Filter*>* redactors_ = nullptr;
   std::mutex mu_;
   FormattedEvents scratch_;  // guarded by mu_; reused across batches
   Counter* received_;
@@ -129,8 +136,11 @@ struct InputStage : public EventSink {
   Instance* instance;
   Agent* target;
   Counter* received;
+  TapHub* tap = nullptr;  // `sluice tap`, when <monitor> enable_tap
+  const std::vector<Filter*>* redactors = nullptr;
   Status emit(Batch& batch) override {
     received->add(batch.size());
+    if (tap != nullptr && tap->active()) tap->offer(instance->id, false, batch, *redactors);
     return target->emit(batch);
   }
 };
@@ -185,6 +195,11 @@ class Pipeline {
   // buffer, buffer_queue_length, buffer_total_queued_size, retry_count, retry, ... (the monitor's
   // thread, under the engine's pipeline lock).
   std::string pluginsJson();
+  // Lets `sluice tap` see the events passing each plugin (<monitor> enable_tap). Called by the
+  // engine before start().
+  void setTap(TapHub* tap);
+  TapHub* tap() const { return tap_; }
+  const std::vector<Filter*>& redactors() const { return redactors_; }
 
   // Events a filter rejected go to @ERROR, or are logged when there is no such label.
   void emitErrors(Batch& batch, const std::string& filter_id);
@@ -215,6 +230,8 @@ class Pipeline {
   bool monitor_port_given_ = false;            // <monitor> port was set (not the default)
   std::vector<MonitorConfig> extra_monitors_;  // monitor_agent, a second prometheus
   bool fluentd_output_status_ = false;         // serve fluentd_output_status_* too
+  TapHub* tap_ = nullptr;
+  std::vector<Filter*> redactors_;  // the redact filters, which tapped copies go through
 
   std::deque<Instance> instances_;
   std::vector<PluginPtr> plugins_;  // start order: outputs, filters, inputs (sorted at start)

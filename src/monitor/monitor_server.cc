@@ -4,7 +4,9 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/json.h"
 
@@ -16,9 +18,10 @@ MonitorServer::MonitorServer(const MonitorConfig& config, const MetricsRegistry&
 MonitorServer::~MonitorServer() { stop(); }
 
 Status MonitorServer::start() {
-  // Two workers rather than httplib's default of one per core: a scrape is rare and short, and
-  // a second worker keeps a curl answered while Prometheus holds a keep-alive connection.
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Four workers rather than httplib's default of one per core: a scrape is rare and short; the
+  // others keep a curl answered while Prometheus holds a keep-alive connection and a `sluice
+  // tap` holds a stream.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(4); };
   server_->set_keep_alive_timeout(2);
   server_->set_tcp_nodelay(true);
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second sluice bind the same
@@ -75,6 +78,48 @@ Status MonitorServer::start() {
     appendJsonString(body, s.message());
     res.set_content(body + "}\n", "application/json");
   };
+  server_->Get("/api/tap", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!tap_) {
+      res.status = 403;
+      res.set_content("tap is off; turn it on with <system> <monitor> enable_tap true\n", "text/plain");
+      return;
+    }
+    TapHub::Options o;
+    o.after = req.get_param_value("after");
+    if (req.has_param("tag")) {
+      auto pattern = TagPattern::compile(req.get_param_value("tag"));
+      if (!pattern) {
+        res.status = 400;
+        res.set_content(pattern.status().message() + "\n", "text/plain");
+        return;
+      }
+      o.tags = std::move(*pattern);
+    }
+    if (o.after.empty() && !o.tags) {
+      res.status = 400;
+      res.set_content("name a point: ?after=PLUGIN_ID or ?tag=PATTERN\n", "text/plain");
+      return;
+    }
+    // At most 1000 events a second, whatever is asked: a tap must not slow the pipeline.
+    if (req.has_param("rate")) o.rate = std::clamp(std::atof(req.get_param_value("rate").c_str()), 0.1, 1000.0);
+    auto remaining = std::make_shared<int64_t>(req.has_param("limit") ? std::atoll(req.get_param_value("limit").c_str()) : -1);
+    auto sub = tap_->subscribe(std::move(o));
+    res.set_chunked_content_provider(
+        "application/x-ndjson",
+        [this, sub, remaining](size_t, httplib::DataSink& sink) {
+          if (stopping_ || *remaining == 0) {
+            sink.done();
+            return true;
+          }
+          if (!sink.is_writable()) return false;
+          for (const std::string& line : sub->take(200)) {
+            if (!sink.write(line.data(), line.size())) return false;
+            if (*remaining > 0 && --*remaining == 0) break;
+          }
+          return true;
+        },
+        [this, sub](bool) { tap_->unsubscribe(sub); });
+  });
   server_->Post("/api/config.reload", reload);
   server_->Get("/api/config.reload", reload);
   std::string where = config_.bind + ":" + std::to_string(config_.port);
@@ -106,6 +151,7 @@ Status MonitorServer::start() {
 
 void MonitorServer::stop() {
   if (!thread_.joinable()) return;
+  stopping_ = true;
   server_->stop();
   thread_.join();
 }

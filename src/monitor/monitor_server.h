@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "monitor/metrics.h"
+#include "monitor/tap.h"
 
 namespace httplib {
 class Server;
@@ -28,6 +29,7 @@ struct MonitorConfig {
   int64_t port = 24231;
   double ready_max_buffer_fill = 0;  // 0: a full buffer does not make /readyz fail
   bool enable_reload = false;        // POST /api/config.reload reloads the configuration
+  bool enable_tap = false;           // GET /api/tap streams samples of events (sluice tap)
   std::string metrics_path = "/metrics";  // a `<source> @type prometheus` may move it
   std::string name = "Monitor";            // in the "listening" log line
 };
@@ -61,6 +63,9 @@ class MonitorServer {
   // GET /api/plugins.json answers what `plugins` returns (Fluentd monitor_agent's JSON); 404
   // without one. Set by the engine before start().
   void setPluginsHandler(std::function<std::string()> plugins) { plugins_ = std::move(plugins); }
+  // GET /api/tap streams what `tap` samples (sluice tap); without it, 403 saying how to turn it
+  // on. Set by the engine before start() when <monitor> enable_tap is true.
+  void setTap(TapHub* tap) { tap_ = tap; }
 
  private:
   MonitorConfig config_;
@@ -70,6 +75,8 @@ class MonitorServer {
   std::function<std::string()> check_;
   std::function<Status()> reload_;
   std::function<std::string()> plugins_;
+  TapHub* tap_ = nullptr;
+  std::atomic<bool> stopping_{false};  // ends tap streams so that stop() can join
   std::atomic<bool> ready_{false};
   std::atomic<bool> listen_returned_{false};
   int port_ = 0;

@@ -185,8 +185,10 @@ int Engine::run() {
     auto server = std::make_unique<MonitorServer>(config, metrics_);
     server->setReadinessCheck([this] {
       std::lock_guard<std::mutex> lock(pipeline_mu_);
-      double fill = pipeline_->monitorConfig().ready_max_buffer_fill;
-      return fill > 0 ? pipeline_->overfullBuffer(fill) : std::string();
+      const MonitorConfig& m = pipeline_->monitorConfig();
+      std::string why = m.ready_max_buffer_fill > 0 ? pipeline_->overfullBuffer(m.ready_max_buffer_fill) : std::string();
+      if (why.empty() && m.ready_max_failing_seconds > 0) why = pipeline_->failingOutput(m.ready_max_failing_seconds);
+      return why;
     });
     server->setPluginsHandler([this] {
       std::lock_guard<std::mutex> lock(pipeline_mu_);

@@ -79,7 +79,7 @@ OutputStage::OutputStage(Output* output, Instance* instance)
 Status OutputStage::emit(Batch& batch) {
   if (batch.empty()) return Status::ok();
   received_->add(batch.size());
-  if (tap_ != nullptr && tap_->active()) tap_->offer(instance_->id, true, batch, *redactors_);
+  if (tap_ != nullptr && tap_->active()) tap_->offer(instance_->id, matched_, batch, *redactors_);
   if (routing_ != nullptr) {
     Status s = routing_->emit(batch);
     if (s) sent_->add(batch.size());
@@ -259,13 +259,14 @@ const std::array<Param<SystemConfig>, 16>& systemParams() {
   return kParams;
 }
 
-const std::array<Param<MonitorConfig>, 6>& monitorParams() {
+const std::array<Param<MonitorConfig>, 7>& monitorParams() {
   using M = MonitorConfig;
-  static constexpr std::array<Param<M>, 6> kParams = {{
+  static constexpr std::array<Param<M>, 7> kParams = {{
       {"enable", &M::enable, "true", "Serve /metrics, /healthz and /readyz (off in quick mode)."},
       {"bind", &M::bind, "127.0.0.1", "Address the monitor listens on; 0.0.0.0 in a pod that Prometheus scrapes."},
       {"port", &M::port, nullptr, "Port of the monitor: 24231 (Fluentd's prometheus plugin's), or $SLUICE_MONITOR_PORT when set; 0 picks a free one."},
       {"ready_max_buffer_fill", &M::ready_max_buffer_fill, "0", "/readyz answers 503 while a buffer holds more than this fraction of its total_limit_size (0: never)."},
+      {"ready_max_failing_seconds", &M::ready_max_failing_seconds, "0", "/readyz answers 503 while an output's buffer holds a chunk whose writes have failed for longer than this many seconds (0: never)."},
       {"enable_tap", &M::enable_tap, "false", "GET /api/tap streams samples of the events passing a plugin (`sluice tap`), redacted as the pipeline's redact filters would."},
       {"enable_reload", &M::enable_reload, "false", "POST /api/config.reload reloads the configuration as SIGHUP does (off: anyone who can reach the port could)."},
   }};
@@ -298,7 +299,7 @@ Status Pipeline::applySystem(const config::Element& system) {
         if (!p.used) {
           warnOrFail(options_.strict, first,
                      p.where.str() + ": unknown parameter '" + p.key +
-                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, enable_reload, enable_tap)");
+                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, ready_max_failing_seconds, enable_reload, enable_tap)");
         }
       }
     }
@@ -502,6 +503,7 @@ Status Pipeline::buildAgentBody(Agent& agent, const config::Element& section) {
       if (!pattern) return pattern.status().withPrefix(e.where.str() + ": ");
       auto stage = buildOutput(e);
       if (!stage) return stage.takeStatus();
+      (*stage)->setMatched();
       agent.add(Agent::Entry{false, std::move(*pattern), nullptr, *stage});
     } else if (e.name == "source" || e.name == "label" || e.name == "system" || e.name == "worker") {
       if (&agent != root_.get()) {
@@ -648,6 +650,7 @@ Status Pipeline::addMonitorSource(const config::Element& e, const std::string& t
   if (type == "prometheus" && !monitor_port_given_ && monitor_.name == "Monitor") {
     m.enable_reload = monitor_.enable_reload;
     m.enable_tap = monitor_.enable_tap;
+    m.ready_max_failing_seconds = monitor_.ready_max_failing_seconds;
     m.ready_max_buffer_fill = monitor_.ready_max_buffer_fill;
     if (const char* env = std::getenv("SLUICE_MONITOR_PORT"); env && *env && e.find("port") == nullptr) {
       m.port = std::strtoll(env, nullptr, 10);
@@ -821,6 +824,22 @@ std::string Pipeline::pluginsJson() {
     out += "}";
   }
   return out + "]}\n";
+}
+
+std::string Pipeline::failingOutput(double max_seconds) const {
+  const int64_t now = nowNs();
+  for (const auto& stage : output_stages_) {
+    buffer::Buffer* b = stage->buffer();
+    if (b == nullptr) continue;
+    buffer::Buffer::Stats st = b->stats();
+    if (st.retry_steps == 0 || st.first_failure_ns == 0) continue;
+    double failing = double(now - st.first_failure_ns) / 1e9;
+    if (failing > max_seconds) {
+      return "output " + stage->instance()->id + " has failed to write for " + std::to_string(int64_t(failing)) +
+             " s (" + std::to_string(st.retry_steps) + " attempts)";
+    }
+  }
+  return "";
 }
 
 std::string Pipeline::overfullBuffer(double max_fill) const {

@@ -71,6 +71,8 @@ class OutputStage : public EventSink {
     tap_ = tap;
     redactors_ = redactors;
   }
+  // A <match>'s output (not a <store> of copy, nor a <secondary>): where tag taps look.
+  void setMatched() { matched_ = true; }
 
  private:
   Output* output_;
@@ -79,6 +81,7 @@ class OutputStage : public EventSink {
   std::unique_ptr<buffer::Buffer> buffer_;
   Output* secondary_ = nullptr;
   TapHub* tap_ = nullptr;  // `sluice tap`, when <monitor> enable_tap
+  bool matched_ = false;
   const std::vector<Filter*>* redactors_ = nullptr;
   std::mutex mu_;
   FormattedEvents scratch_;  // guarded by mu_; reused across batches
@@ -182,6 +185,9 @@ class Pipeline {
   // "buffer of output ID is N% full", or "". For the monitor's /readyz (its thread, per
   // request: takes each buffer's lock once).
   std::string overfullBuffer(double max_fill) const;
+  // The first output whose buffer holds a chunk whose writes have failed for longer than
+  // `max_seconds`, as "output ID has failed to write for N s", or "". For /readyz.
+  std::string failingOutput(double max_seconds) const;
   // Extra monitor servers the config asks for with Fluentd's `<source> @type monitor_agent`
   // (or `@type prometheus` on another port than <monitor>'s); each serves every endpoint.
   const std::vector<MonitorConfig>& extraMonitors() const { return extra_monitors_; }

@@ -28,6 +28,7 @@ struct MonitorConfig {
   std::string bind = "127.0.0.1";
   int64_t port = 24231;
   double ready_max_buffer_fill = 0;  // 0: a full buffer does not make /readyz fail
+  double ready_max_failing_seconds = 0;  // 0: a failing output does not make /readyz fail
   bool enable_reload = false;        // POST /api/config.reload reloads the configuration
   bool enable_tap = false;           // GET /api/tap streams samples of events (sluice tap)
   std::string metrics_path = "/metrics";  // a `<source> @type prometheus` may move it

@@ -14,6 +14,7 @@
 #include "net/http_client.h"
 #include "support/http_server.h"
 #include "support/test_support.h"
+#include "monitor/monitor_support.h"
 
 namespace sluice {
 namespace {
@@ -47,11 +48,9 @@ class Running {
                   "<match app.**>\n  @type stdout\n  @id out\n</match>\n");
     process = std::make_unique<SluiceProcess>(std::vector<std::string>{"-c", dir.file("c.conf"), "--log-level", "info"},
                                               dir.file("out"));
-    const std::string key = "Monitor listening on http://127.0.0.1:";
     waitFor([&] {
       std::string err = readFile(dir.file("out.err"));
-      size_t at = err.find(key);
-      if (at != std::string::npos) port = std::atoi(err.c_str() + at + key.size());
+      port = testing::loggedPort(dir.file("out.err"));
       return port > 0 && err.find("Started: 1 inputs") != std::string::npos;
     });
   }

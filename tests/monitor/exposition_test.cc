@@ -18,6 +18,7 @@
 #include "net/http_client.h"
 #include "support/http_server.h"
 #include "support/test_support.h"
+#include "monitor/monitor_support.h"
 
 namespace sluice {
 namespace {
@@ -28,6 +29,8 @@ using testing::SluiceProcess;
 using testing::TempDir;
 using testing::waitFor;
 using testing::writeFile;
+using testing::localUrl;
+using testing::loggedPort;
 
 struct Sample {
   std::string name;
@@ -212,17 +215,6 @@ TEST(ExpositionTest, OpenMetricsReadsBackStrictly) {
   EXPECT_GE(samples.size(), 15u);
 }
 
-std::string url(int port, std::string_view path) {
-  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
-}
-
-int loggedPort(const std::string& err_path, const std::string& who) {
-  const std::string key = who + " listening on http://127.0.0.1:";
-  std::string err = readFile(err_path);
-  size_t at = err.find(key);
-  return at == std::string::npos ? 0 : std::atoi(err.c_str() + at + key.size());
-}
-
 net::HttpResponse getWithAccept(net::HttpClient& client, const std::string& u, const std::string& accept) {
   net::HttpRequest req;
   req.url = u;
@@ -260,10 +252,10 @@ TEST(FluentdMonitorSourcesTest, PrometheusAndMonitorAgentServeWhatFluentdsDo) {
   })) << readFile(err);
   net::HttpClient client;
   // The prometheus source moved /metrics to its metrics_path.
-  EXPECT_EQ(httpGet(client, url(prom, "/metrics")).status, 404);
+  EXPECT_EQ(httpGet(client, localUrl(prom, "/metrics")).status, 404);
   std::string body;
   ASSERT_TRUE(waitFor([&] {
-    body = httpGet(client, url(prom, "/prom")).body;
+    body = httpGet(client, localUrl(prom, "/prom")).body;
     return body.find("fluentd_output_status_buffer_total_bytes{plugin_id=\"out_held\",plugin_category=\"output\",type=\"file\"} 0\n") ==
                std::string::npos &&
            body.find("sluice_input_received_records_total{plugin_id=\"in_lines\",type=\"tail\"} 120\n") != std::string::npos;
@@ -292,14 +284,14 @@ TEST(FluentdMonitorSourcesTest, PrometheusAndMonitorAgentServeWhatFluentdsDo) {
   EXPECT_EQ(by["sluice_build_info"], 1);
 
   // OpenMetrics when asked for, as Prometheus does.
-  auto om = getWithAccept(client, url(prom, "/prom"),
+  auto om = getWithAccept(client, localUrl(prom, "/prom"),
                           "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
                           "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
   EXPECT_EQ(om.content_type.rfind("application/openmetrics-text; version=1.0.0", 0), 0u) << om.content_type;
   parseStrictly(om.body, true);
 
   // monitor_agent's JSON.
-  auto r = httpGet(client, url(agent, "/api/plugins.json"));
+  auto r = httpGet(client, localUrl(agent, "/api/plugins.json"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body.find("s3cr3t-value"), std::string::npos) << r.body;
   simdjson::dom::parser parser;

@@ -13,6 +13,7 @@
 #include "net/http_client.h"
 #include "support/http_server.h"
 #include "support/test_support.h"
+#include "monitor/monitor_support.h"
 
 namespace sluice {
 namespace {
@@ -53,14 +54,8 @@ TEST(PackagingMetricsTest, RulesAndDashboardReferenceOnlyExportedMetrics) {
             "  verify_es_version_at_startup false\n  <buffer>\n    @type file\n    path " + dir.file("buf") +
             "\n    flush_interval 3600\n  </buffer>\n</match>\n");
   SluiceProcess p({"-c", dir.file("c.conf"), "--log-level", "info"}, dir.file("o"));
-  const std::string key = "Monitor listening on http://127.0.0.1:";
   int port = 0;
-  ASSERT_TRUE(waitFor([&] {
-    std::string err = readFile(dir.file("o.err"));
-    size_t at = err.find(key);
-    if (at != std::string::npos) port = std::atoi(err.c_str() + at + key.size());
-    return port > 0;
-  })) << readFile(dir.file("o.err"));
+  ASSERT_TRUE(waitFor([&] { return (port = testing::loggedPort(dir.file("o.err"))) > 0; })) << readFile(dir.file("o.err"));
   net::HttpClient client;
   std::string body;
   ASSERT_TRUE(waitFor([&] {

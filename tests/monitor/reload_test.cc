@@ -19,6 +19,7 @@
 #include "standins/elasticsearch.h"
 #include "support/http_server.h"
 #include "support/test_support.h"
+#include "monitor/monitor_support.h"
 
 namespace sluice {
 namespace {
@@ -30,10 +31,8 @@ using testing::SluiceProcess;
 using testing::TempDir;
 using testing::waitFor;
 using testing::writeFile;
-
-std::string url(int port, std::string_view path) {
-  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
-}
+using testing::localUrl;
+using testing::loggedPort;
 
 void appendFile(const std::string& path, std::string_view data) {
   std::ofstream f(path, std::ios::app);
@@ -44,14 +43,6 @@ size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
   return n;
-}
-
-// The port sluice logged it listens on (the tests ask for port 0), or 0 before it has.
-int loggedMonitorPort(const std::string& err_path) {
-  const std::string key = "Monitor listening on http://127.0.0.1:";
-  std::string err = readFile(err_path);
-  size_t at = err.find(key);
-  return at == std::string::npos ? 0 : std::atoi(err.c_str() + at + key.size());
 }
 
 // Tails `lines.log` into stdout (`time tag: {"message":...}` lines), with `filters` between.
@@ -112,7 +103,7 @@ TEST(ReloadProcessTest, ABadConfigIsRejectedAndTheRunningPipelineGoesOn) {
   ASSERT_TRUE(waitFor([&] { return readFile(dir.file("out")).find("keep 0") != std::string::npos; }))
       << readFile(err);
   int port = 0;
-  ASSERT_TRUE(waitFor([&] { return (port = loggedMonitorPort(err)) > 0; })) << readFile(err);
+  ASSERT_TRUE(waitFor([&] { return (port = loggedPort(err)) > 0; })) << readFile(err);
 
   // A plugin that does not exist, then a file that does not parse: both rejected.
   writeFile(dir.file("c.conf"), stdoutConfig(dir, "<filter **>\n  @type no_such_filter\n</filter>\n", true));
@@ -125,7 +116,7 @@ TEST(ReloadProcessTest, ABadConfigIsRejectedAndTheRunningPipelineGoesOn) {
   net::HttpClient client;
   net::HttpRequest req;
   req.method = "POST";
-  const std::string reload_url = url(port, "/api/config.reload");
+  const std::string reload_url = localUrl(port, "/api/config.reload");
   req.url = reload_url;
   net::HttpResponse r;
   client.send(req, r);
@@ -137,7 +128,7 @@ TEST(ReloadProcessTest, ABadConfigIsRejectedAndTheRunningPipelineGoesOn) {
   ASSERT_TRUE(waitFor([&] { return readFile(dir.file("out")).find("keep 1") != std::string::npos; }))
       << readFile(err);
   EXPECT_EQ(readFile(dir.file("out")).find("drop"), std::string::npos);
-  std::string metrics = httpGet(client, url(port, "/metrics")).body;
+  std::string metrics = httpGet(client, localUrl(port, "/metrics")).body;
   EXPECT_NE(metrics.find("sluice_config_reloads_total{result=\"rejected\"} 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("sluice_config_reloads_total{result=\"ok\"} 0\n"), std::string::npos) << metrics;
 
@@ -161,11 +152,11 @@ TEST(ReloadProcessTest, ReloadOverHttpIsOffUnlessEnabled) {
   writeFile(dir.file("c.conf"), stdoutConfig(dir, ""));
   SluiceProcess p({"-c", dir.file("c.conf"), "--log-level", "info"}, dir.file("out"));
   int port = 0;
-  ASSERT_TRUE(waitFor([&] { return (port = loggedMonitorPort(dir.file("out.err"))) > 0; }));
+  ASSERT_TRUE(waitFor([&] { return (port = loggedPort(dir.file("out.err"))) > 0; }));
   net::HttpClient client;
   net::HttpRequest req;
   req.method = "POST";
-  const std::string reload_url = url(port, "/api/config.reload");
+  const std::string reload_url = localUrl(port, "/api/config.reload");
   req.url = reload_url;
   net::HttpResponse r;
   client.send(req, r);

@@ -69,6 +69,47 @@ struct WatchEvent {
 };
 Result<WatchEvent> parseWatchEvent(std::string_view line, const ParseOptions& options);
 
+// Cuts the body of a watch, which arrives in pieces of any size, into its event lines (one JSON
+// object per line; empty lines are skipped). Called by the filter's watch thread and the
+// watch-stream fuzz target. Not thread-safe: one per watch.
+class WatchLines {
+ public:
+  // The longest event line held: etcd stores objects of at most 1.5 MiB, so a longer line is
+  // a broken stream, not an event, and must not grow the buffer without end.
+  static constexpr size_t kMaxLine = 16 << 20;
+
+  // Appends `data` and calls `on_line(line)` (a bool function) for each complete line, in
+  // order. Returns false, with nothing kept, when `on_line` returns false or the unfinished
+  // line passes kMaxLine (`overflow()` then says so); the watch is to be ended.
+  template <class OnLine>
+  bool feed(std::string_view data, OnLine&& on_line) {
+    pending_.append(data);
+    size_t start = 0;
+    for (size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string_view line(pending_.data() + start, nl - start);
+      if (line.empty()) continue;
+      if (!on_line(line)) {
+        pending_.clear();
+        return false;
+      }
+    }
+    pending_.erase(0, start);
+    if (pending_.size() > kMaxLine) {
+      pending_.clear();
+      overflow_ = true;
+      return false;
+    }
+    return true;
+  }
+  // What an unfinished last line holds (a watch that ended in mid-line).
+  size_t buffered() const { return pending_.size(); }
+  bool overflow() const { return overflow_; }
+
+ private:
+  std::string pending_;
+  bool overflow_ = false;
+};
+
 // The names a tag gives (views into the tag).
 struct TagNames {
   std::string_view ns, pod, container, docker_id, pod_uuid;

@@ -59,34 +59,33 @@ void KubernetesMetadataFilter::watchLoop() {
     }
     // The server ends a watch after timeoutSeconds; a silent connection ends at our timeout.
     const int timeout_s = 240 + static_cast<int>(monoNs() % 120);
-    std::string pending;
+    WatchLines lines;
     bool gone = false;
     std::string event_error;
-    auto on_body = [&](std::string_view data) {
-      pending.append(data);
-      size_t start = 0;
-      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-        std::string_view line(pending.data() + start, nl - start);
-        if (line.empty()) continue;
-        auto ev = parseWatchEvent(line, parse_);
-        if (!ev) {
-          event_error = ev.status().message();
-          continue;
-        }
-        if (ev->type == "ERROR") {
-          if (ev->error_code == 410) gone = true;
-          event_error = "watch ERROR " + std::to_string(ev->error_code) + ": " + ev->error_message;
-          pending.clear();
-          return false;
-        }
-        if (!ev->pod.resource_version.empty()) rv = ev->pod.resource_version;
-        if (ev->type == "ADDED" || ev->type == "MODIFIED") {
-          std::lock_guard lock(mu_);
-          storePod(std::move(ev->pod), monoNs());
-        }
-        // DELETED: the entry stays until it expires; the pod's last lines still need it.
+    auto on_line = [&](std::string_view line) {
+      auto ev = parseWatchEvent(line, parse_);
+      if (!ev) {
+        event_error = ev.status().message();
+        return true;
       }
-      pending.erase(0, start);
+      if (ev->type == "ERROR") {
+        if (ev->error_code == 410) gone = true;
+        event_error = "watch ERROR " + std::to_string(ev->error_code) + ": " + ev->error_message;
+        return false;
+      }
+      if (!ev->pod.resource_version.empty()) rv = ev->pod.resource_version;
+      if (ev->type == "ADDED" || ev->type == "MODIFIED") {
+        std::lock_guard lock(mu_);
+        storePod(std::move(ev->pod), monoNs());
+      }
+      // DELETED: the entry stays until it expires; the pod's last lines still need it.
+      return true;
+    };
+    auto on_body = [&](std::string_view data) {
+      if (!lines.feed(data, on_line)) {
+        if (lines.overflow()) event_error = "a watch event line over " + std::to_string(WatchLines::kMaxLine) + " bytes";
+        return false;
+      }
       watching_.store(true);
       return true;
     };

@@ -367,6 +367,31 @@ TEST_F(KubeMetadataTest, WatchKeepsTheCacheFreshAndListsAgainOnGone) {
 // The watch asks for bookmarks: a BOOKMARK moves its resource version on (the cluster's
 // revision advanced through other objects), so after the stream ends it resumes from there,
 // and a compaction past the last pod event does not force a new list.
+// The watch body arrives in pieces of any size: lines are cut where they end, empty lines
+// skipped, a consumer may stop the watch, and a line that never ends stops it at 16 MiB rather
+// than growing the buffer without end (the watch-stream fuzz target drives the same class).
+TEST(WatchLinesTest, CutsLinesAcrossPiecesAndBoundsAnUnendingOne) {
+  WatchLines lines;
+  std::vector<std::string> got;
+  auto collect = [&](std::string_view line) {
+    got.emplace_back(line);
+    return true;
+  };
+  for (std::string_view piece : {"{\"a\"", ":1}\n\n{\"b\":", "2}\n{\"c", ""}) ASSERT_TRUE(lines.feed(piece, collect));
+  EXPECT_EQ(got, (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}));
+  EXPECT_EQ(lines.buffered(), 3u);  // {"c
+  EXPECT_FALSE(lines.feed("\"}\nnext\n", [&](std::string_view line) { return line != "{\"c\"}"; }));
+  EXPECT_EQ(lines.buffered(), 0u);
+  EXPECT_FALSE(lines.overflow());
+  WatchLines endless;
+  const std::string mib(1 << 20, 'x');
+  bool going = true;
+  for (int i = 0; i < 17 && going; ++i) going = endless.feed(mib, collect);
+  EXPECT_FALSE(going);
+  EXPECT_TRUE(endless.overflow());
+  EXPECT_EQ(endless.buffered(), 0u);
+}
+
 TEST_F(KubeMetadataTest, WatchResumesFromBookmarks) {
   api_.putPod(podJson("shop", "web-1", R"({"app":"v1"})"));
   auto f = make("watch true\nnode_name node-a\n");

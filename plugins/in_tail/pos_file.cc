@@ -20,15 +20,49 @@ bool parseHex(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-// sluice's fourth column: `<length hex>:<hash hex>`.
-bool parseFingerprint(std::string_view s, Fingerprint& out) {
+// sluice's fourth column: `<length hex>:<hash hex>`, then `:p` when the path is percent-encoded.
+bool parseFingerprint(std::string_view s, Fingerprint& out, bool& encoded) {
+  encoded = s.ends_with(":p");
+  if (encoded) s.remove_suffix(2);
   size_t colon = s.find(':');
   if (colon == std::string_view::npos) return false;
-  uint64_t len = 0;
+  uint64_t len = 0, hash = 0;
   if (!parseHex(s.substr(0, colon), len) || len > Fingerprint::kBytes) return false;
-  if (!parseHex(s.substr(colon + 1), out.hash)) return false;
-  out.len = static_cast<uint32_t>(len);
+  if (!parseHex(s.substr(colon + 1), hash)) return false;
+  out = len == 0 ? Fingerprint{} : Fingerprint{static_cast<uint32_t>(len), hash};  // 0 bytes match nothing
   return true;
+}
+
+// A path holding a newline cannot be the first column of a line as it is: it is written with
+// '%' and '\n' percent-encoded, and `:p` after the fingerprint says so. (Fluentd cannot record
+// such a file at all; it ignores the line.) Other paths, whatever bytes they hold (tabs too:
+// the columns are found from the end), are written as they are.
+bool needsEncoding(std::string_view path) { return path.find('\n') != std::string_view::npos; }
+
+void appendEncoded(std::string& out, std::string_view path) {
+  for (char c : path) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '\n') {
+      out += "%0A";
+    } else {
+      out += c;
+    }
+  }
+}
+
+std::string decoded(std::string_view path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    uint64_t byte = 0;
+    if (path[i] == '%' && i + 2 < path.size() && parseHex(path.substr(i + 1, 2), byte)) {
+      out += static_cast<char>(byte);
+      i += 2;
+    } else {
+      out += path[i];
+    }
+  }
+  return out;
 }
 
 std::string parentOf(const std::string& path) {
@@ -87,30 +121,32 @@ Status PosFile::checkWritable(const std::string& path) {
 
 std::vector<PosFile::Entry> PosFile::parse(std::string_view text) {
   std::vector<Entry> out;
+  std::map<std::pair<std::string, uint64_t>, size_t> index;  // path, inode -> its entry
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
     std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? text.size() : nl + 1;
     Entry e;
+    bool encoded = false;
     size_t t3 = line.rfind('\t');
-    if (t3 != std::string_view::npos && parseFingerprint(line.substr(t3 + 1), e.fp)) line = line.substr(0, t3);
+    if (t3 != std::string_view::npos && parseFingerprint(line.substr(t3 + 1), e.fp, encoded)) line = line.substr(0, t3);
     size_t t2 = line.rfind('\t');
     if (t2 == std::string_view::npos || t2 == 0) continue;
     size_t t1 = line.rfind('\t', t2 - 1);
     if (t1 == std::string_view::npos) continue;
-    e.path = std::string(line.substr(0, t1));
+    std::string_view path = line.substr(0, t1);
     if (!parseHex(line.substr(t1 + 1, t2 - t1 - 1), e.offset)) continue;
     if (!parseHex(line.substr(t2 + 1), e.inode)) continue;
     if (e.offset == kUnwatched) continue;
-    bool replaced = false;
-    for (Entry& prev : out) {
-      if (prev.path == e.path && prev.inode == e.inode) {
-        prev = e;
-        replaced = true;
-      }
+    e.path = encoded ? decoded(path) : std::string(path);
+    // A later line for the same file wins, at the place of the first.
+    auto [it, fresh] = index.try_emplace(std::pair{e.path, e.inode}, out.size());
+    if (fresh) {
+      out.push_back(std::move(e));
+    } else {
+      out[it->second] = std::move(e);
     }
-    if (!replaced) out.push_back(std::move(e));
   }
   return out;
 }
@@ -119,13 +155,19 @@ std::string PosFile::format(const std::vector<Entry>& entries) {
   std::string out;
   char buf[80];
   for (const Entry& e : entries) {
-    out += e.path;
-    if (e.fp.empty()) {
+    const bool encode = needsEncoding(e.path);
+    if (encode) {
+      appendEncoded(out, e.path);
+    } else {
+      out += e.path;
+    }
+    if (e.fp.empty() && !encode) {
       std::snprintf(buf, sizeof(buf), "\t%016llx\t%016llx\n", static_cast<unsigned long long>(e.offset),
                     static_cast<unsigned long long>(e.inode));
     } else {
-      std::snprintf(buf, sizeof(buf), "\t%016llx\t%016llx\t%x:%016llx\n", static_cast<unsigned long long>(e.offset),
-                    static_cast<unsigned long long>(e.inode), e.fp.len, static_cast<unsigned long long>(e.fp.hash));
+      std::snprintf(buf, sizeof(buf), "\t%016llx\t%016llx\t%x:%016llx%s\n", static_cast<unsigned long long>(e.offset),
+                    static_cast<unsigned long long>(e.inode), e.fp.len, static_cast<unsigned long long>(e.fp.hash),
+                    encode ? ":p" : "");
     }
     out += buf;
   }

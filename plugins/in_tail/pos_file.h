@@ -28,7 +28,9 @@ uint64_t fingerprintHash(const char* p, size_t n);
 // Fluentd resumes where Fluentd stopped. sluice adds a fourth column, the file's fingerprint
 // (`<length hex>:<hash 16 hex>`), which Fluentd's reader ignores (its pattern is not anchored
 // at the end), and may record several files for one path: the rotated files still being read
-// first, the file at the path last (Fluentd keeps the last line of a path). sluice rewrites the
+// first, the file at the path last (Fluentd keeps the last line of a path). A path holding a
+// newline (a file name anyone may choose) is written with '%' and newlines percent-encoded and
+// `:p` after the fingerprint, so it cannot break its line or forge another. sluice rewrites the
 // whole file (to a temporary, then fdatasync and rename): a crash or SIGKILL never leaves it
 // torn. Entries of files no longer watched are dropped at each write (Fluentd's compaction,
 // always on).
@@ -51,7 +53,7 @@ class PosFile {
   static Status checkWritable(const std::string& path);
 
   // Reads the file. Unparsable lines and Fluentd's unwatched markers (offset ffffffffffffffff)
-  // are skipped; a later line for the same path and inode wins.
+  // are skipped; a later line for the same path and inode wins (at the place of the first).
   Status load();
   const std::vector<Entry>& loaded() const { return loaded_; }
 

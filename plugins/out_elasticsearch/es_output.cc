@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "codec/codec.h"
+#include "plugins/out_elasticsearch/bulk_answer.h"
 
 namespace sluice::plugins::out_elasticsearch {
 namespace {
@@ -858,32 +859,6 @@ class EsOutput::Request {
     return false;
   }
 
-  static std::string errorReason(std::string_view body) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    std::string_view type, reason;
-    if (parser.parse(body.data(), body.size()).get(doc) == simdjson::SUCCESS) {
-      if (doc["error"]["type"].get_string().get(type) == simdjson::SUCCESS) {
-        if (doc["error"]["reason"].get_string().get(reason) != simdjson::SUCCESS) reason = {};
-        return std::string(type) + (reason.empty() ? "" : ": " + std::string(reason));
-      }
-      if (doc["error"].get_string().get(reason) == simdjson::SUCCESS) return std::string(reason);
-    }
-    return body.empty() ? "(empty body)" : std::string(body.substr(0, 200));
-  }
-
-  // A mapping conflict that dotted keys cause: Elasticsearch expands "a.b" into an object under
-  // "a", which clashes with a concrete "a" (in this document or the mapping). The messages, ES 7
-  // and 8 (ObjectMapper, DocumentParser): "object mapping for [x] tried to parse field [y] as
-  // object, but found a concrete value", "Could not dynamically add mapping for field [x.y].
-  // Existing mapping for [x] must be of type object but found [text]".
-  static bool dottedConflict(std::string_view reason) {
-    return (reason.find("tried to parse field [") != std::string_view::npos &&
-            reason.find("as object, but found a concrete value") != std::string_view::npos) ||
-           (reason.find("Could not dynamically add mapping for field [") != std::string_view::npos &&
-            reason.find("must be of type object") != std::string_view::npos);
-  }
-
   // The event with every dot in its source's keys replaced by '_' (the action line as it is);
   // false when no key has a dot (nothing to repair).
   bool repair(size_t i) {
@@ -892,7 +867,7 @@ class EsOutput::Request {
     std::string_view source = e.substr(nl + 1);
     while (!source.empty() && source.back() == '\n') source.remove_suffix(1);
     simdjson::dom::element doc;
-    // Its own parser: dom_ holds the answer whose items are being read.
+    // Its own parser: answer_ holds the answer whose items are being read, dom_ may be in idFits().
     if (repair_dom_.parse(source.data(), source.size()).get(doc) != simdjson::SUCCESS) return false;
     std::string out(e.substr(0, nl + 1));
     bool changed = false;
@@ -940,60 +915,44 @@ class EsOutput::Request {
 
   // Sorts the per-item results of a 200 answer for `ids`.
   void items(const std::vector<uint32_t>& ids) {
-    resp_.body.reserve(resp_.body.size() + simdjson::SIMDJSON_PADDING);
-    simdjson::padded_string_view json(resp_.body.data(), resp_.body.size(), resp_.body.capacity());
-    {
-      // errors:false (the common case) needs no look at the items; ES writes took, errors, items.
-      simdjson::ondemand::document doc;
-      bool errors = true;
-      if (ondemand_.iterate(json).get(doc) == simdjson::SUCCESS && doc["errors"].get_bool().get(errors) == simdjson::SUCCESS &&
-          !errors) {
-        for (uint32_t i : ids) fate_[i] = Fate::Done;
-        return;
-      }
+    const auto shape = answer_.read(resp_.body, ids.size(), out_.cfg_.unrecoverable_error_types, verdicts_);
+    if (shape == BulkAnswerReader::Shape::AllDone) {
+      for (uint32_t i : ids) fate_[i] = Fate::Done;
+      return;
     }
-    simdjson::dom::element doc;
-    simdjson::dom::array list;
-    if (dom_.parse(resp_.body.data(), resp_.body.size(), false).get(doc) != simdjson::SUCCESS ||
-        doc["items"].get_array().get(list) != simdjson::SUCCESS || list.size() != ids.size()) {
+    if (shape == BulkAnswerReader::Shape::NotBulk) {
       out_.request_errors_->add(1);
       retryAll(ids, "Elasticsearch answered 200 with a body that is not a bulk response for " +
                         std::to_string(ids.size()) + " items: " + std::string(resp_.body.substr(0, 200)));
       reset_ = true;
       return;
     }
-    size_t k = 0, rejected = 0;
-    for (simdjson::dom::element item : list) {
-      const uint32_t event = ids[k++];
-      simdjson::dom::object wrapper;
-      int64_t status = 0;
-      if (item.get_object().get(wrapper) != simdjson::SUCCESS || wrapper.size() != 1) {
-        fate_[event] = Fate::Again;
-        continue;
-      }
-      auto [action, result] = *wrapper.begin();
-      if (result["status"].get_int64().get(status) != simdjson::SUCCESS) status = 0;
-      if ((status >= 200 && status < 300) || (status == 409 && action == "create")) {
-        if (status == 409) out_.duplicates_->add(1);
+    size_t rejected = 0;
+    for (size_t k = 0; k < ids.size(); ++k) {
+      const uint32_t event = ids[k];
+      const BulkItem& item = verdicts_[k];
+      using V = BulkItem::Verdict;
+      if (item.verdict == V::Done || item.verdict == V::Duplicate) {
+        if (item.verdict == V::Duplicate) out_.duplicates_->add(1);
         fate_[event] = Fate::Done;
         continue;
       }
-      std::string_view type = "unknown", reason;
-      if (result["error"]["type"].get_string().get(type) != simdjson::SUCCESS) type = "unknown";
-      if (result["error"]["reason"].get_string().get(reason) != simdjson::SUCCESS) reason = {};
-      const bool unrecoverable = std::find(out_.cfg_.unrecoverable_error_types.begin(),
-                                           out_.cfg_.unrecoverable_error_types.end(),
-                                           type) != out_.cfg_.unrecoverable_error_types.end();
-      out_.metrics_.pluginCounter("item_errors_total", "Bulk items answered with an error, by ES's error type.",
-                                  {{"reason", std::string(type)}}).add(1);
-      if ((status == 429 || status >= 500 || status == 0) && !unrecoverable) {
-        if (status != 0) ++rejected;
+      if (item.verdict == V::Malformed) {
         fate_[event] = Fate::Again;
-        if (reason_.empty()) reason_ = "bulk items answered " + std::to_string(status) + " " + std::string(type);
         continue;
       }
-      std::string why = std::to_string(status) + " " + std::string(type) + (reason.empty() ? "" : ": " + std::string(reason));
-      if (status == 400 && dottedConflict(reason) && repaired_.count(event) == 0 && repair(event)) {
+      const int64_t status = item.status;
+      out_.metrics_.pluginCounter("item_errors_total", "Bulk items answered with an error, by ES's error type.",
+                                  {{"reason", std::string(item.type)}}).add(1);
+      if (item.verdict == V::Again) {
+        if (status != 0) ++rejected;
+        fate_[event] = Fate::Again;
+        if (reason_.empty()) reason_ = "bulk items answered " + std::to_string(status) + " " + std::string(item.type);
+        continue;
+      }
+      std::string why = std::to_string(status) + " " + std::string(item.type) +
+                        (item.reason.empty() ? "" : ": " + std::string(item.reason));
+      if (item.verdict == V::Conflict && repaired_.count(event) == 0 && repair(event)) {
         out_.repaired_->add(1);
         if (!out_.repair_warned_.exchange(true)) {
           out_.log_.warn("Document refused for a mapping conflict from dotted keys (" + why +
@@ -1022,7 +981,8 @@ class EsOutput::Request {
   std::string path_;
   std::unique_ptr<net::HttpClient> client_;
   net::HttpResponse resp_;
-  simdjson::ondemand::parser ondemand_;
+  BulkAnswerReader answer_;
+  std::vector<BulkItem> verdicts_;
   simdjson::dom::parser dom_;
   simdjson::dom::parser repair_dom_;
   std::vector<Fate> fate_;

@@ -381,6 +381,19 @@ TEST(LokiRefusalParseTest, ReadsEveryForm) {
   EXPECT_EQ(complete, 2u);
 }
 
+// An answer cut inside the stream's label set (a proxy's size limit) names no entry: the
+// ingester lines waiting for their stream are dropped, not claimed for an empty label set
+// (found by loki_errors_fuzz).
+TEST(LokiRefusalParseTest, AnswerCutInTheStreamLabelsNamesNothing) {
+  const std::string lines =
+      "entry with timestamp 2024-03-04 05:06:08 +0000 UTC ignored, reason: 'entry out of order',\n"
+      "user 'fake', total ignored: 1 out of 5 for stream: {job=\"varlogs\", host=\"n1\"}\n";
+  ASSERT_EQ(parseRefusals(lines).size(), 1u);
+  for (size_t cut : {lines.find("{job"), lines.find("{job") + 5, lines.size() - 3}) {
+    EXPECT_TRUE(parseRefusals(lines.substr(0, cut)).empty()) << lines.substr(0, cut);
+  }
+}
+
 // A rotated service-account token: the file is read again when it changes, and after a 401
 // (here the new token keeps the old file time, so only the 401 reveals it).
 TEST(LokiAuthTest, BearerTokenFileIsReadAgainAfterA401) {

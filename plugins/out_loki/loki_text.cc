@@ -239,6 +239,10 @@ std::vector<LokiRefusal> parseRefusals(std::string_view body) {
         size_t fs = msg.find(" for stream: ");
         if (fs == std::string_view::npos) continue;
         std::string_view labels = leadingLabels(msg.substr(fs + 13));
+        if (labels.empty()) {  // a cut label set names no stream: its lines name nothing
+          pending.clear();
+          continue;
+        }
         for (LokiRefusal& p : pending) {
           p.labels = std::string(labels);
           out.push_back(std::move(p));

@@ -294,6 +294,27 @@ TEST_F(TailTest, RestartResumesFromPosFile) {
   expectExactlyOnce(delivered(out_), {{"a", 150}});
 }
 
+// Anyone who can write in a tailed folder chooses file names: a newline in one must not break
+// its pos_file line (it was written as two lines, neither naming the file, so a restart read it
+// again from its start). Found by pos_file_fuzz.
+TEST_F(TailTest, RestartResumesAFileWithANewlineInItsName) {
+  std::string log = dir_.file("logs/a\nb%0A.log");
+  for (int i = 0; i < 20; ++i) append(log, "a " + std::to_string(i) + "\n");
+  std::string conf = config(dir_.file("logs/*.log"));
+  {
+    auto p = start(conf);
+    ASSERT_TRUE(waitFor([&] { return countLines(out_) == 20; }));
+    p->signal(SIGTERM);
+    EXPECT_EQ(p->wait(), 0);
+  }
+  for (int i = 20; i < 30; ++i) append(log, "a " + std::to_string(i) + "\n");
+  auto p = start(conf);
+  ASSERT_TRUE(waitFor([&] { return countLines(out_) >= 30; }));
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(), 0);
+  expectExactlyOnce(delivered(out_), {{"a", 30}});
+}
+
 TEST_F(TailTest, RotationWhileStoppedFinishesTheRotatedFileFirst) {
   std::string podDir = dir_.file("pods/ns_p_uid/ctr");
   fs::create_directories(podDir);

@@ -16,8 +16,8 @@ struct DockerState : ParserState {
 
 }  // namespace
 
-Result<std::unique_ptr<DockerParser>> DockerParser::create(const DockerConfig& config, PluginContext&) {
-  return std::unique_ptr<DockerParser>(new DockerParser(config));
+Result<std::unique_ptr<DockerParser>> DockerParser::create(const DockerConfig& config, PluginContext& ctx) {
+  return std::unique_ptr<DockerParser>(new DockerParser(config, ctx.metrics()));
 }
 
 ParserStatePtr DockerParser::newState() const {
@@ -26,9 +26,10 @@ ParserStatePtr DockerParser::newState() const {
 
 void DockerParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
   auto* state = static_cast<DockerState*>(in.state);
+  JsonRepairs repairs;
   for (size_t i = 0; i < in.lines.size(); ++i) {
     ParsedRecord& rec = out[i];
-    auto d = parseDockerLine(in.lines[i], in.padded, arena);
+    auto d = parseDockerLine(in.lines[i], in.padded, arena, &repairs);
     if (!d) {
       rec.error = "not a Docker json-file entry";
       continue;
@@ -53,6 +54,7 @@ void DockerParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedReco
     rec.has_time = has_time;
   }
   if (state != nullptr) setHeld(*state, state->joiner.heldFrom());
+  repairs_.publish(repairs);
 }
 
 bool DockerParser::flush(ParserState& state, Arena& arena, ParsedRecord& out) const {

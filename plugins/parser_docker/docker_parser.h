@@ -13,7 +13,8 @@ struct DockerConfig {
 // Docker json-file lines `{"log":"…\n","stream":"stdout","time":"…"}`. When reading a stream
 // (tail), entries whose log does not end in "\n" (Docker splits lines at 16 KiB) are joined
 // per stream; the final newline is stripped; the event time is the first fragment's `time`.
-// Other fields of the entry are kept.
+// Other fields of the entry are kept. JSON repairs (invalid UTF-8, lone surrogates, numbers kept
+// as text, duplicate keys) are counted in sluice_parser_docker_repaired_values_total.
 // Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
 // filters) that use it, concurrently, each stream with its own ParserState.
 class DockerParser final : public Parser {
@@ -26,8 +27,9 @@ class DockerParser final : public Parser {
   bool flush(ParserState& state, Arena& arena, ParsedRecord& out) const override;
 
  private:
-  explicit DockerParser(const DockerConfig& config) : config_(config) {}
+  DockerParser(const DockerConfig& config, PluginMetrics& metrics) : config_(config), repairs_(metrics) {}
   const DockerConfig config_;
+  const JsonRepairCounters repairs_;
 };
 
 const PluginDescriptor& descriptor();

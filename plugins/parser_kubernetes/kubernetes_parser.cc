@@ -54,13 +54,14 @@ Value klogRecord(const KlogEvent& e, Arena& arena) {
 
 }  // namespace
 
-Result<std::unique_ptr<KubernetesParser>> KubernetesParser::create(const KubernetesConfig& config, PluginContext&) {
-  return std::unique_ptr<KubernetesParser>(new KubernetesParser(config));
+Result<std::unique_ptr<KubernetesParser>> KubernetesParser::create(const KubernetesConfig& config, PluginContext& ctx) {
+  return std::unique_ptr<KubernetesParser>(new KubernetesParser(config, ctx.metrics()));
 }
 
-KubernetesParser::KubernetesParser(const KubernetesConfig& config)
+KubernetesParser::KubernetesParser(const KubernetesConfig& config, PluginMetrics& metrics)
     : config_(config),
-      klog_(R"(^([IWEF])(\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+(\d+)\s+([^ \]]+)\] ?(.*)$)") {}
+      klog_(R"(^([IWEF])(\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+(\d+)\s+([^ \]]+)\] ?(.*)$)"),
+      repairs_(metrics) {}
 
 ParserStatePtr KubernetesParser::newState() const {
   return std::make_unique<KubernetesState>(config_.max_partial_size.bytes);
@@ -75,6 +76,7 @@ Value KubernetesParser::containerRecord(std::string_view log, std::string_view s
 
 void KubernetesParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
   auto* state = static_cast<KubernetesState*>(in.state);
+  JsonRepairs repairs;
   for (size_t i = 0; i < in.lines.size(); ++i) {
     ParsedRecord& rec = out[i];
     std::string_view line = in.lines[i];
@@ -82,7 +84,7 @@ void KubernetesParser::parse(const LineBatch& in, Arena& arena, std::span<Parsed
     const bool klog_pending = state != nullptr && state->klog.active;
     // Container runtimes first: Docker json-file, then CRI.
     if (!klog_pending && !line.empty() && line[0] == '{') {
-      if (auto d = parseDockerLine(line, in.padded, arena)) {
+      if (auto d = parseDockerLine(line, in.padded, arena, &repairs)) {
         std::string_view log = d->log;
         int64_t t = d->time_ns;
         if (state != nullptr) {
@@ -158,6 +160,7 @@ void KubernetesParser::parse(const LineBatch& in, Arena& arena, std::span<Parsed
     rec.record = Value::object(m, 1, true);
   }
   if (state != nullptr) state->updateHeld();
+  repairs_.publish(repairs);
 }
 
 bool KubernetesParser::flush(ParserState& state, Arena& arena, ParsedRecord& out) const {

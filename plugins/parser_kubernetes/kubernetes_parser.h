@@ -16,7 +16,8 @@ struct KubernetesConfig {
 // the control plane, with continuation lines joined). Container lines of both runtimes give
 // the same fields — `log` (partial lines joined), `stream` — and the runtime's time, so one
 // `<parse> @type kubernetes` works on containerd and Docker nodes alike. klog lines give
-// `severity`, `pid`, `source`, `message`. Anything else becomes `{"log": line}`.
+// `severity`, `pid`, `source`, `message`. Anything else becomes `{"log": line}`. JSON repairs
+// of Docker lines are counted in sluice_parser_kubernetes_repaired_values_total.
 // Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
 // filters) that use it, concurrently, each stream with its own ParserState.
 class KubernetesParser final : public Parser {
@@ -29,11 +30,12 @@ class KubernetesParser final : public Parser {
   bool flush(ParserState& state, Arena& arena, ParsedRecord& out) const override;
 
  private:
-  explicit KubernetesParser(const KubernetesConfig& config);
+  KubernetesParser(const KubernetesConfig& config, PluginMetrics& metrics);
   static Value containerRecord(std::string_view log, std::string_view stream, Arena& arena);
 
   const KubernetesConfig config_;
   const RE2 klog_;
+  const JsonRepairCounters repairs_;
 };
 
 const PluginDescriptor& descriptor();

@@ -29,11 +29,13 @@ std::optional<CriLine> parseCriLine(std::string_view line) {
   return out;
 }
 
-std::optional<DockerLine> parseDockerLine(std::string_view line, bool padded, Arena& arena) {
-  auto v = parseJson(line, arena, padded);
+std::optional<DockerLine> parseDockerLine(std::string_view line, bool padded, Arena& arena, JsonRepairs* repairs) {
+  JsonRepairs found;  // counted only for a line taken as a Docker entry
+  auto v = parseJson(line, arena, padded, &found);
   if (!v || !v->isObject()) return std::nullopt;
   const Value* log = v->find("log");
   if (log == nullptr || !log->isString()) return std::nullopt;
+  if (repairs != nullptr) *repairs += found;
   DockerLine out;
   out.record = *v;
   std::string_view text = log->asString();

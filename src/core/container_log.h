@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/arena.h"
+#include "core/json.h"
 #include "core/parser.h"
 #include "core/value.h"
 
@@ -27,7 +28,8 @@ struct CriLine {
 std::optional<CriLine> parseCriLine(std::string_view line);
 
 // Docker json-file: `{"log":"…\n","stream":"stdout","time":"…"}`. `record` receives the whole
-// object (strings in `arena`); `log` not ending in "\n" is a fragment of a longer line.
+// object (strings in `arena`); `log` not ending in "\n" is a fragment of a longer line. What
+// parseJson repaired (invalid UTF-8, lone surrogates, ...) is added to `repairs` when given.
 struct DockerLine {
   std::string_view log;  // without its final "\n"
   std::string_view stream;
@@ -36,7 +38,8 @@ struct DockerLine {
   bool partial = false;
   Value record;
 };
-std::optional<DockerLine> parseDockerLine(std::string_view line, bool padded, Arena& arena);
+std::optional<DockerLine> parseDockerLine(std::string_view line, bool padded, Arena& arena,
+                                         JsonRepairs* repairs = nullptr);
 
 // Joins fragments of split lines per stream (stdout and stderr interleave) until the final
 // one. Held text is bounded by `max_size`: a longer line is emitted in pieces (`forced`).

@@ -523,12 +523,7 @@ Result<Value> parseJson(std::string_view text, Arena& arena, bool padded, JsonRe
   TolerantReader reader(text, arena, found);
   auto v = reader.document();
   if (!v) return v;
-  if (repairs) {
-    repairs->invalid_utf8 += found.invalid_utf8;
-    repairs->lone_surrogates += found.lone_surrogates;
-    repairs->number_text += found.number_text;
-    repairs->duplicate_keys += found.duplicate_keys;
-  }
+  if (repairs) *repairs += found;
   return v;
 }
 

@@ -24,6 +24,13 @@ struct JsonRepairs {
   uint64_t number_text = 0;      // numbers kept as their literal text (Value::numberText)
   uint64_t duplicate_keys = 0;   // object members dropped because a later one had their key
   uint64_t total() const { return invalid_utf8 + lone_surrogates + number_text + duplicate_keys; }
+  JsonRepairs& operator+=(const JsonRepairs& o) {
+    invalid_utf8 += o.invalid_utf8;
+    lone_surrogates += o.lone_surrogates;
+    number_text += o.number_text;
+    duplicate_keys += o.duplicate_keys;
+    return *this;
+  }
 };
 
 // Parses one JSON document into a Value whose strings live in `arena`.

@@ -222,6 +222,22 @@ TEST(BufferTest, PartialResultsRetryTheRestAndDeadLetterTheFailed) {
   EXPECT_EQ(h.value("sluice_output_dead_letter_records_total"), 1);
 }
 
+// Issue 15 item 13: dead-letter lines carried "tag":"". With the tag a chunk key, the line
+// carries the events' tag (bytes that are not UTF-8 made U+FFFD); without it the tag is not
+// known per event, and the line says null rather than an empty tag.
+TEST(BufferTest, DeadLettersCarryTheTagOfATagKeyedBuffer) {
+  TempDir dir;
+  Harness h;
+  h.out.partial = true;
+  h.make(config(), dir.file("dead"), nullptr, "tag");
+  ASSERT_TRUE(h.send(0, 3, "app.web\xff").isOk());
+  ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 2; }));
+  ASSERT_TRUE(waitFor([&] { return h.value("sluice_output_dead_letter_records_total") == 1; }));
+  std::string dead = testing::readFile(dir.file("dead/out1.jsonl"));
+  EXPECT_NE(dead.find("\"tag\":\"app.web\xEF\xBF\xBD\",\"event\":\"{\\\"n\\\":2}\\n\""), std::string::npos) << dead;
+  EXPECT_EQ(dead.find("\"tag\":\"\""), std::string::npos) << dead;
+}
+
 TEST(BufferTest, ExhaustedRetriesGoToSecondary) {
   Harness h;
   ScriptedOutput secondary;

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
-#include "core/plugin.h"
+#include "core/parser.h"
 #include "support/test_support.h"
 
 namespace sluice {

@@ -1,0 +1,1 @@
+Integer(ENV['UNSET_PORT']) rescue ENV.key?('PORT') ? ENV['PORT'].to_i + 1 : 24224

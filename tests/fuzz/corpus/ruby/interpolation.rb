@@ -1,0 +1,1 @@
+"https://#{ENV['HOST']}:#{ENV['PORT'] || 9200}/"

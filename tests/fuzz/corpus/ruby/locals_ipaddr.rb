@@ -1,0 +1,1 @@
+a = 'x'; b = a + 'y'; a == b ? IPAddr.new('10.0.0.1/8').to_s : IPAddr.new('[::1]').ipv6?

@@ -1,0 +1,1 @@
+!ENV['X'].nil? && !ENV['X'].strip.empty? ? ENV['X'].downcase.to_sym : :none

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Runs sluice until a pos_file shows every input file read to its end (or, with
 `--count FILE N`, until FILE holds a number >= N: documents a stand-in stored); prints wall
-time, CPU time (from /proc/PID/stat) and peak RSS (VmHWM). Used by bench/run_*.sh."""
+time, CPU time (user + system, from /proc/PID/stat), peak RSS (VmHWM, KiB), then user and
+system CPU apart. Used by bench/run_*.sh."""
 import os, signal, subprocess, sys, time
 
-def cpu_seconds(pid):
+def cpu_split(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    hz = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / hz, int(fields[12]) / hz
 
 def hwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
@@ -47,9 +49,9 @@ def main():
             sys.exit("sluice exited early")
         time.sleep(0.01)
     wall = time.monotonic() - start
-    cpu, hwm = cpu_seconds(proc.pid), hwm_kib(proc.pid)
+    (user, sys_), hwm = cpu_split(proc.pid), hwm_kib(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait()
-    print(f"{wall:.3f} {cpu:.3f} {hwm}")
+    print(f"{wall:.3f} {user + sys_:.3f} {hwm} {user:.3f} {sys_:.3f}")
 
 main()

@@ -22,7 +22,7 @@ for run in 1 2 3; do
 done
 for run in 1 2 3; do
   rm -f "$work/logs/tail.pos" "$work/out.jsonl"
-  read -r wall cpu hwm < <(SLUICE_BENCH_DIR="$work/logs" SLUICE_BENCH_OUT="$work/out.jsonl" \
+  read -r wall cpu hwm _ < <(SLUICE_BENCH_DIR="$work/logs" SLUICE_BENCH_OUT="$work/out.jsonl" \
     python3 bench/proc_watch.py "$work/logs/tail.pos" "$files" \
     ./build/sluice -c bench/tail_cri.conf --log-level warn)
   out=$(wc -l < "$work/out.jsonl")

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Elasticsearch stand-in (fast mode) and the Kubernetes API stand-in as one process, for
-// the DaemonSet pipeline benchmark (bench/run_daemonset.sh):
-//   sluice_bench_standins PODS STATUS_FILE
-// serves pods app-0 … app-(PODS-1) in namespace default on node bench-node (as bench's
-// sluice_gen_cri names the files), prints "<es port> <kubernetes port>" on stdout, writes the
-// number of documents stored into STATUS_FILE every 20 ms, and on SIGTERM prints what it
-// answered and its own CPU time to stderr.
+// The sink stand-in (Elasticsearch or Loki, fast mode) and the Kubernetes API stand-in as one
+// process, for the DaemonSet pipeline benchmark (bench/run_daemonset.sh):
+//   sluice_bench_standins PODS STATUS_FILE [small|node] [es|loki]
+// serves the pods of the workload on node bench-node (small: app-0 … app-(PODS-1) in namespace
+// default, as sluice_gen_cri names its files; node: the 8 pods in 5 namespaces of
+// bench/node_workload.h), prints "<sink port> <kubernetes port>" on stdout, writes the number
+// of documents (or Loki entries) stored into STATUS_FILE every 20 ms, and on SIGTERM prints
+// what it answered and its own user and system CPU time to stderr.
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -13,31 +14,21 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
 
+#include "bench/node_workload.h"
 #include "standins/elasticsearch.h"
 #include "standins/kubernetes.h"
+#include "standins/loki.h"
 
 namespace {
 volatile sig_atomic_t g_stop = 0;
 void onSignal(int) { g_stop = 1; }
-}  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s PODS STATUS_FILE\n", argv[0]);
-    return 2;
-  }
-  const int pods = std::atoi(argv[1]);
-  const std::string status = argv[2];
-  signal(SIGTERM, onSignal);
-  signal(SIGINT, onSignal);
-  sluice::testing::ElasticsearchStandIn es(sluice::testing::ElasticsearchStandIn::Flavor::Es8);
-  es.setFastMode(true);
-  sluice::testing::KubernetesStandIn api;
-  if (!es.start() || !api.start()) return 1;
+void putSmallPods(sluice::testing::KubernetesStandIn& api, int pods) {
   const std::string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   for (int i = 0; i < pods; ++i) {
     std::string name = "app-" + std::to_string(i);
@@ -49,23 +40,65 @@ int main(int argc, char** argv) {
                id + R"("}]}})");
   }
   api.putNamespace(R"({"kind":"Namespace","apiVersion":"v1","metadata":{"name":"default","uid":"a1b2c3d4-0000-4000-8000-000000000001","labels":{"kubernetes.io/metadata.name":"default"}}})");
-  std::printf("%d %d\n", es.port(), api.port());
+}
+
+double seconds(const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s PODS STATUS_FILE [small|node] [es|loki]\n", argv[0]);
+    return 2;
+  }
+  const int pods = std::atoi(argv[1]);
+  const std::string status = argv[2];
+  const bool node = argc > 3 && std::strcmp(argv[3], "node") == 0;
+  const bool loki = argc > 4 && std::strcmp(argv[4], "loki") == 0;
+  signal(SIGTERM, onSignal);
+  signal(SIGINT, onSignal);
+  sluice::testing::ElasticsearchStandIn es(sluice::testing::ElasticsearchStandIn::Flavor::Es8);
+  sluice::testing::LokiStandIn lk;
+  es.setFastMode(true);
+  lk.setFastMode(true);
+  sluice::testing::KubernetesStandIn api;
+  if (!(loki ? lk.start() : es.start()) || !api.start()) return 1;
+  if (node) {
+    for (int i = 0; i < sluice::bench::kNodePodCount; ++i) api.putPod(sluice::bench::nodePodJson(i));
+    for (int i = 0; i < 5; ++i) api.putNamespace(sluice::bench::nodeNamespaceJson(i));
+  } else {
+    putSmallPods(api, pods);
+  }
+  int sink_port = es.port();
+  if (loki) {
+    std::string url = lk.url();  // http://127.0.0.1:PORT
+    sink_port = std::atoi(url.c_str() + url.rfind(':') + 1);
+  }
+  std::printf("%d %d\n", sink_port, api.port());
   std::fflush(stdout);
+  auto stored = [&] { return loki ? lk.entryCount() : es.documentCount(); };
   while (!g_stop) {
     {
       std::ofstream f(status + ".tmp");
-      f << es.documentCount() << "\n";
+      f << stored() << "\n";
     }
     std::rename((status + ".tmp").c_str(), status.c_str());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  double cpu = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  std::fprintf(stderr, "stand-ins: %zu documents in %d bulk requests; %d Kubernetes API requests (%d pod GETs); %.2f CPU-s\n",
-               es.documentCount(), es.bulkRequests(), api.requestCount(), api.requestCount("/api/v1/namespaces/default/pods/"),
-               cpu);
+  if (loki) {
+    std::fprintf(stderr, "stand-ins: %zu entries in %d pushes", lk.entryCount(), lk.pushRequests());
+  } else {
+    std::fprintf(stderr, "stand-ins: %zu documents in %d bulk requests (%.0f bytes each on average)", es.documentCount(),
+                 es.bulkRequests(), es.documentCount() ? double(es.bulkBytes()) / double(es.documentCount()) : 0.0);
+  }
+  std::fprintf(stderr, "; %d Kubernetes API requests; user %.2f sys %.2f CPU-s\n", api.requestCount(),
+               seconds(ru.ru_utime), seconds(ru.ru_stime));
   api.stop();
-  es.stop();
+  if (loki) {
+    lk.stop();
+  } else {
+    es.stop();
+  }
   return 0;
 }

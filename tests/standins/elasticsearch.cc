@@ -244,6 +244,11 @@ int ElasticsearchStandIn::bulkRequests() const {
   return bulk_requests_;
 }
 
+uint64_t ElasticsearchStandIn::bulkBytes() const {
+  std::lock_guard lock(mu_);
+  return bulk_bytes_;
+}
+
 int ElasticsearchStandIn::conflicts() const {
   std::lock_guard lock(mu_);
   return conflicts_;
@@ -313,6 +318,7 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
   if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   std::lock_guard lock(mu_);
   ++bulk_requests_;
+  bulk_bytes_ += req.body.size();
   bulk_headers_.push_back(req.headers);
   if (flavor_ != Flavor::OpenSearch2) res.set_header("X-Elastic-Product", "Elasticsearch");
   if (!authorized(req, res)) return;

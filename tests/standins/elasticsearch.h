@@ -86,6 +86,7 @@ class ElasticsearchStandIn {
   std::vector<std::string> indices() const;
   size_t documentCount() const;
   int bulkRequests() const;
+  uint64_t bulkBytes() const;  // request bodies received, as sent (compressed or not)
   int infoRequests() const;
   int conflicts() const;  // creates answered 409
   std::vector<std::string> requestHeaders(const std::string& name) const;  // of bulk requests
@@ -124,6 +125,7 @@ class ElasticsearchStandIn {
   bool fast_ = false;
   size_t fast_count_ = 0;
   int bulk_requests_ = 0, info_requests_ = 0, conflicts_ = 0;
+  uint64_t bulk_bytes_ = 0;
   uint64_t next_auto_id_ = 0;
   std::vector<httplib::Headers> bulk_headers_;
   simdjson::dom::parser action_parser_, source_parser_;  // reused: requests are served under mu_

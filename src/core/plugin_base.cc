@@ -37,14 +37,10 @@ StopToken::StopToken() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
 StopToken::~StopToken() { ::close(fd_); }
 
 void StopToken::requestStop() {
+  stopped_.store(true, std::memory_order_release);
   uint64_t one = 1;
   ssize_t ignored = ::write(fd_, &one, sizeof(one));
   (void)ignored;
-}
-
-bool StopToken::stopRequested() const {
-  struct pollfd p{fd_, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
 }
 
 bool StopToken::sleepFor(double seconds) const {

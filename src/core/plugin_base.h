@@ -5,6 +5,7 @@
 // (start/stop/checkState, called on the main thread), where batches go (EventSink) and how a
 // thread learns it should stop (StopToken). Part of the plugin API (core/plugin_api.h).
 
+#include <atomic>
 #include <memory>
 #include <string_view>
 
@@ -36,7 +37,8 @@ class StopToken {
   StopToken& operator=(const StopToken&) = delete;
 
   void requestStop();
-  bool stopRequested() const;
+  // An atomic load, no system call: input loops ask it on every turn.
+  bool stopRequested() const { return stopped_.load(std::memory_order_acquire); }
   // A descriptor that becomes readable on stop (for poll()).
   int fd() const { return fd_; }
   // Sleeps up to `seconds`; returns false if woken by a stop request.
@@ -44,6 +46,7 @@ class StopToken {
 
  private:
   int fd_;
+  std::atomic<bool> stopped_{false};
 };
 
 class Plugin {

@@ -2,7 +2,9 @@
 """Runs sluice until a pos_file shows every input file read to its end (or, with
 `--count FILE N`, until FILE holds a number >= N: documents a stand-in stored); prints wall
 time, CPU time (user + system, from /proc/PID/stat), peak RSS (VmHWM, KiB), then user and
-system CPU apart. Used by bench/run_*.sh."""
+system CPU apart. Used by bench/run_*.sh. With SLUICE_BENCH_PERF=FILE in the environment,
+`perf record -F 499 -g` follows sluice into FILE while it runs; with SLUICE_BENCH_SMAPS=FILE,
+its /proc/PID/smaps at the highest RSS seen is kept in FILE (where the memory is)."""
 import os, signal, subprocess, sys, time
 
 def cpu_split(pid):
@@ -44,12 +46,29 @@ def main():
         finished = lambda: done(pos_file, sizes)
     start = time.monotonic()
     proc = subprocess.Popen(cmd)
+    perf = None
+    if os.environ.get("SLUICE_BENCH_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-p", str(proc.pid),
+                                 "-o", os.environ["SLUICE_BENCH_PERF"]], stdout=subprocess.DEVNULL)
+    smaps, top = os.environ.get("SLUICE_BENCH_SMAPS"), 0
     while not finished():
         if proc.poll() is not None:
             sys.exit("sluice exited early")
+        if smaps:
+            try:
+                rss = int(open(f"/proc/{proc.pid}/statm").read().split()[1])
+                if rss > top:
+                    top = rss
+                    data = open(f"/proc/{proc.pid}/smaps").read()
+                    open(smaps, "w").write(data)
+            except OSError:
+                pass
         time.sleep(0.01)
     wall = time.monotonic() - start
     (user, sys_), hwm = cpu_split(proc.pid), hwm_kib(proc.pid)
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
     proc.send_signal(signal.SIGTERM)
     proc.wait()
     print(f"{wall:.3f} {user + sys_:.3f} {hwm} {user:.3f} {sys_:.3f}")

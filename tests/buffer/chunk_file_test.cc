@@ -202,9 +202,10 @@ TEST(Crc32cTest, KnownVectors) {
 }
 
 // Every length from 0 to 300 at every alignment 0..7: the 8-byte steps and the byte tail of
-// the SSE4.2 path (or the table path on a processor without it) against the bitwise reference.
+// the SSE4.2 path (or the table path on a processor without it) against the bitwise reference;
+// then lengths around the SSE4.2 path's three-block steps (3 x 128 and 3 x 4096 bytes).
 TEST(Crc32cTest, MatchesTheBitwiseDefinitionAtEveryLengthAndAlignment) {
-  std::string data(400, '\0');
+  std::string data(30000, '\0');
   uint32_t x = 12345;
   for (char& c : data) {
     x = x * 1103515245u + 12345u;
@@ -216,6 +217,15 @@ TEST(Crc32cTest, MatchesTheBitwiseDefinitionAtEveryLengthAndAlignment) {
       ASSERT_EQ(crc32Of(piece), crc32cReference(piece)) << "offset " << offset << " length " << len;
       // Both paths, whichever crc32Of picks here: the table always, SSE4.2 where present.
       ASSERT_EQ(crc32OfTable(piece), crc32cReference(piece)) << "table, offset " << offset << " length " << len;
+      if (crc32HasSse42()) {
+        ASSERT_EQ(crc32OfSse42(piece), crc32OfTable(piece)) << "sse4.2, offset " << offset << " length " << len;
+      }
+    }
+  }
+  for (size_t offset = 0; offset < 8; offset += 3) {
+    for (size_t len : {383, 384, 385, 767, 768, 769, 1439, 1440, 1447, 12287, 12288, 12289, 12288 + 384 + 13, 29000}) {
+      std::string_view piece(data.data() + offset, len);
+      ASSERT_EQ(crc32Of(piece), crc32cReference(piece)) << "offset " << offset << " length " << len;
       if (crc32HasSse42()) {
         ASSERT_EQ(crc32OfSse42(piece), crc32OfTable(piece)) << "sse4.2, offset " << offset << " length " << len;
       }

@@ -58,7 +58,7 @@ class FileChunk {
   static Result<std::unique_ptr<FileChunk>> create(const std::string& dir, ChunkKey key, SyncPolicy sync);
   ~FileChunk();
 
-  // Appends one frame per event: `bytes` split at `ends`, in one write().
+  // Appends one frame per event: `bytes` split at `ends`, with writev() (512 frames a call).
   Status append(std::string_view bytes, std::span<const uint32_t> ends);
   // Seals: renames to the queued name and updates the metadata. Cheap: the input's thread
   // calls it when a chunk fills.
@@ -97,6 +97,7 @@ class FileChunk {
  private:
   FileChunk(std::string dir, ChunkMeta meta, SyncPolicy sync);
   std::string metaPath() const { return dir_ + "/" + meta_.id + ".meta"; }
+  Status readTextInto(ChunkData& out) const;  // readInto() of an uncompressed chunk
   std::string pathFor(bool sealed) const { return dir_ + "/" + meta_.id + (sealed ? ".q.chunk" : ".b.chunk"); }
 
   std::string dir_;
@@ -105,7 +106,6 @@ class FileChunk {
   std::string chunk_path_;
   int fd_ = -1;
   uint64_t file_size_ = 0;
-  std::string frames_;  // reused frame buffer for append
 };
 
 // Creates `dir` (and its parents, 0700) if missing and checks that a file can be made in it:

@@ -3,7 +3,8 @@
 `--count FILE N`, until FILE holds a number >= N: documents a stand-in stored); prints wall
 time, CPU time (user + system, from /proc/PID/stat), peak RSS (VmHWM, KiB), then user and
 system CPU apart. Used by bench/run_*.sh. With SLUICE_BENCH_PERF=FILE in the environment,
-`perf record -F 499 -g` follows sluice into FILE while it runs; with SLUICE_BENCH_SMAPS=FILE,
+`perf record -F 499 -g` follows sluice into FILE while it runs (SLUICE_BENCH_PERF_HZ and
+SLUICE_BENCH_PERF_CALLS=dwarf change the rate and the call graphs); with SLUICE_BENCH_SMAPS=FILE,
 its /proc/PID/smaps at the highest RSS seen is kept in FILE (where the memory is)."""
 import os, signal, subprocess, sys, time
 
@@ -48,7 +49,9 @@ def main():
     proc = subprocess.Popen(cmd)
     perf = None
     if os.environ.get("SLUICE_BENCH_PERF"):
-        perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-p", str(proc.pid),
+        time.sleep(0.3)  # attached once sluice's threads are there
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", os.environ.get("SLUICE_BENCH_PERF_HZ", "499"),
+                                 "--call-graph", os.environ.get("SLUICE_BENCH_PERF_CALLS", "fp"), "-p", str(proc.pid),
                                  "-o", os.environ["SLUICE_BENCH_PERF"]], stdout=subprocess.DEVNULL)
     smaps, top = os.environ.get("SLUICE_BENCH_SMAPS"), 0
     while not finished():

@@ -497,7 +497,7 @@ void Buffer::takeDueLocked(int64_t now, std::vector<ChunkPtr>& out) {
 }
 
 Status Buffer::dataOf(const Chunk& c, FormattedEvents& out) {
-  if (c.file) return c.file->readInto(out);
+  if (c.file) return c.file->readInto(out);  // (flushLoop appends a file chunk's events itself)
   if (c.meta.compress != "text") {
     auto raw = decompress(compressionFromName(c.meta.compress), c.events.bytes);
     if (!raw) return raw.takeStatus();
@@ -773,10 +773,13 @@ void Buffer::flushLoop() {
         stored_ = stored_ - std::min(stored_, chunk.stored) + now_size;
         chunk.stored = now_size;
       }
-      FormattedEvents& into = data.ends.empty() ? data : part;
-      Status read = dataOf(chunk, into);
+      // A file chunk appends its events to `data` itself (left as it was on an error); a memory
+      // chunk is copied into `data` when first, else through `part`.
+      const bool direct = chunk.file != nullptr;
+      FormattedEvents& into = direct || data.ends.empty() ? data : part;
+      Status read = direct ? chunk.file->appendInto(data) : dataOf(chunk, into);
       if (!read) {
-        into.clear();
+        if (!direct) into.clear();
         unreadable.emplace_back(std::move(taken[k]), read);
         continue;
       }

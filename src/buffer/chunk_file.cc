@@ -530,28 +530,42 @@ Result<ChunkData> FileChunk::read() const {
 }
 
 Status FileChunk::readInto(ChunkData& out) const {
-  if (meta_.compress == "text") return readTextInto(out);
-  Status s = readWholeInto(chunk_path_, out.bytes);
+  out.bytes.clear();
+  out.ends.clear();
+  return appendInto(out);
+}
+
+Status FileChunk::appendInto(ChunkData& out) const {
+  if (meta_.compress == "text") return appendTextInto(out);
+  ChunkData own;
+  Status s = readWholeInto(chunk_path_, own.bytes);
   if (!s) return s;
-  auto raw = decompress(compressionFromName(meta_.compress), out.bytes);
+  auto raw = decompress(compressionFromName(meta_.compress), own.bytes);
   if (!raw) return raw.takeStatus();
-  out.bytes = std::move(*raw);
-  const size_t framed = out.bytes.size();
-  FrameScan scan = compactFrames(out.bytes, out.ends);
+  own.bytes = std::move(*raw);
+  const size_t framed = own.bytes.size();
+  FrameScan scan = compactFrames(own.bytes, own.ends);
   if (scan.damaged || scan.valid_bytes != framed) {
     return Status::corruption("chunk " + chunk_path_ + " has damaged frames");
   }
+  const auto base = static_cast<uint32_t>(out.bytes.size());
+  out.bytes.append(own.bytes);
+  for (uint32_t e : own.ends) out.ends.push_back(base + e);
   return Status::ok();
 }
 
-Status FileChunk::readTextInto(ChunkData& out) const {
+Status FileChunk::appendTextInto(ChunkData& out) const {
   // The file is read 256 KiB at a time into a buffer that stays in the processor's cache, and
   // each frame's payload is checked there and appended to `out` (one copy of each byte, no
   // zero-filling of `out`); a frame larger than the buffer is read into `out` directly.
   constexpr size_t kWindow = 256 * 1024;
   thread_local std::unique_ptr<char[]> window(new char[kWindow]);
-  out.bytes.clear();
-  out.ends.clear();
+  const size_t base_bytes = out.bytes.size(), base_ends = out.ends.size();
+  auto fail = [&](Status s) {
+    out.bytes.resize(base_bytes);
+    out.ends.resize(base_ends);
+    return s;
+  };
   int fd = ::open(chunk_path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
   struct stat st {};
@@ -559,7 +573,7 @@ Status FileChunk::readTextInto(ChunkData& out) const {
     ::close(fd);
     return Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
   }
-  out.bytes.reserve(static_cast<size_t>(st.st_size));
+  out.bytes.reserve(base_bytes + static_cast<size_t>(st.st_size));
   char* w = window.get();
   uint64_t offset = 0;  // of the file, where the next read starts
   size_t have = 0;      // bytes in the window, from its start
@@ -578,8 +592,9 @@ Status FileChunk::readTextInto(ChunkData& out) const {
   while (true) {
     ssize_t n = readAt(w + have, kWindow - have, offset);
     if (n < 0) {
+      Status e = Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
       ::close(fd);
-      return Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
+      return fail(e);
     }
     offset += static_cast<uint64_t>(n);
     have += static_cast<size_t>(n);
@@ -609,8 +624,9 @@ Status FileChunk::readTextInto(ChunkData& out) const {
       std::memcpy(out.bytes.data() + old, w + pos + kFrameHeaderBytes, in_window);
       ssize_t rest = readAt(out.bytes.data() + old + in_window, len - in_window, offset);
       if (rest < 0) {
+        Status e = Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
         ::close(fd);
-        return Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
+        return fail(e);
       }
       offset += static_cast<uint64_t>(rest);
       if (static_cast<size_t>(rest) != len - in_window ||
@@ -630,7 +646,7 @@ Status FileChunk::readTextInto(ChunkData& out) const {
   ::close(fd);
   // Bytes left over after the last whole frame (a torn write), or a bad frame: as before, a
   // sealed chunk must be whole.
-  if (damaged || have != 0) return Status::corruption("chunk " + chunk_path_ + " has damaged frames");
+  if (damaged || have != 0) return fail(Status::corruption("chunk " + chunk_path_ + " has damaged frames"));
   return Status::ok();
 }
 

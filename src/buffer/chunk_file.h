@@ -70,6 +70,9 @@ class FileChunk {
   Result<ChunkData> read() const;
   // read() into `out`, reusing its memory (a flush thread's buffer: no fresh pages per chunk).
   Status readInto(ChunkData& out) const;
+  // Appends the events to those already in `out` (a flush thread sending several chunks in one
+  // request); on an error `out` is left as it was.
+  Status appendInto(ChunkData& out) const;
   Status saveMeta() const;
   // Deletes the chunk and its metadata (it was delivered).
   Status remove();
@@ -97,7 +100,7 @@ class FileChunk {
  private:
   FileChunk(std::string dir, ChunkMeta meta, SyncPolicy sync);
   std::string metaPath() const { return dir_ + "/" + meta_.id + ".meta"; }
-  Status readTextInto(ChunkData& out) const;  // readInto() of an uncompressed chunk
+  Status appendTextInto(ChunkData& out) const;  // appendInto() of an uncompressed chunk
   std::string pathFor(bool sealed) const { return dir_ + "/" + meta_.id + (sealed ? ".q.chunk" : ".b.chunk"); }
 
   std::string dir_;

@@ -126,11 +126,23 @@ TEST(FileChunkTest, ReadsBackEventsAcrossReadPiecesAndRefusesDamage) {
     f.close();
     auto bad = (*c)->read();
     EXPECT_FALSE(bad.isOk()) << "byte " << at << " of " << size;
+    // Appended to the events of another chunk (one request for several): those stay as they were.
+    ChunkData before;
+    before.bytes = "kept\n";
+    before.ends = {5};
+    EXPECT_FALSE((*c)->appendInto(before).isOk());
+    EXPECT_EQ(events(before), (std::vector<std::string>{"kept\n"}));
     std::fstream g(path, std::ios::binary | std::ios::in | std::ios::out);
     g.seekp(static_cast<std::streamoff>(at));
     g.put(was);
   }
   EXPECT_TRUE((*c)->read().isOk());
+  ChunkData two;
+  ASSERT_TRUE((*c)->appendInto(two).isOk());
+  ASSERT_TRUE((*c)->appendInto(two).isOk());
+  std::vector<std::string> twice = all;
+  twice.insert(twice.end(), all.begin(), all.end());
+  EXPECT_EQ(events(two), twice);
 }
 
 TEST(FileChunkTest, TornLastFrameIsCutNeverMisread) {

@@ -4,6 +4,8 @@
 // The Kubernetes API (or kubelet) as the kubernetes_metadata filter uses it: GETs with the
 // service-account bearer token (read again when the file changes, and after a 401 with one
 // retry), and streamed GETs for watches.
+// Threads: get() is called by the inputs' threads (cache misses, through process()) and by the
+// watch thread at once; clients come from a locked pool. stream() runs on the watch thread.
 
 #include <functional>
 #include <memory>

@@ -4,6 +4,8 @@
 // What the kubernetes_metadata filter learns from the API (Pod and Namespace objects), parsed
 // once per answer, and what an event of a pod's container gets from it: the `docker` and
 // `kubernetes` objects, built once per cache entry and container.
+// Threads: the parsers are pure functions called by the watch thread and by the inputs' threads
+// on a cache miss; a built Contribution is immutable and shared by the batches that point into it.
 
 #include <memory>
 #include <string>

@@ -106,6 +106,9 @@ class LruCache {
 // `watch`, kept fresh by one watch on this node's pods. An unreachable or refusing API never
 // holds events back for long: they pass with what the tag says, and lookups back off.
 // Per event, the work is a copy of what the cache entry built once.
+// Threads: create() and start()/stop() run on the engine's thread; process() on every input's
+// thread at once (the caches under mu_, released while the API is asked); with `watch`, start()
+// starts the filter's watch thread and stop() joins it.
 class KubernetesMetadataFilter final : public Filter {
  public:
   static Result<std::unique_ptr<KubernetesMetadataFilter>> create(const KubernetesMetadataConfig& config,

@@ -31,7 +31,9 @@ struct TailConfig {
 // Fluentd's in_tail: follows files matching `path` (inotify plus a stat timer), survives
 // rotation by rename (the kubelet's), copytruncate, delete-and-recreate, and restarts, and
 // records its position in a Fluentd-format pos_file that advances only after the events before
-// it were accepted downstream. One thread reads every file of the input.
+// it were accepted downstream.
+// Threads: create() and start() run on the engine's thread; run() on the input's own thread,
+// which reads every file of the input (tail_run.h) until the stop token fires.
 class TailInput final : public Input {
  public:
   static Result<std::unique_ptr<TailInput>> create(const TailConfig& config, PluginContext& ctx);

@@ -85,6 +85,9 @@ std::optional<EsVersion> parseVersion(std::string_view body);
 // unrecoverable_error_types). A request refused whole with 400 is split until the bad document
 // is alone; _ids over 512 bytes fail before sending; a 400 naming _type re-learns the version. Documents get a deterministic _id from where the event was read
 // (or what it holds), so a re-read or a resent request never makes a second copy.
+// Threads: create() and start() run on the engine's thread; format() on the inputs' threads
+// (es_format.cc, one batch at a time under format_mu_); write() on the buffer's flush threads,
+// several at once (es_bulk_request.cc), sharing the client pool and the in-flight slots.
 class EsOutput final : public Output {
  public:
   static Result<std::unique_ptr<EsOutput>> create(const EsConfig& config, PluginContext& ctx);

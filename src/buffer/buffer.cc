@@ -295,18 +295,36 @@ void Buffer::sealLocked(Chunk& c) {
   flush_cv_.notify_one();
 }
 
-Status Buffer::roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, bool begun, size_t events) {
+Buffer::WaitTicket::~WaitTicket() {
+  if (id == 0) return;
+  auto& line = buffer.waiting_;
+  const bool first = !line.empty() && line.front() == id;
+  line.erase(std::find(line.begin(), line.end(), id));
+  if (first) buffer.space_cv_.notify_all();
+}
+
+Status Buffer::roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, bool begun, size_t events,
+                          WaitTicket& ticket) {
   need = std::min<uint64_t>(need, total_limit_ ? total_limit_ : UINT64_MAX);  // else: an empty buffer
-  while (full(need)) {
+  for (;;) {
+    const bool no_room = full(need);
+    const bool behind = !waiting_.empty() && waiting_.front() != ticket.id;  // others wait first
+    if (!no_room && !behind) return Status::ok();
     if (!stopping_ && !(overflow_ == Overflow::Block && draining_)) {
-      // Waits for a chunk to be delivered or dropped (space_cv_ is notified then); a group half
-      // in waits even under drop_oldest_chunk when nothing can be dropped (chunks in flight).
-      if (overflow_ == Overflow::DropOldestChunk && dropOldestLocked()) continue;
-      if (overflow_ == Overflow::Block || (begun && overflow_ == Overflow::DropOldestChunk)) {
+      // Waits for a chunk to be delivered or dropped (space_cv_ is notified then), in line
+      // behind the appends that began to wait before; a group half in waits even under
+      // drop_oldest_chunk when nothing can be dropped (chunks in flight).
+      if (no_room && !behind && overflow_ == Overflow::DropOldestChunk && dropOldestLocked()) continue;
+      if (overflow_ == Overflow::Block || (begun && overflow_ == Overflow::DropOldestChunk) || !no_room) {
+        if (ticket.id == 0) {
+          ticket.id = ++last_ticket_;
+          waiting_.push_back(ticket.id);
+        }
         space_cv_.wait_for(lock, std::chrono::milliseconds(500));
         continue;
       }
     }
+    if (!no_room) return Status::ok();  // a stop began: the line no longer matters
     // Part of the group is in: the rest follows over the limit (a stop began) rather than the
     // input reading the whole batch again.
     if (begun) return Status::ok();
@@ -321,7 +339,6 @@ Status Buffer::roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, boo
     return Status::unavailable("buffer of " + opts_.output_id + " is full (total_limit_size " +
                                std::to_string(total_limit_) + " bytes)");
   }
-  return Status::ok();
 }
 
 Status Buffer::append(const Batch& batch) {
@@ -356,6 +373,7 @@ Status Buffer::append(const Batch& batch) {
     }
     const size_t n = formatted.ends.size();
     std::unique_lock<std::mutex> lock(mu_);
+    WaitTicket ticket{*this};  // destroyed before `lock`: leaves the line with mu_ held
     // The group goes in piece by piece, a piece being what fits in one chunk, each when there is
     // room for it (Fluentd splits a large write into chunks): a group larger than the whole
     // buffer is never stuck waiting for an empty buffer, and the buffer never goes over
@@ -373,7 +391,7 @@ Status Buffer::append(const Batch& batch) {
         }
         const bool whole = overflow_ == Overflow::ThrowException && next == 0;
         const size_t upto = whole ? n : piece_end;
-        Status room = roomLocked(lock, footprint(upto - next, formatted.ends[upto - 1] - from), next > 0, n - next);
+        Status room = roomLocked(lock, footprint(upto - next, formatted.ends[upto - 1] - from), next > 0, n - next, ticket);
         if (!room) return room;
       }
       auto staged = stagedFor(key);

@@ -142,11 +142,21 @@ class Buffer {
   Result<Chunk*> stagedFor(const ChunkKey& key);  // REQUIRES: mu_
   void sealLocked(Chunk& c);                     // REQUIRES: mu_; logs and counts its errors
   bool full(uint64_t incoming) const;            // REQUIRES: mu_
+  // An append's place in the line of appends waiting for room: blocked appends are served in
+  // the order they began to wait, so a stream of small batches cannot starve a large one. The
+  // destructor (run with mu_ held) leaves the line and wakes the next in it.
+  struct WaitTicket {
+    Buffer& buffer;
+    uint64_t id = 0;  // 0: not waiting in line
+    ~WaitTicket();
+  };
   // Until `need` bytes fit under total_limit_size (or, more than the whole buffer, it is
-  // empty): waits (block), drops (drop_oldest_chunk) or refuses the group's remaining `events`
-  // (throw_exception, a stop). `begun`: part of the group is in; it is then never refused.
-  // REQUIRES: mu_ (held by `lock`, released while waiting)
-  Status roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, bool begun, size_t events);
+  // empty) and no append that began to wait earlier is still waiting: waits (block), drops
+  // (drop_oldest_chunk) or refuses the group's remaining `events` (throw_exception, a stop).
+  // `begun`: part of the group is in; it is then never refused. REQUIRES: mu_ (held by `lock`,
+  // released while waiting)
+  Status roomLocked(std::unique_lock<std::mutex>& lock, uint64_t need, bool begun, size_t events,
+                    WaitTicket& ticket);
   bool dropOldestLocked();                       // REQUIRES: mu_
   void flushLoop();
   void sealDueLocked(int64_t now);               // REQUIRES: mu_
@@ -190,6 +200,8 @@ class Buffer {
   std::deque<ChunkPtr> queue_;     // guarded by mu_
   uint64_t stored_ = 0;            // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
+  std::deque<uint64_t> waiting_;   // guarded by mu_: WaitTicket ids, the first is served first
+  uint64_t last_ticket_ = 0;       // guarded by mu_
   bool draining_ = false;          // guarded by mu_: a stop began; block waits no more
   bool last_run_ = false;          // guarded by mu_: the stop is for good (flushForShutdown)
   int64_t shutdown_deadline_ns_ = 0;  // guarded by mu_

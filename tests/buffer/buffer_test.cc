@@ -632,12 +632,10 @@ TEST(BufferTest, BlockWaitsForRoomAndLosesNothing) {
 
 // A batch larger than the whole buffer goes in chunk by chunk as room frees up (Fluentd splits
 // a large write into chunks): never stuck behind a buffer that other inputs keep from being
-// empty, never more than one chunk over total_limit_size, nothing lost or refused.
-// DISABLED: on a quiet machine the trickle takes every byte a delivery frees before the large
-// batch's next piece does (appends blocked on a full buffer are not served in order), so the
-// large batch can starve; it passed only under load. Needs FIFO order among blocked appends
-// (issue 13, left open). Run with --gtest_also_run_disabled_tests.
-TEST(BufferTest, DISABLED_ABatchLargerThanTheBufferGoesInChunkByChunk) {
+// empty, never more than one chunk over total_limit_size, nothing lost or refused. Blocked
+// appends are served in order: the trickle cannot take every byte a delivery frees before the
+// large batch's next piece does (it did, on a quiet machine, before they were).
+TEST(BufferTest, ABatchLargerThanTheBufferGoesInChunkByChunk) {
   Harness h;
   BufferConfig c = config();
   c.chunk_limit_size.bytes = 100;

@@ -8,6 +8,9 @@ SLUICE_BENCH_PERF_CALLS=dwarf change the rate and the call graphs); with SLUICE_
 its /proc/PID/smaps at the highest RSS seen is kept in FILE (where the memory is)."""
 import os, signal, subprocess, sys, time
 
+# Every sluice started here serves its monitor on a free port: runs side by side never collide.
+os.environ.setdefault("SLUICE_MONITOR_PORT", "0")
+
 def cpu_split(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()

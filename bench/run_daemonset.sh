@@ -17,6 +17,8 @@
 #                        smoke run); default: build ./build with scripts/build.sh
 # Exits 1 when a run stored another number of documents than LINES (lost or duplicated).
 set -euo pipefail
+# Every sluice run here serves its monitor on a free port, so runs side by side never collide.
+export SLUICE_MONITOR_PORT="${SLUICE_MONITOR_PORT:-0}"
 cd "$(dirname "$0")/.."
 lines=${1:-1000000}
 nfiles=${2:-8}

@@ -5,6 +5,8 @@
 # Prints wall time, CPU time (user+sys), lines/s and peak RSS for each of 3 runs.
 #   bash bench/run_stdin_file.sh [LINES]
 set -euo pipefail
+# Every sluice run here serves its monitor on a free port, so runs side by side never collide.
+export SLUICE_MONITOR_PORT="${SLUICE_MONITOR_PORT:-0}"
 cd "$(dirname "$0")/.."
 lines=${1:-1000000}
 bash scripts/build.sh sluice sluice_gen >/dev/null

@@ -4,6 +4,8 @@
 # next to the floor program (reads, memchr split, CRI strip, simdjson parse only).
 #   bash bench/run_tail_cri.sh [LINES] [FILES]
 set -euo pipefail
+# Every sluice run here serves its monitor on a free port, so runs side by side never collide.
+export SLUICE_MONITOR_PORT="${SLUICE_MONITOR_PORT:-0}"
 cd "$(dirname "$0")/.."
 lines=${1:-2000000}
 nfiles=${2:-8}

@@ -3,6 +3,8 @@
 # or, with RATE > 0, a trickle of RATE lines a second, each into a file picked at random.
 #   bash bench/run_tail_idle.sh [FILES] [SECONDS] [RATE]
 set -euo pipefail
+# Every sluice run here serves its monitor on a free port, so runs side by side never collide.
+export SLUICE_MONITOR_PORT="${SLUICE_MONITOR_PORT:-0}"
 cd "$(dirname "$0")/.."
 n=${1:-1000}
 secs=${2:-20}

@@ -24,7 +24,7 @@ namespace sluice {
 
 // `<system> <monitor>`: see systemParams() in engine/pipeline.cc for the documented defaults.
 struct MonitorConfig {
-  bool enable = false;
+  bool enable = true;   // -c without <monitor> serves it; quick mode turns it off
   std::string bind = "127.0.0.1";
   int64_t port = 24231;
   double ready_max_buffer_fill = 0;  // 0: a full buffer does not make /readyz fail

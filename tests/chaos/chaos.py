@@ -28,6 +28,9 @@ import tempfile
 import threading
 import time
 
+# Every sluice started here serves its monitor on a free port: runs side by side never collide.
+os.environ.setdefault("SLUICE_MONITOR_PORT", "0")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PODS = 4

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "monitor/monitor_server.h"
+#include "monitor/monitor_support.h"
 #include "support/http_server.h"
 #include "support/test_support.h"
 
@@ -28,9 +29,7 @@ using testing::TempDir;
 using testing::waitFor;
 using testing::writeFile;
 
-std::string url(int port, std::string_view path) {
-  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
-}
+std::string url(int port, std::string_view path) { return testing::localUrl(port, path); }
 
 TEST(MonitorServerTest, ServesTheRegistryAndReadiness) {
   MetricsRegistry registry;
@@ -77,14 +76,18 @@ TEST(MonitorServerTest, HelpTextIsEscaped) {
   EXPECT_NE(text.find("\nsluice_test_gauge -3\n"), std::string::npos) << text;
 }
 
-// A config that tails `lines.log` from its head into null, with the monitor on `port`.
-std::string tailConfig(const TempDir& dir, int port) {
-  return "<system>\n  <monitor>\n    port " + std::to_string(port) +
-         "\n  </monitor>\n</system>\n"
-         "<source>\n  @type tail\n  @id in_lines\n  path " + dir.file("lines.log") +
+// A config that tails `lines.log` from its head into null.
+std::string tailSources(const TempDir& dir) {
+  return "<source>\n  @type tail\n  @id in_lines\n  path " + dir.file("lines.log") +
          "\n  pos_file " + dir.file("lines.pos") +
          "\n  read_from_head true\n  tag lines\n  <parse>\n    @type none\n  </parse>\n</source>\n"
          "<match **>\n  @type null\n  @id out_null\n</match>\n";
+}
+
+// The same, with the monitor on `port`.
+std::string tailConfig(const TempDir& dir, int port) {
+  return "<system>\n  <monitor>\n    port " + std::to_string(port) + "\n  </monitor>\n</system>\n" +
+         tailSources(dir);
 }
 
 std::string numberedLines(int n) {
@@ -94,20 +97,17 @@ std::string numberedLines(int n) {
 }
 
 // The port sluice logged it listens on (the tests ask for port 0), or 0 before it has.
-int loggedMonitorPort(const std::string& err_path) {
-  const std::string key = "Monitor listening on http://127.0.0.1:";
-  std::string err = readFile(err_path);
-  size_t at = err.find(key);
-  return at == std::string::npos ? 0 : std::atoi(err.c_str() + at + key.size());
-}
+int loggedMonitorPort(const std::string& err_path) { return testing::loggedPort(err_path); }
 
 constexpr const char* kReceived =
     "sluice_input_received_records_total{plugin_id=\"in_lines\",type=\"tail\"} ";
 
+// The config has no <monitor>: README says that with a config file sluice serves the monitor,
+// `<monitor>` only changes it (the test suite's $SLUICE_MONITOR_PORT=0 moves it off 24231).
 TEST(MonitorProcessTest, ScrapesARunningSluice) {
   TempDir dir;
   writeFile(dir.file("lines.log"), numberedLines(250));
-  writeFile(dir.file("c.conf"), tailConfig(dir, 0));
+  writeFile(dir.file("c.conf"), tailSources(dir));
   SluiceProcess p({"-c", dir.file("c.conf"), "--log-level", "info"}, dir.file("stdout"));
   int port = 0;
   ASSERT_TRUE(waitFor([&] { return (port = loggedMonitorPort(dir.file("stdout.err"))) > 0; }))

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kafka2 output against librdkafka's mock cluster (real brokers speaking the Kafka
+// protocol on 127.0.0.1, in this process): messages are consumed back with librdkafka's
+// consumer and counted; broker errors are injected, leaders moved, the producer failed.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "buffer/buffer.h"
+#include "plugins/out_kafka2/kafka2_output.h"
+#include "plugins/out_kafka2/kafka_line.h"
+#include "plugins/out_kafka2/kafka_mock_support.h"
+#include "support/buffer_support.h"
+#include "support/test_support.h"
+
+namespace sluice::plugins::out_kafka2 {
+namespace {
+
+using testing::consumeAll;
+using testing::Consumed;
+using testing::MockKafka;
+using sluice::testing::PluginFactory;
+using sluice::testing::TempDir;
+using sluice::testing::waitFor;
+
+constexpr int64_t kTime = 1795309323LL * kNanosPerSecond;  // 2026-11-22T01:02:03Z
+
+struct Formatted {
+  FormattedEvents events;
+  ChunkView view() const { return ChunkView(events.bytes, events.ends, nullptr); }
+};
+
+// Events {"n":from..to-1} plus `extra` members, formatted by `out`.
+Formatted formatRange(Output& out, int from, int to, const std::string& extra = "", std::string_view tag = "app") {
+  Batch b;
+  for (int i = from; i < to; ++i) {
+    b.add(tag, kTime + int64_t(i) * 1000000,
+          *parseJson("{\"n\":" + std::to_string(i) + extra + "}", b.arena()));
+  }
+  Formatted f;
+  out.format(b, f.events);
+  return f;
+}
+
+// A chunk holding only events `which` of `f`.
+Formatted subset(const Formatted& f, const std::vector<size_t>& which) {
+  Formatted s;
+  for (size_t i : which) {
+    s.events.bytes.append(f.view().event(i));
+    s.events.endEvent();
+  }
+  return s;
+}
+
+// n → how many times it is in `msgs` (values are JSON objects with "n").
+std::map<int, int> countN(const std::vector<Consumed>& msgs) {
+  std::map<int, int> seen;
+  for (const Consumed& c : msgs) {
+    size_t at = c.value.find("\"n\":");
+    if (at != std::string::npos) ++seen[std::atoi(c.value.c_str() + at + 4)];
+  }
+  return seen;
+}
+
+uint32_t crc32(std::string_view s) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+class Kafka2Test : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(kafka_.ok()); }
+  std::unique_ptr<Kafka2Output> make(const std::string& body) {
+    auto out = factory_.mustMake<Kafka2Output>(PluginKind::Output, "kafka2",
+                                               "brokers " + kafka_.bootstraps() + "\n" + body);
+    EXPECT_TRUE(out->start().isOk());
+    return out;
+  }
+  std::vector<Consumed> consume(const std::string& topic, int partitions) {
+    std::string error;
+    auto msgs = consumeAll(kafka_.bootstraps(), topic, partitions, &error);
+    EXPECT_EQ(error, "");
+    return msgs;
+  }
+  MockKafka kafka_{3};
+  PluginFactory factory_;
+};
+
+TEST(Kafka2ConfigTest, BadConfigurationIsRefusedWithTheReason) {
+  PluginFactory f;
+  auto error = [&](const std::string& body) {
+    auto p = f.make(PluginKind::Output, "kafka2", body);
+    return p.isOk() ? std::string("accepted") : p.status().message();
+  };
+  EXPECT_NE(error("brokers k1:9092,k2:nope").find("bad port in 'k2:nope'"), std::string::npos);
+  EXPECT_NE(error("brokers :9092").find("bad host"), std::string::npos);
+  EXPECT_NE(error("brokers ,").find("no broker given"), std::string::npos);
+  EXPECT_NE(error("required_acks 1").find("idempotent producer needs -1"), std::string::npos);
+  EXPECT_EQ(error("required_acks 1\nidempotent false"), "accepted");
+  EXPECT_NE(error("max_send_retries 0").find("needs at least 1"), std::string::npos);
+  EXPECT_NE(error("compression_codec brotli").find("brotli"), std::string::npos);
+  EXPECT_NE(error("rdkafka_options {\"no.such.property\":\"1\"}").find("no.such.property"), std::string::npos);
+  EXPECT_NE(error("rdkafka_options {\"linger.ms\":\"soon\"}").find("linger.ms"), std::string::npos);
+  EXPECT_EQ(error("rdkafka_options {\"linger.ms\":\"20\"}"), "accepted");
+  EXPECT_NE(error("use_default_for_unknown_topic true").find("needs default_topic"), std::string::npos);
+  EXPECT_NE(error("record_key $.a[").find("record_key"), std::string::npos);
+  EXPECT_NE(error("default_partition -4").find("not a partition number"), std::string::npos);
+  EXPECT_NE(error("username u").find("go together"), std::string::npos);
+  EXPECT_NE(error("scram_mechanism md5\nusername u\npassword p").find("sha256 or sha512"), std::string::npos);
+  EXPECT_NE(error("ssl_client_cert /c.pem").find("go together"), std::string::npos);
+  EXPECT_NE(error("partitioner_hash_function fnv").find("fnv"), std::string::npos);
+}
+
+TEST(Kafka2ConfigTest, FluentdSettingsBecomeLibrdkafkaProperties) {
+  Kafka2Config c;
+  c.brokers = {"k1:9092", " k2:9093 "};
+  c.client_id = "fluentd";
+  c.idempotent = true;
+  c.required_acks = -1;
+  c.max_send_retries = 3;
+  c.compression_codec = "zstd";
+  c.delivery_timeout.seconds = 60;
+  c.ack_timeout.seconds = 5;
+  c.username = "u";
+  c.password = "p";
+  c.scram_mechanism = "sha512";
+  c.ssl_ca_cert = "/ca.pem";
+  c.rdkafka_options = {{"linger.ms", "20"}};
+  auto s = producerSettings(c);
+  ASSERT_TRUE(s.isOk()) << s.status().message();
+  std::map<std::string, std::string> m(s->begin(), s->end());
+  EXPECT_EQ(m["bootstrap.servers"], "k1:9092,k2:9093");
+  EXPECT_EQ(m["enable.idempotence"], "true");
+  EXPECT_EQ(m["acks"], "-1");
+  EXPECT_EQ(m["message.send.max.retries"], "3");
+  EXPECT_EQ(m["compression.codec"], "zstd");
+  EXPECT_EQ(m["message.timeout.ms"], "60000");
+  EXPECT_EQ(m["request.timeout.ms"], "5000");
+  EXPECT_EQ(m["security.protocol"], "sasl_ssl");
+  EXPECT_EQ(m["sasl.mechanisms"], "SCRAM-SHA-512");
+  EXPECT_EQ(m["ssl.ca.location"], "/ca.pem");
+  EXPECT_EQ(m["linger.ms"], "20");
+}
+
+TEST(Kafka2FormatTest, TopicKeysHeadersAndExclusionsAsFluentPluginKafka) {
+  PluginFactory f;
+  auto out = f.mustMake<Kafka2Output>(PluginKind::Output, "kafka2",
+                                      "default_topic fallback\nuse_event_time true\nexclude_topic_key true\n"
+                                      "exclude_message_key true\nexclude_fields $.secret,$.k8s.token\n"
+                                      "headers_from_record pod:$.k8s.pod,gone:$.nothing,mk:$.message_key\n");
+  Batch b;
+  b.add("app", kTime + 5'000'000, *parseJson(R"({"topic":"orders","message_key":"k1","partition_key":"pk","partition":2,"n":1,"secret":"x","k8s":{"pod":"p-1","token":"t"}})", b.arena()));
+  b.add("app", kTime, *parseJson(R"({"n":2,"topic":"","message_key":7})", b.arena()));
+  b.add("app", kTime, *parseJson(R"({"n":3,"partition":"x"})", b.arena()));
+  FormattedEvents fe;
+  out->format(b, fe);
+  ChunkView v(fe.bytes, fe.ends, nullptr);
+  ASSERT_EQ(v.events(), 3u);
+  Arena arena;
+  KafkaMessage m;
+  ASSERT_EQ(decodeLine(v.event(0), arena, m), nullptr) << v.event(0);
+  EXPECT_EQ(m.topic, "orders");
+  EXPECT_EQ(m.partition, 2);
+  EXPECT_TRUE(m.has_key);
+  EXPECT_EQ(m.key, "k1");
+  EXPECT_EQ(m.partition_key, "pk");
+  EXPECT_EQ(m.timestamp_ms, kTime / 1000000 + 5);
+  ASSERT_EQ(m.headers.size(), 3u);
+  EXPECT_EQ(m.headers[0].value, "p-1");
+  EXPECT_TRUE(m.headers[1].null);
+  EXPECT_TRUE(m.headers[2].null) << "read after exclude_message_key, as Fluentd does";
+  // topic and message_key left out, partition fields kept, exclude_fields applied (nested too).
+  EXPECT_EQ(m.value, R"({"partition_key":"pk","partition":2,"n":1,"k8s":{"pod":"p-1"}})");
+  ASSERT_EQ(decodeLine(v.event(1), arena, m), nullptr) << v.event(1);
+  EXPECT_EQ(m.topic, "fallback");  // an empty topic field counts as none
+  EXPECT_EQ(m.key, "7");
+  EXPECT_EQ(m.partition, -1);
+  ASSERT_EQ(decodeLine(v.event(2), arena, m), nullptr) << v.event(2);
+  EXPECT_NE(m.error.find("not a partition number"), std::string_view::npos);
+  EXPECT_EQ(b.events()[0].record.find("secret") != nullptr, true) << "the batch's records are not changed";
+
+  // <buffer tag>: the chunk keys do not name topic, so Fluentd would not read the field either.
+  auto by_tag = f.mustMake<Kafka2Output>(PluginKind::Output, "kafka2", "<buffer tag>\n</buffer>\n");
+  FormattedEvents fe2;
+  by_tag->format(b, fe2);
+  ASSERT_EQ(decodeLine(ChunkView(fe2.bytes, fe2.ends, nullptr).event(0), arena, m), nullptr);
+  EXPECT_EQ(m.topic, "app");
+}
+
+TEST(Kafka2FormatTest, RecordKeyLimitsTemplatedTopicAndOtherFormats) {
+  PluginFactory f;
+  auto out = f.mustMake<Kafka2Output>(PluginKind::Output, "kafka2",
+                                      "topic logs-${tag[1]}\nrecord_key $.data\nmax_send_limit_bytes 40\n");
+  Batch b;
+  b.add("k8s.web", kTime, *parseJson(R"({"data":{"a":1},"meta":1})", b.arena()));
+  b.add("k8s.db", kTime, *parseJson(R"({"meta":1})", b.arena()));
+  b.add("k8s.db", kTime, *parseJson(R"({"data":{"big":"0123456789012345678901234567890123456789"}})", b.arena()));
+  FormattedEvents fe;
+  out->format(b, fe);
+  ChunkView v(fe.bytes, fe.ends, nullptr);
+  Arena arena;
+  KafkaMessage m;
+  ASSERT_EQ(decodeLine(v.event(0), arena, m), nullptr);
+  EXPECT_EQ(m.topic, "logs-web");
+  EXPECT_EQ(m.value, R"({"a":1})");
+  ASSERT_EQ(decodeLine(v.event(1), arena, m), nullptr);
+  EXPECT_NE(m.error.find("record_key $.data is not in the record"), std::string_view::npos);
+  EXPECT_EQ(m.value, R"({"meta":1})") << "the record is kept for the dead letter";
+  ASSERT_EQ(decodeLine(v.event(2), arena, m), nullptr);
+  EXPECT_NE(m.error.find("exceeds max_send_limit_bytes"), std::string_view::npos);
+
+  auto ltsv = f.mustMake<Kafka2Output>(PluginKind::Output, "kafka2", "<format>\n @type ltsv\n</format>\n");
+  FormattedEvents fl;
+  ltsv->format(b, fl);
+  ASSERT_EQ(decodeLine(ChunkView(fl.bytes, fl.ends, nullptr).event(1), arena, m), nullptr);
+  EXPECT_EQ(m.value, "meta:1\n");
+}
+
+TEST(Kafka2LineTest, DecodesEscapesAndRefusesAnythingElse) {
+  Arena arena;
+  KafkaMessage m;
+  ASSERT_EQ(decodeLine(R"({"topic":"t\u00e9\ud83d\ude00","key":"a\"b\\c\n","headers":{"h":"\u0000x"},"value":{"v":1}})", arena, m),
+            nullptr);
+  EXPECT_EQ(m.topic, "t\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(m.key, "a\"b\\c\n");
+  EXPECT_EQ(m.headers[0].value, std::string_view("\0x", 2));
+  EXPECT_EQ(m.value, R"({"v":1})");
+  for (std::string_view bad : {"", "{}", "not json", R"({"topic":"t"})", R"({"topic":"t","value":})",
+                               R"({"topic":"t,"value":1})", R"({"topic":"t","partition":-1,"value":1})",
+                               R"({"topic":"t","partition":99999999999,"value":1})", R"({"topic":"t\x","value":1})",
+                               R"({"topic":"t","headers":{"a":1},"value":1})", R"({"topic":"t","value_text":"a"x})"}) {
+    EXPECT_NE(decodeLine(bad, arena, m), nullptr) << bad;
+  }
+  // Random damage to a valid line: refused or read, never a crash or a read out of bounds.
+  std::string good = R"({"topic":"t","partition":1,"key":"k","partition_key":"p","timestamp":5,"headers":{"a":"b","c":null},"value":{"x":"y"}})";
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = good;
+    for (int k = 0; k < 1 + int(rng() % 4); ++k) {
+      switch (rng() % 3) {
+        case 0: s[rng() % s.size()] = static_cast<char>(rng()); break;
+        case 1: s.erase(rng() % s.size(), 1 + rng() % 5); break;
+        default: s.insert(rng() % s.size(), 1, "\"\\{},:u"[rng() % 7]); break;
+      }
+      if (s.empty()) s = "x";
+    }
+    arena.reset();
+    (void)decodeLine(s, arena, m);
+  }
+}
+
+TEST_F(Kafka2Test, DeliversEveryMessageOnceWithKeysHeadersPartitionsAndTimes) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 4, 3));
+  auto out = make("default_topic logs\nuse_event_time true\nheaders env:test,dc:eu\n"
+                  "headers_from_record pod:$.pod\n");
+  constexpr int kEvents = 2000;
+  Formatted f;
+  {
+    Batch b;
+    for (int i = 0; i < kEvents; ++i) {
+      std::string rec = "{\"n\":" + std::to_string(i) + ",\"pod\":\"p" + std::to_string(i % 7) + "\"";
+      if (i % 3 == 0) rec += ",\"message_key\":\"user-" + std::to_string(i % 11) + "\"";
+      if (i % 3 == 1) rec += ",\"partition_key\":\"tenant-" + std::to_string(i % 5) + "\"";
+      b.add("app", kTime + int64_t(i) * 1000000, *parseJson(rec + "}", b.arena()));
+    }
+    out->format(b, f.events);
+  }
+  WriteResult r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  auto msgs = consume("logs", 4);
+  ASSERT_EQ(msgs.size(), size_t(kEvents));
+  auto seen = countN(msgs);
+  EXPECT_EQ(seen.size(), size_t(kEvents));
+  for (const Consumed& c : msgs) {
+    int n = std::atoi(c.value.c_str() + c.value.find("\"n\":") + 4);
+    ASSERT_EQ(c.headers.size(), 3u);
+    EXPECT_EQ(c.headers[0], (std::pair<std::string, std::optional<std::string>>("env", "test")));
+    EXPECT_EQ(c.headers[2].second, "p" + std::to_string(n % 7));
+    EXPECT_EQ(c.timestamp_ms, kTime / 1000000 + n);
+    // crc32 of the partition key, else of the message key: ruby-kafka's partitioner.
+    if (n % 3 == 0) {
+      EXPECT_EQ(c.key, "user-" + std::to_string(n % 11));
+      EXPECT_EQ(c.partition, int32_t(crc32("user-" + std::to_string(n % 11)) % 4));
+    } else if (n % 3 == 1) {
+      EXPECT_FALSE(c.key.has_value());
+      EXPECT_EQ(c.partition, int32_t(crc32("tenant-" + std::to_string(n % 5)) % 4));
+    }
+  }
+  EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_messages_total"), kEvents);
+}
+
+// Errors injected into the brokers' produce responses: librdkafka retries them itself
+// (max_send_retries) and the idempotent producer keeps every message once and in order.
+TEST_F(Kafka2Test, InjectedBrokerErrorsAreRetriedWithoutDuplicates) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 2, 3));
+  auto out = make("default_topic logs\nmax_send_retries 5\nrdkafka_options {\"retry.backoff.ms\":\"10\"}\n");
+  rd_kafka_mock_push_request_errors(kafka_.cluster(), 0 /* Produce */, 4, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+  Formatted f = formatRange(*out, 0, 500);
+  WriteResult r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  auto seen = countN(consume("logs", 2));
+  EXPECT_EQ(seen.size(), 500u);
+  for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "message " << n;
+}
+
+// More errors than librdkafka's retries: the chunk is answered for retry, and the messages
+// are delivered once when it is written again.
+TEST_F(Kafka2Test, ErrorsBeyondTheRetriesAnswerRetryAndTheResendDuplicatesNothing) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 1, 1));
+  auto out = make("default_topic logs\nmax_send_retries 1\nrdkafka_options {\"retry.backoff.ms\":\"10\"}\n");
+  std::vector<rd_kafka_resp_err_t> errs(20, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors_array(kafka_.cluster(), 0, errs.size(), errs.data());
+  Formatted f = formatRange(*out, 0, 300);
+  WriteResult r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Retry) << r.reason;
+  EXPECT_NE(r.reason.find("300 messages not delivered"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("in-sync replicas"), std::string::npos) << r.reason;
+  EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_delivery_errors_total"), 300);
+  rd_kafka_mock_clear_request_errors(kafka_.cluster(), 0);
+  r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  auto seen = countN(consume("logs", 1));
+  EXPECT_EQ(seen.size(), 300u);
+  for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "message " << n;
+}
+
+// One broker fails every produce request; the partitions it leads fail, the others are
+// delivered: write() answers Partial with exactly the failed messages, and a real file buffer
+// keeps only those (on disk) and retries them alone until the broker recovers.
+TEST_F(Kafka2Test, PartialFailureRetriesOnlyTheFailedMessagesThroughAFileBuffer) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 3, 1));
+  for (int p = 0; p < 3; ++p) rd_kafka_mock_partition_set_leader(kafka_.cluster(), "logs", p, p + 1);
+  auto out = make("default_topic logs\nmax_send_retries 1\nrdkafka_options {\"retry.backoff.ms\":\"10\"}\n");
+  auto numbered = [](int from, int to) {
+    Batch b;
+    for (int i = from; i < to; ++i) {
+      b.add("app", kTime, *parseJson("{\"n\":" + std::to_string(i) + ",\"partition\":" + std::to_string(i % 3) + "}", b.arena()));
+    }
+    return b;
+  };
+  {  // warm up: metadata known, every leader connected
+    Formatted f;
+    out->format(numbered(100000, 100003), f.events);
+    ASSERT_EQ(out->write(f.view()).kind, WriteResult::Kind::Ok);
+  }
+  // Broker 2 (partition 1) fails the next two produce requests: the first try and the retry.
+  auto failBroker2 = [&] {
+    rd_kafka_mock_broker_push_request_error_rtts(kafka_.cluster(), 2, 0, 2, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0,
+                                                 RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0);
+  };
+  failBroker2();
+  Formatted f;
+  out->format(numbered(0, 90), f.events);
+  WriteResult r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  std::vector<size_t> expected;
+  for (size_t i = 1; i < 90; i += 3) expected.push_back(i);
+  EXPECT_EQ(r.retry_events, expected);
+  EXPECT_TRUE(r.failed_events.empty());
+  EXPECT_EQ(r.reason, "30 of 90 messages not delivered: Broker: Not enough in-sync replicas");
+
+  // Through a file buffer: the failed third goes to a chunk of its own, on disk, retried alone.
+  TempDir dir;
+  BufferConfig c = sluice::testing::testBufferConfig("file");
+  c.path = dir.file("buf");
+  sluice::testing::OutputBuffer buf(c, *out, "kafka", dir.file("dead"));
+  ASSERT_TRUE(buf.started());
+  const double errors_before = factory_.metrics().valueForTest("sluice_output_kafka2_delivery_errors_total");
+  failBroker2();
+  ASSERT_TRUE(buf->append(numbered(1000, 1300)).isOk());
+  ASSERT_TRUE(waitFor([&] {
+    auto st = buf->stats();
+    return st.queued_chunks == 0 && st.staged_chunks == 0 &&
+           factory_.metrics().valueForTest("sluice_output_kafka2_messages_total") >= 3 + 60 + 300;
+  }, std::chrono::seconds(60))) << "the retried chunk was not delivered";
+  EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_delivery_errors_total") - errors_before, 100)
+      << "partition 1's hundred messages failed once";
+  auto seen = countN(consume("logs", 3));
+  for (int i = 0; i < 90; ++i) EXPECT_EQ(seen[i], i % 3 == 1 ? 0 : 1) << i;
+  for (int i = 1000; i < 1300; ++i) EXPECT_EQ(seen[i], 1) << i << ": the delivered two thirds were not sent again";
+}
+
+// Partition leaders move between brokers while chunks are being written: librdkafka follows
+// the leaders; every message arrives once.
+TEST_F(Kafka2Test, LeaderChangesMidStreamLoseAndDuplicateNothing) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 4, 3));
+  auto out = make("default_topic logs\n");
+  std::atomic<bool> done{false};
+  std::thread mover([&] {
+    int round = 0;
+    while (!done.load()) {
+      for (int p = 0; p < 4; ++p) rd_kafka_mock_partition_set_leader(kafka_.cluster(), "logs", p, 1 + (p + round) % 3);
+      ++round;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  constexpr int kChunks = 30, kPer = 200;
+  for (int c = 0; c < kChunks; ++c) {
+    Formatted f;
+    {
+      Batch b;
+      for (int i = c * kPer; i < (c + 1) * kPer; ++i) {
+        b.add("app", kTime, *parseJson("{\"n\":" + std::to_string(i) + ",\"message_key\":\"k" + std::to_string(i % 13) + "\"}", b.arena()));
+      }
+      out->format(b, f.events);
+    }
+    WriteResult r = out->write(f.view());
+    for (int attempt = 0; r.kind != WriteResult::Kind::Ok && attempt < 5; ++attempt) {
+      ASSERT_NE(r.kind, WriteResult::Kind::Fail) << r.reason;
+      std::vector<size_t> again = r.retry_events;
+      if (r.kind == WriteResult::Kind::Retry) {
+        again.clear();
+        for (size_t i = 0; i < f.view().events(); ++i) again.push_back(i);
+      }
+      f = subset(f, again);
+      r = out->write(f.view());
+    }
+    ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  }
+  done = true;
+  mover.join();
+  auto seen = countN(consume("logs", 4));
+  EXPECT_EQ(seen.size(), size_t(kChunks * kPer));
+  int duplicates = 0;
+  for (const auto& [n, times] : seen) duplicates += times - 1;
+  EXPECT_EQ(duplicates, 0);
+}
+
+TEST_F(Kafka2Test, UnknownAndInvalidTopicsFallBackToDefaultTopicOrFailAlone) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 1, 1));
+  ASSERT_TRUE(kafka_.createTopic("missing", 1, 1));
+  rd_kafka_mock_topic_set_error(kafka_.cluster(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  // (librdkafka calls a topic unknown once the cluster said so for topic.metadata.propagation.max.ms.)
+  auto out = make("default_topic logs\nuse_default_for_unknown_topic true\n"
+                  "rdkafka_options {\"topic.metadata.propagation.max.ms\":\"300\"}\n");
+  Batch b;
+  b.add("app", kTime, *parseJson(R"({"n":1,"topic":"missing"})", b.arena()));
+  b.add("app", kTime, *parseJson(R"({"n":2,"topic":"../etc/\u001b[2J"})", b.arena()));
+  b.add("app", kTime, *parseJson(R"({"n":3})", b.arena()));
+  Formatted f;
+  out->format(b, f.events);
+  WriteResult r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  EXPECT_EQ(countN(consume("logs", 1)).size(), 3u);
+  EXPECT_GE(factory_.metrics().valueForTest("sluice_output_kafka2_default_topic_fallbacks_total"), 2);
+
+  // Without the fallback, the invalid name fails for good (dead letters), alone.
+  auto strict = make("default_topic logs\n");
+  Formatted g;
+  strict->format(b, g.events);
+  r = strict->write(subset(g, {1, 2}).view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  ASSERT_EQ(r.failed_events.size(), 1u);
+  EXPECT_EQ(r.failed_events[0].first, 0u);
+  EXPECT_NE(r.failed_events[0].second.find("topic name not allowed"), std::string::npos);
+  EXPECT_EQ(r.failed_events[0].second.find('\x1b'), std::string::npos) << "log content reaches the log escaped";
+  EXPECT_TRUE(r.retry_events.empty());
+}
+
+// A fatal producer error (the idempotent producer's sequence broken) replaces the producer:
+// the chunk is retried and the next write goes through a new producer session.
+TEST_F(Kafka2Test, FatalErrorReplacesTheProducer) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 1, 1));
+  auto out = make("default_topic logs\n");
+  ASSERT_EQ(out->write(formatRange(*out, 0, 10).view()).kind, WriteResult::Kind::Ok);
+  rd_kafka_test_fatal_error(out->producerForTest(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "injected by the test");
+  WriteResult r = out->write(formatRange(*out, 10, 20).view());
+  EXPECT_NE(r.kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(out->producerResetsForTest(), 1);
+  r = out->write(formatRange(*out, 10, 20).view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  auto seen = countN(consume("logs", 1));
+  EXPECT_EQ(seen.size(), 20u);
+  EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_producer_resets_total"), 1);
+}
+
+// A chunk of garbage (a damaged dead-letter file replayed, bytes that are not this format):
+// each bad event fails alone with the reason; the good ones are delivered; nothing crashes.
+TEST_F(Kafka2Test, GarbageEventsFailAloneAndNeverCrash) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 1, 1));
+  auto out = make("default_topic logs\n");
+  Formatted good = formatRange(*out, 0, 2);
+  FormattedEvents fe;
+  fe.bytes.append(good.view().event(0));
+  fe.endEvent();
+  for (std::string_view junk : {std::string_view("\x00\xff\x01garbage", 10), std::string_view("{\"topic\":"),
+                                std::string_view("{\"error\":\"record_key missing\",\"value\":{}}\n")}) {
+    fe.bytes.append(junk);
+    fe.endEvent();
+  }
+  fe.bytes.append(good.view().event(1));
+  fe.endEvent();
+  WriteResult r = out->write(ChunkView(fe.bytes, fe.ends, nullptr));
+  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
+  ASSERT_EQ(r.failed_events.size(), 3u);
+  EXPECT_NE(r.failed_events[0].second.find("not a kafka2 event"), std::string::npos);
+  EXPECT_EQ(r.failed_events[2].second, "record_key missing");
+  EXPECT_EQ(countN(consume("logs", 1)).size(), 2u);
+}
+
+// Every broker down: the messages time out (delivery_timeout) and the chunk is retried; once
+// the brokers are back the same chunk goes through.
+TEST_F(Kafka2Test, BrokersDownTimesOutIntoARetryThenDelivers) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 1, 3));
+  auto out = make("default_topic logs\ndelivery_timeout 2s\n");
+  ASSERT_EQ(out->write(formatRange(*out, 0, 5).view()).kind, WriteResult::Kind::Ok);
+  for (int id = 1; id <= 3; ++id) rd_kafka_mock_broker_set_down(kafka_.cluster(), id);
+  Formatted f = formatRange(*out, 5, 50);
+  auto t0 = std::chrono::steady_clock::now();
+  WriteResult r = out->write(f.view());
+  EXPECT_EQ(r.kind, WriteResult::Kind::Retry) << r.reason;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  for (int id = 1; id <= 3; ++id) rd_kafka_mock_broker_set_up(kafka_.cluster(), id);
+  r = out->write(f.view());
+  for (int attempt = 0; r.kind != WriteResult::Kind::Ok && attempt < 10; ++attempt) r = out->write(f.view());
+  ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
+  auto seen = countN(consume("logs", 1));
+  EXPECT_EQ(seen.size(), 50u);
+}
+
+}  // namespace
+}  // namespace sluice::plugins::out_kafka2

@@ -224,8 +224,10 @@ Result<std::vector<std::pair<std::string, std::string>>> producerSettings(const 
   if (c.ssl_client_cert.has_value() != c.ssl_client_cert_key.has_value()) {
     return Status::invalidConfig("ssl_client_cert and ssl_client_cert_key go together");
   }
-  const bool sasl = c.username || c.password;
-  if (sasl && !(c.username && c.password)) return Status::invalidConfig("username and password go together");
+  // Empty counts as unset: configs fill both from the environment, set or not.
+  const bool has_user = c.username && !c.username->empty(), has_password = c.password && !c.password->empty();
+  const bool sasl = has_user || has_password;
+  if (sasl && !(has_user && has_password)) return Status::invalidConfig("username and password go together");
   if (c.scram_mechanism && *c.scram_mechanism != "sha256" && *c.scram_mechanism != "sha512") {
     return Status::invalidConfig("scram_mechanism '" + *c.scram_mechanism + "': sha256 or sha512");
   }

@@ -51,6 +51,31 @@ class MockKafka {
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
 
+// How many messages `topic` holds (the sum of its partitions' watermark spans); -1 when the
+// cluster does not answer.
+inline int64_t messagesIn(const std::string& bootstraps, const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return -1;
+  }
+  int64_t total = 0;
+  for (int p = 0; p < partitions && total >= 0; ++p) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      total += hi - lo;
+    } else {
+      total = -1;
+    }
+  }
+  rd_kafka_destroy(rk);
+  return total;
+}
+
 struct Consumed {
   std::string topic;
   int32_t partition = -1;

@@ -84,6 +84,12 @@ class Kafka2Test : public ::testing::Test {
     EXPECT_TRUE(out->start().isOk());
     return out;
   }
+  // Kafka holds messages n = 0..count-1 of `topic`, each exactly once.
+  void expectEachOnce(const std::string& topic, int partitions, int count) {
+    auto seen = countN(consume(topic, partitions));
+    EXPECT_EQ(seen.size(), size_t(count));
+    for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "message " << n;
+  }
   std::vector<Consumed> consume(const std::string& topic, int partitions) {
     std::string error;
     auto msgs = consumeAll(kafka_.bootstraps(), topic, partitions, &error);
@@ -308,9 +314,7 @@ TEST_F(Kafka2Test, InjectedBrokerErrorsAreRetriedWithoutDuplicates) {
   Formatted f = formatRange(*out, 0, 500);
   WriteResult r = out->write(f.view());
   ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
-  auto seen = countN(consume("logs", 2));
-  EXPECT_EQ(seen.size(), 500u);
-  for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "message " << n;
+  expectEachOnce("logs", 2, 500);
 }
 
 // More errors than librdkafka's retries: the chunk is answered for retry, and the messages
@@ -329,9 +333,7 @@ TEST_F(Kafka2Test, ErrorsBeyondTheRetriesAnswerRetryAndTheResendDuplicatesNothin
   rd_kafka_mock_clear_request_errors(kafka_.cluster(), 0);
   r = out->write(f.view());
   ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
-  auto seen = countN(consume("logs", 1));
-  EXPECT_EQ(seen.size(), 300u);
-  for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "message " << n;
+  expectEachOnce("logs", 1, 300);
 }
 
 // One broker fails every produce request; the partitions it leads fail, the others are
@@ -429,11 +431,7 @@ TEST_F(Kafka2Test, LeaderChangesMidStreamLoseAndDuplicateNothing) {
   }
   done = true;
   mover.join();
-  auto seen = countN(consume("logs", 4));
-  EXPECT_EQ(seen.size(), size_t(kChunks * kPer));
-  int duplicates = 0;
-  for (const auto& [n, times] : seen) duplicates += times - 1;
-  EXPECT_EQ(duplicates, 0);
+  expectEachOnce("logs", 4, kChunks * kPer);
 }
 
 TEST_F(Kafka2Test, UnknownAndInvalidTopicsFallBackToDefaultTopicOrFailAlone) {
@@ -479,8 +477,7 @@ TEST_F(Kafka2Test, FatalErrorReplacesTheProducer) {
   EXPECT_EQ(out->producerResetsForTest(), 1);
   r = out->write(formatRange(*out, 10, 20).view());
   ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
-  auto seen = countN(consume("logs", 1));
-  EXPECT_EQ(seen.size(), 20u);
+  expectEachOnce("logs", 1, 20);
   EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_producer_resets_total"), 1);
 }
 
@@ -524,8 +521,7 @@ TEST_F(Kafka2Test, BrokersDownTimesOutIntoARetryThenDelivers) {
   r = out->write(f.view());
   for (int attempt = 0; r.kind != WriteResult::Kind::Ok && attempt < 10; ++attempt) r = out->write(f.view());
   ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << r.reason;
-  auto seen = countN(consume("logs", 1));
-  EXPECT_EQ(seen.size(), 50u);
+  expectEachOnce("logs", 1, 50);
 }
 
 }  // namespace

@@ -259,8 +259,12 @@ int Engine::run() {
           wake = Wake::Stop;
           break;
         }
-        log.info(std::string("Received ") + (info.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR2") +
-                 ": reloading the configuration (reload " + std::to_string(generation + 1) + ").");
+        const std::string name = info.ssi_signo == SIGHUP ? "SIGHUP" : "SIGUSR2";
+        if (!load_) {  // quick mode: nothing to read again, and nothing went wrong
+          log.warn("Received " + name + ": ignored (quick mode has no configuration file to read again).");
+          continue;
+        }
+        log.info("Received " + name + ": reloading the configuration (reload " + std::to_string(generation + 1) + ").");
         reload = true;
       }
       if (!reload) continue;

@@ -6,7 +6,9 @@
 // Elasticsearch stand-in, which keeps every document it is sent).
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <simdjson.h>
 
@@ -165,6 +167,64 @@ TEST(ReloadProcessTest, ReloadOverHttpIsOffUnlessEnabled) {
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(), 0);
   EXPECT_EQ(readFile(dir.file("out.err")).find("Reloaded"), std::string::npos);
+}
+
+// A new config that loads but cannot start (its file output's folder cannot be made: a file
+// is in the way): the previous configuration starts again, with its filter, and goes on from
+// where it was.
+TEST(ReloadProcessTest, ANewConfigThatCannotStartGivesWayToThePreviousOne) {
+  TempDir dir;
+  writeFile(dir.file("lines.log"), "keep 0\ndrop 0\n");
+  writeFile(dir.file("afile"), "in the way\n");
+  writeFile(dir.file("c.conf"), stdoutConfig(dir, kDropFilter));
+  SluiceProcess p({"-c", dir.file("c.conf"), "--log-level", "info"}, dir.file("out"));
+  const std::string err = dir.file("out.err");
+  ASSERT_TRUE(waitFor([&] { return readFile(dir.file("out")).find("keep 0") != std::string::npos; }))
+      << readFile(err);
+  int port = 0;
+  ASSERT_TRUE(waitFor([&] { return (port = loggedPort(err)) > 0; })) << readFile(err);
+
+  writeFile(dir.file("c.conf"), stdoutConfig(dir, "<match never.matched>\n  @type file\n  path " +
+                                                      dir.file("afile") + "/sub/out\n</match>\n"));
+  p.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return readFile(err).find("the new configuration did not start") != std::string::npos; },
+                      std::chrono::seconds(30)))
+      << readFile(err);
+  EXPECT_NE(readFile(err).find("Not a directory"), std::string::npos) << readFile(err);
+
+  appendFile(dir.file("lines.log"), "drop 1\nkeep 1\n");
+  ASSERT_TRUE(waitFor([&] { return readFile(dir.file("out")).find("keep 1") != std::string::npos; }))
+      << readFile(err);
+  net::HttpClient client;
+  std::string metrics = httpGet(client, localUrl(port, "/metrics")).body;
+  EXPECT_NE(metrics.find("sluice_config_reloads_total{result=\"failed\"} 1\n"), std::string::npos) << metrics;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << readFile(err);
+  const std::string out = readFile(dir.file("out"));
+  EXPECT_EQ(out.find("drop"), std::string::npos) << out;  // the previous filter is back
+  EXPECT_EQ(occurrences(out, "keep 0"), 1u) << out;      // and went on from its position
+}
+
+// Quick mode has no file to read again: SIGHUP is a warning, not a failed reload, and the
+// stream goes on.
+TEST(ReloadProcessTest, QuickModeIgnoresSighup) {
+  TempDir dir;
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  SluiceProcess p({"--log-level", "info"}, dir.file("out"), [&] { ::dup2(fds[0], 0); });
+  ::close(fds[0]);
+  const std::string err = dir.file("out.err");
+  auto send = [&](std::string_view line) { ASSERT_EQ(::write(fds[1], line.data(), line.size()), static_cast<ssize_t>(line.size())); };
+  send("one\n");
+  ASSERT_TRUE(waitFor([&] { return readFile(dir.file("out")).find("one") != std::string::npos; })) << readFile(err);
+  p.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return readFile(err).find("Received SIGHUP: ignored") != std::string::npos; }))
+      << readFile(err);
+  send("two\n");
+  ASSERT_TRUE(waitFor([&] { return readFile(dir.file("out")).find("two") != std::string::npos; })) << readFile(err);
+  ::close(fds[1]);  // stdin ends: sluice finishes
+  EXPECT_EQ(p.wait(), 0) << readFile(err);
+  EXPECT_EQ(readFile(err).find(" error "), std::string::npos) << readFile(err);
 }
 
 // Numbered lines are written while sluice reloads three times; every one reaches the

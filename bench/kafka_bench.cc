@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   if (pid == 0) {
     int fd = open(input.c_str(), O_RDONLY);
     dup2(fd, 0);
-    execl(sluice.c_str(), sluice.c_str(), "-c", conf.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+    execl(sluice.c_str(), sluice.c_str(), "-c", conf.c_str(), "--log-level", getenv("SLUICE_LOG_LEVEL") ? getenv("SLUICE_LOG_LEVEL") : "warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;

@@ -51,8 +51,10 @@ class MockKafka {
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
 
-// How many messages `topic` holds (the sum of its partitions' watermark spans); -1 when the
-// cluster does not answer.
+// How many messages were ever appended to `topic`: the sum of its partitions' high watermarks
+// (offsets start at 0; the mock cluster keeps only the last few MB of each partition, so the
+// low watermark moves and high - low would count only what is still kept); -1 when the cluster
+// does not answer.
 inline int64_t messagesIn(const std::string& bootstraps, const std::string& topic, int partitions) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -67,7 +69,7 @@ inline int64_t messagesIn(const std::string& bootstraps, const std::string& topi
   for (int p = 0; p < partitions && total >= 0; ++p) {
     int64_t lo = 0, hi = 0;
     if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      total += hi - lo;
+      total += hi;
     } else {
       total = -1;
     }

@@ -105,5 +105,19 @@ TEST(Kafka2ProcessTest, SigkillMidStreamWithAFileBufferLosesNothing) {
   EXPECT_EQ(lost, 0);
 }
 
+// A bad kafka2 section stops --dry-run and the start with the parameter, the value and what is
+// allowed; nothing is sent.
+TEST(Kafka2ProcessTest, BadConfigStopsDryRunAndStartWithTheReason) {
+  TempDir dir;
+  writeFile(dir.file("c.conf"), "<source>\n @type stdin\n tag t\n</source>\n"
+                                "<match t>\n @type kafka2\n brokers 127.0.0.1:1\n required_acks 1\n</match>\n");
+  auto dry = sluice::testing::runSluice({"-c", dir.file("c.conf"), "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 2) << dry.out << dry.err;
+  EXPECT_NE(dry.err.find("required_acks 1: the idempotent producer needs -1"), std::string::npos) << dry.err;
+  auto run = sluice::testing::runSluice({"-c", dir.file("c.conf")}, "{\"a\":1}\n");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("required_acks"), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace sluice::plugins::out_kafka2

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// out_loki's format(): each event becomes "<labels> <time> <line>" in the chunk (labels from
-// the record as configured, the line as JSON or a key's value, structured metadata), with the
-// label-cardinality guard. Runs on the inputs' threads; the guard's state is under its mutex.
+// out_loki's format(): each event becomes "<time> <labels> <metadata> <line>" in the chunk
+// (LokiEntry: labels from the record as configured, structured metadata, the line as JSON or
+// key=value pairs), with the label-cardinality guard. Runs on the inputs' threads; the guard's
+// state is under its mutex.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -26,6 +27,7 @@ bool LokiOutput::admitLabel(std::string_view name, std::string_view value) {
   }
   g.dropped = true;
   g.values.clear();
+  ++guard_drops_;
   labels_dropped_->add(1);
   log_.warn("Label '" + std::string(name) + "' took more than " + std::to_string(cfg_.max_label_values) +
             " distinct values; it is dropped from the label sets (max_label_values)");
@@ -96,7 +98,7 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
   out += ' ';
 
   // Label set: (name, value) pairs as spans of a scratch string (kept warm: no allocation per
-  // event), sorted by name.
+  // event), in the order extra labels, <label>, Kubernetes labels.
   scratch_.clear();
   pairs_.clear();
   auto add = [&](std::string_view name, auto&& appendValue) {
@@ -107,11 +109,7 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
     p.value_off = static_cast<uint32_t>(scratch_.size());
     appendValue();
     p.value_len = static_cast<uint32_t>(scratch_.size() - p.value_off);
-    if (admitLabel(name, std::string_view(scratch_).substr(p.value_off, p.value_len))) {
-      pairs_.push_back(p);
-    } else {
-      scratch_.resize(p.name_off);
-    }
+    pairs_.push_back(p);
   };
   for (const auto& kv : extra_labels_) add(kv.first, [&] { scratch_ += kv.second; });
   for (const Source& src : labels_) {
@@ -130,12 +128,64 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
       }
     }
   }
+  if (last_drops_ == guard_drops_ && pairs_ == last_pairs_ && scratch_ == last_scratch_) {
+    // The same pairs as the event before: they were admitted then, and no guard dropped a
+    // label since, so they are admitted again (the guards' sets already hold the values).
+    out += last_text_;
+    if (last_over_ > 0) label_names_dropped_->add(last_over_);
+  } else {
+    last_scratch_ = scratch_;
+    last_pairs_ = pairs_;
+    last_text_.clear();
+    last_over_ = labelSetText(last_text_);
+    last_drops_ = guard_drops_;
+    out += last_text_;
+  }
+
+  std::string& text = sanitized_;
+  out += ' ';
+  // Structured metadata with the values' lengths (see LokiEntry): read back without unescaping.
+  const size_t mark = out.size();
+  out += '[';
+  bool first = true;
+  for (const Source& s : metadata_) {
+    const Value* v = s.path.find(record);
+    if (v == nullptr || v->isNull()) continue;
+    if (!first) out += ' ';
+    first = false;
+    out += s.name;
+    out += '=';
+    text.clear();
+    appendScalar(text, *v);
+    auto [len_end, len_ec] = std::to_chars(num, num + sizeof(num), text.size());
+    (void)len_ec;
+    out.append(num, len_end);
+    out += ':';
+    out += text;
+  }
+  if (first) {
+    out.resize(mark);
+    out += "{}";
+  } else {
+    out += ']';
+  }
+  out += ' ';
+  appendLine(record, out);
+}
+
+size_t LokiOutput::labelSetText(std::string& out) {
   auto name = [&](const Pair& p) { return std::string_view(scratch_).substr(p.name_off, p.name_len); };
-  // The first of a name wins; past max_label_names distinct names (in the order above: extra
+  auto value = [&](const Pair& p) { return std::string_view(scratch_).substr(p.value_off, p.value_len); };
+  // The first of a name wins; past max_label_names distinct names (in the order gathered: extra
   // labels, <label>, Kubernetes labels) the rest are dropped, as Loki would refuse the stream.
+  // Every pair passes the cardinality guard first (a name's first pair may be refused and a
+  // later one of the same name admitted).
+  admitted_.assign(pairs_.size(), 0);
+  for (uint32_t i = 0; i < pairs_.size(); ++i) admitted_[i] = admitLabel(name(pairs_[i]), value(pairs_[i])) ? 1 : 0;
   kept_.clear();
   size_t over = 0;
   for (uint32_t i = 0; i < pairs_.size(); ++i) {
+    if (!admitted_[i]) continue;
     bool seen = false;
     for (uint32_t k : kept_) seen = seen || name(pairs_[k]) == name(pairs_[i]);
     if (seen) continue;
@@ -158,26 +208,11 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
     if (k) out += ", ";
     out += name(p);
     out += "=\"";
-    appendLabelValue(out, std::string_view(scratch_).substr(p.value_off, p.value_len));
+    appendLabelValue(out, value(p));
     out += '"';
   }
-  std::string& text = sanitized_;
-  out += "} {";
-  bool first = true;
-  for (const Source& s : metadata_) {
-    const Value* v = s.path.find(record);
-    if (v == nullptr || v->isNull()) continue;
-    if (!first) out += ", ";
-    first = false;
-    out += s.name;
-    out += "=\"";
-    text.clear();
-    appendScalar(text, *v);
-    appendLabelValue(out, text);
-    out += '"';
-  }
-  out += "} ";
-  appendLine(record, out);
+  out += '}';
+  return over;
 }
 
 }  // namespace sluice::plugins::out_loki

@@ -5,8 +5,6 @@
 // the text forms and the reading of Loki's 400 answers in loki_text.cc.
 #include "plugins/out_loki/loki_output.h"
 
-#include <google/protobuf/arena.h>
-#include <snappy.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -17,7 +15,8 @@
 #include <span>
 
 #include "codec/codec.h"
-#include "loki_wire.pb.h"
+#include "core/label_text.h"
+#include "plugins/out_loki/loki_push.h"
 #include "plugins/out_loki/loki_text.h"
 
 namespace sluice::plugins::out_loki {
@@ -156,22 +155,52 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   std::vector<LokiEntry> entries(n);
   std::vector<Fate> fate(n, Fate::Pending);
   std::vector<std::string> reason_of(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (!parseEntry(chunk.event(i), entries[i])) {
-      fate[i] = Fate::Failed;
-      reason_of[i] = "not a loki entry (a chunk written by another output?)";
+  {
+    // Labels and metadata that the body could not carry fail here, alone: the JSON body needs
+    // each stream's label pairs (read once per distinct label text in a row), both bodies the
+    // metadata pairs (only chunks from before the length-prefixed form hold metadata to parse).
+    const bool json = cfg_.encoding != "protobuf";
+    std::vector<std::pair<std::string, std::string>> owned;
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    std::string_view readable_labels;
+    for (size_t i = 0; i < n; ++i) {
+      LokiEntry& e = entries[i];
+      const char* why = nullptr;
+      if (!parseEntry(chunk.event(i), e)) {
+        why = "not a loki entry (a chunk written by another output?)";
+      } else if (e.metadata.size() > 2 && !metadataPairs(e.metadata, pairs, owned)) {
+        why = "the entry's structured metadata cannot be read";
+      } else if (json && e.labels != readable_labels) {
+        if (!parseLabelSet(e.labels, owned)) {
+          why = "the entry's label set cannot be read";
+        } else {
+          readable_labels = e.labels;
+        }
+      }
+      if (why != nullptr) {
+        fate[i] = Fate::Failed;
+        reason_of[i] = why;
+      }
     }
   }
-  // Streams in order of first appearance; entries sorted by time within each (stable).
+  // Streams in order of first appearance; entries sorted by time within each (stable). The
+  // entries of a chunk come in runs of one stream (an input's batch is one file's lines), so
+  // an entry's label text is compared with the one before it before any hashing.
   std::unordered_map<std::string_view, uint32_t> index;
   std::vector<std::vector<uint32_t>> streams;
   std::vector<uint32_t> stream_of(n, 0);
+  std::string_view last_labels;
+  uint32_t last_stream = UINT32_MAX;
   for (size_t i = 0; i < n; ++i) {
     if (fate[i] == Fate::Failed) continue;
-    auto [it, fresh] = index.emplace(entries[i].labels, static_cast<uint32_t>(streams.size()));
-    if (fresh) streams.emplace_back();
-    streams[it->second].push_back(static_cast<uint32_t>(i));
-    stream_of[i] = it->second;
+    if (last_stream == UINT32_MAX || entries[i].labels != last_labels) {
+      auto [it, fresh] = index.emplace(entries[i].labels, static_cast<uint32_t>(streams.size()));
+      if (fresh) streams.emplace_back();
+      last_labels = entries[i].labels;
+      last_stream = it->second;
+    }
+    streams[last_stream].push_back(static_cast<uint32_t>(i));
+    stream_of[i] = last_stream;
   }
   for (auto& s : streams) {
     std::stable_sort(s.begin(), s.end(), [&](uint32_t a, uint32_t b) { return entries[a].time_ns < entries[b].time_ns; });
@@ -200,72 +229,54 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   for (const auto& [k, v] : cfg_.custom_headers) headers.push_back(k + ": " + v);
 
   // The body of a push of `ids` (stream after stream, each in time order).
-  auto buildBody = [&](std::span<const uint32_t> ids, std::string& body) -> bool {
-    body.clear();
-    std::vector<std::pair<std::string, std::string>> pairs;
-    if (cfg_.encoding == "protobuf") {
-      google::protobuf::Arena arena;
-      auto* req = google::protobuf::Arena::CreateMessage<loki_wire::PushRequest>(&arena);
-      loki_wire::Stream* stream = nullptr;
-      for (size_t k = 0; k < ids.size(); ++k) {
-        const LokiEntry& entry = entries[ids[k]];
-        if (k == 0 || stream_of[ids[k]] != stream_of[ids[k - 1]]) {
-          stream = req->add_streams();
-          stream->set_labels(entry.labels.data(), entry.labels.size());
-        }
-        loki_wire::Entry* e = stream->add_entries();
-        e->mutable_timestamp()->set_seconds(entry.time_ns / kNanosPerSecond);
-        e->mutable_timestamp()->set_nanos(static_cast<int32_t>(entry.time_ns % kNanosPerSecond));
-        e->set_line(entry.line.data(), entry.line.size());
-        if (entry.metadata.size() > 2 && parseLabelSet(entry.metadata, pairs)) {
-          for (auto& [name, value] : pairs) {
-            loki_wire::LabelPair* p = e->add_structured_metadata();
-            p->set_name(name);
-            p->set_value(value);
-          }
-        }
-      }
-      std::string raw;
-      req->SerializeToString(&raw);
-      snappy::Compress(raw.data(), raw.size(), &body);
-      return true;
-    }
-    auto appendPairs = [&] {
-      for (size_t k = 0; k < pairs.size(); ++k) {
-        if (k) body += ',';
-        appendJsonString(body, pairs[k].first);
-        body += ':';
-        appendJsonString(body, pairs[k].second);
-      }
-    };
-    body = "{\"streams\":[";
+  PushEncoder encoder;
+  std::string json_body;
+  auto buildBody = [&](std::span<const uint32_t> ids, std::string_view& body) -> bool {
+    if (cfg_.encoding == "protobuf") return encoder.encodeCompressed(entries, ids, stream_of, body);
+    // JSON: a stream's labels are read back from their text once per push (not per entry).
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::vector<std::pair<std::string_view, std::string_view>> metadata;
+    std::vector<std::pair<std::string, std::string>> owned;
+    json_body = "{\"streams\":[";
     for (size_t k = 0; k < ids.size(); ++k) {
       const LokiEntry& e = entries[ids[k]];
       const bool first = k == 0 || stream_of[ids[k]] != stream_of[ids[k - 1]];
       if (first) {
-        if (k) body += "]},";
-        body += "{\"stream\":{";
-        parseLabelSet(e.labels, pairs);
-        appendPairs();
-        body += "},\"values\":[";
+        if (k) json_body += "]},";
+        json_body += "{\"stream\":{";
+        if (!parseLabelSet(e.labels, labels)) return false;
+        for (size_t j = 0; j < labels.size(); ++j) {
+          if (j) json_body += ',';
+          appendJsonString(json_body, labels[j].first);
+          json_body += ':';
+          appendJsonString(json_body, labels[j].second);
+        }
+        json_body += "},\"values\":[";
       } else {
-        body += ',';
+        json_body += ',';
       }
-      body += "[\"" + std::to_string(e.time_ns) + "\",";
-      appendJsonString(body, e.line);
-      if (e.metadata.size() > 2 && parseLabelSet(e.metadata, pairs)) {
-        body += ",{";
-        appendPairs();
-        body += '}';
+      json_body += "[\"" + std::to_string(e.time_ns) + "\",";
+      appendJsonString(json_body, e.line);
+      if (e.metadata.size() > 2) {
+        if (!metadataPairs(e.metadata, metadata, owned)) return false;
+        json_body += ",{";
+        for (size_t j = 0; j < metadata.size(); ++j) {
+          if (j) json_body += ',';
+          appendJsonString(json_body, metadata[j].first);
+          json_body += ':';
+          appendJsonString(json_body, metadata[j].second);
+        }
+        json_body += '}';
       }
-      body += ']';
+      json_body += ']';
     }
-    body += "]}]}";
+    json_body += "]}]}";
     if (cfg_.compress == "gzip") {
-      auto z = codec::compress(codec::Compression::Gzip, body);
+      auto z = codec::compress(codec::Compression::Gzip, json_body);
       if (!z) return false;
-      body = std::move(*z);
+      json_body = std::move(*z);
     }
+    body = json_body;
     return true;
   };
 
@@ -279,7 +290,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   }
   if (!client) client = std::make_unique<net::HttpClient>(tls_);
   net::HttpResponse resp;
-  auto push = [&](const std::string& body) {
+  auto push = [&](std::string_view body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       net::HttpRequest req;
       req.method = "POST";
@@ -350,7 +361,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   std::string reason;  // of the retry, if any
   int64_t retry_after_ns = 0;
   bool stopped = false;  // Loki could not take a push: the rest of the chunk waits for the retry
-  std::string body;
+  std::string_view body;
   std::vector<char> in_push(n, 0);
   constexpr int kMaxRounds = 8;  // a 400 leaves entries it did not name: push them again, this often
   for (std::vector<uint32_t>& ids : pushes) {
@@ -367,7 +378,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
       }
       if (!buildBody(ids, body)) {
         for (uint32_t i : ids) fate[i] = Fate::Retry;
-        reason = "gzip failed";
+        reason = cfg_.compress == "gzip" ? "gzip failed" : "an entry's labels or metadata could not be read";
         stopped = true;
         break;
       }

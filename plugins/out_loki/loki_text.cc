@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // out_loki's text: label names and sets, the entries of a formatted chunk read back
-// (parseEntry, parseLabelSet) and Loki's 400 answers read into refusals (parseRefusals).
+// (parseEntry, metadataPairs) and Loki's 400 answers read into refusals (parseRefusals).
 // Pure functions; called by format() on the inputs' threads and write() on flush threads.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
+#include "core/label_text.h"
 #include "plugins/out_loki/loki_output.h"
 #include "plugins/out_loki/loki_text.h"
 
@@ -74,6 +75,31 @@ std::optional<int64_t> parseGoTime(std::string_view s) {
   return kParser.parse(s.substr(0, end));
 }
 
+namespace {
+
+// Reads the length-prefixed metadata at the start of `s` ("[name=LEN:value name=LEN:value]",
+// see LokiEntry): where it ends (past its ']'), or npos; its pairs to `out` when given.
+size_t readMetadata(std::string_view s, std::vector<std::pair<std::string_view, std::string_view>>* out) {
+  if (s.empty() || s[0] != '[') return std::string_view::npos;
+  size_t i = 1;
+  while (true) {
+    const size_t eq = s.find('=', i);
+    if (eq == std::string_view::npos || eq == i) return std::string_view::npos;
+    size_t len = 0;
+    auto [p, ec] = std::from_chars(s.data() + eq + 1, s.data() + s.size(), len);
+    if (ec != std::errc() || p == s.data() + s.size() || *p != ':') return std::string_view::npos;
+    const size_t value = static_cast<size_t>(p - s.data()) + 1;
+    if (len >= s.size() - value) return std::string_view::npos;  // the value and a ' ' or ']'
+    if (out) out->emplace_back(s.substr(i, eq - i), s.substr(value, len));
+    i = value + len;
+    if (s[i] == ']') return i + 1;
+    if (s[i] != ' ') return std::string_view::npos;
+    ++i;
+  }
+}
+
+}  // namespace
+
 bool parseEntry(std::string_view event, LokiEntry& out) {
   size_t sp = event.find(' ');
   if (sp == std::string_view::npos) return false;
@@ -84,38 +110,21 @@ bool parseEntry(std::string_view event, LokiEntry& out) {
   if (end == std::string_view::npos || end >= event.size() || event[end] != ' ') return false;
   out.labels = event.substr(0, end);
   event.remove_prefix(end + 1);
-  end = labelSetEnd(event);
+  end = event.starts_with("{} ") ? 2 : event.starts_with('[') ? readMetadata(event, nullptr) : labelSetEnd(event);
   if (end == std::string_view::npos || end >= event.size() || event[end] != ' ') return false;
   out.metadata = event.substr(0, end);
   out.line = event.substr(end + 1);
   return true;
 }
 
-bool parseLabelSet(std::string_view t, std::vector<std::pair<std::string, std::string>>& out) {
+bool metadataPairs(std::string_view metadata, std::vector<std::pair<std::string_view, std::string_view>>& out,
+                   std::vector<std::pair<std::string, std::string>>& owned) {
   out.clear();
-  if (t.size() < 2 || t.front() != '{' || t.back() != '}') return false;
-  size_t i = 1;
-  while (i < t.size() - 1) {
-    while (t[i] == ' ' || t[i] == ',') ++i;
-    if (t[i] == '}') break;
-    size_t eq = t.find("=\"", i);
-    if (eq == std::string_view::npos) return false;
-    std::string name(t.substr(i, eq - i));
-    std::string value;
-    i = eq + 2;
-    while (i < t.size() && t[i] != '"') {
-      if (t[i] == '\\' && i + 1 < t.size()) {
-        ++i;
-        value += t[i] == 'n' ? '\n' : t[i];
-      } else {
-        value += t[i];
-      }
-      ++i;
-    }
-    if (i >= t.size()) return false;
-    ++i;
-    out.emplace_back(std::move(name), std::move(value));
-  }
+  if (metadata == "{}") return true;
+  if (metadata.starts_with('[')) return readMetadata(metadata, &out) == metadata.size();
+  // A chunk written before the length-prefixed form: label text.
+  if (!parseLabelSet(metadata, owned)) return false;
+  for (const auto& [name, value] : owned) out.emplace_back(name, value);
   return true;
 }
 

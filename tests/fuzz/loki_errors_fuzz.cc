@@ -3,7 +3,8 @@
 // reads the refusals out of it without crashing: each names a label set (as the chunk's
 // entries carry them: braces included), a count, and for a timestamp or length claim a value.
 // The same input as a chunk entry (`<time> <labels> <metadata> <line>`) splits into views of
-// itself, and a label set that parses gives only what lies between its braces.
+// itself, its length-prefixed metadata pairs too, and a label set that parses gives only what
+// lies between its braces.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/label_text.h"
 #include "plugins/out_loki/loki_output.h"
 
 namespace {
@@ -42,9 +44,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parseEntry(input, entry)) {
     if (!inside(entry.labels, input) || !inside(entry.metadata, input) || !inside(entry.line, input)) std::abort();
     if (entry.labels.empty() || entry.labels.front() != '{' || entry.labels.back() != '}') std::abort();
+    std::vector<std::pair<std::string_view, std::string_view>> metadata;
+    std::vector<std::pair<std::string, std::string>> owned;
+    if (metadataPairs(entry.metadata, metadata, owned) && owned.empty()) {
+      for (const auto& [name, value] : metadata) {
+        if (!inside(name, entry.metadata) || !inside(value, entry.metadata)) std::abort();
+      }
+    }
   }
   std::vector<std::pair<std::string, std::string>> pairs;
-  if (parseLabelSet(input, pairs)) {
+  if (sluice::parseLabelSet(input, pairs)) {
     size_t bytes = 0;
     for (const auto& [name, value] : pairs) bytes += name.size() + value.size();
     if (bytes + 2 > input.size()) std::abort();

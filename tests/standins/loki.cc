@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "core/format.h"
+#include "core/label_text.h"
 #include "loki_push.pb.h"  // generated from standins/loki_push.proto
 
 namespace sluice::testing {
@@ -66,53 +67,6 @@ std::string lokiLabels(std::vector<std::pair<std::string, std::string>> pairs) {
     out += '"';
   }
   return out + "}";
-}
-
-bool parseLokiLabels(std::string_view t, std::vector<std::pair<std::string, std::string>>& out) {
-  out.clear();
-  size_t i = 0;
-  auto skip = [&] {
-    while (i < t.size() && (t[i] == ' ' || t[i] == '\t')) ++i;
-  };
-  skip();
-  if (i >= t.size() || t[i++] != '{') return false;
-  skip();
-  if (i < t.size() && t[i] == '}') return ++i, skip(), i == t.size();
-  while (true) {
-    skip();
-    size_t start = i;
-    while (i < t.size() && (std::isalnum(static_cast<unsigned char>(t[i])) || t[i] == '_')) ++i;
-    if (i == start || std::isdigit(static_cast<unsigned char>(t[start]))) return false;
-    std::string name(t.substr(start, i - start));
-    skip();
-    if (i >= t.size() || t[i++] != '=') return false;
-    skip();
-    if (i >= t.size() || t[i++] != '"') return false;
-    std::string value;
-    while (i < t.size() && t[i] != '"') {
-      if (t[i] == '\\' && i + 1 < t.size()) {
-        ++i;
-        value += t[i] == 'n' ? '\n' : t[i];
-      } else {
-        value += t[i];
-      }
-      ++i;
-    }
-    if (i >= t.size()) return false;
-    ++i;  // closing quote
-    out.emplace_back(std::move(name), std::move(value));
-    skip();
-    if (i < t.size() && t[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i < t.size() && t[i] == '}') {
-      ++i;
-      skip();
-      return i == t.size();
-    }
-    return false;
-  }
 }
 
 LokiStandIn::LokiStandIn() {
@@ -305,7 +259,7 @@ void LokiStandIn::handlePush(const httplib::Request& req, httplib::Response& res
   size_t valid_bytes = 0, valid_lines = 0;
   for (auto& [text, entries] : pushed) {
     std::vector<std::pair<std::string, std::string>> pairs;
-    if (!parseLokiLabels(text, pairs)) {
+    if (!parseLabelSet(text, pairs)) {
       invalid.push_back("error parsing labels '" + text + "' with error: 1:2: parse error: unexpected character");
       continue;
     }

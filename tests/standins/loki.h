@@ -115,7 +115,5 @@ class LokiStandIn {
 
 // Loki's label-set text for a list of pairs: {a="1", b="2"}, sorted by name, values escaped.
 std::string lokiLabels(std::vector<std::pair<std::string, std::string>> pairs);
-// Parses {a="1",b="2"} (any spacing); false on a syntax error.
-bool parseLokiLabels(std::string_view text, std::vector<std::pair<std::string, std::string>>& out);
 
 }  // namespace sluice::testing

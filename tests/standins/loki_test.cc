@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "codec/codec.h"
+#include "core/label_text.h"
 #include "loki_push.pb.h"
 #include "net/http_client.h"
 #include "support/test_support.h"
@@ -299,17 +300,8 @@ TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
   }
 }
 
-TEST(LokiLabelsTest, FormatAndParse) {
+TEST(LokiLabelsTest, Format) {
   EXPECT_EQ(lokiLabels({{"b", "2"}, {"a", "say \"hi\"\n"}}), "{a=\"say \\\"hi\\\"\\n\", b=\"2\"}");
-  std::vector<std::pair<std::string, std::string>> pairs;
-  ASSERT_TRUE(parseLokiLabels(" { a = \"1\",b=\"x\\\"y\" } ", pairs));
-  EXPECT_EQ(pairs, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "x\"y"}}));
-  EXPECT_TRUE(parseLokiLabels("{}", pairs));
-  EXPECT_TRUE(pairs.empty());
-  EXPECT_FALSE(parseLokiLabels("{a=1}", pairs));
-  EXPECT_FALSE(parseLokiLabels("{1a=\"x\"}", pairs));
-  EXPECT_FALSE(parseLokiLabels("{a=\"x\"", pairs));
-  EXPECT_FALSE(parseLokiLabels("a=\"x\"", pairs));
 }
 
 }  // namespace

@@ -59,8 +59,13 @@ class RedactFilter final : public Filter {
   RedactFilter(const RedactConfig& config, std::vector<RedactPattern> patterns, std::unique_ptr<RE2::Set> set,
                std::vector<FieldPath> fields, std::string hash_key, PluginContext& ctx);
   void walk(Value& v, Arena& arena, Counts& counts) const;
+  // Whether `v` is an unchanged copy of shared metadata (JsonTemplate) in which this filter
+  // finds nothing; decided once per template.
+  bool unchangedAndClean(const Value& v) const;
   // Whether this filter would leave `original` as it is (no key, no pattern hit).
   bool leavesAlone(const Value& original) const;
+  // Whether a record whose strings joined are `joined` needs its values scanned one by one.
+  bool mayMatchJoined(const std::string& joined) const;
   void scanAll(Value& v, Arena& arena, Counts& counts) const;
   bool scanString(Value& v, Arena& arena, Counts& counts) const;
   std::string_view secretReplacement(std::string_view secret, std::string_view replacement, Arena& arena) const;

@@ -139,6 +139,49 @@ TEST(RedactFilterTest, CardNumbersNeedTheLuhnSum) {
   EXPECT_FALSE(luhnValid("1234567812345678"));
 }
 
+// The literal scan that runs before RE2 never says "no" where a builtin's regexp matches: random
+// texts over an alphabet that makes near-misses likely (digits and separators for cards, hex
+// ids, '@', the literals each builtin needs), each builtin on its own and all together.
+TEST(RedactFilterTest, LiteralScanNeverRefusesAMatch) {
+  const std::vector<std::string> pieces = {"0", "1", "4", "7", "9", " ", "-", "-", "a", "f", "x", "_", ".", ":", "/",
+                                           "@", "\n", "eyJ", "AKIA", "bearer ", "Bearer\t", "-----BEGIN ",
+                                           "PRIVATE KEY-----", "-----END ", "://", "4111 1111 1111 1111",
+                                           "5500-0000-0000-0004", "0af7651916", "ex.com", "10.0.0.", "eyJhbG", "ciOi",
+                                           "ABCD", "WXYZ", "1234", "KEY-----", "ABCDWXYZ1234",
+                                           "-----BEGIN RSA PRIVATE KEY-----", "-----END EC PRIVATE KEY-----",
+                                           "https://", "usr", ":pw@"};
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (const char* name : {"email", "credit_card", "jwt", "bearer_token", "aws_access_key", "private_key", "ipv4",
+                           "url_credentials"}) {
+    const BuiltinPattern* b = findBuiltin(name);
+    ASSERT_NE(b, nullptr);
+    RE2 re(std::string(b->regexp));
+    ASSERT_TRUE(re.ok());
+    int matched = 0;
+    for (int i = 0; i < 30000; ++i) {
+      std::string text;
+      const size_t len = 1 + next() % 40;
+      for (size_t k = 0; k < len; ++k) text += pieces[next() % pieces.size()];
+      if (!RE2::PartialMatch(text, re)) continue;
+      ++matched;
+      ASSERT_TRUE(mayMatchBuiltins(text, b->bit)) << name << ": " << text;
+      ASSERT_TRUE(mayMatchBuiltins(text, 0xFFFFFFFF)) << name << ": " << text;
+    }
+    EXPECT_GT(matched, 10) << name;  // the texts do exercise the pattern
+  }
+  // What the card check rules out: 13 digits inside hex ids and UUIDs, no word boundary before.
+  const BuiltinPattern* card = findBuiltin("credit_card");
+  EXPECT_FALSE(mayMatchBuiltins("trace 0af76519161234567890123cd43dd", card->bit));
+  EXPECT_FALSE(mayMatchBuiltins("uid 0d1c2b3a-4958-6776-8594-a3b2c1d0e9f8", card->bit));
+  EXPECT_TRUE(mayMatchBuiltins("x 4111-1111-1111-1", card->bit));
+}
+
 TEST(RedactFilterTest, InnocentValuesSurvive) {
   const std::vector<std::string> innocent = {
       R"({"order_id":"ORD-2026-000123456","ts":"2026-11-22T01:02:03.456Z","epoch":1795309323123})",

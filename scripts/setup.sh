@@ -10,6 +10,7 @@ packages=(
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev libyaml-cpp-dev librdkafka-dev
+  libmsgpack-cxx-dev
   procps time openssl python3
 )
 # SLUICE_SETUP_BUILD_ONLY=1 (the container image's build stage): the build's packages only.

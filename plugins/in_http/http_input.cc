@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "plugins/in_http/http_input.h"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <algorithm>
@@ -262,10 +266,52 @@ Status HttpInput::run(EventSink& out, const StopToken& stop) {
   }
   // Requests in progress finish (an emit blocked on a full buffer returns when the stop reaches
   // the buffers, and its client gets 503); then the pool's threads are joined.
-  server_->stop();
-  listener.join();
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server_->stop();
+    listener.join();
+    stopped = true;
+  });
+  // cpp-httplib 0.11 waits out keepalive_timeout on an idle keep-alive connection without
+  // looking at stop(): the read side of our accepted connections is shut down so that each
+  // waiting thread sees the end of its stream at once (answers being written still go out).
+  while (!stopped.load()) {
+    endIdleConnections();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stopper.join();
   sink_.store(nullptr);
   return Status::ok();
+}
+
+void HttpInput::endIdleConnections() const {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
+    struct stat st;
+    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    int listening = 0, type = 0;
+    socklen_t len = sizeof(listening);
+    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) continue;
+    len = sizeof(type);
+    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;
+    }
+    int port = local.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in&>(local).sin_port)
+               : local.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(local).sin6_port)
+                                             : -1;
+    // A connected socket on our listening port is one we accepted: the kernel gives no
+    // outgoing connection a local port a listener holds on the same address.
+    if (port == bound_port_) ::shutdown(static_cast<int>(fd), SHUT_RD);
+  }
+  ::closedir(dir);
 }
 
 bool HttpInput::corsAllowed(const std::string& origin) const {

@@ -76,6 +76,8 @@ class HttpInput final : public Input {
   bool corsAllowed(const std::string& origin) const;
   void refuse(httplib::Response& res, int status, std::string_view why);
   void logRefusal(int status, std::string_view why);
+  // Shuts down the read side of the connections this server accepted (run()'s end).
+  void endIdleConnections() const;
 
   const HttpConfig config_;
   const ParserPtr parser_;  // <parse>, or nullptr for the content-type decoding

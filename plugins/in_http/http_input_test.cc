@@ -11,7 +11,9 @@
 #include "codec/codec.h"
 #include "plugins/in_http/http_input.h"
 #include "support/buffer_support.h"
+#include "support/gate_output.h"
 #include "support/http_server.h"
+#include "support/input_runner.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::in_http {
@@ -19,63 +21,16 @@ namespace {
 
 using testing::httpPost;
 
-// The next stage: keeps "tag time json" lines. Thread-safe.
-class Collector : public EventSink {
- public:
-  Status emit(Batch& batch) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const Event& e : batch.events()) {
-      lines_.push_back(std::string(e.tag) + " " + std::to_string(e.time_ns) + " " + toJson(e.record));
-    }
-    return Status::ok();
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-  size_t count() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_.size();
-  }
+using Collector = testing::EventCollector;
 
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
-
-// An input built from config text, started on a free port and run on its own thread.
-class Running {
+// An http input on 127.0.0.1 and a port the system chose.
+class Running : public testing::RunningInput<HttpInput> {
  public:
-  Running(std::string_view body, EventSink& sink) {
-    input = factory.mustMake<HttpInput>(PluginKind::Input, "http", "port 0\nbind 127.0.0.1\n" + std::string(body));
-    Status s = input->start();
-    EXPECT_TRUE(s.isOk()) << s.message();
-    thread = std::thread([this, &sink] { EXPECT_TRUE(input->run(sink, stop).isOk()); });
-  }
-  ~Running() { finish(); }
-  void finish() {
-    if (!thread.joinable()) return;
-    stop.requestStop();
-    thread.join();
-  }
+  Running(std::string_view body, EventSink& sink)
+      : RunningInput("http", "port 0\nbind 127.0.0.1\n" + std::string(body), sink) {}
   std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(input->boundPort()) + std::string(path);
+    return "http://127.0.0.1:" + std::to_string(port()) + std::string(path);
   }
-  uint64_t metric(std::string_view name, std::string_view label = "") {
-    std::string text = factory.metrics().renderPrometheus();
-    uint64_t sum = 0;
-    for (size_t s = 0, nl; (nl = text.find('\n', s)) != std::string::npos; s = nl + 1) {
-      std::string_view line(text.data() + s, nl - s);
-      if (!line.starts_with(name) || (!label.empty() && line.find(label) == std::string_view::npos)) continue;
-      sum += std::stoull(std::string(line.substr(line.rfind(' ') + 1)));
-    }
-    return sum;
-  }
-
-  testing::PluginFactory factory;
-  std::unique_ptr<HttpInput> input;
-  StopToken stop;
-  std::thread thread;
 };
 
 constexpr int64_t kSecond = 1'000'000'000;
@@ -102,15 +57,11 @@ TEST(HttpInputTest, EveryBodyFormatArrivesOnceWithItsTag) {
 
   std::vector<std::string> got = sink.lines();
   ASSERT_EQ(got.size(), 14u);
-  auto tagAndRecord = [](const std::string& line) {
-    size_t a = line.find(' '), b = line.find(' ', a + 1);
-    return line.substr(0, a) + " " + line.substr(b + 1);
-  };
   std::vector<std::string> expected = {
       R"(app.log {"k":"object"})", R"(app.log {"k":1})", R"(app.log {"k":2})", R"(nd {"n":1})",
       R"(nd {"n":2})", R"(nd {"n":3})", R"(mp {"mp":1})", R"(mpa {"a":"x"})", R"(mpa {"a":"y"})",
       R"(form {"f":"a b"})", R"(form.nd {"a":1})", R"(form.nd {"a":2})", R"(form.mp {"mp":1})", R"(multi {"m":"foo+bar"})"};
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(tagAndRecord(got[i]), expected[i]);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]);
   EXPECT_EQ(in.metric("sluice_input_http_accepted_requests_total"), 9u);
 }
 
@@ -123,14 +74,15 @@ TEST(HttpInputTest, TimeComesFromTheQueryOrTheRecordElseNow) {
   ASSERT_EQ(httpPost(client, in.url("/t"), R"([{"a":2,"time":1700000000},{"a":3,"time":"1700000001.25"},{"a":4}])", {"Content-Type: application/json"}).status, 200);
   ASSERT_EQ(httpPost(client, in.url("/t"), "json=%7B%22a%22%3A5%7D&time=1600000000", {"Content-Type: application/x-www-form-urlencoded"}).status, 200);
   auto got = sink.lines();
+  auto times = sink.times();
   ASSERT_EQ(got.size(), 5u);
-  EXPECT_EQ(got[0], "t " + std::to_string(1518756037 * kSecond + kSecond / 2) + R"( {"a":1})");
-  EXPECT_EQ(got[1], "t " + std::to_string(1700000000 * kSecond) + R"( {"a":2})");
-  EXPECT_EQ(got[2], "t " + std::to_string(1700000001 * kSecond + kSecond / 4) + R"( {"a":3})");
-  int64_t now_time = std::stoll(got[3].substr(2, got[3].find(' ', 2) - 2));
-  EXPECT_GE(now_time, before);
-  EXPECT_LE(now_time, nowNs());
-  EXPECT_EQ(got[4], "t " + std::to_string(1600000000 * kSecond) + R"( {"a":5})");
+  EXPECT_EQ(got, (std::vector<std::string>{R"(t {"a":1})", R"(t {"a":2})", R"(t {"a":3})", R"(t {"a":4})", R"(t {"a":5})"}));
+  EXPECT_EQ(times[0], 1518756037 * kSecond + kSecond / 2);
+  EXPECT_EQ(times[1], 1700000000 * kSecond);
+  EXPECT_EQ(times[2], 1700000001 * kSecond + kSecond / 4);
+  EXPECT_GE(times[3], before);
+  EXPECT_LE(times[3], nowNs());
+  EXPECT_EQ(times[4], 1600000000 * kSecond);
   // A time that is not a number refuses the request.
   auto r = httpPost(client, in.url("/t?time=yesterday"), R"({"a":6})", {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 400);
@@ -293,7 +245,7 @@ TEST(HttpInputTest, ServesHttpsWithTransportTls) {
                  "\n</transport>",
              sink);
   net::HttpClient client(net::TlsOptions{.verify = true, .ca_file = ca.caCert()});
-  std::string url = "https://127.0.0.1:" + std::to_string(in.input->boundPort()) + "/secure";
+  std::string url = "https://127.0.0.1:" + std::to_string(in.port()) + "/secure";
   auto r = httpPost(client, url, R"({"s":1})", {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(sink.count(), 1u);
@@ -327,45 +279,16 @@ TEST(HttpInputTest, ConfigErrors) {
 
 // ---- Backpressure through a real buffer that cannot deliver ----
 
-// An output that refuses to deliver (retry) until opened, then keeps every event. Thread-safe.
-class GateOutput : public Output {
- public:
-  void format(const Batch& batch, FormattedEvents& out) override {
-    for (const Event& e : batch.events()) {
-      appendJson(out.bytes, e.record);
-      out.endEvent();
-    }
-  }
-  WriteResult write(const ChunkView& chunk) override {
-    if (!open.load()) return WriteResult::retry("gate closed");
-    std::lock_guard<std::mutex> lock(mu);
-    for (size_t i = 0; i < chunk.events(); ++i) delivered.emplace_back(chunk.event(i));
-    return WriteResult::ok();
-  }
-  std::atomic<bool> open{false};
-  std::mutex mu;
-  std::vector<std::string> delivered;
-};
-
-class BufferSink : public EventSink {
- public:
-  explicit BufferSink(testing::OutputBuffer& b) : buffer_(b) {}
-  Status emit(Batch& batch) override { return buffer_->append(batch); }
-
- private:
-  testing::OutputBuffer& buffer_;
-};
-
 TEST(HttpInputTest, FullBufferAnswers503AndEveryEventArrivesOnceAfterRetries) {
   testing::TempDir dir;
-  GateOutput out;
+  testing::GateOutput out;
   BufferConfig bc = testing::testBufferConfig();
   bc.chunk_limit_size.bytes = 2048;
   bc.total_limit_size.bytes = 4096;
   bc.overflow_action = "block";
   testing::OutputBuffer buffer(bc, out, "gate", dir.path());
   ASSERT_TRUE(buffer.started());
-  BufferSink sink(buffer);
+  testing::BufferSink sink(buffer);
   Running in("backpressure_timeout 0.3s\nrequest_threads 4", sink);
 
   // Two clients send numbered records, each request again on 503 (after Retry-After), until

@@ -280,16 +280,10 @@ TEST(HttpInputTest, ConfigErrors) {
 // ---- Backpressure through a real buffer that cannot deliver ----
 
 TEST(HttpInputTest, FullBufferAnswers503AndEveryEventArrivesOnceAfterRetries) {
-  testing::TempDir dir;
-  testing::GateOutput out;
-  BufferConfig bc = testing::testBufferConfig();
-  bc.chunk_limit_size.bytes = 2048;
-  bc.total_limit_size.bytes = 4096;
-  bc.overflow_action = "block";
-  testing::OutputBuffer buffer(bc, out, "gate", dir.path());
-  ASSERT_TRUE(buffer.started());
-  testing::BufferSink sink(buffer);
-  Running in("backpressure_timeout 0.3s\nrequest_threads 4", sink);
+  testing::GatedBuffer gated(2048, 4096);
+  ASSERT_TRUE(gated.buffer.started());
+  testing::GateOutput& out = gated.out;
+  Running in("backpressure_timeout 0.3s\nrequest_threads 4", gated.sink);
 
   // Two clients send numbered records, each request again on 503 (after Retry-After), until
   // each was accepted.

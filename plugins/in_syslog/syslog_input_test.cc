@@ -259,16 +259,10 @@ TEST(SyslogInputTest, TlsTransportReceivesFramesAndDropsClientsThatDoNotSpeakTls
 // While the buffer ahead is full, the input stops reading: the sender is held back by TCP, and
 // every message arrives once when the buffer drains.
 TEST(SyslogInputTest, TcpSenderIsHeldBackByAFullBufferAndNothingIsLost) {
-  testing::TempDir dir;
-  testing::GateOutput out;
-  BufferConfig bc = testing::testBufferConfig();
-  bc.chunk_limit_size.bytes = 4096;
-  bc.total_limit_size.bytes = 16384;
-  bc.overflow_action = "block";
-  testing::OutputBuffer buffer(bc, out, "gate", dir.path());
-  ASSERT_TRUE(buffer.started());
-  testing::BufferSink sink(buffer);
-  Running in("<transport tcp>\n</transport>", sink);
+  testing::GatedBuffer gated(4096, 16384);
+  ASSERT_TRUE(gated.buffer.started());
+  testing::GateOutput& out = gated.out;
+  Running in("<transport tcp>\n</transport>", gated.sink);
   constexpr int kMessages = 400000;  // ~16 MB: more than the sockets hold
   std::atomic<int> sent{0};
   std::thread sender([&] {
@@ -286,7 +280,7 @@ TEST(SyslogInputTest, TcpSenderIsHeldBackByAFullBufferAndNothingIsLost) {
   // Held back: the buffer fills up to its limit and the sender cannot finish (16 MB do not fit
   // in the buffer's 16 KiB, and the loopback socket buffers are not what lets it through: the
   // input reads nothing while its emit() blocks).
-  ASSERT_TRUE(testing::waitFor([&] { return buffer->storedBytes() + 200 >= bc.total_limit_size.bytes; },
+  ASSERT_TRUE(testing::waitFor([&] { return gated.buffer->storedBytes() + 200 >= 16384; },
                                std::chrono::seconds(30)));
   EXPECT_EQ(out.deliveredCount(), 0u);
   EXPECT_LT(sent.load(), kMessages);

@@ -11,6 +11,7 @@
 
 #include "core/plugin_api.h"
 #include "support/buffer_support.h"
+#include "support/test_support.h"
 
 namespace sluice::testing {
 
@@ -47,6 +48,24 @@ class BufferSink : public EventSink {
 
  private:
   OutputBuffer& buffer_;
+};
+
+// A memory buffer with overflow_action block in front of a closed GateOutput, and the sink an
+// input under test emits into. Members in construction order.
+struct GatedBuffer {
+  GatedBuffer(uint64_t chunk_limit, uint64_t total_limit)
+      : buffer(configFor(chunk_limit, total_limit), out, "gate", dir.path()), sink(buffer) {}
+  static BufferConfig configFor(uint64_t chunk_limit, uint64_t total_limit) {
+    BufferConfig bc = testBufferConfig();
+    bc.chunk_limit_size.bytes = chunk_limit;
+    bc.total_limit_size.bytes = total_limit;
+    bc.overflow_action = "block";
+    return bc;
+  }
+  TempDir dir;
+  GateOutput out;
+  OutputBuffer buffer;
+  BufferSink sink;
 };
 
 }  // namespace sluice::testing

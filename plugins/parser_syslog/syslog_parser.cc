@@ -41,8 +41,11 @@ SyslogParser::SyslogParser(const SyslogConfig& config)
       time5424_(config.rfc5424_time_format, true) {}
 
 void SyslogParser::finish(const RE2& re, const NamedGroups& groups, std::string_view line, bool rfc5424,
-                          Arena& arena, ParsedRecord& rec) const {
-  std::vector<re2::StringPiece> m(groups.matchSize());
+                          std::string_view year, Arena& arena, ParsedRecord& rec) const {
+  // Reused per thread: no allocation per line.
+  thread_local std::vector<re2::StringPiece> m;
+  thread_local std::string stamp;
+  m.assign(groups.matchSize(), re2::StringPiece());
   if (!re.Match(re2::StringPiece(line.data(), line.size()), 0, line.size(), RE2::ANCHOR_BOTH, m.data(),
                 groups.matchSize())) {
     rec.error = "not a syslog line";
@@ -61,9 +64,9 @@ void SyslogParser::finish(const RE2& re, const NamedGroups& groups, std::string_
     if (rfc5424) {
       ns = time5424_.parse(t->asString());
     } else {
-      std::string year;
-      formatTime(year, nowNs(), "%Y ", !config_.localtime || config_.utc);
-      ns = time3164_.parse(year + std::string(t->asString()));
+      stamp.assign(year);
+      stamp.append(t->asString());
+      ns = time3164_.parse(stamp);
     }
   }
   if (!ns) {
@@ -75,19 +78,22 @@ void SyslogParser::finish(const RE2& re, const NamedGroups& groups, std::string_
   if (!config_.keep_time_key) rec.record.removeMember("time");
 }
 
-void SyslogParser::parse3164(std::string_view line, Arena& arena, ParsedRecord& rec) const {
+void SyslogParser::parse3164(std::string_view line, std::string_view year, Arena& arena, ParsedRecord& rec) const {
   if (config_.with_priority && (line.empty() || line[0] != '<')) {
     rec.error = "not a syslog line (no <PRI>)";
     return;
   }
-  finish(rfc3164_, groups3164_, line, false, arena, rec);
+  finish(rfc3164_, groups3164_, line, false, year, arena, rec);
 }
 
 void SyslogParser::parse5424(std::string_view line, Arena& arena, ParsedRecord& rec) const {
-  finish(rfc5424_, groups5424_, line, true, arena, rec);
+  finish(rfc5424_, groups5424_, line, true, {}, arena, rec);
 }
 
 void SyslogParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const {
+  // RFC 3164 times carry no year: the current one, read once per batch ("2026 " fits in a
+  // string's inline storage).
+  std::string year;
   for (size_t i = 0; i < in.lines.size(); ++i) {
     std::string_view line = in.lines[i];
     const std::string& f = config_.message_format;
@@ -100,7 +106,8 @@ void SyslogParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedReco
     if (is5424) {
       parse5424(line, arena, out[i]);
     } else {
-      parse3164(line, arena, out[i]);
+      if (year.empty()) formatTime(year, nowNs(), "%Y ", !config_.localtime || config_.utc);
+      parse3164(line, year, arena, out[i]);
     }
   }
 }

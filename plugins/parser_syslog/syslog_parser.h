@@ -32,10 +32,10 @@ class SyslogParser final : public Parser {
 
  private:
   explicit SyslogParser(const SyslogConfig& config);
-  void parse3164(std::string_view line, Arena& arena, ParsedRecord& rec) const;
+  void parse3164(std::string_view line, std::string_view year, Arena& arena, ParsedRecord& rec) const;
   void parse5424(std::string_view line, Arena& arena, ParsedRecord& rec) const;
-  void finish(const RE2& re, const NamedGroups& groups, std::string_view line, bool rfc5424, Arena& arena,
-              ParsedRecord& rec) const;
+  void finish(const RE2& re, const NamedGroups& groups, std::string_view line, bool rfc5424,
+              std::string_view year, Arena& arena, ParsedRecord& rec) const;
 
   const SyslogConfig config_;
   const RE2 rfc3164_;

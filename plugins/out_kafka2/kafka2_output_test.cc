@@ -331,6 +331,29 @@ TEST_F(Kafka2Test, DeliversEveryMessageOnceWithKeysHeadersPartitionsAndTimes) {
   EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_messages_total"), kEvents);
 }
 
+// Flush threads write concurrently through the one producer; each write waits for its own
+// delivery reports, whichever thread's poll serves them.
+TEST_F(Kafka2Test, ConcurrentWritesEachWaitForTheirOwnReports) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 3, 1));
+  auto out = make("default_topic logs\n");
+  constexpr int kThreads = 4, kChunks = 10, kPer = 250;
+  std::atomic<int> not_ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kChunks; ++c) {
+        const int from = (t * kChunks + c) * kPer;
+        Formatted f = formatRange(*out, from, from + kPer);
+        if (out->write(f.view()).kind != WriteResult::Kind::Ok) ++not_ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(not_ok.load(), 0);
+  expectEachOnce("logs", 3, kThreads * kChunks * kPer);
+  EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_messages_total"), kThreads * kChunks * kPer);
+}
+
 // Errors injected into the brokers' produce responses: librdkafka retries them itself
 // (max_send_retries) and the idempotent producer keeps every message once and in order.
 TEST_F(Kafka2Test, InjectedBrokerErrorsAreRetriedWithoutDuplicates) {
@@ -349,7 +372,10 @@ TEST_F(Kafka2Test, InjectedBrokerErrorsAreRetriedWithoutDuplicates) {
 // are delivered once when it is written again.
 TEST_F(Kafka2Test, ErrorsBeyondTheRetriesAnswerRetryAndTheResendDuplicatesNothing) {
   ASSERT_TRUE(kafka_.createTopic("logs", 1, 1));
-  auto out = make("default_topic logs\nmax_send_retries 1\nrdkafka_options {\"retry.backoff.ms\":\"10\"}\n");
+  // (linger.ms: a write's messages for a partition go in one produce request even on a slow
+  // machine, so the injected errors meet all of them.)
+  auto out = make("default_topic logs\nmax_send_retries 1\n"
+                  "rdkafka_options {\"retry.backoff.ms\":\"10\",\"linger.ms\":\"100\"}\n");
   std::vector<rd_kafka_resp_err_t> errs(20, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
   rd_kafka_mock_push_request_errors_array(kafka_.cluster(), 0, errs.size(), errs.data());
   Formatted f = formatRange(*out, 0, 300);
@@ -370,7 +396,10 @@ TEST_F(Kafka2Test, ErrorsBeyondTheRetriesAnswerRetryAndTheResendDuplicatesNothin
 TEST_F(Kafka2Test, PartialFailureRetriesOnlyTheFailedMessagesThroughAFileBuffer) {
   ASSERT_TRUE(kafka_.createTopic("logs", 3, 1));
   for (int p = 0; p < 3; ++p) rd_kafka_mock_partition_set_leader(kafka_.cluster(), "logs", p, p + 1);
-  auto out = make("default_topic logs\nmax_send_retries 1\nrdkafka_options {\"retry.backoff.ms\":\"10\"}\n");
+  // (linger.ms: a write's messages for a partition go in one produce request even on a slow
+  // machine, so the injected errors meet all of them.)
+  auto out = make("default_topic logs\nmax_send_retries 1\n"
+                  "rdkafka_options {\"retry.backoff.ms\":\"10\",\"linger.ms\":\"100\"}\n");
   auto numbered = [](int from, int to) {
     Batch b;
     for (int i = from; i < to; ++i) {

@@ -76,6 +76,31 @@ uint32_t crc32(std::string_view s) {
   return ~c;
 }
 
+// The Java client's partitioner hash (Utils.murmur2), written from its definition.
+uint32_t murmur2(std::string_view s) {
+  const uint32_t m = 0x5bd1e995u;
+  uint32_t h = 0x9747b28cu ^ static_cast<uint32_t>(s.size());
+  const auto* d = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  for (; i + 4 <= s.size(); i += 4) {
+    uint32_t k = d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (uint32_t(d[i + 3]) << 24);
+    k *= m;
+    k ^= k >> 24;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (s.size() % 4) {
+    case 3: h ^= d[i + 2] << 16; [[fallthrough]];
+    case 2: h ^= d[i + 1] << 8; [[fallthrough]];
+    case 1: h ^= d[i]; h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return h;
+}
+
 class Kafka2Test : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(kafka_.ok()); }
@@ -329,6 +354,27 @@ TEST_F(Kafka2Test, DeliversEveryMessageOnceWithKeysHeadersPartitionsAndTimes) {
     }
   }
   EXPECT_EQ(factory_.metrics().valueForTest("sluice_output_kafka2_messages_total"), kEvents);
+}
+
+TEST_F(Kafka2Test, Murmur2PlacesKeysAsTheJavaClientDoes) {
+  ASSERT_TRUE(kafka_.createTopic("logs", 5, 1));
+  auto out = make("default_topic logs\npartitioner_hash_function murmur2\n");
+  Batch b;
+  for (int i = 0; i < 40; ++i) {
+    b.add("app", kTime, *parseJson("{\"n\":" + std::to_string(i) + ",\"message_key\":\"order-" + std::to_string(i) + "\"}", b.arena()));
+  }
+  Formatted f;
+  out->format(b, f.events);
+  ASSERT_EQ(out->write(f.view()).kind, WriteResult::Kind::Ok);
+  auto msgs = consume("logs", 5);
+  ASSERT_EQ(msgs.size(), 40u);
+  std::set<int32_t> used;
+  for (const Consumed& c : msgs) {
+    ASSERT_TRUE(c.key.has_value());
+    EXPECT_EQ(c.partition, int32_t((murmur2(*c.key) & 0x7fffffffu) % 5)) << *c.key;
+    used.insert(c.partition);
+  }
+  EXPECT_GT(used.size(), 2u);
 }
 
 // Flush threads write concurrently through the one producer; each write waits for its own

@@ -5,6 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <map>
 #include <random>
 #include <set>
@@ -606,6 +612,57 @@ TEST_F(Kafka2Test, GarbageEventsFailAloneAndNeverCrash) {
   EXPECT_NE(r.failed_events[0].second.find("not a kafka2 event"), std::string::npos);
   EXPECT_EQ(r.failed_events[2].second, "record_key missing");
   EXPECT_EQ(countN(consume("logs", 1)).size(), 2u);
+}
+
+// A "broker" that answers every request with garbage: oversized frames, frames of random
+// bytes, frames cut short. librdkafka drops each connection; the write times out into a retry;
+// nothing crashes.
+TEST(Kafka2GarbageBrokerTest, GarbageAnswersTimeOutIntoARetry) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::thread server([&] {
+    std::mt19937 rng(16);
+    while (!stop.load()) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) continue;
+      char buf[4096];
+      pollfd q{c, POLLIN, 0};
+      if (::poll(&q, 1, 500) > 0 && ::read(c, buf, sizeof buf) > 0) {
+        std::string junk;
+        switch (answered.fetch_add(1) % 3) {
+          case 0: junk = std::string("\x7f\xff\xff\xff", 4) + "not a response"; break;   // a 2 GB frame
+          case 1: junk = std::string("\x00\x00\x00\x40", 4) + std::string(64, '\xff'); break;  // a frame of junk
+          default: for (int i = 0; i < 300; ++i) junk += static_cast<char>(rng()); break;  // random bytes
+        }
+        (void)!::write(c, junk.data(), junk.size());
+      }
+      ::close(c);
+    }
+  });
+  PluginFactory f;
+  auto out = f.mustMake<Kafka2Output>(PluginKind::Output, "kafka2",
+                                      "brokers 127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+                                          "\ndefault_topic logs\ndelivery_timeout 2s\n");
+  ASSERT_TRUE(out->start().isOk());
+  WriteResult r = out->write(formatRange(*out, 0, 10).view());
+  EXPECT_EQ(r.kind, WriteResult::Kind::Retry) << r.reason;
+  EXPECT_NE(r.reason.find("10 messages not delivered"), std::string::npos) << r.reason;
+  EXPECT_GE(answered.load(), 2);
+  out->stop();
+  stop = true;
+  server.join();
+  ::close(fd);
 }
 
 // Every broker down: the messages time out (delivery_timeout) and the chunk is retried; once

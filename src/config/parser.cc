@@ -459,6 +459,26 @@ class Parser {
     while (!eof()) {
       char c = text_[pos_++];
       if (in_string) {
+        if (c == '#' && peek() == '{') {
+          // Embedded Ruby in a JSON string (Fluentd 1.18, fluent/fluentd#4580): the value is
+          // spliced in JSON-escaped. A single-quoted value keeps "#{...}" as text.
+          ++pos_;
+          auto code = scanEmbeddedCode();
+          if (!code) return code.takeStatus();
+          auto v = evalEmbedded(*code, env_);
+          if (!v) return v.status().withPrefix(here().str() + ": ");
+          if (v->kind == EvalValue::Kind::UseNil || v->kind == EvalValue::Kind::UseDefault) {
+            return Status::invalidConfig(here().str() + ": use_nil/use_default inside a JSON " +
+                                         (open == '[' ? "array" : "hash") +
+                                         " string has no meaning; they apply to a whole value");
+          }
+          if (v->kind != EvalValue::Kind::Nil) {
+            std::string quoted;
+            appendJsonString(quoted, v->text);
+            buf.append(quoted, 1, quoted.size() - 2);  // without its quotes
+          }
+          continue;
+        }
         buf += c;
         if (c == '\\' && !eof()) {
           buf += text_[pos_++];

@@ -201,5 +201,38 @@ TEST(RubyEvalConfigTest, DaemonSetKubernetesUrlReachesItsParameter) {
   EXPECT_EQ(filters[0]->find("verify_ssl")->value, "true");
 }
 
+// Fluentd 1.18 (fluent/fluentd#4580) evaluates "#{...}" inside the strings of JSON array and
+// hash values, keys included; the result is JSON-escaped. Single quotes keep the text.
+TEST(RubyEvalConfigTest, JsonArrayAndHashStringsAreEvaluated) {
+  std::string text =
+      "<source>\n  @type sample\n"
+      "  hosts [\"#{ENV['ES_HOST'] || 'localhost'}:9200\", \"b\"]\n"
+      "  quoted [\"#{ENV['QUOTE']}\"]\n"
+      "  unset [\"#{ENV['UNSET']}\", 1]\n"
+      "  labels {\"#{ENV['K'] || 'k'}\": \"v-#{1 + 1}\", \"n\": 2}\n"
+      "  multi [\"a\",  # a comment\n    \"#{ENV['K']}\"]\n"
+      "  kept '[\"#{ENV[\\'K\\']}\"]'\n"
+      "</source>\n";
+  auto r = parseConfigText(text, "arrays.conf", ".",
+                           environment({{"ES_HOST", "es.local"}, {"QUOTE", "a\"b\\c\n"}, {"K", "key"}}));
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const Element* source = r->children("source")[0];
+  EXPECT_EQ(source->find("hosts")->value, R"(["es.local:9200","b"])");
+  EXPECT_EQ(source->find("quoted")->value, R"(["a\"b\\c\n"])");
+  EXPECT_EQ(source->find("unset")->value, R"(["",1])");
+  EXPECT_EQ(source->find("labels")->value, R"({"key":"v-2","n":2})");
+  EXPECT_EQ(source->find("multi")->value, R"(["a","key"])");
+  EXPECT_EQ(source->find("kept")->value, R"(["#{ENV['K']}"])");
+}
+
+TEST(RubyEvalConfigTest, JsonStringRubyErrorsNameTheConstruct) {
+  auto r = parseConfigText("k [\"#{system('id')}\"]\n", "bad.conf", ".", environment({}));
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("system"), std::string::npos) << r.status().message();
+  r = parseConfigText("k [\"#{use_nil}\"]\n", "bad.conf", ".", environment({}));
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("use_nil"), std::string::npos) << r.status().message();
+}
+
 }  // namespace
 }  // namespace sluice::config

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libsnappy-dev libxxhash-dev libyaml-cpp-dev librdkafka-dev
   libmsgpack-cxx-dev
+  libsystemd-dev
   procps time openssl python3
 )
 # SLUICE_SETUP_BUILD_ONLY=1 (the container image's build stage): the build's packages only.
@@ -18,7 +19,7 @@ build_only="${SLUICE_SETUP_BUILD_ONLY:-0}"
 # Test-only: the real Prometheus that scrapes sluice's /metrics in tests/integration/monitor_test.cc
 # (the test skips without it); systemd-analyze (systemd) verifies the packaged unit and dpkg-dev
 # builds the .deb (tests/packaging).
-test_packages=(prometheus systemd dpkg-dev)
+test_packages=(prometheus systemd systemd-journal-remote dpkg-dev)
 # node runs the Kubernetes schema validator (tests/packaging/validate-manifests.js); a node
 # already installed (another distribution's package) is kept.
 if ! command -v node >/dev/null 2>&1; then test_packages+=(nodejs npm); fi

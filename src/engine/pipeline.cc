@@ -15,6 +15,10 @@ namespace sluice::engine {
 
 // ---- plugin context ------------------------------------------------------------------------
 
+// The agent whose body Pipeline::buildAgentBody is building on this thread (a reload builds on
+// the engine's thread while the old pipeline runs): PluginContext::labelSink("").
+thread_local Agent* t_building_agent = nullptr;
+
 class ContextImpl : public PluginContext {
  public:
   ContextImpl(Pipeline& pipeline, Instance& instance, const config::Element& element)
@@ -42,6 +46,15 @@ class ContextImpl : public PluginContext {
   }
 
   Result<EventSink*> labelSink(std::string_view name) override {
+    // "" is the root or <label> whose section holds the plugin: Fluentd's `router`, where
+    // outputs that re-emit (rewrite_tag_filter, detect_exceptions) send their events.
+    if (name.empty()) {
+      if (t_building_agent == nullptr) {
+        return Status::invalidConfig(element_.where.str() + ": this section cannot re-emit events");
+      }
+      instance_.routes_to.emplace_back(t_building_agent->name());
+      return static_cast<EventSink*>(t_building_agent);
+    }
     auto it = pipeline_.labels_.find(std::string(name));
     if (it == pipeline_.labels_.end()) {
       std::string known;
@@ -483,6 +496,10 @@ Result<OutputStage*> Pipeline::buildOutput(const config::Element& element) {
 }
 
 Status Pipeline::buildAgentBody(Agent& agent, const config::Element& section) {
+  struct Building {
+    explicit Building(Agent* a) { t_building_agent = a; }
+    ~Building() { t_building_agent = nullptr; }
+  } building(&agent);
   for (const config::Element& e : section.elements) {
     if (e.name == "filter") {
       auto pattern = TagPattern::compile(e.arg);

@@ -257,7 +257,7 @@ TEST_F(RouterTest, ConfigErrorsNameTheProblem) {
   };
   const Case cases[] = {
       {"<match **>\n @type elasticsearchh\n</match>\n", "unknown output plugin 'elasticsearchh'"},
-      {"<match **>\n @type nope\n</match>\n", "known output plugins: capture, copy, elasticsearch, file,"},
+      {"<match **>\n @type nope\n</match>\n", "known output plugins: capture, copy, "},
       {"<match **>\n</match>\n", "has no @type"},
       {"<filter **>\n @type grep\n <regexp>\n  key a\n </regexp>\n</filter>\n<match **>\n @type null\n</match>\n", "missing required parameter 'pattern'"},
       {"<source>\n @type sample\n tag t\n @label @NOPE\n</source>\n", "@label @NOPE is not defined"},

@@ -148,7 +148,7 @@ class Running {
   Running(PluginFactory& f, const std::string& body) : input_(f.mustMake<SystemdInput>(PluginKind::Input, "systemd", body)) {
     Status s = input_->start();
     EXPECT_TRUE(s.isOk()) << s.message();
-    thread_ = std::thread([this] { input_->run(sink, stop_); });
+    thread_ = std::thread([this] { EXPECT_TRUE(input_->run(sink, stop_).isOk()); });
   }
   ~Running() { finish(); }
   void finish() {
@@ -330,7 +330,7 @@ TEST_F(SystemdInputTest, RefusedBatchesAreReadAgainFromTheLastAcceptedCursor) {
   Collector sink;
   sink.refuse(2);
   StopToken stop;
-  std::thread t([&] { input->run(sink, stop); });
+  std::thread t([&] { EXPECT_TRUE(input->run(sink, stop).isOk()); });
   ASSERT_TRUE(waitFor([&] { return sink.size() >= 50; }, std::chrono::seconds(20)));
   stop.requestStop();
   t.join();

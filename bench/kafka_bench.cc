@@ -5,6 +5,7 @@
 // and the messages Kafka then holds. The mock cluster's own CPU (this process) is reported
 // apart: on a small machine it competes with sluice for the cores.
 //   sluice_kafka_bench SLUICE INPUT LINES [PARTITIONS] [COMPRESSION]
+// Environment: SLUICE_KAFKA_FLUSH_THREADS (default 2), SLUICE_LOG_LEVEL (default warn).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   std::ofstream(conf) << "<source>\n @type stdin\n tag bench\n <parse>\n  @type json\n </parse>\n</source>\n"
                          "<match bench>\n @type kafka2\n brokers " << kafka.bootstraps()
                       << "\n default_topic bench\n compression_codec " << codec
-                      << "\n <buffer>\n  @type memory\n  flush_interval 1s\n  flush_thread_count 2\n"
+                      << "\n <buffer>\n  @type memory\n  flush_interval 1s\n  flush_thread_count "
+                      << (getenv("SLUICE_KAFKA_FLUSH_THREADS") ? getenv("SLUICE_KAFKA_FLUSH_THREADS") : "2") << "\n"
                          "  chunk_limit_size 8m\n  total_limit_size 512m\n  overflow_action block\n </buffer>\n</match>\n";
   struct rusage self_before;
   getrusage(RUSAGE_SELF, &self_before);

@@ -375,6 +375,14 @@ void ConcatFilter::process(Batch& batch) {
     std::string text_scratch;
     processOne(s, e, textOf(v, text_scratch), batch, out_);
   }
+  // Streams are per container (tag, stream_identity_key): forget those idle for a minute with
+  // nothing held, also when flush_interval is 0 (no timer), checked every 10 s.
+  if (now >= next_sweep_ns_) {
+    std::erase_if(streams_, [&](const auto& kv) {
+      return kv.second->lines.empty() && now - kv.second->updated_ns > 60'000'000'000;
+    });
+    next_sweep_ns_ = now + 10'000'000'000;
+  }
   batch.events().swap(out_);
 }
 

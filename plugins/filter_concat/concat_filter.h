@@ -121,6 +121,7 @@ class ConcatFilter final : public Filter {
   std::unordered_map<std::string, std::unique_ptr<Stream>, Hash, std::equal_to<>> streams_;  // guarded by mu_
   std::vector<Event> out_;   // guarded by mu_; reused per batch
   std::string id_scratch_;   // guarded by mu_
+  int64_t next_sweep_ns_ = 0;  // guarded by mu_: when idle empty streams are next forgotten
 
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

@@ -146,6 +146,8 @@ const std::array<Param<DetectConfig>, 8> kParams = {{
     {"join_separator", &DetectConfig::join_separator, "", "Put between the joined lines (they usually end in \\n)."},
 }};
 
+constexpr int64_t kForgetIdleNs = 60'000'000'000;
+
 // A ^ outside "[^", or a $.
 bool anchoredPattern(std::string_view p) {
   for (size_t i = 0; i < p.size(); ++i) {
@@ -415,7 +417,16 @@ Status DetectExceptionsOutput::emit(Batch& batch) {
         acc->out_tag.assign(tag);
         it = accumulators_.emplace(id_scratch_, std::move(acc)).first;
       }
+      it->second->seen_ns = now;
       push(*it->second, e, now, out);
+    }
+    // Tags carry container names: forget streams idle for a minute with nothing held, so a
+    // node's churn of pods does not grow the map for months (checked every 10 s).
+    if (now >= next_sweep_ns_) {
+      std::erase_if(accumulators_, [&](const auto& kv) {
+        return kv.second->messages.empty() && now - kv.second->seen_ns > kForgetIdleNs;
+      });
+      next_sweep_ns_ = now + 10'000'000'000;
     }
   }
   return deliver(out);

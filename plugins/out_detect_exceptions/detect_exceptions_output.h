@@ -87,6 +87,7 @@ class DetectExceptionsOutput final : public Output, public EventSink {
     std::vector<std::string_view> messages;  // in `arena`
     size_t bytes = 0;
     int64_t started_ns = 0;
+    int64_t seen_ns = 0;  // last record, for forgetting idle streams
   };
 
   DetectExceptionsOutput(const DetectConfig& config, std::shared_ptr<const ExceptionDetector> detector,
@@ -118,6 +119,7 @@ class DetectExceptionsOutput final : public Output, public EventSink {
   };
   std::unordered_map<std::string, std::unique_ptr<Accumulator>, Hash, std::equal_to<>> accumulators_;  // mu_
   std::string id_scratch_;  // mu_
+  int64_t next_sweep_ns_ = 0;  // mu_: when idle empty accumulators are next forgotten
 
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;

@@ -207,9 +207,11 @@ bool ExceptionDetector::transition(int& state, std::string_view line) const {
 }
 
 ExceptionDetector::Verdict ExceptionDetector::update(int& state, std::string_view line) const {
+  const bool was_start = state == kStart;
   const bool before = transition(state, line);
-  // Back at the start for want of a rule: the line may begin another trace.
-  if (!before) transition(state, line);
+  // Back at the start for want of a rule: the line may begin another trace. (From the start
+  // state itself the second try would repeat the first: skipped, same answer, half the work.)
+  if (!before && !was_start) transition(state, line);
   const bool after = state != kStart;
   if (before && after) return Verdict::InsideTrace;
   if (before) return Verdict::EndTrace;

@@ -313,7 +313,7 @@ void SyslogInput::addMessage(Pending& p, std::string_view message, std::string_v
 
 void SyslogInput::readUdp(Pending& p) {
   const size_t slot = config_.message_length_limit.bytes + 1;  // one more: a longer datagram shows
-  const size_t slots = std::max<size_t>(1, std::min<size_t>(64, kUdpBufferBytes / slot));
+  const size_t slots = std::max<size_t>(1, std::min<size_t>(256, kUdpBufferBytes / slot));
   if (p.udp_buffer.size() != slot * slots) p.udp_buffer.resize(slot * slots);
   std::vector<mmsghdr>& msgs = p.msgs;
   std::vector<iovec>& iov = p.iov;

@@ -30,18 +30,31 @@ class SyslogParser final : public Parser {
   // sluice::Parser
   void parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord> out) const override;
 
+  // Parses an RFC 3164 line with the regexp alone (no fast reader), for the test that compares
+  // the two.
+  void parseWithRegexpForTest(std::string_view line, Arena& arena, ParsedRecord& rec) const;
+
  private:
   explicit SyslogParser(const SyslogConfig& config);
-  void parse3164(std::string_view line, std::string_view year, Arena& arena, ParsedRecord& rec) const;
+  // Capture indices of the RFC 3164 regexp's groups.
+  struct Indices3164 {
+    int pri, time, host, ident, pid, message;
+    bool ok;
+  };
+  static Indices3164 indicesOf(const RE2& re);
+  bool match3164(std::string_view line, re2::StringPiece* m) const;
+  void parse3164(std::string_view line, std::string_view year, Arena& arena, ParsedRecord& rec,
+                 bool use_regexp = false) const;
   void parse5424(std::string_view line, Arena& arena, ParsedRecord& rec) const;
   void finish(const RE2& re, const NamedGroups& groups, std::string_view line, bool rfc5424,
-              std::string_view year, Arena& arena, ParsedRecord& rec) const;
+              std::string_view year, Arena& arena, ParsedRecord& rec, bool use_regexp = false) const;
 
   const SyslogConfig config_;
   const RE2 rfc3164_;
   const RE2 rfc5424_;
   const NamedGroups groups3164_;
   const NamedGroups groups5424_;
+  const Indices3164 idx3164_;
   const TimeParser time3164_;
   const TimeParser time5424_;
 };

@@ -5,7 +5,7 @@
 
 namespace sluice::plugins::filter_kubernetes_metadata {
 
-KubeApi::KubeApi(Options options) : options_(std::move(options)) {
+KubeApi::KubeApi(Options options) : options_(std::move(options)), pool_(options_.tls) {
   if (options_.token_file) token_ = std::make_unique<net::TokenFile>(*options_.token_file);
 }
 
@@ -17,18 +17,9 @@ std::vector<std::string> KubeApi::headers() {
 
 template <class Send>
 void KubeApi::withClient(Send send) {
-  std::unique_ptr<net::HttpClient> client;
-  {
-    std::lock_guard lock(pool_mu_);
-    if (!pool_.empty()) {
-      client = std::move(pool_.back());
-      pool_.pop_back();
-    }
-  }
-  if (!client) client = std::make_unique<net::HttpClient>(options_.tls);
+  std::unique_ptr<net::HttpClient> client = pool_.take();
   send(*client);
-  std::lock_guard lock(pool_mu_);
-  pool_.push_back(std::move(client));
+  pool_.give(std::move(client));
 }
 
 void KubeApi::send(std::string_view path, net::HttpRequest req, net::HttpResponse& out) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/http_client.h"
+#include "net/net_options.h"
 
 namespace sluice::plugins::filter_kubernetes_metadata {
 
@@ -52,8 +53,7 @@ class KubeApi {
 
   const Options options_;
   std::unique_ptr<net::TokenFile> token_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<net::HttpClient>> pool_;  // guarded by pool_mu_
+  net::HttpClientPool pool_;
 };
 
 }  // namespace sluice::plugins::filter_kubernetes_metadata

@@ -101,7 +101,9 @@ Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruC
     if (!r.failure.empty()) {
       backoff_ns_ = backoff_ns_ == 0 ? kSecond : std::min(backoff_ns_ * 2, kMaxBackoffNs);
       // No sooner than the server asked (Retry-After on a 429), however short our back-off.
-      const int64_t wait_ns = std::max(backoff_ns_, r.retry_after_ns);
+      net::RetryAfter asked;
+      asked.note(r.retry_after_ns);
+      const int64_t wait_ns = asked.atLeast(backoff_ns_);
       backoff_until_ns_ = now + wait_ns;
       if (r.failure != last_failure_) {
         log_.warn(r.failure + "; events pass with the names from their tags, lookups retry in " +

@@ -27,15 +27,14 @@ constexpr const char* kDefaultTagRegexp =
     "|(var\\.log\\.containers)\\.(?<pod_name>[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)"
     "_(?<namespace>[^_]+)_(?<container_name>.+)-(?<docker_id>[a-z0-9]{64})\\.log$";
 
-const std::array<Param<C>, 43> kParams = {{
+constexpr net::TlsAliases kTlsAliases{"verify_ssl", "ca_file", "client_cert", "client_key",
+                                      "CA certificate for the API server; default <secret_dir>/ca.crt when it exists."};
+
+const std::array<Param<C>, 39> kOwnParams = {{
     {"kubernetes_url", &C::kubernetes_url, nullptr, "API server URL. Default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api when both are set; without a URL only the tag's names are added."},
     {"apiVersion", &C::api_version, "v1", "API version (only v1 exists for pods and namespaces)."},
     {"bearer_token_file", &C::bearer_token_file, nullptr, "Bearer token file; default <secret_dir>/token when it exists. Read again when it changes and after a 401 (bound tokens rotate)."},
-    {"ca_file", &C::ca_file, nullptr, "CA certificate for the API server; default <secret_dir>/ca.crt when it exists."},
-    {"client_cert", &C::client_cert, nullptr, "Client certificate (PEM) for mutual TLS."},
-    {"client_key", &C::client_key, nullptr, "Client key (PEM) for mutual TLS.", {}, kSecret},
     {"secret_dir", &C::secret_dir, "/var/run/secrets/kubernetes.io/serviceaccount", "Where the service account's token and ca.crt are mounted."},
-    {"verify_ssl", &C::verify_ssl, "true", "Verify the API server's certificate."},
     {"cache_size", &C::cache_size, "1000", "Pods (and namespaces) kept in the cache; the least recently used go first."},
     {"cache_ttl", &C::cache_ttl, "3600", "Seconds a cached pod or namespace is used before it is asked for again; < 0: forever."},
     {"negative_cache_ttl", &C::negative_cache_ttl, "60", "Seconds a pod or namespace the API said does not exist is remembered as such."},
@@ -72,6 +71,7 @@ const std::array<Param<C>, 43> kParams = {{
     {"ignore_nil", {}, nullptr, "Accepted for Fluentd compatibility.", {}, kIgnored},
     {"container_name_to_kubernetes_regexp", {}, nullptr, "Accepted for Fluentd compatibility (journald only).", {}, kIgnored},
 }};
+const auto kParams = concatParams(kOwnParams, net::tlsParams<C>(kTlsAliases));
 
 
 bool fileExists(const std::string& path) {
@@ -153,6 +153,7 @@ Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::crea
   if (cfg.open_timeout <= 0 || cfg.read_timeout <= 0) {
     return Status::invalidConfig(where + "open_timeout and read_timeout must be positive");
   }
+  if (Status s = cfg.validateTls(kTlsAliases); !s) return Status::invalidConfig(where + s.message());
   if (!cfg.kubernetes_url) {
     const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
     const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
@@ -162,7 +163,7 @@ Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::crea
       cfg.kubernetes_url = "https://" + h + ":" + port + "/api";
     }
   }
-  if (!cfg.ca_file && fileExists(cfg.secret_dir + "/ca.crt")) cfg.ca_file = cfg.secret_dir + "/ca.crt";
+  if (!cfg.tls_ca_cert_path && fileExists(cfg.secret_dir + "/ca.crt")) cfg.tls_ca_cert_path = cfg.secret_dir + "/ca.crt";
   if (!cfg.bearer_token_file && fileExists(cfg.secret_dir + "/token")) cfg.bearer_token_file = cfg.secret_dir + "/token";
   if (!cfg.node_name) {
     for (const char* var : {"K8S_NODE_NAME", "NODE_NAME"}) {
@@ -219,11 +220,7 @@ Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::crea
   f->negative_ttl_ns_ = std::max<int64_t>(0, cfg.negative_cache_ttl) * kSecond;
   f->wait_ns_ = (cfg.open_timeout + cfg.read_timeout + 1) * kSecond;
 
-  net::TlsOptions tls;
-  tls.verify = cfg.verify_ssl;
-  tls.ca_file = cfg.ca_file.value_or("");
-  tls.client_cert = cfg.client_cert.value_or("");
-  tls.client_key = cfg.client_key.value_or("");
+  const net::TlsOptions tls = cfg.tlsOptions();
   auto apiOptions = [&](std::string base) {
     KubeApi::Options o;
     o.base_url = std::move(base);
@@ -249,7 +246,7 @@ Result<std::unique_ptr<KubernetesMetadataFilter>> KubernetesMetadataFilter::crea
 }
 
 Status KubernetesMetadataFilter::start() {
-  if (kubelet_ && cfg_.verify_ssl) {
+  if (kubelet_ && cfg_.tls_verify) {
     // A kubelet serves a self-signed certificate unless its serving certificates are
     // bootstrapped (serverTLSBootstrap): with verify_ssl every lookup would fail and events
     // would pass without metadata, so a certificate the CA cannot verify stops start-up.

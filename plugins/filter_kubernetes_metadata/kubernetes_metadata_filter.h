@@ -14,20 +14,19 @@
 #include <re2/re2.h>
 
 #include "core/plugin_api.h"
+#include "net/net_options.h"
 #include "kube_api.h"
 #include "kube_metadata.h"
 
 namespace sluice::plugins::filter_kubernetes_metadata {
 
-struct KubernetesMetadataConfig {
+// The TLS options come from the shared group (net/net_options.h), spelled as Fluentd's
+// kubernetes_metadata filter does: verify_ssl, ca_file, client_cert, client_key.
+struct KubernetesMetadataConfig : net::TlsConfig {
   std::optional<std::string> kubernetes_url;
   std::string api_version;
   std::optional<std::string> bearer_token_file;
-  std::optional<std::string> ca_file;
-  std::optional<std::string> client_cert;
-  std::optional<std::string> client_key;
   std::string secret_dir;
-  bool verify_ssl = true;
   int64_t cache_size = 1000;
   int64_t cache_ttl = 3600;
   int64_t negative_cache_ttl = 60;

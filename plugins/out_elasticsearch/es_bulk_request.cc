@@ -38,7 +38,7 @@ class EsOutput::Request {
     }
     if (out_.cfg_.pipeline) path += "?pipeline=" + net::percentEncode(*out_.cfg_.pipeline);
     path_ = std::move(path);
-    client_ = out_.takeClient();
+    client_ = out_.clients_.take();
     const size_t n = chunk_.events();
     fate_.assign(n, Fate::Pending);
     reasons_.resize(n);
@@ -99,7 +99,8 @@ class EsOutput::Request {
         }
       }
     }
-    out_.returnClient(std::move(client_), reset_ || (out_.cfg_.reconnect_on_error && anyRetry()));
+    // A failed connection is not kept: the next request makes a new one.
+    if (!reset_ && !(out_.cfg_.reconnect_on_error && anyRetry())) out_.clients_.give(std::move(client_));
 
     WriteResult result;
     for (size_t i = 0; i < n; ++i) {
@@ -108,13 +109,13 @@ class EsOutput::Request {
     }
     if (result.retry_events.size() == n) {
       WriteResult r = WriteResult::retry(reason_);
-      r.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
+      r.retry_after_ns = retry_after_.ns();
       return r;
     }
     if (result.retry_events.empty() && result.failed_events.empty()) return WriteResult::ok();
     result.kind = WriteResult::Kind::Partial;
     result.reason = reason_.empty() && !result.failed_events.empty() ? result.failed_events.front().second : reason_;
-    result.retry_after_ns = std::max<int64_t>(retry_after_ns_, 0);
+    result.retry_after_ns = retry_after_.ns();
     return result;
   }
 
@@ -205,7 +206,7 @@ class EsOutput::Request {
   void retryAll(const std::vector<uint32_t>& ids, std::string reason, int64_t retry_after_ns = -1) {
     for (uint32_t i : ids) fate_[i] = Fate::Retry;
     reason_ = std::move(reason);
-    retry_after_ns_ = std::max(retry_after_ns_, retry_after_ns);
+    retry_after_.note(retry_after_ns);
     stopped_ = true;  // the rest of the chunk waits for the retry too
   }
 
@@ -346,7 +347,7 @@ class EsOutput::Request {
       host.rested_until_ns.store(nowNs() + out_.cfg_.host_rest_interval.nanos(), std::memory_order_relaxed);
       out_.request_errors_->add(1);
       reset_ = true;
-      client_ = std::make_unique<net::HttpClient>(out_.tls_);
+      client_ = out_.clients_.fresh();
       if (k + 1 < order.size()) {
         out_.failovers_->add(1);
         out_.log_.warn("Elasticsearch node failed (" + resp_.error + "); trying the next one");
@@ -485,7 +486,7 @@ class EsOutput::Request {
   std::vector<std::string> reasons_;
   std::unordered_map<size_t, std::string> repaired_;  // event -> its action line and de-dotted source
   std::string reason_;
-  int64_t retry_after_ns_ = -1;
+  net::RetryAfter retry_after_;  // the longest any answer asked for
   int bisect_budget_ = 0;
   bool stopped_ = false;
   bool reset_ = false;

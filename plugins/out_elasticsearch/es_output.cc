@@ -18,7 +18,9 @@ namespace {
 
 using C = EsConfig;
 
-const std::array<Param<C>, 41> kParams = {{
+constexpr net::TlsAliases kTlsAliases{"ssl_verify", "ca_file", "client_cert", "client_key"};
+
+const std::array<Param<C>, 37> kOwnParams = {{
     {"host", &C::host, "localhost", "Elasticsearch host (ignored when hosts is set)."},
     {"port", &C::port, "9200", "Elasticsearch port."},
     {"hosts", &C::hosts, nullptr, "Several nodes, comma separated: host:port or scheme://user:password@host:port/path. Requests go round-robin; a node that cannot be reached is rested for host_rest_interval."},
@@ -27,10 +29,6 @@ const std::array<Param<C>, 41> kParams = {{
     {"user", &C::user, nullptr, "Basic-auth user."},
     {"password", &C::password, nullptr, "Basic-auth password.", {}, kSecret},
     {"api_key", &C::api_key, nullptr, "API key, sent as `Authorization: ApiKey <value>` (the base64 of id:key).", {}, kSecret},
-    {"ssl_verify", &C::ssl_verify, "true", "Verify the server's certificate and host name."},
-    {"ca_file", &C::ca_file, nullptr, "CA certificates (PEM) to verify the server with; default the system's."},
-    {"client_cert", &C::client_cert, nullptr, "Client certificate (PEM) for mutual TLS."},
-    {"client_key", &C::client_key, nullptr, "Client key (PEM) for mutual TLS.", {}, kSecret},
     {"index_name", &C::index_name, "fluentd", "Index to write to (lower-cased). Chunk-key placeholders (${tag}, ${$.a.b}, %Y.%m.%d with a time key) are expanded per chunk and sent in the request URL."},
     {"logstash_format", &C::logstash_format, "false", "Write to <logstash_prefix><separator><date of the event> and add @timestamp."},
     {"logstash_prefix", &C::logstash_prefix, "logstash", "Index prefix with logstash_format."},
@@ -61,6 +59,7 @@ const std::array<Param<C>, 41> kParams = {{
     {"max_requests_in_flight", &C::max_requests_in_flight, "0", "Upper bound of concurrent bulk requests (0: the buffer's flush_thread_count). Halved on overload (429, 5xx, timeouts), raised by one per clean response."},
     {"type_name", &C::type_name, nullptr, "Accepted for Fluentd compatibility; the type is _doc on Elasticsearch 7, none on 8.", {}, kIgnored},
 }};
+const auto kParams = concatParams(kOwnParams, net::tlsParams<C>(kTlsAliases));
 
 bool dayGranular(std::string_view format) {
   for (size_t i = 0; i + 1 < format.size(); ++i) {
@@ -160,6 +159,7 @@ std::optional<EsVersion> parseVersion(std::string_view body) {
 EsOutput::EsOutput(const EsConfig& config, PluginContext& ctx)
     : cfg_(config),
       log_(ctx.log()),
+      clients_(config.tlsOptions()),
       requests_(&ctx.metrics().pluginCounter("bulk_requests_total", "Bulk requests sent.")),
       request_errors_(&ctx.metrics().pluginCounter("bulk_request_errors_total",
                                                    "Bulk requests that failed as a whole (transport error or non-200).")),
@@ -185,11 +185,7 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
   auto hosts = parseHosts(config);
   if (!hosts) return hosts.takeStatus();
   out->hosts_ = std::move(*hosts);
-  out->tls_ = net::TlsOptions{config.ssl_verify, config.ca_file.value_or(""), config.client_cert.value_or(""),
-                              config.client_key.value_or("")};
-  if (config.client_cert.has_value() != config.client_key.has_value()) {
-    return Status::invalidConfig("client_cert and client_key go together");
-  }
+  if (Status s = config.validateTls(kTlsAliases); !s) return s;
   out->update_ = config.write_operation == "update" || config.write_operation == "upsert";
   out->upsert_ = config.write_operation == "upsert";
   out->action_ = out->upsert_ ? "update" : config.write_operation;
@@ -230,7 +226,7 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
 }
 
 std::optional<EsVersion> EsOutput::askVersion(std::string& problem) {
-  net::HttpClient client(tls_);
+  std::unique_ptr<net::HttpClient> client = clients_.fresh();
   net::HttpResponse resp;
   for (const auto& host : hosts_) {
     net::HttpRequest req;
@@ -239,7 +235,7 @@ std::optional<EsVersion> EsOutput::askVersion(std::string& problem) {
     if (!host->auth_header.empty()) req.headers.push_back(host->auth_header);
     req.timeout_ms = static_cast<int64_t>(cfg_.request_timeout.seconds * 1000);
     req.connect_timeout_ms = req.timeout_ms;
-    client.send(req, resp);
+    client->send(req, resp);
     if (resp.status == 200) {
       if (auto v = parseVersion(resp.body)) return v;
       problem = "GET / on " + net::redactUrl(host->base_url) + " gave no version.number";
@@ -292,24 +288,6 @@ bool EsOutput::redetectVersion() {
 }
 
 // ---- the pools write() draws from (flush threads) -------------------------------------
-
-std::unique_ptr<net::HttpClient> EsOutput::takeClient() {
-  {
-    std::lock_guard lock(clients_mu_);
-    if (!clients_.empty()) {
-      auto c = std::move(clients_.back());
-      clients_.pop_back();
-      return c;
-    }
-  }
-  return std::make_unique<net::HttpClient>(tls_);
-}
-
-void EsOutput::returnClient(std::unique_ptr<net::HttpClient> client, bool reset) {
-  if (reset) return;  // a new connection next time
-  std::lock_guard lock(clients_mu_);
-  clients_.push_back(std::move(client));
-}
 
 uint64_t EsOutput::acquireSlot() {
   std::unique_lock lock(slots_mu_);

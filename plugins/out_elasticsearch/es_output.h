@@ -10,10 +10,13 @@
 
 #include "core/plugin_api.h"
 #include "net/http_client.h"
+#include "net/net_options.h"
 
 namespace sluice::plugins::out_elasticsearch {
 
-struct EsConfig {
+// The TLS options come from the shared group (net/net_options.h), spelled as Fluentd's
+// elasticsearch plugin does: ssl_verify, ca_file, client_cert, client_key.
+struct EsConfig : net::TlsConfig {
   std::string host;
   int64_t port = 9200;
   std::optional<std::string> hosts;
@@ -22,10 +25,6 @@ struct EsConfig {
   std::optional<std::string> user;
   std::optional<std::string> password;
   std::optional<std::string> api_key;
-  bool ssl_verify = true;
-  std::optional<std::string> ca_file;
-  std::optional<std::string> client_cert;
-  std::optional<std::string> client_key;
   std::string index_name;
   bool logstash_format = false;
   std::string logstash_prefix;
@@ -111,8 +110,6 @@ class EsOutput final : public Output {
   void formatOne(const Event& event, std::string& out);
   void appendIndex(int64_t time_ns, std::string& out);
   void appendTimestamp(int64_t time_ns, std::string& out);
-  std::unique_ptr<net::HttpClient> takeClient();
-  void returnClient(std::unique_ptr<net::HttpClient> client, bool reset);
   uint64_t acquireSlot();  // returns the cut epoch the request starts in
   void releaseSlot(bool throttled, uint64_t epoch);
   std::optional<EsVersion> askVersion(std::string& problem);
@@ -122,7 +119,6 @@ class EsOutput final : public Output {
   const EsConfig cfg_;
   const SourceLogger log_;
   std::vector<std::unique_ptr<EsHost>> hosts_;
-  net::TlsOptions tls_;
   EsVersion version_;
   std::string type_name_;  // "_doc"/"fluentd" for ES < 8 without suppress_type_name, else ""
   std::atomic<bool> drop_type_{false};  // the cluster refused _type: leave it out (format and write)
@@ -146,8 +142,7 @@ class EsOutput final : public Output {
   int64_t ts_second_ = INT64_MIN;  // the second the cached @timestamp prefix is for
   std::string ts_cache_;
 
-  std::mutex clients_mu_;
-  std::vector<std::unique_ptr<net::HttpClient>> clients_;  // guarded by clients_mu_
+  net::HttpClientPool clients_;  // the flush threads' connections
 
   // Requests in flight, lowered on 429 (halved) and raised by one per clean response.
   std::mutex slots_mu_;

@@ -45,7 +45,9 @@ using C = LokiConfig;
 
 constexpr const char* kRefusedHelp = "Entries Loki refused for good, by reason.";
 
-const std::array<Param<C>, 23> kParams = {{
+constexpr net::TlsAliases kTlsAliases{{}, "ca_cert", "cert", "key"};
+
+const std::array<Param<C>, 20> kOwnParams = {{
     {"url", &C::url, "https://logs-prod-us-central1.grafana.net", "Loki's base URL; entries are pushed to <url>/loki/api/v1/push."},
     {"username", &C::username, nullptr, "Basic-auth user."},
     {"password", &C::password, nullptr, "Basic-auth password.", {}, kSecret},
@@ -56,10 +58,7 @@ const std::array<Param<C>, 23> kParams = {{
     {"line_format", &C::line_format, "key_value", "How the record becomes the log line: json, or key=value pairs (values with spaces or = quoted).", "json|key_value"},
     {"extract_kubernetes_labels", &C::extract_kubernetes_labels, "false", "Add the pod's labels (record.kubernetes.labels) as stream labels (names with characters Loki does not allow get _)."},
     {"drop_single_key", &C::drop_single_key, "false", "When one field is left in the record, send its value alone as the line."},
-    {"ca_cert", &C::ca_cert, nullptr, "CA certificates (PEM) to verify Loki with; default the system's."},
-    {"cert", &C::cert, nullptr, "Client certificate (PEM) for mutual TLS."},
-    {"key", &C::key, nullptr, "Client key (PEM) for mutual TLS.", {}, kSecret},
-    {"insecure_tls", &C::insecure_tls, "false", "Do not verify Loki's certificate."},
+    {"insecure_tls", &C::insecure_tls, "false", "Do not verify Loki's certificate (tls_verify false)."},
     {"custom_headers", &C::custom_headers, nullptr, "Extra HTTP headers, e.g. {\"X-Team\":\"sre\"}."},
     {"encoding", &C::encoding, "protobuf", "protobuf: snappy-compressed protobuf, Loki's native encoding; json: Loki's JSON push format.", "protobuf|json"},
     {"compress", &C::compress, "none", "gzip the JSON body (encoding json; protobuf is always snappy-compressed).", "none|gzip"},
@@ -70,12 +69,20 @@ const std::array<Param<C>, 23> kParams = {{
     {"request_timeout", &C::request_timeout, "30s", "Timeout of one push request."},
     {"include_thread_label", &C::drop_single_key, nullptr, "Accepted for Fluentd compatibility; sluice adds no fluentd_thread label.", {}, kIgnored},
 }};
+const auto kParams = concatParams(kOwnParams, net::tlsParams<C>(kTlsAliases));
+
+net::TlsOptions tlsOf(const LokiConfig& c) {
+  net::TlsOptions tls = c.tlsOptions();
+  tls.verify = tls.verify && !c.insecure_tls;
+  return tls;
+}
 
 }  // namespace
 
 LokiOutput::LokiOutput(const LokiConfig& config, PluginContext& ctx)
     : cfg_(config),
       log_(ctx.log()),
+      clients_(tlsOf(config)),
       requests_(&ctx.metrics().pluginCounter("push_requests_total", "Push requests sent.")),
       entries_sent_(&ctx.metrics().pluginCounter("entries_total", "Entries Loki accepted.")),
       labels_dropped_(&ctx.metrics().pluginCounter("labels_dropped_total",
@@ -119,8 +126,7 @@ Result<std::unique_ptr<LokiOutput>> LokiOutput::create(const LokiConfig& config,
     return Status::invalidConfig("url: '" + net::redactUrl(base) + "' is not an http(s) URL");
   }
   out->push_url_ = base.ends_with("/loki/api/v1/push") ? base : base + "/loki/api/v1/push";
-  out->tls_ = net::TlsOptions{!config.insecure_tls, config.ca_cert.value_or(""), config.cert.value_or(""), config.key.value_or("")};
-  if (config.cert.has_value() != config.key.has_value()) return Status::invalidConfig("cert and key go together");
+  if (Status s = config.validateTls(kTlsAliases); !s) return s;
   out->dynamic_tenant_ = config.tenant && config.tenant->find("${") != std::string::npos;
   if (config.compress == "gzip" && config.encoding != "json") {
     ctx.log().warn("compress gzip applies to encoding json; protobuf bodies are snappy-compressed");
@@ -280,15 +286,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
     return true;
   };
 
-  std::unique_ptr<net::HttpClient> client;
-  {
-    std::lock_guard lock(clients_mu_);
-    if (!clients_.empty()) {
-      client = std::move(clients_.back());
-      clients_.pop_back();
-    }
-  }
-  if (!client) client = std::make_unique<net::HttpClient>(tls_);
+  std::unique_ptr<net::HttpClient> client = clients_.take();
   net::HttpResponse resp;
   auto push = [&](std::string_view body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -308,7 +306,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
       break;
     }
     if (resp.transportFailed()) {
-      client = std::make_unique<net::HttpClient>(tls_);
+      client = clients_.fresh();
     }
   };
   auto message = [&] {
@@ -359,7 +357,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   }
 
   std::string reason;  // of the retry, if any
-  int64_t retry_after_ns = 0;
+  net::RetryAfter retry_after;  // the longest any answer asked for
   bool stopped = false;  // Loki could not take a push: the rest of the chunk waits for the retry
   std::string_view body;
   std::vector<char> in_push(n, 0);
@@ -407,7 +405,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
         }
         for (uint32_t i : ids) fate[i] = Fate::Retry;
         reason = what;
-        retry_after_ns = std::max<int64_t>(retry_after_ns, resp.retry_after_ns);
+        retry_after.note(resp);
         stopped = true;
         break;
       }
@@ -453,10 +451,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
       std::erase_if(ids, [&](uint32_t i) { return fate[i] == Fate::Failed; });
     }
   }
-  {
-    std::lock_guard lock(clients_mu_);
-    clients_.push_back(std::move(client));  // after a transport error, a fresh one
-  }
+  clients_.give(std::move(client));  // after a transport error, a fresh one
 
   WriteResult result;
   size_t retry = 0, failed = 0;
@@ -471,7 +466,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   }
   if (retry == n) {
     WriteResult r = WriteResult::retry(std::move(reason));
-    r.retry_after_ns = std::max<int64_t>(retry_after_ns, 0);
+    r.retry_after_ns = retry_after.ns();
     return r;
   }
   if (failed == n && std::all_of(result.failed_events.begin(), result.failed_events.end(),
@@ -481,7 +476,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   if (retry == 0 && failed == 0) return WriteResult::ok();
   result.kind = WriteResult::Kind::Partial;
   result.reason = !reason.empty() ? reason : result.failed_events.empty() ? "" : result.failed_events.front().second;
-  result.retry_after_ns = std::max<int64_t>(retry_after_ns, 0);
+  result.retry_after_ns = retry_after.ns();
   return result;
 }
 

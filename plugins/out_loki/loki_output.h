@@ -11,10 +11,13 @@
 
 #include "core/plugin_api.h"
 #include "net/http_client.h"
+#include "net/net_options.h"
 
 namespace sluice::plugins::out_loki {
 
-struct LokiConfig {
+// The TLS options come from the shared group (net/net_options.h), spelled as Fluentd's loki
+// plugin does: ca_cert, cert, key; its insecure_tls (the inverse of tls_verify) stays its own.
+struct LokiConfig : net::TlsConfig {
   std::string url;
   std::optional<std::string> username;
   std::optional<std::string> password;
@@ -25,9 +28,6 @@ struct LokiConfig {
   std::string line_format;
   bool extract_kubernetes_labels = false;
   bool drop_single_key = false;
-  std::optional<std::string> ca_cert;
-  std::optional<std::string> cert;
-  std::optional<std::string> key;
   bool insecure_tls = false;
   StringMap custom_headers;
   std::string encoding;
@@ -127,7 +127,6 @@ class LokiOutput final : public Output {
   std::vector<Source> metadata_;
   std::vector<std::string> removed_top_keys_;  // remove_keys and top-level label/metadata fields
   std::vector<std::pair<std::string, std::string>> extra_labels_;
-  net::TlsOptions tls_;
   bool dynamic_tenant_ = false;
   std::string push_url_;
 
@@ -148,8 +147,7 @@ class LokiOutput final : public Output {
   uint64_t last_drops_ = UINT64_MAX;
   uint64_t guard_drops_ = 0;  // labels dropped by the guard so far, guarded by format_mu_
 
-  std::mutex clients_mu_;
-  std::vector<std::unique_ptr<net::HttpClient>> clients_;  // guarded by clients_mu_
+  net::HttpClientPool clients_;
 
   std::unique_ptr<net::TokenFile> token_file_;
 

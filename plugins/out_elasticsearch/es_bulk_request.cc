@@ -19,6 +19,25 @@
 
 namespace sluice::plugins::out_elasticsearch {
 
+void appendWithoutType(std::string_view event, std::string& out) {
+  constexpr std::string_view kType = "\"_type\":\"";
+  const std::string_view action = event.substr(0, event.find('\n'));
+  const size_t at = action.find(kType);
+  const size_t close = at == std::string_view::npos ? at : action.find('"', at + kType.size());
+  if (close == std::string_view::npos) {
+    out.append(event);
+    return;
+  }
+  size_t from = at, to = close + 1;
+  if (from > 0 && action[from - 1] == ',') {
+    --from;  // ,"_type":"x"
+  } else if (to < action.size() && action[to] == ',') {
+    ++to;  // "_type":"x",
+  }
+  out.append(event.substr(0, from));
+  out.append(event.substr(to));
+}
+
 // One chunk's trip to the cluster. Events go in requests of at most the threshold; a request
 // refused as a whole is split (413: too large; 400: one bad document sinks the request, so the
 // halves are sent apart until the culprit is alone); items rejected for a while (429, 5xx) are
@@ -33,8 +52,18 @@ class EsOutput::Request {
     std::string path = "/_bulk";
     if (out_.dynamic_index_) {
       static const ChunkKey kNoKey;
-      path = "/" + net::percentEncode(lower(expandPlaceholders(out_.cfg_.index_name, chunk_.key ? *chunk_.key : kNoKey,
-                                                               out_.cfg_.utc_index))) + "/_bulk";
+      const std::string index =
+          lower(expandPlaceholders(out_.cfg_.index_name, chunk_.key ? *chunk_.key : kNoKey, out_.cfg_.utc_index));
+      // Elasticsearch would refuse the name (every item, invalid_index_name_exception); "." and
+      // ".." would not even reach it as a name (the client resolves them away in the URL path).
+      // Nothing is sent: the events fail for good, with ES's reason.
+      if (std::string why = invalidIndexName(index); !why.empty()) {
+        std::string reason = "index name '" + printable(index) + "' (index_name " + out_.cfg_.index_name +
+                             ") refused: Elasticsearch does not accept it: " + why;
+        out_.log_.error(reason + "; the chunk's events go to <secondary> or the dead letters");
+        return WriteResult::fail(std::move(reason));
+      }
+      path = "/" + net::percentEncode(index) + "/_bulk";
     }
     if (out_.cfg_.pipeline) path += "?pipeline=" + net::percentEncode(*out_.cfg_.pipeline);
     path_ = std::move(path);
@@ -176,21 +205,11 @@ class EsOutput::Request {
     }
     owned.clear();
     for (uint32_t i : ids) {
-      std::string_view e = event(i);
       if (strip) {
-        const size_t t = e.find("\"_type\":\"");
-        if (t != std::string_view::npos && t < e.find('\n')) {
-          size_t from = t, to = e.find('"', t + 9) + 1;
-          if (e[from - 1] == ',') {
-            --from;
-          } else if (e[to] == ',') {
-            ++to;
-          }
-          owned.append(e.substr(0, from));
-          e.remove_prefix(to);
-        }
+        appendWithoutType(event(i), owned);
+      } else {
+        owned.append(event(i));
       }
-      owned.append(e);
     }
     return owned;
   }

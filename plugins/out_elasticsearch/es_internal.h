@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <string>
+#include <string_view>
 
 namespace sluice::plugins::out_elasticsearch {
 
@@ -15,5 +16,12 @@ inline std::string lower(std::string s) {
   return s;
 }
 
+
+// At most 200 bytes of `s`, control and non-ASCII bytes as '?': safe in a log line or a reason.
+inline std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  return out;
+}
 
 }  // namespace sluice::plugins::out_elasticsearch

@@ -61,6 +61,14 @@ const std::array<Param<C>, 37> kOwnParams = {{
 }};
 const auto kParams = concatParams(kOwnParams, net::tlsParams<C>(kTlsAliases));
 
+// The one key of <buffer> the output reads (its table's row, src/buffer/buffer_config.cc).
+struct BufferThreads {
+  int64_t flush_thread_count = 1;
+};
+const std::array<Param<BufferThreads>, 1> kBufferThreadParams = {{
+    {"flush_thread_count", &BufferThreads::flush_thread_count, "1", "Threads sending chunks."},
+}};
+
 bool dayGranular(std::string_view format) {
   for (size_t i = 0; i + 1 < format.size(); ++i) {
     if (format[i] != '%') continue;
@@ -138,6 +146,22 @@ Result<std::vector<std::unique_ptr<EsHost>>> parseHosts(const EsConfig& c) {
   return out;
 }
 
+std::string invalidIndexName(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') return "must be lowercase";
+  }
+  if (name.find_first_of("\\/*?\"<>| ,") != std::string_view::npos) {
+    return "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]";
+  }
+  if (name.find('#') != std::string_view::npos) return "must not contain '#'";
+  if (name.find(':') != std::string_view::npos) return "must not contain ':'";
+  if (name.front() == '_' || name.front() == '-' || name.front() == '+') return "must not start with '_', '-', or '+'";
+  if (name == "." || name == "..") return "must not be '.' or '..'";
+  if (name.size() > 255) return "index name is too long, (" + std::to_string(name.size()) + " > 255)";
+  return {};
+}
+
 std::optional<EsVersion> parseVersion(std::string_view body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -200,6 +224,20 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
                           config.index_name.find('%') != std::string::npos;
     if (!out->dynamic_index_) out->static_index_ = lower(config.index_name);
   }
+  if (!out->static_index_.empty()) {
+    if (std::string why = invalidIndexName(out->static_index_); !why.empty()) {
+      return Status::invalidConfig(std::string(config.data_stream_name ? "data_stream_name" : "index_name") + " '" +
+                                   printable(out->static_index_) + "': Elasticsearch does not accept it as an index name: " + why);
+    }
+  }
+  if (config.logstash_format) {
+    std::string sample = config.logstash_prefix + config.logstash_prefix_separator;
+    formatTime(sample, nowNs(), config.logstash_dateformat, config.utc_index);
+    if (std::string why = invalidIndexName(lower(sample)); !why.empty()) {
+      return Status::invalidConfig("logstash_prefix, logstash_prefix_separator and logstash_dateformat make index names "
+                                   "such as '" + printable(sample) + "' that Elasticsearch does not accept: " + why);
+    }
+  }
   if ((config.write_operation == "update" || config.write_operation == "upsert") && !config.id_key &&
       !config.deterministic_id) {
     return Status::invalidConfig("write_operation " + config.write_operation + " needs id_key or deterministic_id");
@@ -211,12 +249,14 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
     if (!size) return Status::invalidConfig("bulk_message_request_threshold: " + size.status().message());
     out->threshold_ = static_cast<int64_t>(*size);
   }
-  int threads = 1;
+  // The in-flight limit follows the buffer's flush threads: flush_thread_count of <buffer>,
+  // bound through a parameter table like every other key (the engine binds the whole section
+  // again when it builds the buffer, and reports its errors).
+  BufferThreads buffer_threads;
   for (const config::Element* b : ctx.element().children("buffer")) {
-    if (auto n = b->get("flush_thread_count")) {
-      if (auto parsed = config::parseInteger(*n); parsed && *parsed > 0) threads = static_cast<int>(*parsed);
-    }
+    if (Status s = ctx.bind(std::span<const Param<BufferThreads>>(kBufferThreadParams), *b, buffer_threads); !s) return s;
   }
+  const int threads = static_cast<int>(std::clamp<int64_t>(buffer_threads.flush_thread_count, 1, 1 << 16));
   out->slots_max_ = config.max_requests_in_flight > 0 ? static_cast<int>(config.max_requests_in_flight) : threads;
   out->slots_limit_ = out->slots_max_;
   if (!config.verify_es_version_at_startup) {

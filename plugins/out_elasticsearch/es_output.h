@@ -67,6 +67,19 @@ struct EsHost {
 // single-host parameters as defaults. Exposed for tests.
 Result<std::vector<std::unique_ptr<EsHost>>> parseHosts(const EsConfig& config);
 
+// Why Elasticsearch would refuse `name` as an index name, or "" when it takes it: the rules of
+// MetadataCreateIndexService.validateIndexOrAliasName and validateIndexName (lower case; none of
+// \ / * ? " < > | space , # :; not starting with _ - +; not "." or ".."; at most 255 bytes).
+// Index names built from tags or record fields are checked with it before a request is sent:
+// "." or ".." in a URL path would be resolved away by the HTTP client (`/../_bulk` is `/_bulk`,
+// and `/proxy/../_bulk` leaves the path prefix). Exposed for tests.
+std::string invalidIndexName(std::string_view name);
+
+// Appends the event (action line and source) with the `"_type":"…"` member cut out of its
+// action line, for a cluster that refused _type. Anything else (no _type in the action line, an
+// unterminated one) is appended as it is. Exposed for tests.
+void appendWithoutType(std::string_view event, std::string& out);
+
 // What GET / says about the cluster.
 struct EsVersion {
   int major = 0;  // 0: unknown

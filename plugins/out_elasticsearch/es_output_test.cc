@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The elasticsearch output against the Elasticsearch stand-in (a real HTTP server on
-// 127.0.0.1): the seed's <match> block, deterministic ids, per-item results through a real
-// buffer under random faults, dead letters, failover, auth, gzip, 413 splitting, versions.
+// 127.0.0.1): hosts, versions, the seed's <match> block, format (indices, deterministic ids,
+// id_key, upserts, data streams), index names. The write path is in es_bulk_request_test.cc.
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 
 #include "buffer/buffer.h"
 #include "plugins/out_elasticsearch/es_output.h"
+#include "plugins/out_elasticsearch/es_test_support.h"
 #include "standins/elasticsearch.h"
 #include "support/buffer_support.h"
 #include "support/test_support.h"
@@ -24,43 +25,6 @@ using testing::ElasticsearchStandIn;
 using testing::PluginFactory;
 using testing::TempDir;
 using testing::waitFor;
-
-constexpr int64_t kNov22 = 1795309323LL * kNanosPerSecond;  // 2026-11-22T01:02:03Z
-
-std::string hostPort(const ElasticsearchStandIn& es) {
-  return "host 127.0.0.1\nport " + std::to_string(es.port()) + "\n";
-}
-
-struct Sent {
-  FormattedEvents bytes;
-  ChunkView view() const { return ChunkView(bytes.bytes, bytes.ends, nullptr); }
-};
-
-// Formats events {"n":from..to-1} with `tag` at `time_ns` (+1 ms each).
-Sent formatRange(Output& out, int from, int to, std::string_view tag = "kubernetes.agentarea.api",
-                 int64_t time_ns = kNov22) {
-  Batch b;
-  for (int i = from; i < to; ++i) {
-    b.add(tag, time_ns + int64_t(i) * 1000000, *parseJson("{\"n\":" + std::to_string(i) + ",\"msg\":\"hello\"}", b.arena()));
-  }
-  Sent s;
-  out.format(b, s.bytes);
-  return s;
-}
-
-// The values of field `n` over every stored document, with how often each appears.
-std::map<int64_t, int> storedNumbers(const ElasticsearchStandIn& es) {
-  std::map<int64_t, int> seen;
-  simdjson::dom::parser parser;
-  for (const std::string& index : es.indices()) {
-    for (const auto& doc : es.documents(index)) {
-      int64_t n = -1;
-      EXPECT_EQ(parser.parse(doc.source).at_key("n").get_int64().get(n), simdjson::SUCCESS) << doc.source;
-      ++seen[n];
-    }
-  }
-  return seen;
-}
 
 TEST(EsHostsTest, ParsesSchemesCredentialsPortsAndPaths) {
   EsConfig c;
@@ -244,430 +208,81 @@ TEST(EsOutputTest, IndexNamePlaceholdersGoInTheUrl) {
   EXPECT_EQ(es.documents("app-web").size(), 2u);
 }
 
-TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
+// A tag (anyone who names a file or a pod chooses one) expanded into the index name must not
+// reach another URL path: ".." or "." in a path is resolved away by the client (`/../_bulk` is
+// `/_bulk`, and behind a proxy prefix `/es/../_bulk` leaves it), and a '/' would name another
+// endpoint. Elasticsearch refuses such names anyway (invalid_index_name_exception, every item):
+// sluice refuses them before sending, and the chunk's events fail for good with ES's reason.
+TEST(EsOutputTest, ATagCannotEscapeThroughThePlaceholdersOfTheIndexName) {
   ElasticsearchStandIn es;
   ASSERT_TRUE(es.start());
   PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name mixed");
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name ${tag}");
   ASSERT_TRUE(out->start().isOk());
-  // The first answer (one item of four rejected: sent again at once), then that item alone
-  // three times more (all rejected: overload, so after pauses): five answers in the write.
-  es.rejectItemsContaining("\"retry\"", 5);
-  Batch b;
-  b.add("t", kNov22, *parseJson(R"({"n":1})", b.arena()));
-  b.add("t", kNov22 + 1, *parseJson(R"({"n":"not a number"})", b.arena()));  // mapped as long
-  b.add("t", kNov22 + 2, *parseJson(R"({"n":3,"k":"retry"})", b.arena()));
-  b.add("t", kNov22 + 3, *parseJson(R"({"n":4})", b.arena()));
-  Sent s;
-  out->format(b, s.bytes);
-  WriteResult r = out->write(s.view());
-  ASSERT_EQ(r.kind, WriteResult::Kind::Partial);
-  EXPECT_EQ(r.retry_events, (std::vector<size_t>{2}));
-  ASSERT_EQ(r.failed_events.size(), 1u);
-  EXPECT_EQ(r.failed_events[0].first, 1u);
-  EXPECT_NE(r.failed_events[0].second.find("400 document_parsing_exception: failed to parse field [n] of type [long]"),
-            std::string::npos)
-      << r.failed_events[0].second;
-  EXPECT_EQ(es.documentCount(), 2u);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "document_parsing_exception"}}), 1);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_errors_total", {{"reason", "es_rejected_execution_exception"}}), 5);
-  // Only the rejected item was sent again, alone, four times: 5 requests, not 5 chunks.
-  EXPECT_EQ(es.bulkRequests(), 5);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_item_resends_total"), 4);
-  // Rejected once: the resend within the write delivers it.
-  es.rejectItemsContaining("\"again\"", 1);
-  Batch c;
-  for (int i = 0; i < 10; ++i) c.add("t", kNov22 + 10 + i, *parseJson("{\"n\":" + std::to_string(10 + i) + (i % 3 ? "" : ",\"k\":\"again\"") + "}", c.arena()));
-  Sent more;
-  out->format(c, more.bytes);
-  EXPECT_EQ(out->write(more.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.documentCount(), 12u);
-  EXPECT_EQ(es.bulkRequests(), 7);
-}
-
-// Pods labelled both `app` and `app.kubernetes.io/name`: Elasticsearch expands the dotted key
-// into an object under `app` and refuses the document (or the next one) with a mapping
-// conflict. The output sends such a document again with the dots in its keys replaced.
-TEST(EsOutputTest, DottedKeyMappingConflictsAreRepairedNotDeadLettered) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name k8s");
-  ASSERT_TRUE(out->start().isOk());
-  Batch b;
-  b.add("t", kNov22, *parseJson(R"({"n":1,"kubernetes":{"labels":{"app":"api"}}})", b.arena()));
-  b.add("t", kNov22 + 1, *parseJson(R"({"n":2,"kubernetes":{"labels":{"app.kubernetes.io/name":"api"}}})", b.arena()));
-  b.add("t", kNov22 + 2, *parseJson(R"({"n":3,"kubernetes":{"labels":{"app.kubernetes.io/name":"api","app":"api"}}})", b.arena()));
-  b.add("t", kNov22 + 3, *parseJson(R"({"n":4,"kubernetes":{"labels":{"app":{"deep":1}}}})", b.arena()));
-  Sent s;
-  out->format(b, s.bytes);
-  WriteResult r = out->write(s.view());
-  // The fourth is a plain type conflict (an object where `app` is text): no dots to repair.
-  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
-  ASSERT_EQ(r.failed_events.size(), 1u);
-  EXPECT_EQ(r.failed_events[0].first, 3u);
-  EXPECT_TRUE(r.retry_events.empty());
-  EXPECT_EQ(storedNumbers(es), (std::map<int64_t, int>{{1, 1}, {2, 1}, {3, 1}}));
-  bool repaired = false;
-  for (const auto& doc : es.documents("k8s")) repaired = repaired || doc.source.find("\"app_kubernetes_io/name\"") != std::string::npos;
-  EXPECT_TRUE(repaired);
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_repaired_total"), 2);
-}
-
-// One bad document must not sink a whole request: an _id over 512 bytes fails alone before
-// sending, and a request refused whole with 400 is split until the culprit is alone.
-TEST(EsOutputTest, OneBadDocumentDoesNotSinkTheRequest) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name ids\nid_key rid");
-  ASSERT_TRUE(out->start().isOk());
-  Batch b;
-  for (int i = 0; i < 20; ++i) {
-    std::string rid = i == 7 ? std::string(600, 'x') : "r" + std::to_string(i);
-    b.add("t", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + ",\"rid\":\"" + rid + "\"}", b.arena()));
+  for (const std::string tag : {"..", ".", "../x", "a/../../b", "_all", "a b", "a#b", "a:b", std::string(256, 'a')}) {
+    Sent s = formatRange(*out, 0, 2, tag);
+    ChunkKey key;
+    key.tag = tag;
+    const int before = es.bulkRequests();
+    WriteResult r = out->write(ChunkView(s.bytes.bytes, s.bytes.ends, &key));
+    EXPECT_EQ(r.kind, WriteResult::Kind::Fail) << tag;
+    EXPECT_NE(r.reason.find("Elasticsearch does not accept it"), std::string::npos) << r.reason;
+    EXPECT_EQ(es.bulkRequests(), before) << tag << ": nothing is sent";
   }
-  Sent s;
-  out->format(b, s.bytes);
-  WriteResult r = out->write(s.view());
-  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
-  ASSERT_EQ(r.failed_events.size(), 1u);
-  EXPECT_EQ(r.failed_events[0].first, 7u);
-  EXPECT_NE(r.failed_events[0].second.find("at most 512"), std::string::npos) << r.failed_events[0].second;
-  EXPECT_EQ(es.documentCount(), 19u);
-
-  // A chunk with an event that is not a bulk item (written by another output, say): ES refuses
-  // the request whole; the halves go apart, and only the culprit fails.
-  auto plain = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name bisect");
-  ASSERT_TRUE(plain->start().isOk());
-  Sent good = formatRange(*plain, 100, 132);
-  std::string bytes;
-  std::vector<uint32_t> ends;
-  for (size_t i = 0; i < good.bytes.ends.size(); ++i) {
-    if (i == 21) {
-      bytes += "{\"n\":\"not an action\"}\n{}\n";
-      ends.push_back(static_cast<uint32_t>(bytes.size()));
-    }
-    bytes += ChunkView(good.bytes.bytes, good.bytes.ends, nullptr).event(i);
-    ends.push_back(static_cast<uint32_t>(bytes.size()));
+  EXPECT_EQ(es.documentCount(), 0u);
+  // Names Elasticsearch takes go through, dots and all.
+  for (const std::string tag : {"kubernetes.var.log.containers.a", "..a", "a..", "x.."}) {
+    Sent s = formatRange(*out, 0, 1, tag);
+    ChunkKey key;
+    key.tag = tag;
+    EXPECT_EQ(out->write(ChunkView(s.bytes.bytes, s.bytes.ends, &key)).kind, WriteResult::Kind::Ok) << tag;
+    EXPECT_EQ(es.documents(tag).size(), 1u) << tag;
   }
-  const int before = es.bulkRequests();
-  r = plain->write(ChunkView(bytes, ends, nullptr));
-  ASSERT_EQ(r.kind, WriteResult::Kind::Partial) << r.reason;
-  ASSERT_EQ(r.failed_events.size(), 1u);
-  EXPECT_EQ(r.failed_events[0].first, 21u);
-  EXPECT_NE(r.failed_events[0].second.find("Malformed action/metadata line"), std::string::npos) << r.failed_events[0].second;
-  EXPECT_EQ(es.documents("bisect").size(), 32u);
-  EXPECT_LE(es.bulkRequests() - before, 12);  // log2(33) levels, two requests each
-  EXPECT_GE(f.metrics().valueForTest("sluice_output_elasticsearch_bisections_total"), 5);
+  // A fixed index name ES would refuse is a configuration error, as is a logstash prefix that
+  // makes one.
+  PluginFactory g;
+  auto bad = g.make(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name my/index");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("must not contain"), std::string::npos) << bad.status().message();
+  bad = g.make(PluginKind::Output, "elasticsearch", hostPort(es) + "logstash_format true\nlogstash_prefix _logs");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("must not start with"), std::string::npos) << bad.status().message();
+  EXPECT_TRUE(g.make(PluginKind::Output, "elasticsearch", hostPort(es) + "logstash_format true\nlogstash_prefix k8s").isOk());
 }
 
-// verify_es_version_at_startup false assumes version 5 (_type "fluentd"); Elasticsearch 8
-// refuses every such request whole. The output learns the version again and goes on without.
-TEST(EsOutputTest, ARefusedTypeLearnsTheVersionAgain) {
-  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name typed\nverify_es_version_at_startup false");
-  ASSERT_TRUE(out->start().isOk());
-  EXPECT_EQ(es.infoRequests(), 0);
-  Sent s = formatRange(*out, 0, 10);
-  ASSERT_NE(s.bytes.bytes.find("\"_type\":\"fluentd\""), std::string::npos);
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.documentCount(), 10u);
-  EXPECT_EQ(es.infoRequests(), 1);
-  EXPECT_EQ(formatRange(*out, 10, 11).bytes.bytes.find("_type"), std::string::npos);
-  // An Elasticsearch 7 keeps taking _type: nothing to learn there.
-  ElasticsearchStandIn es7(ElasticsearchStandIn::Flavor::Es7);
-  ASSERT_TRUE(es7.start());
-  auto out7 = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                   hostPort(es7) + "index_name typed\nverify_es_version_at_startup false");
-  ASSERT_TRUE(out7->start().isOk());
-  EXPECT_EQ(out7->write(formatRange(*out7, 0, 3).view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es7.infoRequests(), 0);
-}
-
-TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
-  EXPECT_EQ(out->inFlightLimit(), 4);
-  Sent s = formatRange(*out, 0, 5);
-  es.failNextBulks(2, 429, 7);
-  WriteResult r = out->write(s.view());
-  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
-  EXPECT_EQ(r.retry_after_ns, 7 * kNanosPerSecond);
-  EXPECT_NE(r.reason.find("429 es_rejected_execution_exception"), std::string::npos) << r.reason;
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Retry);
-  EXPECT_EQ(out->inFlightLimit(), 1);  // 4 → 2 → 1
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(out->inFlightLimit(), 2);  // recovering by one per clean answer
-  // A passing 503 (no Retry-After) is sent again within the write; one that lasts goes back to
-  // the buffer's backoff after three resends.
-  int before = es.bulkRequests();
-  es.failNextBulks(1, 503);
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.bulkRequests(), before + 2);
-  es.failNextBulks(4, 503);  // the first answer and the three resends
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Retry);
-  EXPECT_EQ(es.bulkRequests(), before + 6);
-  EXPECT_EQ(es.documentCount(), 5u);
-}
-
-// Requests in flight together report one overload: two answered 429 at once cut the limit
-// once (4 → 2), not twice; a few items rejected (under a third) do not cut it at all.
-TEST(EsOutputTest, InFlightLimitIsCutOncePerRoundAndNeverForAFewItems) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
-  es.rejectItemsContaining("\"k\":\"busy\"", 1);
-  Batch b;
-  for (int i = 0; i < 10; ++i) b.add("t", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + (i == 3 ? ",\"k\":\"busy\"" : "") + "}", b.arena()));
-  Sent s;
-  out->format(b, s.bytes);
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(out->inFlightLimit(), 4);
-
-  ElasticsearchStandIn::Faults slow;
-  slow.delay_ms = 2000;  // both requests are in flight before either is answered
-  es.setFaults(slow);
-  es.failNextBulks(2, 429);
-  Sent a = formatRange(*out, 100, 105), c = formatRange(*out, 200, 205);
-  std::thread t1([&] { EXPECT_EQ(out->write(a.view()).kind, WriteResult::Kind::Retry); });
-  std::thread t2([&] { EXPECT_EQ(out->write(c.view()).kind, WriteResult::Kind::Retry); });
-  t1.join();
-  t2.join();
-  EXPECT_EQ(out->inFlightLimit(), 2);
-}
-
-// 5xx is overload as much as 429: a whole request answered 503 (sent again within the write)
-// and an answer rejecting a third of its fresh items with 503 cut the in-flight limit alike; a
-// timeout too.
-TEST(EsOutputTest, FiveHundredsAndTimeoutsLowerTheInFlightLimitAs429Does) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name x\nrequest_timeout 1s\n<buffer>\nflush_thread_count 8\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
-  ASSERT_EQ(out->inFlightLimit(), 8);
-  Sent s = formatRange(*out, 0, 5);
-  es.failNextBulks(1, 503);
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);  // the resend within the write went
-  EXPECT_EQ(out->inFlightLimit(), 4);
-
-  es.rejectItemsContaining("\"k\":\"down\"", 1, 503);
-  Batch b;
-  for (int i = 0; i < 6; ++i) {
-    b.add("t", kNov22 + 100 + i, *parseJson("{\"n\":" + std::to_string(100 + i) + (i < 2 ? ",\"k\":\"down\"" : "") + "}", b.arena()));
+TEST(EsIndexNameTest, FollowsElasticsearchsRules) {
+  EXPECT_EQ(invalidIndexName("logstash-2026.11.27"), "");
+  EXPECT_EQ(invalidIndexName(".hidden"), "");
+  EXPECT_EQ(invalidIndexName(std::string(255, 'a')), "");
+  EXPECT_NE(invalidIndexName(std::string(256, 'a')), "");
+  EXPECT_NE(invalidIndexName(""), "");
+  EXPECT_NE(invalidIndexName("Upper"), "");
+  for (std::string_view bad : {"a\\b", "a/b", "a*b", "a?b", "a\"b", "a<b", "a>b", "a|b", "a b", "a,b", "a#b", "a:b", "-a", "+a", "_a", ".", ".."}) {
+    EXPECT_NE(invalidIndexName(bad), "") << bad;
   }
-  Sent items;
-  out->format(b, items.bytes);
-  EXPECT_EQ(out->write(items.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(out->inFlightLimit(), 2);
-  EXPECT_EQ(es.documentCount(), 11u);
-
-  ElasticsearchStandIn::Faults slow;
-  slow.delay_ms = 1500;  // over request_timeout
-  es.setFaults(slow);
-  Sent t = formatRange(*out, 200, 203);
-  EXPECT_EQ(out->write(t.view()).kind, WriteResult::Kind::Retry);
-  EXPECT_EQ(out->inFlightLimit(), 1);
 }
 
-TEST(EsOutputTest, SplitsAtTheThresholdAndOn413) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name big\nbulk_message_request_threshold 2k");
-  ASSERT_TRUE(out->start().isOk());
-  Sent s = formatRange(*out, 0, 100);
-  ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.documentCount(), 100u);
-  int requests = es.bulkRequests();
-  EXPECT_GE(requests, static_cast<int>(s.bytes.bytes.size() / 2048));
-  // The server's limit is lower still: 413 halves the request until it fits.
-  es.setMaxRequestBytes(700);
-  Sent more = formatRange(*out, 100, 140);
-  ASSERT_EQ(out->write(more.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.documentCount(), 140u);
-  // One document above the limit fails alone, for good.
-  Batch b;
-  b.add("t", kNov22, *parseJson("{\"n\":1000,\"pad\":\"" + std::string(800, 'x') + "\"}", b.arena()));
-  b.add("t", kNov22, *parseJson(R"({"n":1001})", b.arena()));
-  Sent huge;
-  out->format(b, huge.bytes);
-  WriteResult r = out->write(huge.view());
-  ASSERT_EQ(r.kind, WriteResult::Kind::Partial);
-  ASSERT_EQ(r.failed_events.size(), 1u);
-  EXPECT_EQ(r.failed_events[0].first, 0u);
-  EXPECT_EQ(es.documentCount(), 141u);
-}
-
-TEST(EsOutputTest, FailsOverToTheNextHostAndRestsTheDeadOne) {
-  ElasticsearchStandIn dead, live;
-  ASSERT_TRUE(dead.start());
-  ASSERT_TRUE(live.start());
-  int dead_port = dead.port();
-  dead.stop();
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  "hosts 127.0.0.1:" + std::to_string(dead_port) + ",127.0.0.1:" +
-                                  std::to_string(live.port()) + "\nindex_name fo\nrequest_timeout 2s");
-  ASSERT_TRUE(out->start().isOk());
-  for (int i = 0; i < 6; ++i) {
-    Sent s = formatRange(*out, i * 10, i * 10 + 10);
-    ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  }
-  EXPECT_EQ(live.documentCount(), 60u);
-  // The dead node was tried once, then rested; the live one took every request.
-  EXPECT_EQ(f.metrics().valueForTest("sluice_output_elasticsearch_failovers_total"), 1);
-  EXPECT_EQ(live.bulkRequests(), 6);
-}
-
-TEST(EsOutputTest, BasicAuthApiKeyAndAClearErrorForBadCredentials) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  es.requireBasicAuth("elastic", "changeme");
-  PluginFactory f;
-  auto good = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                   hostPort(es) + "user elastic\npassword changeme\nindex_name a");
-  ASSERT_TRUE(good->start().isOk());
-  EXPECT_EQ(good->version().major, 8);
-  ASSERT_EQ(good->write(formatRange(*good, 0, 2).view()).kind, WriteResult::Kind::Ok);
-  auto bad = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "user elastic\npassword wrong\nindex_name a");
-  ASSERT_TRUE(bad->start().isOk());
-  WriteResult r = bad->write(formatRange(*bad, 2, 4).view());
-  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
-  EXPECT_NE(r.reason.find("401 security_exception"), std::string::npos) << r.reason;
-  EXPECT_EQ(r.reason.find("wrong"), std::string::npos);
-
-  ElasticsearchStandIn keyed;
-  ASSERT_TRUE(keyed.start());
-  keyed.requireApiKey("VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==");
-  auto key = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(keyed) + "api_key VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==\nindex_name a");
-  ASSERT_TRUE(key->start().isOk());
-  ASSERT_EQ(key->write(formatRange(*key, 0, 2).view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(keyed.documentCount(), 2u);
-}
-
-TEST(EsOutputTest, GzipBodies) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name z\ncompression_level best_compression");
-  ASSERT_TRUE(out->start().isOk());
-  ASSERT_EQ(out->write(formatRange(*out, 0, 500).view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.documentCount(), 500u);
-  EXPECT_EQ(es.requestHeaders("Content-Encoding"), (std::vector<std::string>{"gzip"}));
-  EXPECT_EQ(es.requestHeaders("Content-Type"), (std::vector<std::string>{"application/x-ndjson"}));
-}
-
-// A slow cluster: the request times out after Elasticsearch stored the documents; the retry
-// finds them there (409) and stores nothing twice.
-TEST(EsOutputTest, TimeoutsRetryAndTheResendStoresNothingTwice) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name slow\nrequest_timeout 1s");
-  ASSERT_TRUE(out->start().isOk());
-  ElasticsearchStandIn::Faults slow;
-  slow.delay_ms = 1500;
-  es.setFaults(slow);
-  Sent s = formatRange(*out, 0, 20);
-  WriteResult r = out->write(s.view());
-  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
-  EXPECT_NE(r.reason.find("timed out"), std::string::npos) << r.reason;
-  es.setFaults({});
-  ASSERT_TRUE(waitFor([&] { return es.documentCount() == 20; }));  // the slow request went through
-  EXPECT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
-  EXPECT_EQ(es.documentCount(), 20u);
-  EXPECT_EQ(es.conflicts(), 20);
-}
-
-TEST(EsOutputTest, GarbageAnswersAreRetriedNotBelieved) {
-  testing::HttpServer garbage;
-  garbage.server().Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("<html>proxy</html>", "text/html");
-  });
-  garbage.server().Post("/_bulk", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"took\":1,\"errors\":true,\"items\":[{\"create\":", "application/json");
-  });
-  ASSERT_TRUE(garbage.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  "host 127.0.0.1\nport " + std::to_string(garbage.port()) + "\nindex_name g");
-  ASSERT_TRUE(out->start().isOk());
-  WriteResult r = out->write(formatRange(*out, 0, 3).view());
-  EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
-  EXPECT_NE(r.reason.find("not a bulk response"), std::string::npos) << r.reason;
-}
-
-// Through a real buffer with two flush threads: a third of the items answered 429, a tenth of
-// the requests 503, some requests cut off after the stand-in stored them, some documents
-// rejected for good. Every event ends up stored exactly once or in the dead letters.
-TEST(EsOutputTest, RandomFaultsDeliverEveryEventExactlyOnce) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  ElasticsearchStandIn::Faults faults;
-  faults.item_429 = 0.3;
-  faults.item_400 = 0.02;
-  faults.request_503 = 0.1;
-  faults.cut_after_processing = 0.1;
-  faults.seed = 7;
-  es.setFaults(faults);
-  TempDir dir;
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name chaos\nrequest_timeout 5s\n"
-                                  "<buffer>\nflush_thread_count 2\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
-  BufferConfig c = testing::testBufferConfig("file");
-  c.path = dir.file("buf");
-  c.flush_thread_count = 2;
-  c.chunk_limit_size.bytes = 16 << 10;
-  c.retry_forever = true;
-  c.retry_max_interval.seconds = 0.05;
-  testing::OutputBuffer buf(c, *out, "es", dir.file("dead"));
-  ASSERT_TRUE(buf.started());
-  constexpr int kEvents = 3000;
-  for (int from = 0; from < kEvents; from += 100) {
-    Batch b;
-    for (int i = from; i < from + 100; ++i) {
-      b.add("app", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + "}", b.arena()), lineOrigin(9, 9, uint64_t(i) * 10));
-    }
-    ASSERT_TRUE(buf->append(b).isOk());
-  }
-  auto deadLetters = [&] {
-    std::string text = testing::readFile(dir.file("dead/es.jsonl"));
-    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+// After a cluster refused _type, it is cut out of the action lines, and only there; whatever
+// an event holds, the cut stays inside the event (it read one byte before a _type at the start
+// of an event, and past the end of an unterminated one).
+TEST(EsTypeStripTest, CutsTypeOutOfTheActionLineWithinBounds) {
+  auto strip = [](std::string_view event) {
+    std::string out;
+    appendWithoutType(event, out);
+    return out;
   };
-  ASSERT_TRUE(waitFor([&] { return es.documentCount() + deadLetters() == kEvents && buf->queuedChunks() == 0; },
-                      std::chrono::seconds(60)))
-      << es.documentCount() << " stored, " << deadLetters() << " dead letters";
-  buf->stop();
-  auto seen = storedNumbers(es);
-  for (const auto& [n, times] : seen) EXPECT_EQ(times, 1) << "event " << n << " stored " << times << " times";
-  EXPECT_EQ(seen.size() + deadLetters(), static_cast<size_t>(kEvents));
-  EXPECT_GT(deadLetters(), 0u);
-  std::string dead = testing::readFile(dir.file("dead/es.jsonl"));
-  EXPECT_NE(dead.find("400 document_parsing_exception: failed to parse field [stand-in]"), std::string::npos);
-  // Cut-off requests that had been stored were resent and answered 409, and counted so: never
-  // more than the stand-in answered (how many cuts hit stored requests is up to the scheduler;
-  // the buffer sends small due chunks together, so there are few requests to cut).
-  EXPECT_LE(f.metrics().valueForTest("sluice_output_elasticsearch_duplicates_total"), es.conflicts());
-  EXPECT_GT(f.metrics().valueForTest("sluice_output_elasticsearch_throttled_total"), 0);
+  EXPECT_EQ(strip("{\"create\":{\"_index\":\"a\",\"_type\":\"_doc\",\"_id\":\"x\"}}\n{\"n\":1}\n"),
+            "{\"create\":{\"_index\":\"a\",\"_id\":\"x\"}}\n{\"n\":1}\n");
+  EXPECT_EQ(strip("{\"create\":{\"_type\":\"_doc\",\"_id\":\"x\"}}\n{}\n"), "{\"create\":{\"_id\":\"x\"}}\n{}\n");
+  EXPECT_EQ(strip("{\"index\":{\"_type\":\"fluentd\"}}\n{}\n"), "{\"index\":{}}\n{}\n");
+  EXPECT_EQ(strip("\"_type\":\"x\""), "");
+  EXPECT_EQ(strip("\"_type\":\"x\",y"), "y");
+  EXPECT_EQ(strip("a,\"_type\":\"x\""), "a");
+  // Unterminated, or only in the source line: as it was.
+  EXPECT_EQ(strip("{\"create\":{\"_type\":\"abc"), "{\"create\":{\"_type\":\"abc");
+  EXPECT_EQ(strip("\"_type\":\""), "\"_type\":\"");
+  EXPECT_EQ(strip("{\"create\":{}}\n{\"_type\":\"kept\"}\n"), "{\"create\":{}}\n{\"_type\":\"kept\"}\n");
+  EXPECT_EQ(strip(""), "");
 }
 
 }  // namespace

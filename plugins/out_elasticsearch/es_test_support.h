@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// What the elasticsearch output's tests share (es_output_test.cc, es_bulk_request_test.cc):
+// events formatted by an output, the stand-in's address, the documents it stored. Test thread.
+
+#include <gtest/gtest.h>
+
+#include <simdjson.h>
+
+#include <map>
+#include <string>
+
+#include "plugins/out_elasticsearch/es_output.h"
+#include "standins/elasticsearch.h"
+#include "support/test_support.h"
+
+namespace sluice::plugins::out_elasticsearch {
+
+inline constexpr int64_t kNov22 = 1795309323LL * kNanosPerSecond;  // 2026-11-22T01:02:03Z
+
+inline std::string hostPort(const testing::ElasticsearchStandIn& es) {
+  return "host 127.0.0.1\nport " + std::to_string(es.port()) + "\n";
+}
+
+struct Sent {
+  FormattedEvents bytes;
+  ChunkView view() const { return ChunkView(bytes.bytes, bytes.ends, nullptr); }
+};
+
+// Formats events {"n":from..to-1} with `tag` at `time_ns` (+1 ms each).
+inline Sent formatRange(Output& out, int from, int to, std::string_view tag = "kubernetes.agentarea.api",
+                        int64_t time_ns = kNov22) {
+  Batch b;
+  for (int i = from; i < to; ++i) {
+    b.add(tag, time_ns + int64_t(i) * 1000000, *parseJson("{\"n\":" + std::to_string(i) + ",\"msg\":\"hello\"}", b.arena()));
+  }
+  Sent s;
+  out.format(b, s.bytes);
+  return s;
+}
+
+// The values of field `n` over every stored document, with how often each appears.
+inline std::map<int64_t, int> storedNumbers(const testing::ElasticsearchStandIn& es) {
+  std::map<int64_t, int> seen;
+  simdjson::dom::parser parser;
+  for (const std::string& index : es.indices()) {
+    for (const auto& doc : es.documents(index)) {
+      int64_t n = -1;
+      EXPECT_EQ(parser.parse(doc.source).at_key("n").get_int64().get(n), simdjson::SUCCESS) << doc.source;
+      ++seen[n];
+    }
+  }
+  return seen;
+}
+
+}  // namespace sluice::plugins::out_elasticsearch

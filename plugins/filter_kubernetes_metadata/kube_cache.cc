@@ -66,18 +66,21 @@ std::shared_ptr<const Contribution> KubernetesMetadataFilter::resolve(std::strin
 template <class Slot, class Meta, class Fetch>
 Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruCache<Slot>& cache,
                                         const std::string& key, Fetch fetch) {
+  // Real time: this bounds a wait for another thread's request, not a cache timer.
   const int64_t deadline = monoNs() + wait_ns_;
   for (;;) {
     Slot* s = cache.find(key);
-    int64_t now = monoNs();
     if (s != nullptr && s->state == SlotState::Pending) {  // another thread is asking: share its answer
-      if (now >= deadline) {
+      const int64_t real = monoNs();
+      if (real >= deadline) {
         m_.unknown->add(1);
         return nullptr;
       }
-      fetched_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+      fetched_.wait_for(lock, std::chrono::nanoseconds(deadline - real));
       continue;
     }
+    // Expiries and the back-off run on the filter's clock (a test's ManualClock moves it).
+    int64_t now = clock_->nowNs();
     if (s != nullptr && s->expires_ns > now) {
       m_.hits->add(1);
       return s;
@@ -96,7 +99,7 @@ Slot* KubernetesMetadataFilter::acquire(std::unique_lock<std::mutex>& lock, LruC
     Fetched<Meta> r = fetch();
     lock.lock();
     Slot* t = &cache.insert(key);
-    now = monoNs();
+    now = clock_->nowNs();
     fetched_.notify_all();
     if (!r.failure.empty()) {
       backoff_ns_ = backoff_ns_ == 0 ? kSecond : std::min(backoff_ns_ * 2, kMaxBackoffNs);
@@ -184,7 +187,7 @@ KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPodFro
   Fetched<PodMeta> out;
   std::string key = std::string(ns) + "/" + std::string(pod);
   std::lock_guard lock(kubelet_mu_);
-  int64_t now = monoNs();
+  int64_t now = clock_->nowNs();
   if (kubelet_listed_ns_ == 0 || now - kubelet_listed_ns_ >= kKubeletListIntervalNs) {
     net::HttpResponse r;
     m_.requests->add(1);
@@ -205,7 +208,7 @@ KubernetesMetadataFilter::Fetched<PodMeta> KubernetesMetadataFilter::fetchPodFro
       std::string k = p.ns + "/" + p.name;
       kubelet_pods_[k] = std::make_shared<const PodMeta>(std::move(p));
     }
-    kubelet_listed_ns_ = monoNs();
+    kubelet_listed_ns_ = clock_->nowNs();
   }
   if (auto it = kubelet_pods_.find(key); it != kubelet_pods_.end()) {
     out.state = SlotState::Found;

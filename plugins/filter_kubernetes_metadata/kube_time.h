@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// The filter's monotonic time and its fixed intervals, shared by the files of the plugin.
-// Threading: constants and a clock read; any thread.
+// The filter's fixed intervals, and the monotonic time of the waits that bound other threads'
+// requests (the cache's timers and back-offs run on the filter's Clock instead). Shared by the
+// files of the plugin. Threading: constants and a clock read; any thread.
 
 #include <chrono>
 #include <cstdint>

@@ -46,7 +46,7 @@ void KubernetesMetadataFilter::watchLoop() {
       auto pods = parsePodList(r.body, parse_, &rv);
       if (pods && !rv.empty()) {
         std::lock_guard lock(mu_);
-        int64_t now = monoNs();
+        int64_t now = clock_->nowNs();
         for (PodMeta& p : *pods) storePod(std::move(p), now);
       }
       listTried();
@@ -76,7 +76,7 @@ void KubernetesMetadataFilter::watchLoop() {
       if (!ev->pod.resource_version.empty()) rv = ev->pod.resource_version;
       if (ev->type == "ADDED" || ev->type == "MODIFIED") {
         std::lock_guard lock(mu_);
-        storePod(std::move(ev->pod), monoNs());
+        storePod(std::move(ev->pod), clock_->nowNs());
       }
       // DELETED: the entry stays until it expires; the pod's last lines still need it.
       return true;

@@ -289,8 +289,10 @@ void KubernetesMetadataFilter::stop() {
 }
 
 bool KubernetesMetadataFilter::waitStop(double seconds) {
+  const int64_t until = clock_->nowNs() + static_cast<int64_t>(seconds * 1e9);
   std::unique_lock lock(stop_mu_);
-  return !stop_cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopping_.load(); });
+  while (!stopping_.load() && clock_->nowNs() < until) clock_->waitUntil(stop_cv_, lock, until);
+  return !stopping_.load();
 }
 
 size_t KubernetesMetadataFilter::cachedPods() const {
@@ -349,7 +351,7 @@ void KubernetesMetadataFilter::process(Batch& batch) {
 
 void KubernetesMetadataFilter::maybeLogStats() {
   if (cfg_.stats_interval <= 0) return;
-  int64_t now = monoNs();
+  int64_t now = clock_->nowNs();
   int64_t next = next_stats_ns_.load(std::memory_order_relaxed);
   if (now < next) return;
   if (!next_stats_ns_.compare_exchange_strong(next, now + cfg_.stats_interval * kSecond)) return;

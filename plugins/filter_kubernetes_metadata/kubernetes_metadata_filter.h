@@ -13,6 +13,7 @@
 
 #include <re2/re2.h>
 
+#include "core/clock.h"
 #include "core/plugin_api.h"
 #include "net/net_options.h"
 #include "kube_api.h"
@@ -119,6 +120,9 @@ class KubernetesMetadataFilter final : public Filter {
   void process(Batch& batch) override;
 
   size_t cachedPods() const;
+  // The time of the cache's expiries, the back-off and the watch's waits: the system's, or a
+  // test's ManualClock. REQUIRES: before start().
+  void setClockForTest(Clock& clock) { clock_ = &clock; }
   // True once the watch has listed the node's pods and is streaming.
   bool watching() const { return watching_.load(); }
 
@@ -178,6 +182,7 @@ class KubernetesMetadataFilter final : public Filter {
   std::string classifyFailure(const net::HttpResponse& r, std::string_view what);
   void storePod(PodMeta pod, int64_t now);  // REQUIRES: mu_
   void watchLoop();
+  // Waits `seconds` on the filter's clock; false when the filter is stopping.
   bool waitStop(double seconds);
   void maybeLogStats();
 
@@ -193,12 +198,13 @@ class KubernetesMetadataFilter final : public Filter {
   std::unique_ptr<KubeApi> api_;      // nullptr: no API server configured
   std::unique_ptr<KubeApi> kubelet_;  // with use_kubelet
   int64_t ttl_ns_, negative_ttl_ns_, wait_ns_;
+  Clock* clock_ = &Clock::system();  // cache expiries, the back-off, the watch's retry waits, stats
 
   mutable std::mutex mu_;
   std::condition_variable fetched_;
   LruCache<PodSlot> pods_;       // "namespace/pod", guarded by mu_
   LruCache<NsSlot> namespaces_;  // guarded by mu_
-  int64_t backoff_until_ns_ = 0;  // guarded by mu_: no API requests before (monotonic)
+  int64_t backoff_until_ns_ = 0;  // guarded by mu_: no API requests before (clock_'s time)
   int64_t backoff_ns_ = 0;        // guarded by mu_
   std::string last_failure_;      // guarded by mu_
 

@@ -61,10 +61,10 @@ bool TailRun::evictOne(const Watcher* keep) {
     in_.log().warn("More files than descriptors (" + std::to_string(g_file_budget.load()) +
                    " for tail inputs, from RLIMIT_NOFILE): reading files in turns (read to the end, close, reopen "
                    "from the recorded position)");
-    next_cycling_report_ns_ = nowNs() + kCyclingReportNs;
+    next_cycling_report_ns_ = clock_.nowNs() + kCyclingReportNs;
   }
   victim->closeFile();
-  victim->closed_at_ns = nowNs();
+  victim->closed_at_ns = clock_.nowNs();
   in_.metrics().fd_cycles->add(1);
   return true;
 }

@@ -32,7 +32,7 @@ std::set<std::string> TailRun::expandGlobs() {
   for (const std::string& p : in_.patterns()) glob_all(p, paths);
   for (const std::string& p : cfg_.exclude_path) glob_all(p, excluded);
   std::set<std::string> out;
-  int64_t now_s = nowNs() / kNanosPerSecond;
+  int64_t now_s = clock_.nowNs() / kNanosPerSecond;
   for (const std::string& p : paths) {
     if (excluded.count(p)) continue;
     struct stat st;
@@ -112,7 +112,7 @@ std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t
     if (errno == EACCES || errno == EPERM) {
       // Reported when first seen, then once per refresh_interval unless
       // ignore_repeated_permission_error; tried again every second.
-      const int64_t now = nowNs();
+      const int64_t now = clock_.nowNs();
       auto [it, first] = unreadable_.emplace(path, now);
       if (first || (!cfg_.ignore_repeated_permission_error && now - it->second >= cfg_.refresh_interval.nanos())) {
         in_.log().warn("Permission denied: cannot read " + path + " (tried again every second)");
@@ -120,7 +120,7 @@ std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t
       }
     }
     if (errno == EMFILE && !waiting_paths_.count(path)) {
-      waiting_paths_[path] = nowNs();
+      waiting_paths_[path] = clock_.nowNs();
       in_.log().warn("No file descriptor free for " + path + ": it waits for one");
     }
     return nullptr;
@@ -143,7 +143,7 @@ std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t
     return nullptr;
   }
   if (auto it = waiting_paths_.find(path); it != waiting_paths_.end()) {
-    in_.log().info("Opened " + path + " after waiting " + std::to_string((nowNs() - it->second) / kMs) +
+    in_.log().info("Opened " + path + " after waiting " + std::to_string((clock_.nowNs() - it->second) / kMs) +
                    " ms for a file descriptor");
     waiting_paths_.erase(it);
   }
@@ -155,7 +155,7 @@ std::unique_ptr<Watcher> TailRun::openWatcher(const std::string& path, Target& t
   w->state = in_.parser().newState();
   w->name = realPathOf(path);
   w->real_dir = dirOf(w->name);
-  w->last_used_ns = nowNs();
+  w->last_used_ns = clock_.nowNs();
   char prefix[Fingerprint::kBytes];
   w->fp = fingerprintOf(prefix, readPrefix(fd, prefix));
   return w;
@@ -173,7 +173,7 @@ std::unique_ptr<Watcher> TailRun::openSibling(const Sibling& s, const Fingerprin
   w->real_dir = dirOf(s.path);
   w->size_seen = s.size;
   w->state = in_.parser().newState();
-  w->last_used_ns = nowNs();
+  w->last_used_ns = clock_.nowNs();
   char prefix[Fingerprint::kBytes];
   size_t n = 0;
   if (s.gz) {
@@ -191,7 +191,7 @@ std::unique_ptr<Watcher> TailRun::openSibling(const Sibling& s, const Fingerprin
     ::lseek(fd, static_cast<off_t>(offset), SEEK_SET);
   }
   w->read_offset = w->commit_offset = offset;
-  w->rotated_at_ns = nowNs() - cfg_.rotate_wait.nanos();  // already rotated: just drain
+  w->rotated_at_ns = clock_.nowNs() - cfg_.rotate_wait.nanos();  // already rotated: just drain
   return w;
 }
 
@@ -289,7 +289,7 @@ void TailRun::addNewSiblings(Target& t, const std::vector<Sibling>& siblings, co
       w->fp = fp;
       w->size_seen = s.size;
       w->state = in_.parser().newState();
-      w->rotated_at_ns = nowNs() - cfg_.rotate_wait.nanos();
+      w->rotated_at_ns = clock_.nowNs() - cfg_.rotate_wait.nanos();
     }
     in_.log().info("Reading rotated file " + s.path + " of " + t.path + ", not seen before (rotated before it was looked at)");
     at = t.chain.insert(at, std::move(w));

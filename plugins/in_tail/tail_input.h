@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "core/clock.h"
 #include "core/plugin_api.h"
 
 namespace sluice::plugins::in_tail {
@@ -48,6 +49,10 @@ class TailInput final : public Input {
   const Parser& parser() const { return *parser_; }
   const std::vector<std::string>& patterns() const { return patterns_; }
   const SourceLogger& log() const { return log_; }
+  // The time every timer of the input runs on: the system's, or a test's ManualClock.
+  Clock& clock() const { return *clock_; }
+  // REQUIRES: before run().
+  void setClockForTest(Clock& clock) { clock_ = &clock; }
   // "kubernetes.*" + "/var/log/containers/a.log" → "kubernetes.var.log.containers.a.log"
   std::string tagFor(const std::string& path) const;
 
@@ -74,6 +79,7 @@ class TailInput final : public Input {
   const ParserPtr parser_;
   const std::vector<std::string> patterns_;
   const SourceLogger log_;
+  Clock* clock_ = &Clock::system();
   Metrics metrics_;
 };
 

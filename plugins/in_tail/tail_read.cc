@@ -149,9 +149,13 @@ bool TailRun::processLines(Target& t, Watcher& w) {
   in_.metrics().read_lines->add(lines_.size());
   if (parsed_.size() < lines_.size()) parsed_.resize(lines_.size());
   std::fill(parsed_.begin(), parsed_.begin() + lines_.size(), ParsedRecord{});
+  const std::optional<uint64_t> held_before = w.state ? w.state->held_from : std::nullopt;
   in_.parser().parse(LineBatch{lines_, true, w.state.get(), first_seq}, batch_.arena(),
                      std::span(parsed_.data(), lines_.size()));
-  const int64_t now = nowNs();
+  // A line held from now on waits multiline_flush_interval on the input's clock (the parser
+  // stamped it with the system's).
+  if (w.state && w.state->held_from && w.state->held_from != held_before) w.state->held_since_ns = clock_.nowNs();
+  const int64_t now = clock_.nowNs();
   uint64_t errors = 0;
   for (size_t i = 0; i < lines_.size(); ++i) {
     ParsedRecord& r = parsed_[i];

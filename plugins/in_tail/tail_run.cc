@@ -38,12 +38,12 @@ Status TailRun::run() {
   }
   setupSymlinkRoots();
   if (cfg_.enable_stat_watcher) setupInotify();
-  int64_t now = nowNs();
+  int64_t now = clock_.nowNs();
   if (!cfg_.skip_refresh_on_startup) refresh(true);
   next_refresh_ns_ = now + cfg_.refresh_interval.nanos();
   next_tick_ns_ = now + kNanosPerSecond;
   while (!stop_.stopRequested()) {
-    now = nowNs();
+    now = clock_.nowNs();
     for (auto& [path, t] : targets_) {
       if (t->dirty || t->check) service(*t, now);
     }
@@ -76,27 +76,46 @@ Status TailRun::run() {
     if (cycling_) reportCycling(now);
 
     // Sleep until an event, the next tick, a refresh, a retry or a pending pos write.
+    // A retry or a rotate_wait already due makes its path due now: service() only looks at
+    // dirty paths, and a deadline in the past would otherwise be polled for until the next
+    // tick (up to a second of turns; on a test's clock, until the test moves it).
+    now = clock_.nowNs();
     int64_t wake = std::min(next_refresh_ns_, cfg_.enable_watch_timer ? next_tick_ns_ : next_refresh_ns_);
     bool busy = false;
     for (auto& [path, t] : targets_) {
-      if (t->dirty) busy = true;
       for (auto& w : t->chain) {
-        if (w->retry_at_ns) wake = std::min(wake, w->retry_at_ns);
+        if (w->retry_at_ns) {
+          if (w->retry_at_ns > now) {
+            wake = std::min(wake, w->retry_at_ns);
+          } else if (w.get() == t->chain.front().get()) {
+            t->dirty = true;
+          }
+        }
         if (w->state && w->state->held_from) {
           wake = std::min(wake, w->state->held_since_ns + cfg_.multiline_flush_interval.nanos());
         }
-        if (w->rotated_at_ns && w->at_eof) wake = std::min(wake, w->rotated_at_ns + cfg_.rotate_wait.nanos());
+        if (w->rotated_at_ns && w->at_eof) {
+          const int64_t due = w->rotated_at_ns + cfg_.rotate_wait.nanos();
+          if (due > now) {
+            wake = std::min(wake, due);
+          } else if (t->chain.size() > 1 && w.get() == t->chain.front().get() && w->unacked.empty() && !w->retry_at_ns) {
+            t->dirty = true;  // drained and rotate_wait over: let it go now, not at the next tick
+          }
+        }
       }
+      if (t->dirty) busy = true;
     }
     if (pos_ && pos_->dirty()) wake = std::min(wake, last_pos_write_ns_ + kPosWriteIntervalNs);
-    if (waiting_for_acks) wake = std::min(wake, nowNs() + 50 * kMs);
-    int timeout_ms = busy ? 0 : static_cast<int>(std::clamp<int64_t>((wake - nowNs()) / kMs + 1, 0, 60000));
+    if (waiting_for_acks) wake = std::min(wake, now + 50 * kMs);
+    // Until the earliest of them on the input's clock (a test's ManualClock moves it), a minute
+    // at most; not at all while a path is still busy.
+    const int64_t deadline = busy ? now : std::min(wake, now + 60 * kNanosPerSecond);
     struct pollfd fds[2] = {{stop_.fd(), POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
-    int rc = ::poll(fds, inotify_fd_ >= 0 ? 2 : 1, timeout_ms);
+    int rc = pollUntil(fds, inotify_fd_ >= 0 ? 2 : 1, deadline);
     if (rc < 0 && errno != EINTR) return Status::ioError(std::string("poll: ") + std::strerror(errno));
     if (fds[0].revents & POLLIN) break;
     if (inotify_fd_ >= 0 && (fds[1].revents & POLLIN)) drainInotify();
-    now = nowNs();
+    now = clock_.nowNs();
     // Files waiting for a descriptor or denied by permission are tried again every second (a
     // chmod is picked up at once).
     if (rescan_ || now >= next_refresh_ns_ ||
@@ -113,6 +132,7 @@ Status TailRun::run() {
   // Stopping: the engine has asked the buffers to send what they hold (flush_at_shutdown).
   // Wait a little for what was read to be delivered, so that the position records it instead
   // of the next start reading it again (memory buffers; a file buffer acknowledges at once).
+  // Real time, not the input's clock: this bounds a wait for other threads (the flush threads).
   const int64_t drain_until = nowNs() + kStopDrainNs;
   while (true) {
     bool waiting = false;
@@ -124,8 +144,23 @@ Status TailRun::run() {
     if (!waiting || nowNs() >= drain_until) break;
     ::poll(nullptr, 0, 20);
   }
-  maybeWritePos(nowNs(), true);
+  maybeWritePos(clock_.nowNs(), true);
   return Status::ok();
+}
+
+int TailRun::pollUntil(struct pollfd* fds, nfds_t n, int64_t deadline_ns) {
+  if (&clock_ == &Clock::system()) {
+    const int64_t left_ms = (deadline_ns - clock_.nowNs() + kMs - 1) / kMs;  // rounded up: no busy turn before it
+    return ::poll(fds, n, static_cast<int>(std::clamp<int64_t>(left_ms, 0, 60'000)));
+  }
+  // A test's clock moves only when the test moves it: look at the descriptors, then wait on the
+  // clock (a few ms of real time at most; ManualClock::awaitWaiters counts this thread
+  // meanwhile), and let the loop look at the time again.
+  int rc = ::poll(fds, n, 0);
+  if (rc != 0) return rc;
+  std::unique_lock lock(wait_mu_);
+  clock_.waitUntil(wait_cv_, lock, deadline_ns);
+  return ::poll(fds, n, 0);
 }
 
 void TailRun::setupInotify() {
@@ -209,7 +244,7 @@ void TailRun::maybeWritePos(int64_t now, bool force) {
 // A path that no longer matches the globs (deleted, excluded) is let go once its file is
 // read to the end, nothing is held, and rotate_wait has passed.
 void TailRun::dropFinishedTargets() {
-  const int64_t now = nowNs();
+  const int64_t now = clock_.nowNs();
   for (auto it = targets_.begin(); it != targets_.end();) {
     Target& t = *it->second;
     Watcher* w = t.chain.size() == 1 ? t.chain.front().get() : nullptr;

@@ -10,8 +10,12 @@
 // closing and reopening files when there are more files than descriptors) and tail_read.cc
 // (reading, parsing, emitting batches and recording what was delivered).
 
+#include <poll.h>
+
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -39,6 +43,7 @@ class TailRun {
         cfg_(input.config()),
         out_(out),
         stop_(stop),
+        clock_(input.clock()),
         buffer_(kReadSize, cfg_.max_line_size.bytes),
         parsed_(static_cast<size_t>(cfg_.read_lines_limit)),
         malformed_(input.log()) {}
@@ -90,6 +95,10 @@ class TailRun {
   void rewind(Watcher& w, int64_t now);
   void flushHeld(Target& t, Watcher& w, bool force, int64_t now);
 
+  // Waits until one of `fds` is ready or the clock reaches `deadline_ns` (poll()'s answer; 0
+  // may come early: the loop looks at the time again).
+  int pollUntil(struct pollfd* fds, nfds_t n, int64_t deadline_ns);
+
   // Events and bookkeeping.
   void drainInotify();
   void updatePos(Target& t);
@@ -100,6 +109,9 @@ class TailRun {
   const TailConfig& cfg_;
   EventSink& out_;
   const StopToken& stop_;
+  Clock& clock_;  // every timer of the tail: rotate_wait, refresh_interval, ticks, flushes
+  std::mutex wait_mu_;               // for waiting on a test's clock (pollUntil)
+  std::condition_variable wait_cv_;
   int inotify_fd_ = -1;
   std::map<std::string, std::unique_ptr<Target>> targets_;
   std::unordered_map<int, std::vector<Target*>> file_wds_;

@@ -418,17 +418,6 @@ TEST_F(TailTest, OverlongLinesAreSkippedNotFatal) {
   EXPECT_NE(readFile(dir_.file("stdout.err")).find("longer than max_line_size"), std::string::npos);
 }
 
-TEST_F(TailTest, NewFilesAreReadFromTheHeadAndTagged) {
-  auto p = start(config(dir_.file("logs/*.log"), " path_key source_path\n"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it start with no files
-  append(dir_.file("logs/new.log"), "n 0\nn 1\n");
-  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 2; }));
-  p->signal(SIGTERM);
-  EXPECT_EQ(p->wait(), 0);
-  std::string out = readFile(out_);
-  EXPECT_NE(out.find("\"source_path\":\"" + dir_.file("logs/new.log") + "\""), std::string::npos) << out;
-}
-
 TEST_F(TailTest, VanishedFilesLeaveThePosFile) {
   append(dir_.file("logs/a.log"), "a 0\n");
   append(dir_.file("logs/b.log"), "b 0\n");
@@ -460,18 +449,6 @@ TEST_F(TailTest, ReadBytesLimitPerSecondThrottles) {
   EXPECT_EQ(p->wait(), 0);
   EXPECT_GE(took, std::chrono::milliseconds(1500)) << "14 KB at 5 KB/s needs about 2 s";
   expectExactlyOnce(delivered(out_), {{"a", 2000}});
-}
-
-TEST_F(TailTest, CriPartialLinesJoinAcrossReads) {
-  std::string log = dir_.file("logs/a.log");
-  auto p = start(config(dir_.file("logs/*.log"), "", "cri"));
-  append(log, "2026-11-22T01:00:00.1Z stdout P {\"message\":\"a \n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  append(log, "2026-11-22T01:00:00.2Z stdout F 0\"}\n");
-  ASSERT_TRUE(waitFor([&] { return countLines(out_) == 1; }));
-  p->signal(SIGTERM);
-  EXPECT_EQ(p->wait(), 0);
-  EXPECT_NE(readFile(out_).find("\"message\":\"{\\\"message\\\":\\\"a 0\\\"}\""), std::string::npos) << readFile(out_);
 }
 
 // The seed's parse steps on containerd and Docker nodes alike: kubernetes parser, then the

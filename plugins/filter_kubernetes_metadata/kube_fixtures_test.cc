@@ -17,6 +17,13 @@
 namespace sluice::plugins::filter_kubernetes_metadata {
 namespace {
 
+// ---- ../shared/fixtures/k8s ------------------------------------------------------------------
+
+std::string k8sFixtures() { return testing::sharedDir() + "/fixtures/k8s"; }
+
+// The cases transcribed from fluent-plugin-kubernetes_metadata_filter's tests: the API answers
+// replayed from its VCR cassettes, the whole record compared (key order aside). master_url is
+// the stand-in's URL where upstream had https://localhost:8443.
 TEST_F(KubeMetadataTest, Fabric8ExpectedRecords) {
   if (!testing::sharedFixturesPresent()) GTEST_SKIP() << "../shared/fixtures absent";
   const std::string base = k8sFixtures() + "/fabric8-kubernetes-metadata-filter";

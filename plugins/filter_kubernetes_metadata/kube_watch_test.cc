@@ -51,9 +51,6 @@ TEST_F(KubeMetadataTest, WatchKeepsTheCacheFreshAndListsAgainOnGone) {
   EXPECT_TRUE(waitFor([&] { return api_.openWatches() == 0; }));
 }
 
-// The watch asks for bookmarks: a BOOKMARK moves its resource version on (the cluster's
-// revision advanced through other objects), so after the stream ends it resumes from there,
-// and a compaction past the last pod event does not force a new list.
 // The watch body arrives in pieces of any size: lines are cut where they end, empty lines
 // skipped, a consumer may stop the watch, and a line that never ends stops it at 16 MiB rather
 // than growing the buffer without end (the watch-stream fuzz target drives the same class).
@@ -79,6 +76,9 @@ TEST(WatchLinesTest, CutsLinesAcrossPiecesAndBoundsAnUnendingOne) {
   EXPECT_EQ(endless.buffered(), 0u);
 }
 
+// The watch asks for bookmarks: a BOOKMARK moves its resource version on (the cluster's
+// revision advanced through other objects), so after the stream ends it resumes from there,
+// and a compaction past the last pod event does not force a new list.
 TEST_F(KubeMetadataTest, WatchResumesFromBookmarks) {
   api_.putPod(podJson("shop", "web-1", R"({"app":"v1"})"));
   auto f = make("watch true\nnode_name node-a\n");
@@ -97,9 +97,9 @@ TEST_F(KubeMetadataTest, WatchResumesFromBookmarks) {
   f->stop();
 }
 
-// A 429 from the API server carries Retry-After: lookups wait at least that long, however
-// short the filter's own back-off (1 s at first).
-
+// A kubelet's own certificate (self-signed unless serverTLSBootstrap) is not signed by the
+// cluster CA: with verify_ssl, start-up fails with a clear message rather than every event
+// passing without metadata.
 TEST_F(KubeMetadataTest, KubeletWithAnUnverifiableCertificateStopsStartUp) {
   testing::TempDir cluster_dir, kubelet_dir;
   testing::TestCa cluster(cluster_dir.path());

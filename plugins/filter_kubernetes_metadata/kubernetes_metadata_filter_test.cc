@@ -269,6 +269,8 @@ TEST_F(KubeMetadataTest, RotatedTokenIsReadAgainAndA401RetriesOnce) {
   EXPECT_EQ(metric("sluice_filter_kubernetes_metadata_api_errors_total", {{"reason", "unauthorized"}}), 0);
 }
 
+// A 429 from the API server carries Retry-After: lookups wait at least that long, however
+// short the filter's own back-off (1 s at first).
 TEST_F(KubeMetadataTest, TooManyRequestsWaitsForRetryAfter) {
   api_.putPod(podJson("shop", "web-1"));
   api_.putNamespace(nsJson("shop"));
@@ -291,10 +293,6 @@ TEST_F(KubeMetadataTest, TooManyRequestsWaitsForRetryAfter) {
   EXPECT_EQ(labelOf(*f, tagFor("shop", "web-1")), "web");
   EXPECT_GT(api_.requestCount(), requests);
 }
-
-// A kubelet's own certificate (self-signed unless serverTLSBootstrap) is not signed by the
-// cluster CA: with verify_ssl, start-up fails with a clear message rather than every event
-// passing without metadata.
 
 TEST_F(KubeMetadataTest, EntriesExpireAfterTheTtlAndDeDotRenamesKeys) {
   api_.putPod(podJson("shop", "web-1", R"({"app.kubernetes.io/name":"v1"})", R"({"team.io/owner":"ann"})"));
@@ -347,14 +345,6 @@ TEST_F(KubeMetadataTest, BadConfigsAreRefused) {
     EXPECT_FALSE(r) << body;
   }
 }
-
-// ---- ../shared/fixtures/k8s ------------------------------------------------------------------
-
-std::string k8sFixtures() { return testing::sharedDir() + "/fixtures/k8s"; }
-
-// The cases transcribed from fluent-plugin-kubernetes_metadata_filter's tests: the API answers
-// replayed from its VCR cassettes, the whole record compared (key order aside). master_url is
-// the stand-in's URL where upstream had https://localhost:8443.
 
 }  // namespace
 }  // namespace sluice::plugins::filter_kubernetes_metadata

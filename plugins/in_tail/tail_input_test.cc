@@ -109,7 +109,8 @@ TEST_F(TailInputTest, AFileCreatedLaterIsReadFromTheHeadAndTagged) {
 }
 
 // After a rotation the old file is still read for rotate_wait (the runtime may still write to
-// it), exactly that long on the input's clock, then let go.
+// it), exactly that long on the input's clock, and the new file after it; then the old one is
+// let go.
 TEST_F(TailInputTest, TheRotatedFileIsReadForRotateWaitThenLetGo) {
   const std::string live = dir_.file("logs/a.log"), old = dir_.file("logs/a.log.1");
   fs::create_directories(dir_.file("logs"));
@@ -118,22 +119,21 @@ TEST_F(TailInputTest, TheRotatedFileIsReadForRotateWaitThenLetGo) {
   ASSERT_TRUE(waitFor([&] { return sink_.count() == 1; }));
   fs::rename(live, old);
   append(live, "b 0\n");
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 2; }));  // the rotation was seen
+  ASSERT_TRUE(waitFor([&] { return input_->metrics().rotations->value() == 1; }));
   struct stat st;
   ASSERT_EQ(::stat(old.c_str(), &st), 0);
-  const std::string old_inode = [&] {
-    char hex[17];
-    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(st.st_ino));
-    return std::string(hex);
-  }();
-  // Within rotate_wait (to its last nanosecond): still read.
+  char old_inode[17];
+  std::snprintf(old_inode, sizeof(old_inode), "%016llx", static_cast<unsigned long long>(st.st_ino));
+  // Within rotate_wait (to its last nanosecond): the old file is still read, the new one waits.
   clock_.advance(30 * kNanosPerSecond - 1);
   awaitIdle();
   append(old, "a 1\n");
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 3; }));
+  ASSERT_TRUE(waitFor([&] { return sink_.count() == 2; }));
   EXPECT_EQ(sink_.messages().back(), "a 1");
-  // rotate_wait is over: the old file leaves the chain and the pos_file.
+  // rotate_wait is over: the old file is let go, the new one read.
   clock_.advance(1);
+  ASSERT_TRUE(waitFor([&] { return sink_.count() == 3; }));
+  EXPECT_EQ(sink_.messages().back(), "b 0");
   awaitIdle();
   clock_.advance(kNanosPerSecond);  // the next pos_file write
   ASSERT_TRUE(waitFor([&] { return posFile().find(old_inode) == std::string::npos && !posFile().empty(); }))
@@ -141,7 +141,7 @@ TEST_F(TailInputTest, TheRotatedFileIsReadForRotateWaitThenLetGo) {
   append(old, "a 2\n");
   append(live, "b 1\n");
   ASSERT_TRUE(waitFor([&] { return sink_.count() == 4; }));
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"a 0", "b 0", "a 1", "b 1"}));
+  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"a 0", "a 1", "b 0", "b 1"}));
 }
 
 // A CRI partial line is held until its end arrives in a later read; one that never ends is

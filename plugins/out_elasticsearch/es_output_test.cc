@@ -219,7 +219,7 @@ TEST(EsOutputTest, ATagCannotEscapeThroughThePlaceholdersOfTheIndexName) {
   PluginFactory f;
   auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name ${tag}");
   ASSERT_TRUE(out->start().isOk());
-  for (const std::string tag : {"..", ".", "../x", "a/../../b", "_all", "a b", "a#b", "a:b", std::string(256, 'a')}) {
+  for (const std::string& tag : std::vector<std::string>{"..", ".", "../x", "a/../../b", "_all", "a b", "a#b", "a:b", std::string(256, 'a')}) {
     Sent s = formatRange(*out, 0, 2, tag);
     ChunkKey key;
     key.tag = tag;
@@ -231,7 +231,7 @@ TEST(EsOutputTest, ATagCannotEscapeThroughThePlaceholdersOfTheIndexName) {
   }
   EXPECT_EQ(es.documentCount(), 0u);
   // Names Elasticsearch takes go through, dots and all.
-  for (const std::string tag : {"kubernetes.var.log.containers.a", "..a", "a..", "x.."}) {
+  for (const std::string tag : std::vector<std::string>{"kubernetes.var.log.containers.a", "..a", "a..", "x.."}) {
     Sent s = formatRange(*out, 0, 1, tag);
     ChunkKey key;
     key.tag = tag;

@@ -16,6 +16,7 @@
 #include "codec/codec.h"
 #include "plugins/out_elasticsearch/bulk_answer.h"
 #include "plugins/out_elasticsearch/es_internal.h"
+#include "plugins/out_elasticsearch/es_nodes.h"
 
 namespace sluice::plugins::out_elasticsearch {
 
@@ -335,8 +336,9 @@ class EsOutput::Request {
   }
 
   // Tries the hosts round-robin from the next one; a host whose connection fails is rested.
-  bool sendToAHost(net::HttpRequest& req) {
-    const auto& hosts = out_.hosts_;
+  bool sendToAHost(net::HttpRequest& req, bool may_rediscover = true) {
+    const auto hosts_now = out_.currentHosts();  // discovery may swap the list meanwhile
+    const auto& hosts = *hosts_now;
     const size_t n = hosts.size();
     const size_t first = out_.next_host_.fetch_add(1, std::memory_order_relaxed) % n;
     const int64_t now = nowNs();
@@ -360,6 +362,7 @@ class EsOutput::Request {
         req.headers.push_back(host.auth_header);
       }
       out_.requests_->add(1);
+      if (out_.nodes_) out_.nodes_->countRequest();
       client_->send(req, resp_);
       if (!host.auth_header.empty()) req.headers.pop_back();
       if (!resp_.transportFailed()) return true;
@@ -372,6 +375,8 @@ class EsOutput::Request {
         out_.log_.warn("Elasticsearch node failed (" + resp_.error + "); trying the next one");
       }
     }
+    // reload_on_failure: every node failed; once more on the nodes a new discovery found.
+    if (may_rediscover && out_.nodes_ && out_.nodes_->allFailed()) return sendToAHost(req, false);
     return false;
   }
 

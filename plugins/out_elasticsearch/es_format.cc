@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "plugins/out_elasticsearch/es_internal.h"
+#include "plugins/out_elasticsearch/es_record_keys.h"
 
 namespace sluice::plugins::out_elasticsearch {
 namespace {
@@ -82,6 +83,7 @@ void EsOutput::appendTimestamp(int64_t time_ns, std::string& out) {
 
 void EsOutput::format(const Batch& batch, FormattedEvents& out) {
   std::lock_guard lock(format_mu_);
+  if (record_keys_) format_scratch_.reset();
   for (const Event& e : batch.events()) {
     formatOne(e, out.bytes);
     out.endEvent();
@@ -89,7 +91,9 @@ void EsOutput::format(const Batch& batch, FormattedEvents& out) {
 }
 
 void EsOutput::formatOne(const Event& event, std::string& out) {
-  const Value& record = event.record;
+  Value edited;
+  const Value& record =
+      record_keys_ ? record_keys_->apply(event.record, format_scratch_, edited, target_index_) : event.record;
   // The event's time for the index date and @timestamp: time_key's field, an existing
   // @timestamp, or the event time.
   int64_t time_ns = event.time_ns;
@@ -114,7 +118,11 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
   out += action_;
   out += "\":{";
   bool comma = false;
-  if (!dynamic_index_) {
+  if (record_keys_ && !target_index_.empty()) {
+    out += "\"_index\":";
+    appendJsonString(out, target_index_);
+    comma = true;
+  } else if (!dynamic_index_) {
     out += "\"_index\":\"";
     appendIndex(time_ns, out);
     out += '"';
@@ -138,6 +146,16 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
     id_at = out.size();
     out.append(kIdLen, '_');
     out += '"';
+  }
+  if (const Value* routing = record_keys_ ? record_keys_->routing(record) : nullptr; routing && !routing->isNull()) {
+    if (comma) out += ',';
+    appendJsonString(out, record_keys_->routingMeta());
+    out += ':';
+    if (routing->isString()) {
+      appendJsonString(out, routing->asString());
+    } else {
+      appendJsonString(out, scalarText(*routing));  // a number: rare, a small string
+    }
   }
   out += "}}\n";
 

@@ -12,6 +12,9 @@
 #include <cctype>
 
 #include "plugins/out_elasticsearch/es_internal.h"
+#include "plugins/out_elasticsearch/es_nodes.h"
+#include "plugins/out_elasticsearch/es_record_keys.h"
+#include "plugins/out_elasticsearch/es_templates.h"
 
 namespace sluice::plugins::out_elasticsearch {
 namespace {
@@ -262,6 +265,15 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
   if (!config.verify_es_version_at_startup) {
     out->version_.major = static_cast<int>(config.default_elasticsearch_version);
   }
+  auto templates = EsTemplates::create(out->cfg_, out->log_);
+  if (!templates) return templates.takeStatus();
+  out->templates_ = std::move(*templates);
+  auto nodes = EsNodes::create(out->cfg_, out->hosts_, out->cfg_.tlsOptions(), out->log_);
+  if (!nodes) return nodes.takeStatus();
+  out->nodes_ = std::move(*nodes);
+  auto keys = RecordKeys::create(out->cfg_);
+  if (!keys) return keys.takeStatus();
+  out->record_keys_ = std::move(*keys);
   return out;
 }
 
@@ -307,6 +319,9 @@ Status EsOutput::start() {
   if (!cfg_.suppress_type_name && es_major > 0 && es_major < 8 && !cfg_.data_stream_name) {
     type_name_ = es_major == 7 ? "_doc" : "fluentd";
   }
+  if (record_keys_ && es_major > 0 && es_major < 7) record_keys_->setRoutingMeta("_routing");
+  if (nodes_ && cfg_.reload_connections) nodes_->discover();
+  if (templates_) return templates_->install(hosts_, cfg_.tlsOptions(), version_);
   return Status::ok();
 }
 
@@ -352,18 +367,25 @@ void EsOutput::releaseSlot(bool throttled, uint64_t epoch) {
   slots_cv_.notify_all();
 }
 
+std::shared_ptr<const std::vector<std::unique_ptr<EsHost>>> EsOutput::currentHosts() const {
+  if (nodes_) return nodes_->hosts();
+  return {std::shared_ptr<const std::vector<std::unique_ptr<EsHost>>>(), &hosts_};  // not owned
+}
+
 int EsOutput::inFlightLimit() {
   std::lock_guard lock(slots_mu_);
   return slots_limit_;
 }
 
 const PluginDescriptor& descriptor() {
+  static const auto kAllParams =
+      concatParams(concatParams(concatParams(kParams, kTemplateParams), kConnectionParams), kRecordParams);
   static const PluginDescriptor kDescriptor = makeDescriptor<EsOutput>(
       PluginKind::Output, "elasticsearch",
       "Sends events to Elasticsearch or OpenSearch with the bulk API: logstash-style daily indices, deterministic "
       "document ids (no duplicates on retry or re-read), per-item results (retried alone or dead-lettered with "
-      "ES's reason), several nodes with failover, gzip.",
-      kParams);
+      "ES's reason), several nodes with failover, gzip; index templates, ILM and data streams installed at start.",
+      kAllParams);
   return kDescriptor;
 }
 

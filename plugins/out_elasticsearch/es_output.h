@@ -54,6 +54,44 @@ struct EsConfig : net::TlsConfig {
   Duration host_rest_interval;
   int64_t max_requests_in_flight = 0;
   std::optional<std::string> type_name;  // accepted, ignored
+  // Templates, ILM and data streams (es_templates.cc).
+  std::optional<std::string> template_name;
+  std::optional<std::string> template_file;
+  StringMap templates;
+  bool template_overwrite = false;
+  StringMap customize_template;
+  bool use_legacy_template = true;
+  int64_t max_retry_putting_template = 10;
+  bool fail_on_putting_template_retry_exceed = true;
+  bool catch_transport_exception_on_retry = true;
+  std::string index_date_pattern;
+  std::string index_separator;
+  std::string application_name;
+  std::optional<std::string> deflector_alias;
+  bool rollover_index = false;
+  bool enable_ilm = false;
+  std::string ilm_policy_id;
+  std::optional<std::string> ilm_policy;
+  std::optional<std::string> ilm_policies;
+  bool ilm_policy_overwrite = false;
+  std::optional<std::string> data_stream_template_name;
+  std::optional<std::string> data_stream_ilm_name;
+  std::optional<std::string> data_stream_ilm_policy;
+  bool data_stream_ilm_policy_overwrite = false;
+  bool data_stream_template_use_index_patterns_wildcard = true;
+  bool data_stream_setup = true;
+  // Node discovery, TLS versions (es_nodes.cc).
+  bool reload_connections = false;
+  bool reload_on_failure = false;
+  int64_t reload_after = -1;
+  std::optional<std::string> sniffer_class_name;
+  std::optional<std::string> ssl_version;  // accepted, ignored
+  std::optional<std::string> ssl_min_version;  // accepted, ignored
+  std::optional<std::string> ssl_max_version;  // accepted, ignored
+  // Per-record targets (es_record_keys.cc).
+  std::optional<std::string> target_index_key;
+  std::optional<std::string> target_type_key;
+  std::optional<std::string> routing_key;
 };
 
 // One Elasticsearch node to send to: its base URL (scheme://host:port/path) and credentials.
@@ -100,6 +138,10 @@ std::optional<EsVersion> parseVersion(std::string_view body);
 // Threads: create() and start() run on the engine's thread; format() on the inputs' threads
 // (es_format.cc, one batch at a time under format_mu_); write() on the buffer's flush threads,
 // several at once (es_bulk_request.cc), sharing the client pool and the in-flight slots.
+class EsTemplates;
+class EsNodes;
+class RecordKeys;
+
 class EsOutput final : public Output {
  public:
   static Result<std::unique_ptr<EsOutput>> create(const EsConfig& config, PluginContext& ctx);
@@ -110,6 +152,10 @@ class EsOutput final : public Output {
   // sluice::Output
   void format(const Batch& batch, FormattedEvents& out) override;
   WriteResult write(const ChunkView& chunk) override;
+
+  // The nodes requests go to: the configured hosts, or those discovery found (es_nodes.h).
+  // Any thread.
+  std::shared_ptr<const std::vector<std::unique_ptr<EsHost>>> currentHosts() const;
 
   // For tests: the version start() settled on, the current in-flight limit.
   EsVersion version() const { return version_; }
@@ -174,6 +220,11 @@ class EsOutput final : public Output {
   Counter* repaired_;
   Counter* item_resends_;
   PluginMetrics metrics_;  // a copy: per-reason counters are made on first use
+  std::unique_ptr<EsTemplates> templates_;  // what start() installs (es_templates.h), or null
+  std::unique_ptr<EsNodes> nodes_;          // node discovery (es_nodes.h), or null
+  std::unique_ptr<RecordKeys> record_keys_;  // target_index_key, routing_key... (es_record_keys.h), or null
+  Arena format_scratch_;  // records edited by record_keys_, reset per batch; guarded by format_mu_
+  std::string target_index_;  // scratch for record_keys_, guarded by format_mu_
 };
 
 const PluginDescriptor& descriptor();

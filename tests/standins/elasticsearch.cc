@@ -12,19 +12,20 @@
 #include "net/http_client.h"
 
 namespace sluice::testing {
-namespace {
 
-std::string jsonString(std::string_view s) {
+std::string ElasticsearchStandIn::jsonString(std::string_view s) {
   std::string out;
   appendJsonString(out, s);
   return out;
 }
 
-std::string errorBody(std::string_view type, std::string_view reason, int status) {
+std::string ElasticsearchStandIn::errorBody(std::string_view type, std::string_view reason, int status) {
   std::string cause = "{\"type\":" + jsonString(type) + ",\"reason\":" + jsonString(reason) + "}";
   return "{\"error\":{\"root_cause\":[" + cause + "],\"type\":" + jsonString(type) +
          ",\"reason\":" + jsonString(reason) + "},\"status\":" + std::to_string(status) + "}";
 }
+
+namespace {
 
 // Dynamic mapping's date detection (on by default): a string first seen in the default
 // dynamic_date_formats, strict_date_optional_time or yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z, maps the
@@ -172,6 +173,7 @@ ElasticsearchStandIn::ElasticsearchStandIn(Flavor flavor) : flavor_(flavor) {
   s.Post(R"(/([^/_][^/]*)/_bulk)", [this](const httplib::Request& req, httplib::Response& res) {
     handleBulk(req, res, req.matches[1]);
   });
+  registerAdmin();
 }
 
 void ElasticsearchStandIn::requireBasicAuth(std::string user, std::string password) {
@@ -486,7 +488,9 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     items += ",\"_primary_term\":1,\"status\":201}}";
     return true;
   }
-  Index& index = indices_[std::string(index_name)];
+  const std::string target = writeTarget(index_name);
+  index_name = target;
+  Index& index = indices_[target];
   std::string type7 = flavor_ == Flavor::Es7 ? ",\"_type\":\"_doc\"" : "";
   auto head = [&] {
     return "{" + jsonString(action) + ":{\"_index\":" + jsonString(index_name) + type7 +

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -81,6 +82,29 @@ class ElasticsearchStandIn {
   // documents are only counted (documentCount()), not kept or mapped.
   void setFastMode(bool fast);
 
+  // The cluster-administration APIs an output calls at start (elasticsearch_admin.cc): legacy
+  // index templates (_template), composable ones (_index_template), ILM policies
+  // (_ilm/policy, not on OpenSearch), data streams (_data_stream; also created by a bulk
+  // create into a name a data-stream template matches), index creation with aliases (date
+  // math names such as <logs-{now/d}-000001>), aliases (_alias; a bulk item for an alias goes
+  // to its write index) and GET _nodes/http. Bodies as stored (the JSON received).
+  std::optional<std::string> legacyTemplate(const std::string& name) const;
+  std::optional<std::string> indexTemplate(const std::string& name) const;
+  std::optional<std::string> ilmPolicy(const std::string& id) const;
+  bool hasDataStream(const std::string& name) const;
+  std::optional<std::string> writeIndexOf(const std::string& alias) const;
+  // PUTs that changed something: templates, policies, data streams, indices.
+  int adminWrites() const;
+  // Requests to the admin APIs (GET, HEAD and PUT).
+  int adminRequests() const;
+  // The next `count` admin requests are answered `status` (429, 5xx: es_rejected_execution_exception
+  // or unavailable_shards_exception bodies; 403: security_exception).
+  void failNextAdmin(int count, int status);
+  // The nodes GET _nodes/http lists, each as its http.publish_address ("127.0.0.1:9200",
+  // "es-0.es/10.0.0.5:9200" when publish_host is a name, "[::1]:9200"); default: this stand-in.
+  void setNodes(std::vector<std::string> publish_addresses);
+  int nodesRequests() const;
+
   // What it holds.
   std::vector<Document> documents(const std::string& index) const;
   std::vector<std::string> indices() const;
@@ -100,6 +124,17 @@ class ElasticsearchStandIn {
     size_t field_count = 0;  // mapped fields, as index.mapping.total_fields.limit counts them
   };
 
+  static std::string jsonString(std::string_view s);
+  static std::string errorBody(std::string_view type, std::string_view reason, int status);
+
+  void registerAdmin();
+  // Counts an admin request and answers an injected failure or 401; false when answered.
+  bool adminGate(const httplib::Request& req, httplib::Response& res);
+  // The index an item for `name` goes to: an alias's write index, a data stream created on
+  // first use when a data-stream template matches; `name` otherwise. REQUIRES: mu_ held.
+  std::string writeTarget(std::string_view name);
+  // The composable template with a data_stream whose pattern matches `name` (highest priority).
+  const std::string* dataStreamTemplateFor(std::string_view name) const;
   void handleInfo(const httplib::Request& req, httplib::Response& res);
   void handleBulk(const httplib::Request& req, httplib::Response& res, const std::string& path_index);
   bool authorized(const httplib::Request& req, httplib::Response& res);
@@ -120,6 +155,11 @@ class ElasticsearchStandIn {
   std::map<std::string, int> rejected_;  // source line -> times rejected so far
   size_t max_request_bytes_ = 100 << 20;
   std::set<std::string> data_streams_;
+  std::map<std::string, std::string> legacy_templates_, index_templates_, ilm_policies_;
+  std::map<std::string, std::string> aliases_;  // alias -> write index
+  std::vector<std::string> nodes_;
+  int admin_writes_ = 0, admin_requests_ = 0, nodes_requests_ = 0;
+  int admin_fail_count_ = 0, admin_fail_status_ = 0;
   Faults faults_;
   std::mt19937_64 rng_{1};
   bool fast_ = false;

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <mutex>
+
+#include "core/plugin_api.h"
+
+namespace sluice::plugins::filter_stdout {
+
+struct StdoutFilterConfig {
+  std::optional<std::string> format;       // v0.12: the formatter's @type
+  std::optional<std::string> output_type;  // v0.12: the stdout formatter's output_type
+};
+
+// Fluentd's filter_stdout: prints every event (default `time tag: {json}`, or the <format>
+// section) to standard output and passes the batch on unchanged. A batch is formatted on the
+// calling thread and written with one write under a lock, so concurrent batches do not
+// interleave mid-line.
+// Threading: immutable after create() (but for the output lock); process() runs concurrently
+// on the threads of the inputs whose events reach it.
+class StdoutFilter final : public Filter {
+ public:
+  static Result<std::unique_ptr<StdoutFilter>> create(const StdoutFilterConfig& config, PluginContext& ctx);
+
+  // sluice::Filter
+  void process(Batch& batch) override;
+
+  void setFdForTest(int fd) { fd_ = fd; }
+
+ private:
+  explicit StdoutFilter(Formatter formatter) : formatter_(std::move(formatter)) {}
+  const Formatter formatter_;
+  std::mutex write_mutex_;
+  int fd_ = 1;
+};
+
+const PluginDescriptor& descriptor();
+
+}  // namespace sluice::plugins::filter_stdout

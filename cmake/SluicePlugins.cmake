@@ -37,13 +37,33 @@ function(sluice_plugin_library name)
     add_library(${name} STATIC ${P_SOURCES})
   endif()
   set(_uses sluice_plugin_api)
+  # What the plugin's files may read from the source tree, for the check of every header they
+  # did read (tests/boundary/check_plugin_includes.py): the API folders, its own folder and the
+  # shared libraries it uses.
+  set(_allowed ${CMAKE_SOURCE_DIR}/src/core ${CMAKE_SOURCE_DIR}/src/config ${CMAKE_SOURCE_DIR}/src/monitor
+      ${CMAKE_CURRENT_SOURCE_DIR})
   foreach(u IN LISTS P_USES)
     if(NOT TARGET sluice_plugin_${u})
       message(FATAL_ERROR "${name}: USES ${u}: no such shared library (net, codec)")
     endif()
     list(APPEND _uses sluice_plugin_${u})
+    list(APPEND _allowed ${CMAKE_SOURCE_DIR}/src/${u})
   endforeach()
   target_link_libraries(${name} PUBLIC ${_uses} ${P_LIBS})
+  file(RELATIVE_PATH _objdir ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${name}.dir)
+  string(REPLACE ";" "," _allowed_text "${_allowed}")
+  set_property(GLOBAL APPEND PROPERTY SLUICE_PLUGIN_BOUNDARY "${name}\t${_objdir}\t${_allowed_text}")
+endfunction()
+
+# Writes build/plugin_boundary.txt (one line per plugin library: target, object folder, allowed
+# source folders) once every plugin is declared. Called at the end of the top-level CMakeLists.
+function(sluice_write_plugin_boundary)
+  get_property(_lines GLOBAL PROPERTY SLUICE_PLUGIN_BOUNDARY)
+  set(_text "")
+  foreach(l IN LISTS _lines)
+    string(APPEND _text "${l}\n")
+  endforeach()
+  file(WRITE ${CMAKE_BINARY_DIR}/plugin_boundary.txt "${_text}")
 endfunction()
 
 # sluice_add_plugin(<kind>_<name> SOURCES ... [USES net codec] [LIBS ...])

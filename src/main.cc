@@ -46,7 +46,8 @@ int usageError(const std::string& message) {
 
 int listPlugins() {
   const Registry& r = Registry::builtin();
-  for (PluginKind kind : {PluginKind::Input, PluginKind::Parser, PluginKind::Filter, PluginKind::Output}) {
+  for (PluginKind kind : {PluginKind::Input, PluginKind::Parser, PluginKind::Filter, PluginKind::Output,
+                          PluginKind::Formatter}) {
     std::printf("%s:\n", std::string(pluginKindName(kind)).c_str());
     for (const PluginDescriptor* d : r.ofKind(kind)) {
       std::printf("  %-22s %s\n", std::string(d->name).c_str(), std::string(d->description).c_str());
@@ -68,7 +69,8 @@ int describe(const std::string& name, bool markdown) {
   for (auto [prefix, k] : std::initializer_list<std::pair<std::string_view, PluginKind>>{
            {"in_", PluginKind::Input}, {"input:", PluginKind::Input}, {"parser_", PluginKind::Parser},
            {"parser:", PluginKind::Parser}, {"filter_", PluginKind::Filter}, {"filter:", PluginKind::Filter},
-           {"out_", PluginKind::Output}, {"output:", PluginKind::Output}}) {
+           {"out_", PluginKind::Output}, {"output:", PluginKind::Output}, {"formatter_", PluginKind::Formatter},
+           {"formatter:", PluginKind::Formatter}}) {
     if (n.starts_with(prefix)) {
       kind = k;
       n.remove_prefix(prefix.size());

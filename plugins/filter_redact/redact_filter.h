@@ -51,6 +51,7 @@ class RedactFilter final : public Filter {
 
   // sluice::Filter
   void process(Batch& batch) override;
+  bool redactsTaps() const override { return true; }
 
  private:
   enum class Mode { Replace, Hash, Remove };

@@ -32,7 +32,7 @@ Status makeParents(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<FileOutput>> FileOutput::create(const FileConfig& config, PluginContext& ctx) {
-  auto formatter = Formatter::fromSection(ctx, "json", false);
+  auto formatter = ctx.formatter({"json", false});
   if (!formatter) return formatter.takeStatus();
   std::string path = config.path;
   if (config.add_path_suffix && !path.ends_with(config.path_suffix)) path += config.path_suffix;
@@ -98,8 +98,7 @@ WriteResult FileOutput::writeTo(int fd, std::string_view bytes) {
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<FileOutput>(
       PluginKind::Output, "file", "Appends events to a file as JSON lines (or a <format>).", kParams,
-      {{"format", "How events are written (default @type json).",
-        describeParams(std::span<const Param<FormatConfig>>(formatParams()))}});
+      {formatSection("json", "How events are written (default @type json).")});
   return kDescriptor;
 }
 

@@ -28,11 +28,11 @@ class FileOutput final : public Output {
   Status start() override;
   void stop() override;
   // sluice::Output
-  void format(const Batch& batch, FormattedEvents& out) override { formatter_.formatBatch(batch, out); }
+  void format(const Batch& batch, FormattedEvents& out) override { formatter_->formatBatch(batch, out); }
   WriteResult write(const ChunkView& chunk) override;
 
  private:
-  FileOutput(std::string path, bool append, Formatter formatter, Counter& refused)
+  FileOutput(std::string path, bool append, FormatterPtr formatter, Counter& refused)
       : path_(std::move(path)),
         append_(append),
         formatter_(std::move(formatter)),
@@ -42,7 +42,7 @@ class FileOutput final : public Output {
 
   const std::string path_;
   const bool append_;
-  const Formatter formatter_;
+  const FormatterPtr formatter_;
   Counter& refused_;
   const bool dynamic_;  // the path has chunk-key placeholders: opened per chunk
   int fd_ = -1;

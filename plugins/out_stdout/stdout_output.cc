@@ -12,30 +12,17 @@ const std::array<Param<StdoutConfig>, 0> kParams = {};
 }  // namespace
 
 Result<std::unique_ptr<StdoutOutput>> StdoutOutput::create(const StdoutConfig& config, PluginContext& ctx) {
-  auto formatter = Formatter::fromSection(ctx, "stdout", colorWanted(STDOUT_FILENO));
+  auto formatter = ctx.formatter({"stdout", colorWanted(STDOUT_FILENO)});
   if (!formatter) return formatter.takeStatus();
   return std::unique_ptr<StdoutOutput>(new StdoutOutput(std::move(*formatter)));
 }
 
 WriteResult StdoutOutput::write(const ChunkView& chunk) { return writeFully(fd_, chunk.bytes); }
 
-namespace {
-
-// The <format> table with this output's default @type (stdout, not the table's json).
-std::vector<ParamInfo> formatSectionParams() {
-  auto params = describeParams(std::span<const Param<FormatConfig>>(formatParams()));
-  for (ParamInfo& p : params) {
-    if (p.name == "@type") p.default_value = "stdout";
-  }
-  return params;
-}
-
-}  // namespace
-
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<StdoutOutput>(
       PluginKind::Output, "stdout", "Writes events to standard output.", kParams,
-      {{"format", "How events are written (default @type stdout: `time tag: json`).", formatSectionParams()}});
+      {formatSection("stdout", "How events are written (default @type stdout: `time tag: json`).")});
   return kDescriptor;
 }
 

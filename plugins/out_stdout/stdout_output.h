@@ -17,14 +17,14 @@ class StdoutOutput final : public Output {
   static Result<std::unique_ptr<StdoutOutput>> create(const StdoutConfig& config, PluginContext& ctx);
 
   // sluice::Output
-  void format(const Batch& batch, FormattedEvents& out) override { formatter_.formatBatch(batch, out); }
+  void format(const Batch& batch, FormattedEvents& out) override { formatter_->formatBatch(batch, out); }
   WriteResult write(const ChunkView& chunk) override;
 
   void setFdForTest(int fd) { fd_ = fd; }
 
  private:
-  explicit StdoutOutput(Formatter formatter) : formatter_(std::move(formatter)) {}
-  const Formatter formatter_;
+  explicit StdoutOutput(FormatterPtr formatter) : formatter_(std::move(formatter)) {}
+  const FormatterPtr formatter_;
   int fd_ = 1;
 };
 

@@ -8,7 +8,7 @@ namespace {
 
 using C = SyslogConfig;
 const std::array<Param<C>, 9> kParams = {{
-    {"message_format", &C::message_format, "rfc3164", "Which syslog format; auto decides per line.", "rfc3164|rfc5424|auto"},
+    {"message_format", enumMember<&C::message_format, kMessageFormats>(), "rfc3164", "Which syslog format; auto decides per line."},
     {"with_priority", &C::with_priority, "true", "Lines start with <PRI>."},
     {"time_format", &C::time_format, nullptr, "strptime format of RFC 3164 times (default `%b %d %H:%M:%S`, the current year)."},
     {"rfc5424_time_format", &C::rfc5424_time_format, "", "strptime format of RFC 5424 times (default: RFC 3339)."},
@@ -174,9 +174,8 @@ void SyslogParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedReco
   std::string year;
   for (size_t i = 0; i < in.lines.size(); ++i) {
     std::string_view line = in.lines[i];
-    const std::string& f = config_.message_format;
-    bool is5424 = f == "rfc5424";
-    if (f == "auto") {
+    bool is5424 = config_.message_format == MessageFormat::Rfc5424;
+    if (config_.message_format == MessageFormat::Auto) {
       size_t gt = line.find('>');
       is5424 = !line.empty() && line[0] == '<' && gt != std::string_view::npos && gt + 2 < line.size() &&
                line[gt + 1] >= '1' && line[gt + 1] <= '9' && line[gt + 2] == ' ';

@@ -7,8 +7,12 @@
 
 namespace sluice::plugins::parser_syslog {
 
+enum class MessageFormat { Rfc3164, Rfc5424, Auto };
+inline constexpr Choice<MessageFormat> kMessageFormats[] = {
+    {"rfc3164", MessageFormat::Rfc3164}, {"rfc5424", MessageFormat::Rfc5424}, {"auto", MessageFormat::Auto}};
+
 struct SyslogConfig {
-  std::string message_format;
+  MessageFormat message_format = MessageFormat::Rfc3164;
   bool with_priority = true;
   std::optional<std::string> time_format;
   std::string rfc5424_time_format;

@@ -15,6 +15,7 @@ std::string_view paramTypeName(ParamType type) {
     case ParamType::Integer: return "integer";
     case ParamType::Float: return "float";
     case ParamType::Size: return "size";
+    case ParamType::SizeLimit: return "size or -1";
     case ParamType::Time: return "time";
     case ParamType::Bool: return "bool";
     case ParamType::Enum: return "enum";

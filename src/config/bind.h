@@ -28,15 +28,16 @@ void warnIgnored(const Location& where, std::string_view key, std::string_view w
 // Converts `text` for one typed member. Exposed for the bind code and conformance tests.
 template <class C>
 Status assignParam(const Param<C>& p, C& out, std::string_view text) {
-  auto checkString = [&]() -> Status {
-    if (!p.choices.empty() && !config::enumAllows(p.choices, text)) {
-      std::string allowed(p.choices);
-      for (char& c : allowed) {
-        if (c == '|') c = ',';
-      }
-      return Status::invalidConfig("valid options are " + allowed + " but got '" +
-                                   std::string(text) + "'");
+  auto notAChoice = [&]() {
+    std::string allowed(p.choiceText());
+    for (char& c : allowed) {
+      if (c == '|') c = ',';
     }
+    return Status::invalidConfig("valid options are " + allowed + " but got '" + std::string(text) +
+                                 "'");
+  };
+  auto checkString = [&]() -> Status {
+    if (!p.choices.empty() && !config::enumAllows(p.choices, text)) return notAChoice();
     if (p.flags & kRegexp) return config::checkRegexp(text);
     return Status::ok();
   };
@@ -45,6 +46,8 @@ Status assignParam(const Param<C>& p, C& out, std::string_view text) {
         using M = decltype(member);
         if constexpr (std::is_same_v<M, std::monostate>) {
           return Status::ok();
+        } else if constexpr (std::is_same_v<M, EnumMember<C>>) {
+          return member.assign(out, text) ? Status::ok() : notAChoice();
         } else {
           using T = std::remove_reference_t<decltype(out.*member)>;
           if constexpr (std::is_same_v<T, std::string>) {
@@ -62,6 +65,7 @@ Status assignParam(const Param<C>& p, C& out, std::string_view text) {
               else if constexpr (std::is_same_v<T, bool>) return config::parseBool(text);
               else if constexpr (std::is_same_v<T, ByteSize>) return config::parseSize(text);
               else if constexpr (std::is_same_v<T, Duration>) return config::parseTime(text);
+              else if constexpr (std::is_same_v<T, SizeLimit>) return config::parseSizeLimit(text);
               else if constexpr (std::is_same_v<T, StringList>) return config::parseArray(text);
               else return config::parseHash(text);
             }();

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+// The evaluator of "#{...}" in config values: a parser and an evaluator of the small Ruby subset
+// real configs use (ENV, Socket.gethostname, string methods, Integer(), IPAddr, ternaries),
+// on the main thread while a config file is read.
+// Why one file of ~940 lines: the parser (Parser, ~450 lines) and the evaluator (Evaluator and
+// the builtins) share the value and node types and the table of known methods, and neither is
+// usable or testable alone (ruby_eval_test.cc drives them together through evalEmbedded);
+// splitting them would add an internal header that only re-exports those types.
 #include "config/ruby_eval.h"
 
 #include <arpa/inet.h>

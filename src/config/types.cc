@@ -104,6 +104,13 @@ Result<uint64_t> parseSize(std::string_view text) {
   return static_cast<uint64_t>(d * mult);
 }
 
+Result<SizeLimit> parseSizeLimit(std::string_view text) {
+  if (trim(text) == "-1") return SizeLimit{};
+  auto size = parseSize(text);
+  if (!size) return bad("a size (like 512, 8k, 2M, 1g) or -1 (no limit)", text);
+  return SizeLimit{*size};
+}
+
 Result<double> parseTime(std::string_view text) {
   std::string_view s = trim(text);
   double d;

@@ -16,6 +16,9 @@ namespace sluice {
 class Filter : public Plugin {
  public:
   virtual void process(Batch& batch) = 0;
+  // Whether samples that leave the process (`sluice tap`) must first pass through this
+  // filter, as one that removes secrets says. Asked by the engine when taps are set up.
+  virtual bool redactsTaps() const { return false; }
 };
 using FilterPtr = std::unique_ptr<Filter>;
 

@@ -4,17 +4,17 @@
 #include <array>
 #include <string>
 
-#include "core/batch.h"
 #include "config/params.h"
+#include "core/batch.h"
+#include "core/descriptor.h"
 #include "core/output.h"
-#include "core/plugin_context.h"
 
 namespace sluice {
 
-// Settings of a <format> section (Fluentd's formatter plugins json, out_file, single_value,
-// ltsv, stdout, plus sluice's human `pretty`).
+// Settings of a <format> section, shared by the formatter plugins (plugins/formatter_*: json,
+// out_file, single_value, ltsv, stdout, pretty): each binds this one table, as Fluentd's
+// formatters share their time and newline settings. The @type is read by the engine.
 struct FormatConfig {
-  std::string type;
   std::string delimiter;
   bool output_tag = true;
   bool output_time = true;
@@ -25,38 +25,31 @@ struct FormatConfig {
   bool add_newline = true;
   std::string label_delimiter;
   std::string output_type;
-  bool color = false;  // pretty: ANSI colours (set by the output when writing to a terminal)
 };
 
-const std::array<Param<FormatConfig>, 11>& formatParams();
+const std::array<Param<FormatConfig>, 10>& formatParams();
 
-// Serialises events. Immutable; safe to share across threads.
-class Formatter {
+// The <format> section as an output's descriptor documents it: an @type row (with the
+// output's default formatter) and the shared table.
+SectionInfo formatSection(const char* default_type, std::string_view description);
+
+// How a formatter writes times: time_format (or the formatter's default) in UTC or local time,
+// decided at create(). Immutable.
+class FormatTime {
  public:
-  enum class Type { Json, OutFile, SingleValue, Ltsv, Stdout, Pretty };
-  static Result<Formatter> create(const FormatConfig& config);
-  // Builds the formatter of a plugin's <format> section; `default_type` applies when the
-  // section or its @type is absent. `color` is for the pretty format.
-  static Result<Formatter> fromSection(PluginContext& ctx, std::string_view default_type, bool color);
-
-  // Appends one event (with its newline when add_newline).
-  void format(const Event& event, std::string& out) const;
-  void formatBatch(const Batch& batch, FormattedEvents& out) const {
-    for (const Event& e : batch.events()) {
-      format(e, out.bytes);
-      out.endEvent();
-    }
-  }
+  FormatTime(const FormatConfig& config, std::string_view default_format)
+      : format_(config.time_format.empty() ? std::string(default_format) : config.time_format),
+        utc_(config.utc || !config.localtime) {}
+  void append(int64_t ns, std::string& out) const;
+  bool utc() const { return utc_; }
 
  private:
-  void appendTime(int64_t ns, std::string& out) const;
-  void formatPretty(const Event& event, std::string& out) const;
-
-  FormatConfig config_;
-  Type type_ = Type::Json;
-  std::string time_format_;
-  bool utc_ = false;
+  std::string format_;
+  bool utc_;
 };
+
+// A delimiter as Fluentd spells it: SPACE, COMMA, TAB, or the text itself.
+std::string delimiterText(std::string_view text);
 
 // Whether output to `fd` should be coloured: a terminal, NO_COLOR unset or empty, and TERM not
 // "dumb". Called by outputs at create().

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+// JSON in and out of arena Values (see core/json.h); any thread, one simdjson parser per thread.
+// Why one file of ~680 lines: the fast path (simdjson DOM into Values), the tolerant reader that
+// must accept exactly the documents the fast path refuses (invalid UTF-8, lone surrogates, -0,
+// numbers beyond 64 bits), and the encoder share the UTF-8 and duplicate-key helpers, and the
+// tolerant reader is only ever called from the fast path's failure.
 #include "core/json.h"
 
 #include <simdjson.h>

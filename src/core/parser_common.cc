@@ -13,11 +13,7 @@ namespace sluice {
 Result<ParserTime> ParserTime::create(const ParserCommon& common) {
   ParserTime t;
   t.time_key_ = common.time_key.value_or("");
-  const std::string& tt = common.time_type;
-  t.time_type_ = tt == "unixtime" ? TimeType::Unixtime
-                 : tt == "float"  ? TimeType::Float
-                 : tt == "mixed"  ? TimeType::Mixed
-                                  : TimeType::String;
+  t.time_type_ = common.time_type;
   t.keep_time_key_ = common.keep_time_key;
   std::optional<int32_t> offset;
   if (common.timezone) {

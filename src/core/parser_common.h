@@ -18,11 +18,16 @@
 
 namespace sluice {
 
+// How time_key is read (Fluentd's time_type).
+enum class TimeType { String, Unixtime, Float, Mixed };
+inline constexpr Choice<TimeType> kTimeTypes[] = {
+    {"string", TimeType::String}, {"unixtime", TimeType::Unixtime}, {"float", TimeType::Float}, {"mixed", TimeType::Mixed}};
+
 // Parameters every parser shares (Fluentd's Parser base class). A parser's Config derives from
 // ParserCommon and its table starts with parserCommonParams<Config>(...).
 struct ParserCommon {
   std::optional<std::string> time_key;
-  std::string time_type;
+  TimeType time_type = TimeType::String;
   std::optional<std::string> time_format;
   bool keep_time_key = false;
   bool localtime = true;
@@ -40,7 +45,7 @@ template <class C>
 constexpr std::array<Param<C>, kParserCommonParamCount> parserCommonParams(const char* time_key_default) {
   return {{
       {"time_key", &ParserCommon::time_key, time_key_default, "Field holding the event time; removed from the record unless keep_time_key."},
-      {"time_type", &ParserCommon::time_type, "string", "How time_key is read: string (time_format, or ISO 8601 without one), unixtime (integer seconds), float (seconds with fraction), mixed (number or string).", "string|unixtime|float|mixed"},
+      {"time_type", enumMember<C, &ParserCommon::time_type, kTimeTypes>(), "string", "How time_key is read: string (time_format, or ISO 8601 without one), unixtime (integer seconds), float (seconds with fraction), mixed (number or string).",},
       {"time_format", &ParserCommon::time_format, nullptr, "strptime format of time_key (%Y-%m-%dT%H:%M:%S.%N%z …). Without it, ISO 8601 / RFC 3339."},
       {"keep_time_key", &ParserCommon::keep_time_key, "false", "Keep time_key in the record."},
       {"localtime", &ParserCommon::localtime, "true", "Times without a zone are local time."},
@@ -77,7 +82,7 @@ class ParserTime {
   Value convert(const Conversion& c, Value v, Arena& arena) const;
 
   std::string time_key_;
-  enum class TimeType { String, Unixtime, Float, Mixed } time_type_ = TimeType::String;
+  TimeType time_type_ = TimeType::String;
   bool keep_time_key_ = false;
   TimeParser time_parser_;
   std::vector<Conversion> conversions_;

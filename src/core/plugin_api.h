@@ -7,6 +7,7 @@
 #include "core/batch.h"
 #include "core/field_path.h"
 #include "core/format.h"
+#include "core/formatter.h"
 #include "core/json.h"
 #include "core/parser_common.h"
 #include "config/bind.h"

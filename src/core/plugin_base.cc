@@ -16,6 +16,7 @@ std::string_view pluginKindName(PluginKind kind) {
     case PluginKind::Parser: return "parser";
     case PluginKind::Filter: return "filter";
     case PluginKind::Output: return "output";
+    case PluginKind::Formatter: return "formatter";
   }
   return "plugin";
 }
@@ -26,6 +27,7 @@ std::string_view pluginKindShortName(PluginKind kind) {
     case PluginKind::Parser: return "parser";
     case PluginKind::Filter: return "filter";
     case PluginKind::Output: return "out";
+    case PluginKind::Formatter: return "formatter";
   }
   return "plugin";
 }

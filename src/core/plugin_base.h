@@ -14,9 +14,9 @@
 
 namespace sluice {
 
-enum class PluginKind { Input, Parser, Filter, Output };
-std::string_view pluginKindName(PluginKind kind);  // "input", "parser", "filter", "output"
-std::string_view pluginKindShortName(PluginKind kind);  // "in", "parser", "filter", "out"
+enum class PluginKind { Input, Parser, Filter, Output, Formatter };
+std::string_view pluginKindName(PluginKind kind);  // "input", "parser", "filter", "output", "formatter"
+std::string_view pluginKindShortName(PluginKind kind);  // "in", "parser", "filter", "out", "formatter"
 
 // Where batches go: the router's entry points, label agents and outputs. emit() returns once
 // the batch is accepted (formatted into an output's buffer or written); the caller may then

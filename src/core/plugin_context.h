@@ -11,6 +11,7 @@
 #include "config/bind.h"
 #include "config/element.h"
 #include "config/params.h"
+#include "core/formatter.h"
 #include "core/parser.h"
 #include "core/plugin_base.h"
 #include "monitor/log.h"
@@ -33,12 +34,33 @@ class PluginContext {
 
   // Builds the parser of a <parse> section.
   virtual Result<ParserPtr> createParser(const config::Element& section) = 0;
-  // Builds an output (wrapped for delivery) from a <store> section: for copy.
-  virtual Result<EventSink*> createStore(const config::Element& section) = 0;
+  // Builds an output's formatter from its <format> section (nullptr: the output has none);
+  // `defaults` gives the @type when the section names none, and the terminal hint.
+  virtual Result<FormatterPtr> createFormatter(const config::Element* section,
+                                               const FormatterDefaults& defaults) = 0;
+  // While a formatter is being created: what its output asked for in createFormatter.
+  virtual const FormatterDefaults& formatterDefaults() const {
+    static const FormatterDefaults kNone;
+    return kNone;
+  }
+  // An output built from a <store> section (for copy), wrapped for delivery: where to emit,
+  // and whether it routes the events on (to a label's filters, or further stores), where they
+  // may be changed.
+  struct Store {
+    EventSink* sink;
+    bool routes;
+  };
+  virtual Result<Store> createStore(const config::Element& section) = 0;
   // The entry point of <label NAME>: for relabel. Resolved after the whole config is read.
   virtual Result<EventSink*> labelSink(std::string_view name) = 0;
 
   // Fills `out` from `section` using `params`; unknown keys are reported later by the engine.
+  // The formatter of this plugin's <format> section (the first), or of `defaults` without one.
+  Result<FormatterPtr> formatter(const FormatterDefaults& defaults) {
+    auto sections = element().children("format");
+    return createFormatter(sections.empty() ? nullptr : sections.front(), defaults);
+  }
+
   template <class C>
   Status bind(std::span<const Param<C>> params, const config::Element& section, C& out) {
     return bindParams(params, section, out);

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+// The assembled configuration (Pipeline): every plugin instance with its stages, the root agent
+// and the labels. Built on the main (engine) thread; routing runs on the inputs' threads. The
+// code is split along its seams: engine/pipeline.cc (lifecycle), pipeline_build.cc (building),
+// pipeline_system.cc (<system>, monitoring sources), pipeline_monitor.cc (what the monitor
+// reads), context.{h,cc} (the plugins' context), output_stage.{h,cc}, router.{h,cc}.
+
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -17,8 +23,10 @@
 #include "core/input.h"
 #include "core/output.h"
 #include "core/parser.h"
-#include "core/tag_pattern.h"
+#include "engine/instance.h"
+#include "engine/output_stage.h"
 #include "engine/registry.h"
+#include "engine/router.h"
 #include "monitor/metrics.h"
 #include "monitor/monitor_server.h"
 #include "monitor/tap.h"
@@ -27,125 +35,6 @@ namespace sluice::engine {
 
 struct BuildOptions {
   bool strict = false;  // unknown parameters are errors, not warnings
-};
-
-class Pipeline;
-
-// Bookkeeping of one plugin instance (also nested ones such as a <parse> parser).
-struct Instance {
-  PluginKind kind;
-  std::string type;
-  std::string id;
-  const config::Element* element = nullptr;
-  SourceLogger log;
-  std::unique_ptr<PluginMetrics> metrics;
-  // Labels the plugin sends to (PluginContext::labelSink), for the --graph view.
-  std::vector<std::string> routes_to;
-};
-
-// A filter in the pipeline, with its standard metrics.
-struct FilterStage {
-  Filter* filter;
-  Instance* instance;
-  Counter* received;
-  Counter* sent;
-  Counter* discarded;
-};
-
-// Delivers batches to one output: routing outputs (copy, relabel, null) get the batch; an
-// output with a <buffer> section appends to its buffer (flush threads write); the others get
-// format() then write() synchronously, under a lock, per batch.
-class OutputStage : public EventSink {
- public:
-  OutputStage(Output* output, Instance* instance);
-  Status emit(Batch& batch) override;
-  Instance* instance() const { return instance_; }
-  Output* output() const { return output_; }
-  void setBuffer(std::unique_ptr<buffer::Buffer> b, Output* secondary) {
-    buffer_ = std::move(b);
-    secondary_ = secondary;
-  }
-  buffer::Buffer* buffer() const { return buffer_.get(); }
-  Output* secondary() const { return secondary_; }
-  void setTap(TapHub* tap, const std::vector<Filter*>* redactors) {
-    tap_ = tap;
-    redactors_ = redactors;
-  }
-  // A <match>'s output (not a <store> of copy, nor a <secondary>): where tag taps look.
-  void setMatched() { matched_ = true; }
-
- private:
-  Output* output_;
-  Instance* instance_;
-  EventSink* routing_;
-  std::unique_ptr<buffer::Buffer> buffer_;
-  Output* secondary_ = nullptr;
-  TapHub* tap_ = nullptr;  // `sluice tap`, when <monitor> enable_tap
-  bool matched_ = false;
-  const std::vector<Filter*>* redactors_ = nullptr;
-  std::mutex mu_;
-  FormattedEvents scratch_;  // guarded by mu_; reused across batches
-  Counter* received_;
-  Counter* sent_;
-  Counter* sent_bytes_;
-  Counter* errors_;
-  Counter* retries_;
-  Histogram* write_duration_;
-};
-
-// The root of the configuration or one <label>: filters and matches in config order.
-// A tag's route (the matching filters before the first matching <match>, and that match) is
-// computed once and cached.
-class Agent : public EventSink {
- public:
-  Agent(Pipeline& pipeline, std::string name) : pipeline_(pipeline), name_(std::move(name)) {}
-
-  struct Entry {
-    bool is_filter;
-    TagPattern pattern;
-    FilterStage* filter = nullptr;  // is_filter
-    OutputStage* output = nullptr;  // !is_filter
-  };
-  void add(Entry entry) { entries_.push_back(std::move(entry)); }
-  const std::vector<Entry>& entries() const { return entries_; }
-  const std::string& name() const { return name_; }
-
-  Status emit(Batch& batch) override;
-
- private:
-  struct Route {
-    std::vector<FilterStage*> filters;
-    OutputStage* output = nullptr;
-  };
-  // The tag's route, shared: another thread may drop it from the cache (the cache is bounded)
-  // while this one still uses it. One lock per batch, not per event.
-  std::shared_ptr<const Route> routeFor(std::string_view tag);
-  Status emitRun(Batch& batch, std::string_view tag);
-
-  struct TagHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  Pipeline& pipeline_;
-  std::string name_;
-  std::vector<Entry> entries_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Route>, TagHash, std::equal_to<>> routes_;  // guarded by mu_
-};
-
-// An input and the agent its events go to.
-struct InputStage : public EventSink {
-  Input* input;
-  Instance* instance;
-  Agent* target;
-  Counter* received;
-  TapHub* tap = nullptr;  // `sluice tap`, when <monitor> enable_tap
-  const std::vector<Filter*>* redactors = nullptr;
-  Status emit(Batch& batch) override {
-    received->add(batch.size());
-    if (tap != nullptr && tap->active()) tap->offer(instance->id, false, batch, *redactors);
-    return target->emit(batch);
-  }
 };
 
 // The assembled configuration: every plugin instance, the root agent and the labels.
@@ -218,7 +107,8 @@ class Pipeline {
   Status buildAll(const config::Element& root);
   Status buildAgentBody(Agent& agent, const config::Element& section);
   Result<PluginPtr> instantiate(PluginKind kind, const config::Element& element,
-                                const std::string& default_type, Instance** out_instance);
+                                const std::string& default_type, Instance** out_instance,
+                                const FormatterDefaults* formatter_defaults = nullptr);
   Result<OutputStage*> buildOutput(const config::Element& element);
   Status checkUnused(const PluginDescriptor& d, const config::Element& element);
   Status applySystem(const config::Element& system);
@@ -250,6 +140,7 @@ class Pipeline {
   std::unordered_map<std::string, int> type_counts_;
 
   std::unique_ptr<config::Element> owned_root_;
+  std::deque<config::Element> synthetic_sections_;  // the empty <format> of outputs without one
   std::mutex unmatched_mu_;
   std::unordered_set<std::string> unmatched_warned_;  // guarded by unmatched_mu_
   Counter* unmatched_ = nullptr;

@@ -24,7 +24,24 @@ Result<ParserPtr> StandaloneContext::createParser(const config::Element& section
   return ParserPtr(static_cast<Parser*>(p->release()));
 }
 
-Result<EventSink*> StandaloneContext::createStore(const config::Element&) {
+Result<FormatterPtr> StandaloneContext::createFormatter(const config::Element* section,
+                                                       const FormatterDefaults& defaults) {
+  if (section == nullptr) {
+    empty_sections_.push_back(std::make_unique<config::Element>());
+    empty_sections_.back()->name = "format";
+    section = empty_sections_.back().get();
+  }
+  std::string type = section->get("@type").value_or(std::string(defaults.type));
+  const PluginDescriptor* d = Registry::builtin().find(PluginKind::Formatter, type);
+  if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(PluginKind::Formatter, type));
+  StandaloneContext ctx(*section, registry_, type, PluginKind::Formatter);
+  ctx.formatter_defaults_ = defaults;
+  auto f = d->create(ctx);
+  if (!f) return f.takeStatus();
+  return FormatterPtr(static_cast<Formatter*>(f->release()));
+}
+
+Result<PluginContext::Store> StandaloneContext::createStore(const config::Element&) {
   return Status::invalidConfig("<store> needs a pipeline");
 }
 

@@ -25,7 +25,9 @@ class StandaloneContext : public PluginContext {
   PluginMetrics& metrics() override { return metrics_; }
   const std::string& hostname() const override { return hostname_; }
   Result<ParserPtr> createParser(const config::Element& section) override;
-  Result<EventSink*> createStore(const config::Element& section) override;
+  Result<FormatterPtr> createFormatter(const config::Element* section, const FormatterDefaults& defaults) override;
+  const FormatterDefaults& formatterDefaults() const override { return formatter_defaults_; }
+  Result<Store> createStore(const config::Element& section) override;
   Result<EventSink*> labelSink(std::string_view name) override;
 
  private:
@@ -35,6 +37,8 @@ class StandaloneContext : public PluginContext {
   SourceLogger log_;
   PluginMetrics metrics_;
   std::string hostname_ = "test-host";
+  FormatterDefaults formatter_defaults_;
+  std::vector<std::unique_ptr<config::Element>> empty_sections_;  // <format> sections not written
 };
 
 // Builds plugins of any kind from Fluentd-syntax section bodies (`@type` is added), through

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/batch.h"
-#include "core/plugin.h"
+#include "core/filter.h"
 #include "core/tag_pattern.h"
 #include "monitor/metrics.h"
 

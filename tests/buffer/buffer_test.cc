@@ -290,7 +290,8 @@ TEST(BufferTest, OverflowActions) {
     h.make(c);
     for (int i = 0; i < 10; ++i) {
       ASSERT_TRUE(h.send(i * 10, i * 10 + 10).isOk());
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // Each send its own chunk: the flush thread seals the staged one before the next send.
+      ASSERT_TRUE(waitFor([&] { return h.buffer->stats().staged_chunks == 0; }));
     }
     EXPECT_GT(h.value("sluice_output_discarded_records_total"), 0);
     EXPECT_LE(h.buffer->storedBytes(), 200u);

@@ -5,53 +5,16 @@
 #include <gtest/gtest.h>
 
 #include "engine/pipeline.h"
-#include "support/capture_output.h"
-#include "support/test_support.h"
+#include "support/pipeline_harness.h"
 
 namespace sluice::engine {
 namespace {
 
 using testing::CaptureStore;
 
-class RouterTest : public ::testing::Test {
- protected:
-  RouterTest() {
-    for (const PluginDescriptor* d : builtinPlugins()) descriptors_.push_back(d);
-    descriptors_.push_back(&testing::captureOutputDescriptor());
-    registry_ = std::make_unique<Registry>(descriptors_);
-    CaptureStore::get().clear();
-  }
+class RouterTest : public ::testing::Test, public testing::PipelineHarness {};
 
-  Result<std::unique_ptr<Pipeline>> build(std::string_view text, bool strict = false) {
-    root_ = testing::parseConfig(text);
-    return Pipeline::build(root_, *registry_, metrics_, BuildOptions{strict});
-  }
-
-  std::unique_ptr<Pipeline> mustBuild(std::string_view text) {
-    auto p = build(text);
-    EXPECT_TRUE(p.isOk()) << p.status().message();
-    if (!p) std::abort();
-    EXPECT_TRUE((*p)->start().isOk());
-    return std::move(*p);
-  }
-
-  // Emits records with `tag` through the root agent (as an input would).
-  void emit(Pipeline& p, std::string_view tag, const std::vector<std::string>& records) {
-    Batch b = testing::batchOf(records, tag);
-    // Sources are not needed: the first input-less path is the root agent via a source stub.
-    ASSERT_FALSE(p.inputs().empty()) << "config needs a <source> to reach the root agent";
-    ASSERT_TRUE(p.inputs()[0]->emit(b).isOk());
-  }
-
-  std::vector<std::string> captured(const std::string& id) { return CaptureStore::get().lines(id); }
-
-  std::vector<const PluginDescriptor*> descriptors_;
-  std::unique_ptr<Registry> registry_;
-  MetricsRegistry metrics_;
-  config::Element root_;
-};
-
-constexpr const char* kSource = "<source>\n @type sample\n tag unused\n</source>\n";
+constexpr const char* kSource = testing::kHarnessSource;
 
 TEST_F(RouterTest, FiltersRunInOrderAndFirstMatchWins) {
   auto p = mustBuild(std::string(kSource) + R"(

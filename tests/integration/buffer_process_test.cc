@@ -107,7 +107,8 @@ TEST(BufferProcessTest, FullDiskUnderTheBufferBlocksAndRecovers) {
   fs::create_directories(dir.file("in"));
   auto p = std::make_unique<SluiceProcess>(std::vector<std::string>{"-c", dir.file("c.conf"), "--log-level", "warn"},
                                            dir.file("stdout"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Started: the buffer made its folder on the small disk (before any input reads).
+  ASSERT_TRUE(waitFor([&] { return fs::exists(dir.file("disk/buf")); })) << readFile(dir.file("stdout.err"));
   disk.fill();  // the buffer's disk is full
   std::string lines;
   for (int i = 0; i < 200; ++i) lines += "line " + std::to_string(i) + "\n";

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// The <system> section (log level and format, root_dir, <log>, <monitor>) and Fluentd's
+// monitoring <source>s (prometheus, prometheus_monitor, prometheus_output_monitor,
+// monitor_agent), which configure monitor servers instead of inputs. Main thread, while a
+// pipeline is built.
+#include <cstdlib>
+
+#include "engine/build_messages.h"
+#include "engine/pipeline.h"
+
+namespace sluice::engine {
+
+namespace {
+
+inline constexpr Choice<LogLevel> kLogLevels[] = {
+    {"trace", LogLevel::Trace}, {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn},
+    {"error", LogLevel::Error}, {"fatal", LogLevel::Fatal}};
+enum class LogFormat { Text, Json };
+inline constexpr Choice<LogFormat> kLogFormats[] = {{"text", LogFormat::Text}, {"json", LogFormat::Json}};
+
+struct SystemConfig {
+  LogLevel log_level = LogLevel::Info;
+  LogFormat log_format = LogFormat::Text;
+  int64_t workers = 1;
+  bool without_source = false;
+  std::string root_dir;
+};
+
+const std::array<Param<SystemConfig>, 16>& systemParams() {
+  using S = SystemConfig;
+  static constexpr std::array<Param<S>, 16> kParams = {{
+      {"log_level", enumMember<&S::log_level, kLogLevels>(), "info", "Level of sluice's own log."},
+      {"log_format", enumMember<&S::log_format, kLogFormats>(), "text", "Format of sluice's own log (also `<log> format`)."},
+      {"workers", &S::workers, "1", "Fluentd's worker count; sluice runs one process and warns when this is above 1."},
+      {"without_source", &S::without_source, "false", "Start without inputs."},
+      {"root_dir", &S::root_dir, "/var/lib/sluice", "Folder of state no plugin path names: the dead letters of memory buffers (`<root_dir>/dead-letter`)."},
+      {"suppress_repeated_stacktrace", {}, nullptr, "sluice logs no stack traces.", {}, kIgnored},
+      {"ignore_repeated_log_interval", {}, nullptr, "sluice always suppresses repeats for 10 s.", {}, kIgnored},
+      {"ignore_same_log_interval", {}, nullptr, "sluice always suppresses repeats for 10 s.", {}, kIgnored},
+      {"emit_error_log_interval", {}, nullptr, "sluice rate-limits error logs itself.", {}, kIgnored},
+      {"process_name", {}, nullptr, "The process is named sluice.", {}, kIgnored},
+      {"rpc_endpoint", {}, nullptr, "No RPC endpoint.", {}, kIgnored},
+      {"enable_get_dump", {}, nullptr, "No RPC endpoint.", {}, kIgnored},
+      {"log_event_verbose", {}, nullptr, "Not applicable.", {}, kIgnored},
+      {"file_permission", {}, nullptr, "Files are created with the umask.", {}, kIgnored},
+      {"dir_permission", {}, nullptr, "Directories are created with the umask.", {}, kIgnored},
+      {"enable_input_metrics", {}, nullptr, "Metrics are always on.", {}, kIgnored},
+  }};
+  return kParams;
+}
+
+// <system><log>: Fluentd's place for the log format.
+struct LogSectionConfig {
+  std::optional<LogFormat> format;
+};
+
+const std::array<Param<LogSectionConfig>, 2>& logSectionParams() {
+  using L = LogSectionConfig;
+  static constexpr std::array<Param<L>, 2> kParams = {{
+      {"format", enumMember<&L::format, kLogFormats>(), nullptr, "Format of sluice's own log (overrides log_format)."},
+      {"time_format", {}, nullptr, "sluice writes times in ISO 8601.", {}, kIgnored},
+  }};
+  return kParams;
+}
+
+const std::array<Param<MonitorConfig>, 7>& monitorParams() {
+  using M = MonitorConfig;
+  static constexpr std::array<Param<M>, 7> kParams = {{
+      {"enable", &M::enable, "true", "Serve /metrics, /healthz and /readyz (off in quick mode)."},
+      {"bind", &M::bind, "127.0.0.1", "Address the monitor listens on; 0.0.0.0 in a pod that Prometheus scrapes."},
+      {"port", &M::port, nullptr, "Port of the monitor: 24231 (Fluentd's prometheus plugin's), or $SLUICE_MONITOR_PORT when set; 0 picks a free one."},
+      {"ready_max_buffer_fill", &M::ready_max_buffer_fill, "0", "/readyz answers 503 while a buffer holds more than this fraction of its total_limit_size (0: never)."},
+      {"ready_max_failing_seconds", &M::ready_max_failing_seconds, "0", "/readyz answers 503 while an output's buffer holds a chunk whose writes have failed for longer than this many seconds (0: never)."},
+      {"enable_tap", &M::enable_tap, "false", "GET /api/tap streams samples of the events passing a plugin (`sluice tap`), redacted as the pipeline's redact filters would."},
+      {"enable_reload", &M::enable_reload, "false", "POST /api/config.reload reloads the configuration as SIGHUP does (off: anyone who can reach the port could)."},
+  }};
+  return kParams;
+}
+
+}  // namespace
+
+Status Pipeline::applySystem(const config::Element& system) {
+  SystemConfig sc;
+  Status s = bindParams(std::span<const Param<SystemConfig>>(systemParams()), system, sc);
+  if (!s) return s;
+  Status first;
+  // Without log_level/log_format here, the level and format the command line set stay
+  // (quick mode's warn, --log-format json).
+  bool format_given = system.find("log_format") != nullptr;
+  for (const config::Element& child : system.elements) {
+    if (child.name == "log") {
+      LogSectionConfig lc;
+      s = bindParams(std::span<const Param<LogSectionConfig>>(logSectionParams()), child, lc);
+      if (!s) return s;
+      if (lc.format) {
+        sc.log_format = *lc.format;
+        format_given = true;
+      }
+    }
+    if (child.name == "monitor") {
+      monitor_port_given_ = child.find("port") != nullptr;
+      s = bindParams(std::span<const Param<MonitorConfig>>(monitorParams()), child, monitor_);
+      if (!s) return s;
+      for (const config::Param& p : child.params) {
+        if (!p.used) {
+          warnOrFail(options_.strict, first,
+                     p.where.str() + ": unknown parameter '" + p.key +
+                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, ready_max_failing_seconds, enable_reload, enable_tap)");
+        }
+      }
+    }
+  }
+  if (system.find("log_level") != nullptr) Logger::global().setLevel(sc.log_level);
+  if (format_given) Logger::global().setJson(sc.log_format == LogFormat::Json);
+  root_dir_ = sc.root_dir;
+  if (sc.workers > 1) {
+    Logger::global().log(LogLevel::Warn, "[config]",
+                         system.where.str() + ": workers " + std::to_string(sc.workers) +
+                             ": sluice runs one process with a thread per input; the setting "
+                             "is ignored");
+  }
+  for (const config::Param& p : system.params) {
+    if (!p.used) {
+      std::vector<std::string_view> names;
+      for (const auto& sp : systemParams()) names.push_back(sp.name);
+      std::string guess = closestMatch(p.key, names);
+      warnOrFail(options_.strict, first,
+                 p.where.str() + ": unknown parameter '" + p.key + "' in <system>" +
+                     (guess.empty() ? "" : " (did you mean '" + guess + "'?)"));
+    }
+  }
+  return first;
+}
+
+Status Pipeline::addMonitorSource(const config::Element& e, const std::string& type) {
+  // Fluentd's defaults: these plugins listen on every address.
+  MonitorConfig m = monitor_;
+  m.enable = true;
+  m.bind = "0.0.0.0";
+  m.port = type == "monitor_agent" ? 24220 : 24231;
+  m.metrics_path = "/metrics";
+  m.name = "<source> @type " + type;
+  Status first;
+  for (const config::Param& p : e.params) {
+    if (p.key == "bind") {
+      m.bind = p.value;
+    } else if (p.key == "port") {
+      auto v = config::parseInteger(p.value);
+      if (!v || *v < 0 || *v > 65535) {
+        return Status::invalidConfig(p.where.str() + ": port '" + p.value + "' is not a TCP port (0..65535)");
+      }
+      m.port = *v;
+    } else if (p.key == "metrics_path" && type == "prometheus") {
+      if (p.value.empty() || p.value[0] != '/') {
+        return Status::invalidConfig(p.where.str() + ": metrics_path must begin with /");
+      }
+      m.metrics_path = p.value;
+    } else if (p.key == "@type" || p.key == "@id" || p.key == "@label" || p.key == "@log_level" ||
+               p.key == "interval" || p.key == "emit_interval" || p.key == "tag" ||
+               p.key == "include_config" || p.key == "include_retry" || p.key == "aggregated_metrics_path" ||
+               p.key == "gauge_all" || p.key == "retry_label" || p.key == "content_encoding" ||
+               p.key == "keepalive_timeout") {
+      // Fluentd's knobs for how often it samples, or what it emits as events: sluice reads its
+      // figures at each request and emits no events.
+    } else {
+      warnOrFail(options_.strict, first,
+                 p.where.str() + ": unknown parameter '" + p.key + "' in <source> @type " + type);
+    }
+    p.used = true;
+  }
+  for (const config::Element& sub : e.elements) {
+    Logger::global().log(LogLevel::Warn, "[config]",
+                         sub.where.str() + ": <" + sub.name + "> in <source> @type " + type +
+                             " is ignored (sluice's series carry plugin_id and type labels only)");
+  }
+  if (!first) return first;
+  if (type == "prometheus_monitor" || type == "prometheus_output_monitor") {
+    fluentd_output_status_ = true;
+    return Status::ok();
+  }
+  // The first prometheus source is the monitor when <monitor> does not set a port itself (both
+  // default to 24231), so a Fluentd config does not ask for the same port twice.
+  if (type == "prometheus" && !monitor_port_given_ && monitor_.name == "Monitor") {
+    m.enable_reload = monitor_.enable_reload;
+    m.enable_tap = monitor_.enable_tap;
+    m.ready_max_failing_seconds = monitor_.ready_max_failing_seconds;
+    m.ready_max_buffer_fill = monitor_.ready_max_buffer_fill;
+    if (const char* env = std::getenv("SLUICE_MONITOR_PORT"); env && *env && e.find("port") == nullptr) {
+      m.port = std::strtoll(env, nullptr, 10);
+    }
+    monitor_ = m;
+    return Status::ok();
+  }
+  for (const MonitorConfig& other : extra_monitors_) {
+    if (other.port != 0 && other.port == m.port) {
+      return Status::invalidConfig(e.where.str() + ": port " + std::to_string(m.port) + " is already " +
+                                   other.name + "'s");
+    }
+  }
+  if (monitor_.enable && m.port != 0 && m.port == monitor_.port) {
+    return Status::invalidConfig(e.where.str() + ": port " + std::to_string(m.port) +
+                                 " is already the monitor's (<system> <monitor> port)");
+  }
+  m.enable_reload = monitor_.enable_reload;
+  m.enable_tap = monitor_.enable_tap;
+  extra_monitors_.push_back(m);
+  return Status::ok();
+}
+
+}  // namespace sluice::engine

@@ -95,7 +95,7 @@ std::optional<int32_t> partitionNumber(const Value& v) {
 
 }  // namespace
 
-Kafka2Output::Kafka2Output(const Kafka2Config& config, PluginContext& ctx, Formatter formatter)
+Kafka2Output::Kafka2Output(const Kafka2Config& config, PluginContext& ctx, FormatterPtr formatter)
     : cfg_(config),
       log_(ctx.log()),
       formatter_(std::move(formatter)),
@@ -110,7 +110,7 @@ Kafka2Output::Kafka2Output(const Kafka2Config& config, PluginContext& ctx, Forma
 Result<std::unique_ptr<Kafka2Output>> Kafka2Output::create(const Kafka2Config& config, PluginContext& ctx) {
   auto settings = producerSettings(config);
   if (!settings) return settings.takeStatus();
-  auto formatter = Formatter::fromSection(ctx, "json", false);
+  auto formatter = ctx.formatter({"json", false});
   if (!formatter) return formatter.takeStatus();
   std::unique_ptr<Kafka2Output> out(new Kafka2Output(config, ctx, std::move(*formatter)));
   out->settings_ = std::move(*settings);
@@ -408,7 +408,7 @@ void Kafka2Output::formatOne(const Event& event, std::string_view topic, Arena& 
     }
   }
   value.clear();
-  formatter_.format(Event{event.tag, event.time_ns, *target, event.origin}, value);
+  formatter_->formatEvent(Event{event.tag, event.time_ns, *target, event.origin}, value);
   if (value_is_json_ && !value.empty() && value.back() == '\n') value.pop_back();
   if (cfg_.max_send_limit_bytes.bytes > 0 && value.size() > cfg_.max_send_limit_bytes.bytes) {
     refuse("the message (" + std::to_string(value.size()) + " bytes) exceeds max_send_limit_bytes");
@@ -429,8 +429,7 @@ const PluginDescriptor& descriptor() {
     PluginDescriptor d = makeDescriptor<Kafka2Output>(
         PluginKind::Output, "kafka2",
         "Sends events to Kafka (fluent-plugin-kafka's out_kafka2) with librdkafka's idempotent producer.", kParams,
-        {{"format", "How each message's value is written (default @type json, without a newline).",
-          describeParams(std::span<const Param<FormatConfig>>(formatParams()))}});
+        {formatSection("json", "How each message's value is written (default @type json, without a newline).")});
     d.aliases = {"kafka_buffered", "rdkafka2"};
     return d;
   }();

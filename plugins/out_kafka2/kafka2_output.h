@@ -91,7 +91,7 @@ class Kafka2Output final : public Output {
   int producerResetsForTest() const { return resets_.load(); }
 
  private:
-  Kafka2Output(const Kafka2Config& config, PluginContext& ctx, Formatter formatter);
+  Kafka2Output(const Kafka2Config& config, PluginContext& ctx, FormatterPtr formatter);
   struct WriteState;
   struct Slot;
 
@@ -112,7 +112,7 @@ class Kafka2Output final : public Output {
 
   const Kafka2Config cfg_;
   const SourceLogger log_;
-  const Formatter formatter_;
+  const FormatterPtr formatter_;
   std::vector<std::pair<std::string, std::string>> settings_;  // librdkafka properties
   bool value_is_json_ = true;      // the <format> writes JSON: embedded raw, newline cut
   bool topic_from_record_ = true;  // the buffer's chunk keys let topic_key choose the topic

@@ -9,7 +9,7 @@ namespace sluice {
 const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
   using B = BufferConfig;
   static constexpr std::array<Param<B>, kBufferParamCount> kParams = {{
-      {"@type", &B::type, "memory", "Buffer storage.", "memory|file"},
+      {"@type", enumMember<&B::type, kBufferTypes>(), "memory", "Buffer storage."},
       {"path", &B::path, nullptr, "Directory (or path prefix) of a file buffer's chunks."},
       {"timekey", &B::timekey, "0", "Time-slice chunks by this period when `time` is a chunk key."},
       {"timekey_wait", &B::timekey_wait, "600", "Wait this long after a time slice ends before flushing it."},
@@ -20,15 +20,15 @@ const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
       {"queue_limit_length", &B::queue_limit_length, "0", "As in Fluentd: when set, total_limit_size becomes chunk_limit_size × queue_limit_length (input is held back by bytes, never by a count of chunks)."},
       {"queued_chunks_limit_size", &B::queued_chunks_limit_size, "0", "While this many sealed chunks wait for a flush thread, flush_interval seals no more (the staged chunk keeps growing). 0: flush_thread_count, as in Fluentd. Chunks waiting for a retry do not count."},
       {"chunk_full_threshold", &B::chunk_full_threshold, "0.95", "Seal a chunk when it is this full."},
-      {"compress", &B::compress, "text", "Compression of sealed chunks.", "text|gzip|zstd"},
-      {"flush_mode", &B::flush_mode, "default", "When chunks are flushed.", "default|lazy|interval|immediate"},
+      {"compress", enumMember<&B::compress, kChunkCompressions>(), "text", "Compression of sealed chunks."},
+      {"flush_mode", enumMember<&B::flush_mode, kFlushModes>(), "default", "When chunks are flushed."},
       {"flush_interval", &B::flush_interval, "60", "Flush period in interval mode."},
       {"flush_thread_count", &B::flush_thread_count, "1", "Threads sending chunks."},
       {"flush_thread_interval", &B::flush_thread_interval, "1", "Sleep of an idle flush thread."},
       {"flush_at_shutdown", &B::flush_at_shutdown, "true", "Flush every chunk on shutdown (within 10 s): a memory buffer also sends the retries due by then; a file buffer sends what is due and leaves chunks waiting for a retry on disk for the next start (unless every input finished, as stdin at its end: then it waits for them too)."},
       {"delayed_commit_timeout", &B::delayed_commit_timeout, "60", "sluice outputs commit synchronously (no delayed commit).", {}, kIgnored},
-      {"overflow_action", &B::overflow_action, "throw_exception", "What a full buffer does to new events.", "throw_exception|block|drop_oldest_chunk"},
-      {"retry_type", &B::retry_type, "exponential_backoff", "Retry schedule.", "exponential_backoff|periodic"},
+      {"overflow_action", enumMember<&B::overflow_action, kOverflowActions>(), "throw_exception", "What a full buffer does to new events."},
+      {"retry_type", enumMember<&B::retry_type, kRetryTypes>(), "exponential_backoff", "Retry schedule."},
       {"retry_wait", &B::retry_wait, "1", "First retry delay."},
       {"retry_exponential_backoff_base", &B::retry_exponential_backoff_base, "2", "Growth factor of retry delays."},
       {"retry_max_interval", &B::retry_max_interval, "0", "Cap of a retry delay (0: none)."},
@@ -38,7 +38,7 @@ const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams() {
       {"retry_forever", &B::retry_forever, "false", "Never give up."},
       {"retry_secondary_threshold", &B::retry_secondary_threshold, "0.8", "Fluentd switches to <secondary> after this fraction of retry_timeout; sluice hands a chunk to <secondary> when its retries are exhausted.", {}, kIgnored},
       {"dead_letter_path", &B::dead_letter_path, nullptr, "Directory of the dead-letter files (events that failed for good, without <secondary>). Default: `<path>/dead-letter` for a file buffer; a memory buffer without it logs and counts them."},
-      {"fsync", &B::fsync, "seal", "When chunk files are fsync'ed: seal (when a chunk is sealed), append (every append), none. write() alone already survives SIGKILL; fsync makes data survive power loss.", "seal|append|none"},
+      {"fsync", enumMember<&B::fsync, kSyncPolicies>(), "seal", "When chunk files are fsync'ed: seal (when a chunk is sealed), append (every append), none. write() alone already survives SIGKILL; fsync makes data survive power loss."},
   }};
   return kParams;
 }

@@ -25,6 +25,10 @@ class Formatter : public Plugin {
   // Appends each event of `batch` to out.bytes and closes it with out.endEvent(). One virtual
   // call per batch.
   virtual void formatBatch(const Batch& batch, FormattedEvents& out) const = 0;
+  // Appends one event (with its newline when add_newline): for outputs that build a message per
+  // event around the formatted record (kafka2's value). A virtual call per event, so outputs
+  // that write whole batches use formatBatch.
+  virtual void formatEvent(const Event& event, std::string& out) const = 0;
 };
 using FormatterPtr = std::unique_ptr<Formatter>;
 
@@ -39,6 +43,9 @@ class FormatterBase : public Formatter {
       self.formatOne(e, out.bytes);
       out.endEvent();
     }
+  }
+  void formatEvent(const Event& event, std::string& out) const final {
+    static_cast<const Derived&>(*this).formatOne(event, out);
   }
 };
 

@@ -122,6 +122,7 @@ class Pipeline {
   BuildOptions options_;
   std::string hostname_;
   std::string root_dir_ = "/var/lib/sluice";  // <system> root_dir
+  bool without_source_ = false;                // <system> without_source
   MonitorConfig monitor_;                      // <system> <monitor>
   bool monitor_port_given_ = false;            // <monitor> port was set (not the default)
   std::vector<MonitorConfig> extra_monitors_;  // monitor_agent, a second prometheus

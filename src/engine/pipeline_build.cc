@@ -144,7 +144,7 @@ Result<OutputStage*> Pipeline::buildOutput(const config::Element& element) {
     }
     auto keys = buffer::parseChunkKeys(sub.arg, bc);
     if (!keys) return keys.status().withPrefix(sub.where.str() + ": ");
-    if (bc.type == "file" && !bc.path) {
+    if (bc.type == BufferType::File && !bc.path) {
       return Status::invalidConfig(sub.where.str() + ": <buffer> @type file needs a path");
     }
     buffer::Buffer::Options opts;
@@ -152,10 +152,9 @@ Result<OutputStage*> Pipeline::buildOutput(const config::Element& element) {
     opts.keys = std::move(*keys);
     opts.output_id = inst->id;
     // Events that fail for good always have a place `sluice replay` can take them from.
-    opts.dead_letter_dir = bc.dead_letter_path.value_or(bc.type == "file" ? *bc.path + "/dead-letter"
+    opts.dead_letter_dir = bc.dead_letter_path.value_or(bc.type == BufferType::File ? *bc.path + "/dead-letter"
                                                                          : root_dir_ + "/dead-letter");
-    opts.sync = bc.fsync == "append" ? buffer::SyncPolicy::Append
-                : bc.fsync == "none" ? buffer::SyncPolicy::None : buffer::SyncPolicy::Seal;
+    opts.sync = bc.fsync;
     buf = std::make_unique<buffer::Buffer>(std::move(opts), *output, secondary, *inst->metrics, inst->log);
   }
   if (secondary != nullptr && !buf) {
@@ -234,12 +233,10 @@ Status Pipeline::buildAll(const config::Element& original_root) {
                p.where.str() + ": unknown top-level parameter '" + p.key + "'");
   }
   if (!first) return first;
-  bool without_source = false;
   for (const config::Element& e : top.elements) {
     if (e.name == "system") {
       Status s = applySystem(e);
       if (!s) return s;
-      if (auto ws = e.find("without_source")) without_source = ws->value != "false";
     }
   }
   root_ = std::make_unique<Agent>(*this, "root");
@@ -258,7 +255,7 @@ Status Pipeline::buildAll(const config::Element& original_root) {
     if (!s) return s;
   }
   for (const config::Element& e : top.elements) {
-    if (e.name != "source" || without_source) continue;
+    if (e.name != "source" || without_source_) continue;
     if (const config::Param* t = e.find("@type");
         t && (t->value == "prometheus" || t->value == "prometheus_monitor" ||
               t->value == "prometheus_output_monitor" || t->value == "monitor_agent")) {

@@ -40,7 +40,7 @@ void Pipeline::collectGauges() {
     buffer::Buffer::Stats st;
     if (b != nullptr) {
       st = b->stats();
-      const Labels l{{"plugin_id", id}, {"type", b->config().type}};
+      const Labels l{{"plugin_id", id}, {"type", std::string(choiceName(kBufferTypes, b->config().type))}};
       metrics_.gauge("sluice_buffer_staged_chunks", "Chunks being filled.", l).set(double(st.staged_chunks));
       metrics_.gauge("sluice_buffer_staged_bytes", "Bytes of event data in chunks being filled.", l).set(double(st.staged_bytes));
       metrics_.gauge("sluice_buffer_queued_bytes", "Bytes of event data in sealed chunks waiting to be sent.", l)

@@ -113,6 +113,7 @@ Status Pipeline::applySystem(const config::Element& system) {
   if (system.find("log_level") != nullptr) Logger::global().setLevel(sc.log_level);
   if (format_given) Logger::global().setJson(sc.log_format == LogFormat::Json);
   root_dir_ = sc.root_dir;
+  without_source_ = sc.without_source;
   if (sc.workers > 1) {
     Logger::global().log(LogLevel::Warn, "[config]",
                          system.where.str() + ": workers " + std::to_string(sc.workers) +

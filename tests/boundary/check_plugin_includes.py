@@ -4,9 +4,10 @@
 plugin may see: src/core, src/config, src/monitor, its own folder under plugins/, and src/net or
 src/codec when it declares USES net or codec. The include views (cmake/SluicePlugins.cmake) make
 `#include "buffer/buffer.h"` fail to compile; this closes the other ways in: a path relative to
-the plugin's file (`#include "../../src/buffer/buffer_config.h"`) or through a view's symbolic
-link (`#include "core/../buffer/buffer_config.h"`). Every header the compiler read is resolved
-to its real path, so no spelling gets past.
+the plugin's file (`#include "../../src/engine/build_messages.h"`) or through a view's symbolic
+link (`#include "core/../engine/build_messages.h"`, which the compiler records as a path under
+the view where no such file is). Every header the compiler read is resolved to its real path
+and must exist there, so no spelling gets past.
 
 Usage: check_plugin_includes.py BUILD_DIR SOURCE_DIR BOUNDARY_FILE [TARGET...]
 BOUNDARY_FILE (written by CMake) has one line per plugin library: `target<TAB>object dir
@@ -47,6 +48,12 @@ def main():
         if current is None:
             continue
         path = os.path.realpath(os.path.join(build, line.strip()))
+        if not os.path.exists(path):
+            # The compiler records `core/../engine/x.h` as `engine/x.h` under the view, where no
+            # such file is: the include climbed out of a view through its link.
+            problems.append(f"{current}: reads {line.strip()}, which is no file there "
+                            "(an include that climbed out of a view)")
+            continue
         if not path.startswith(source + os.sep) or path.startswith(build + os.sep):
             continue  # system and third-party headers, generated files
         if not any(path == a or path.startswith(a + os.sep) for a in targets[current][1]):

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Boundary probe: reaches a buffer header by a path relative to this file, which the include
-// views cannot stop. It compiles; check_plugin_includes.py must refuse what it read.
-#include "../../src/buffer/buffer_config.h"
+// Boundary probe: reaches an engine header by a path relative to this file, which the include
+// views cannot stop (the header includes only what plugins may see, so it compiles).
+// check_plugin_includes.py must refuse what it read.
+#include "../../src/engine/build_messages.h"
 
 namespace sluice {
-size_t probeRelative() { return kBufferParamCount; }
+std::string probeRelative(const config::Element& e) { return engine::sectionHeader(e); }
 }  // namespace sluice

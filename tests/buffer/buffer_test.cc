@@ -150,7 +150,7 @@ TEST(RetryScheduleTest, ExponentialCappedPeriodicAndExhaustion) {
   c.retry_randomize = true;
   EXPECT_EQ(retryDelayNs(c, 10, 0.0), static_cast<int64_t>(5 * 0.875 * 1e9));
   EXPECT_EQ(retryDelayNs(c, 10, 1.0), static_cast<int64_t>(5 * 1.125 * 1e9));
-  c.retry_type = "periodic";
+  c.retry_type = RetryType::Periodic;
   c.retry_randomize = false;
   EXPECT_EQ(retryDelayNs(c, 7, 0.5), 1 * kNanosPerSecond);
   c.retry_timeout.seconds = 60;
@@ -284,7 +284,7 @@ TEST(BufferTest, OverflowActions) {
     h.out.fail_times = 1000000;
     BufferConfig c = config();
     c.total_limit_size.bytes = 200;
-    c.overflow_action = "drop_oldest_chunk";
+    c.overflow_action = OverflowAction::DropOldestChunk;
     c.flush_interval.seconds = 0;  // seal at once
     c.retry_wait.seconds = 100;    // and keep them queued
     h.make(c);
@@ -301,7 +301,7 @@ TEST(BufferTest, OverflowActions) {
     h.out.fail_times = 3;
     BufferConfig c = config();
     c.total_limit_size.bytes = 100;
-    c.overflow_action = "block";
+    c.overflow_action = OverflowAction::Block;
     h.make(c);
     ASSERT_TRUE(h.send(0, 10).isOk());
     // Blocks until the first chunk is delivered, then fits.
@@ -359,7 +359,7 @@ TEST(BufferTest, FileBufferSurvivesARestartWithItsRetryState) {
 }
 
 TEST(BufferTest, CompressedChunksDeliverTheSameBytes) {
-  for (const char* compression : {"zstd", "gzip"}) {
+  for (codec::Compression compression : {codec::Compression::Zstd, codec::Compression::Gzip}) {
     for (const char* type : {"memory", "file"}) {
       TempDir dir;
       BufferConfig c = config(type);
@@ -368,7 +368,7 @@ TEST(BufferTest, CompressedChunksDeliverTheSameBytes) {
       Harness h;
       h.make(c);
       ASSERT_TRUE(h.send(0, 200).isOk());
-      ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 200; })) << compression << " " << type;
+      ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 200; })) << compressionName(compression) << " " << type;
       EXPECT_EQ(h.out.delivered[123], "{\"n\":123}\n");
     }
   }
@@ -427,7 +427,7 @@ TEST(BufferParamsTest, QueueLimitLengthLimitsBytesNotChunks) {
   BufferConfig c = config();
   c.chunk_limit_size.bytes = 1000;
   c.queue_limit_length = 2;
-  c.flush_mode = "immediate";
+  c.flush_mode = sluice::FlushMode::Immediate;
   c.retry_wait.seconds = 100;
   h.make(c);
   EXPECT_EQ(h.buffer->totalLimitBytes(), 2000u);
@@ -475,7 +475,7 @@ TEST(BufferTest, SmallDueChunksGoInOneWriteAndPartialAnswersFindTheirChunk) {
   Harness h;
   h.out.allowed = 0;
   BufferConfig c = config();
-  c.flush_mode = "immediate";
+  c.flush_mode = sluice::FlushMode::Immediate;
   h.make(c, dir.file("dead"));
   ASSERT_TRUE(h.send(0, 2).isOk());
   ASSERT_TRUE(h.out.waitWriting(1));
@@ -610,8 +610,8 @@ TEST(BufferTest, BlockWaitsForRoomAndLosesNothing) {
   BufferConfig c = config();
   c.chunk_limit_size.bytes = 100;
   c.total_limit_size.bytes = 200;
-  c.overflow_action = "block";
-  c.flush_mode = "immediate";
+  c.overflow_action = OverflowAction::Block;
+  c.flush_mode = sluice::FlushMode::Immediate;
   h.make(c);
   auto writer = std::async(std::launch::async, [&] {
     for (int i = 0; i < 200; ++i) {
@@ -641,8 +641,8 @@ TEST(BufferTest, ABatchLargerThanTheBufferGoesInChunkByChunk) {
   BufferConfig c = config();
   c.chunk_limit_size.bytes = 100;
   c.total_limit_size.bytes = 300;
-  c.overflow_action = "block";
-  c.flush_mode = "immediate";
+  c.overflow_action = OverflowAction::Block;
+  c.flush_mode = sluice::FlushMode::Immediate;
   h.out.answer = [&](const ChunkView& chunk) {  // called under h.out.mu
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a sink that takes its time
     for (size_t i = 0; i < chunk.events(); ++i) h.out.delivered.emplace_back(chunk.event(i));
@@ -716,8 +716,8 @@ TEST(BufferTest, AStopReleasesAppendsBlockedOnAFullBuffer) {
   BufferConfig c = config();
   c.chunk_limit_size.bytes = 100;
   c.total_limit_size.bytes = 100;
-  c.overflow_action = "block";
-  c.flush_mode = "immediate";
+  c.overflow_action = OverflowAction::Block;
+  c.flush_mode = sluice::FlushMode::Immediate;
   c.retry_forever = true;
   h.make(c);
   ASSERT_TRUE(h.send(0, 10).isOk());
@@ -737,7 +737,7 @@ TEST(BufferTest, DamagedChunkIsQuarantinedAndCounted) {
   h.out.allowed = 0;
   BufferConfig c = config("file");
   c.path = dir.file("buf");
-  c.flush_mode = "immediate";
+  c.flush_mode = sluice::FlushMode::Immediate;
   h.make(c, dir.file("dead"));
   ASSERT_TRUE(h.send(0, 2).isOk());
   ASSERT_TRUE(h.out.waitWriting(1));
@@ -783,7 +783,7 @@ TEST(BufferTest, UnwritableFileBufferPathFailsStart) {
 TEST(BufferParamsTest, LazyModeSealsAfterTheTimeSliceAndTimekeyWait) {
   Harness h;
   BufferConfig c = config();
-  c.flush_mode = "lazy";
+  c.flush_mode = sluice::FlushMode::Lazy;
   c.timekey.seconds = 86400;
   c.timekey_wait.seconds = 60;
   const int64_t day = int64_t{86400} * kNanosPerSecond;
@@ -818,7 +818,7 @@ TEST(BufferParamsTest, SeveralFlushThreadsDeliverEverythingOnce) {
 }
 
 TEST(BufferParamsTest, FsyncAppendAndNoneStillDeliver) {
-  for (const char* policy : {"append", "none"}) {
+  for (SyncPolicy policy : {SyncPolicy::Append, SyncPolicy::None}) {
     TempDir dir;
     BufferConfig c = config("file");
     c.path = dir.file("buf");
@@ -827,7 +827,7 @@ TEST(BufferParamsTest, FsyncAppendAndNoneStillDeliver) {
     Buffer::Options o;
     h.make(c);
     ASSERT_TRUE(h.send(0, 10).isOk());
-    ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 10; })) << policy;
+    ASSERT_TRUE(waitFor([&] { return h.out.deliveredCount() == 10; })) << static_cast<int>(policy);
   }
 }
 

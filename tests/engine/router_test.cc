@@ -113,43 +113,6 @@ TEST_F(RouterTest, InvalidRecordsGoToErrorLabel) {
   EXPECT_EQ(metrics_.valueForTest("sluice_router_error_records_total"), 2);
 }
 
-TEST_F(RouterTest, CopyStopsAtAFailingStoreUnlessIgnoreError) {
-  auto stop = mustBuild(std::string(kSource) + R"(
-<match **>
-  @type copy
-  <store>
-    @type capture
-    @id bad
-    fail true
-  </store>
-  <store>
-    @type capture
-    @id after
-  </store>
-</match>
-)");
-  Batch b = testing::batchOf({R"({"a":1})"}, "t");
-  EXPECT_FALSE(stop->inputs()[0]->emit(b).isOk());
-  EXPECT_TRUE(captured("after").empty());
-
-  auto go_on = mustBuild(std::string(kSource) + R"(
-<match **>
-  @type copy
-  <store ignore_error>
-    @type capture
-    @id bad2
-    fail true
-  </store>
-  <store>
-    @type capture
-    @id after2
-  </store>
-</match>
-)");
-  emit(*go_on, "t", {R"({"a":1})"});
-  EXPECT_EQ(captured("after2").size(), 1u);
-}
-
 TEST_F(RouterTest, UnmatchedTagsAreCountedAndDiscarded) {
   auto p = mustBuild(std::string(kSource) + "<match known.**>\n @type capture\n @id k\n</match>\n");
   emit(*p, "unknown.tag", {R"({"a":1})", R"({"a":2})"});

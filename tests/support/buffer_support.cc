@@ -5,24 +5,24 @@ namespace sluice::testing {
 
 BufferConfig testBufferConfig(std::string type) {
   BufferConfig c;
-  c.type = type;
+  c.type = type == "file" ? BufferType::File : BufferType::Memory;
   c.chunk_limit_size.bytes = 8 << 20;
   c.total_limit_size.bytes = 64 << 20;
   c.chunk_full_threshold = 0.95;
-  c.compress = "text";
-  c.flush_mode = "interval";
+  c.compress = codec::Compression::Text;
+  c.flush_mode = FlushMode::Interval;
   c.flush_interval.seconds = 0.05;
   c.flush_thread_count = 1;
   c.flush_thread_interval.seconds = 0.05;
   c.flush_at_shutdown = true;
-  c.overflow_action = "throw_exception";
-  c.retry_type = "exponential_backoff";
+  c.overflow_action = OverflowAction::ThrowException;
+  c.retry_type = RetryType::ExponentialBackoff;
   c.retry_wait.seconds = 0.01;
   c.retry_exponential_backoff_base = 2;
   c.retry_randomize = false;
   c.retry_timeout.seconds = 3600;
   c.timekey.seconds = 0;
-  c.fsync = "seal";
+  c.fsync = buffer::SyncPolicy::Seal;
   return c;
 }
 

@@ -59,7 +59,7 @@ struct GatedBuffer {
     BufferConfig bc = testBufferConfig();
     bc.chunk_limit_size.bytes = chunk_limit;
     bc.total_limit_size.bytes = total_limit;
-    bc.overflow_action = "block";
+    bc.overflow_action = OverflowAction::Block;
     return bc;
   }
   TempDir dir;

@@ -28,8 +28,10 @@ class StdoutFilter final : public Filter {
   void setFdForTest(int fd) { fd_ = fd; }
 
  private:
-  explicit StdoutFilter(Formatter formatter) : formatter_(std::move(formatter)) {}
-  const Formatter formatter_;
+  StdoutFilter(FormatterPtr formatter, std::unique_ptr<config::Element> v012_section)
+      : v012_section_(std::move(v012_section)), formatter_(std::move(formatter)) {}
+  const std::unique_ptr<config::Element> v012_section_;  // the <format> made from v0.12 keys
+  const FormatterPtr formatter_;
   std::mutex write_mutex_;
   int fd_ = 1;
 };

@@ -6,7 +6,10 @@
 // buffer/buffer.h; the flush threads' side is buffer_flush.cc.
 #include "buffer/buffer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 
 #include "core/json.h"
 #include "core/time.h"
@@ -85,6 +88,10 @@ Result<Buffer::Chunk*> Buffer::stagedFor(const ChunkKey& key) {
     c->file = std::move(*f);
   } else {
     c->meta.key = key;
+    // A memory chunk's id names it to the output for its life (ChunkView::chunk_ids).
+    static std::atomic<uint64_t> memory_chunks{0};
+    c->meta.id = "m" + std::to_string(::getpid()) + "-" + std::to_string(clock_.nowNs()) + "-" +
+                 std::to_string(memory_chunks.fetch_add(1, std::memory_order_relaxed));
   }
   c->meta.created_ns = clock_.nowNs();  // flush_interval counts from here, on the buffer's clock
   staged_.push_back(std::move(c));

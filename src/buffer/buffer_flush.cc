@@ -312,6 +312,7 @@ void Buffer::flushLoop() {
   thread_local FormattedEvents part;
   std::vector<ChunkPtr> taken, sent;
   std::vector<size_t> bounds;  // taken[k]'s events are [bounds[k], bounds[k + 1])
+  std::vector<std::string> chunk_ids;  // taken[k]'s id, for the output (ChunkView::chunk_ids)
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     int64_t now = clock_.nowNs();
@@ -380,7 +381,12 @@ void Buffer::flushLoop() {
     if (!taken.empty()) {
       const ChunkKey& key = taken.front()->meta.key;
       auto start = std::chrono::steady_clock::now();
-      WriteResult result = output_.write(ChunkView(data.bytes, data.ends, &key));
+      chunk_ids.clear();
+      for (const ChunkPtr& c : taken) chunk_ids.push_back(c->meta.id);
+      ChunkView view(data.bytes, data.ends, &key);
+      view.chunk_ends = std::span<const size_t>(bounds).subspan(1);
+      view.chunk_ids = chunk_ids;
+      WriteResult result = output_.write(view);
       write_duration_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       for (size_t k = 0; k < taken.size(); ++k) {
         EventRange range{&data, bounds[k], bounds[k + 1]};

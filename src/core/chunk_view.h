@@ -40,6 +40,13 @@ struct ChunkView {
   std::string_view bytes;
   std::span<const uint32_t> ends;
   const ChunkKey* key = nullptr;
+  // The buffer chunks the view holds, in order (a flush thread may send several in one write):
+  // chunk k's events end at event `chunk_ends[k]`; `chunk_ids[k]` is its id (a file chunk's
+  // stays the same across restarts and retries, a memory chunk's for its life). Both empty when
+  // the events do not come from a buffer. Outputs whose receivers deduplicate by chunk
+  // (out_forward's chunk ids) read them.
+  std::span<const size_t> chunk_ends;
+  std::span<const std::string> chunk_ids;
   size_t events() const { return ends.size(); }
   std::string_view event(size_t i) const {
     uint32_t start = i == 0 ? 0 : ends[i - 1];

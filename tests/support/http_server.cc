@@ -50,7 +50,7 @@ TestCa::TestCa(const std::string& dir) : dir_(dir) {
   const std::vector<std::string> steps = {
       "openssl req -x509" + ec + " -keyout ca.key -out ca.crt -days 2 -subj /CN=sluice-test-ca",
       "openssl req" + ec + " -keyout server.key -out server.csr -subj /CN=127.0.0.1",
-      "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext",
+      "printf 'subjectAltName=IP:127.0.0.1\\n' | tee san.ext",  // (a '> san.ext' was undone by the '>/dev/null' below)
       "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
       " -extfile san.ext -out server.crt",
   };

@@ -14,6 +14,7 @@ packages=(
   libsystemd-dev
   procps time openssl python3
 )
+packages+=(libmsgpack-cxx-dev)  # the forward plugins' msgpack (header-only)
 # SLUICE_SETUP_BUILD_ONLY=1 (the container image's build stage): the build's packages only.
 build_only="${SLUICE_SETUP_BUILD_ONLY:-0}"
 # Test-only: the real Prometheus that scrapes sluice's /metrics in tests/integration/monitor_test.cc

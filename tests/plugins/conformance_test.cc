@@ -32,6 +32,7 @@ std::string minimalBody(const PluginDescriptor& d) {
   if ((d.name == "parser" && d.kind == PluginKind::Filter) || d.name == "tail") {
     body += "<parse>\n @type json\n</parse>\n";
   }
+  if (d.name == "forward" && d.kind == PluginKind::Output) body += "<server>\n host 127.0.0.1\n</server>\n";
   return body;
 }
 

@@ -57,6 +57,8 @@ elif [ ! -f "$npm_dir/node_modules/.package-lock.json" ] || [ "$npm_dir/package-
   echo "setup: npm ci in tests/packaging"
   (cd "$npm_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# The forward interop test's real client, the npm package fluent-logger (tests/forward/package-lock.json).
+[ "$build_only" = 1 ] || { [ -f "$here/tests/forward/node_modules/.package-lock.json" ] && [ ! "$here/tests/forward/package-lock.json" -nt "$here/tests/forward/node_modules/.package-lock.json" ]; } || (echo "setup: npm ci in tests/forward" && cd "$here/tests/forward" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 # kubectl renders the kustomizations (its built-in kustomize, v4 or later). Debian 12's own
 # kubernetes-client is 1.20 (kustomize 2.0), too old for them: without a newer kubectl the
 # Kubernetes tests report Skipped.

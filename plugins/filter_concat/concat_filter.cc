@@ -427,7 +427,8 @@ size_t ConcatFilter::flushIdle(int64_t now_ns, bool all) {
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<ConcatFilter>(
       PluginKind::Filter, "concat",
-      "Joins multi-line and partial records of one stream into one (fluent-plugin-concat).", kParams);
+      "Joins multi-line and partial records of one stream into one (fluent-plugin-concat).", kParams)
+      .needing("n_lines 2\n");
   return kDescriptor;
 }
 

@@ -48,8 +48,8 @@ class KubeMetadataTest : public ::testing::Test {
   std::unique_ptr<KubernetesMetadataFilter> make(const std::string& body, bool with_url = true) {
     std::string conf = "secret_dir " + dir_.file("no-secrets") + "\nstats_interval 0\n";
     if (with_url) conf += "kubernetes_url " + api_.url() + "\n";
+    if (clock_ != nullptr) factory_.setClock(*clock_);
     auto f = factory_.mustMake<KubernetesMetadataFilter>(PluginKind::Filter, "kubernetes_metadata", conf + body);
-    if (clock_ != nullptr) f->setClockForTest(*clock_);
     EXPECT_TRUE(f->start().isOk());
     return f;
   }

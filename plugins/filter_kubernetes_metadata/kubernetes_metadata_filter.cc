@@ -118,6 +118,7 @@ std::string_view firstMatched(const std::vector<int>& groups, const re2::StringP
 KubernetesMetadataFilter::KubernetesMetadataFilter(const KubernetesMetadataConfig& config, PluginContext& ctx)
     : cfg_(config),
       log_(ctx.log()),
+      clock_(&ctx.clock()),
       pods_(static_cast<size_t>(std::max<int64_t>(1, config.cache_size))),
       namespaces_(static_cast<size_t>(std::max<int64_t>(1, config.cache_size))) {
   PluginMetrics& pm = ctx.metrics();

@@ -120,9 +120,6 @@ class KubernetesMetadataFilter final : public Filter {
   void process(Batch& batch) override;
 
   size_t cachedPods() const;
-  // The time of the cache's expiries, the back-off and the watch's waits: the system's, or a
-  // test's ManualClock. REQUIRES: before start().
-  void setClockForTest(Clock& clock) { clock_ = &clock; }
   // True once the watch has listed the node's pods and is streaming.
   bool watching() const { return watching_.load(); }
 
@@ -198,7 +195,7 @@ class KubernetesMetadataFilter final : public Filter {
   std::unique_ptr<KubeApi> api_;      // nullptr: no API server configured
   std::unique_ptr<KubeApi> kubelet_;  // with use_kubelet
   int64_t ttl_ns_, negative_ttl_ns_, wait_ns_;
-  Clock* clock_ = &Clock::system();  // cache expiries, the back-off, the watch's retry waits, stats
+  Clock* clock_;  // the context's: cache expiries, the back-off, the watch's retry waits, stats
 
   mutable std::mutex mu_;
   std::condition_variable fetched_;

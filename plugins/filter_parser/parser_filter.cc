@@ -121,7 +121,8 @@ void ParserFilter::process(Batch& batch) {
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<ParserFilter>(
       PluginKind::Filter, "parser", "Parses one field of each record with a <parse> parser.",
-      kParams, {{"parse", "The parser applied to key_name (required).", {}}});
+      kParams, {{"parse", "The parser applied to key_name (required).", {}}})
+      .needing("<parse>\n @type json\n</parse>\n");
   return kDescriptor;
 }
 

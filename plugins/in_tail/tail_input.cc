@@ -69,7 +69,7 @@ Result<std::unique_ptr<TailInput>> TailInput::create(const TailConfig& config, P
 
 TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns,
                      PluginContext& ctx)
-    : config_(config), parser_(std::move(parser)), patterns_(std::move(patterns)), log_(ctx.log()) {
+    : config_(config), parser_(std::move(parser)), patterns_(std::move(patterns)), log_(ctx.log()), clock_(&ctx.clock()) {
   PluginMetrics& m = ctx.metrics();
   metrics_.read_lines = &m.pluginCounter("read_lines_total", "Lines read from files.");
   metrics_.read_bytes = &m.pluginCounter("read_bytes_total", "Bytes read from files.");
@@ -124,7 +124,8 @@ const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<TailInput>(
       PluginKind::Input, "tail",
       "Follows files (inotify + stat timer), through rotation and restarts, with a Fluentd-format pos_file.",
-      kParams, {{"parse", "The parser of each line (required): none, json, regexp, cri, docker, kubernetes, …", {}}});
+      kParams, {{"parse", "The parser of each line (required): none, json, regexp, cri, docker, kubernetes, …", {}}})
+      .needing("<parse>\n @type json\n</parse>\n");
   return kDescriptor;
 }
 

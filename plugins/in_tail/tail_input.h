@@ -49,10 +49,9 @@ class TailInput final : public Input {
   const Parser& parser() const { return *parser_; }
   const std::vector<std::string>& patterns() const { return patterns_; }
   const SourceLogger& log() const { return log_; }
-  // The time every timer of the input runs on: the system's, or a test's ManualClock.
+  // The time every timer of the input runs on: the context's (the system's, or a test's
+  // ManualClock).
   Clock& clock() const { return *clock_; }
-  // REQUIRES: before run().
-  void setClockForTest(Clock& clock) { clock_ = &clock; }
   // "kubernetes.*" + "/var/log/containers/a.log" → "kubernetes.var.log.containers.a.log"
   std::string tagFor(const std::string& path) const;
 
@@ -79,7 +78,7 @@ class TailInput final : public Input {
   const ParserPtr parser_;
   const std::vector<std::string> patterns_;
   const SourceLogger log_;
-  Clock* clock_ = &Clock::system();
+  Clock* clock_;
   Metrics metrics_;
 };
 

@@ -67,11 +67,11 @@ class TailInputTest : public ::testing::Test {
   // Starts a tail of <dir>/logs/*.log with `extra` parameters and a <parse> of `parser`.
   void startTail(const std::string& extra, const std::string& parser = "none") {
     fs::create_directories(dir_.file("logs"));
+    factory_.setClock(clock_);
     input_ = factory_.mustMake<TailInput>(PluginKind::Input, "tail",
                                           "path " + dir_.file("logs/*.log") + "\ntag t.*\npos_file " + dir_.file("tail.pos") +
                                               "\n" + extra + "<parse>\n@type " + parser + "\n</parse>\n");
     ASSERT_NE(input_, nullptr);
-    input_->setClockForTest(clock_);
     thread_ = std::thread([this] { EXPECT_TRUE(input_->run(sink_, stop_).isOk()); });
   }
   void stopTail() {

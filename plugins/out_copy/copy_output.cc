@@ -60,7 +60,8 @@ const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<CopyOutput>(
       PluginKind::Output, "copy", "Sends each event to every <store>.", kParams,
       {{"store", "An output (any @type) receiving a copy of the events.",
-        describeParams(std::span<const Param<StoreConfig>>(kStoreParams))}});
+        describeParams(std::span<const Param<StoreConfig>>(kStoreParams))}})
+      .inPipelineOnly();
   return kDescriptor;
 }
 

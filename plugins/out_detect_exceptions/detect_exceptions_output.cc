@@ -450,7 +450,7 @@ const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<DetectExceptionsOutput>(
       PluginKind::Output, "detect_exceptions",
       "Joins multi-line stack traces into one record and re-emits every record (fluent-plugin-detect-exceptions).",
-      kParams);
+      kParams).inPipelineOnly();
   return kDescriptor;
 }
 

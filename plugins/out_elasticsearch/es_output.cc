@@ -64,14 +64,6 @@ const std::array<Param<C>, 37> kOwnParams = {{
 }};
 const auto kParams = concatParams(kOwnParams, net::tlsParams<C>(kTlsAliases));
 
-// The one key of <buffer> the output reads (its table's row, src/buffer/buffer_config.cc).
-struct BufferThreads {
-  int64_t flush_thread_count = 1;
-};
-const std::array<Param<BufferThreads>, 1> kBufferThreadParams = {{
-    {"flush_thread_count", &BufferThreads::flush_thread_count, "1", "Threads sending chunks."},
-}};
-
 bool dayGranular(std::string_view format) {
   for (size_t i = 0; i + 1 < format.size(); ++i) {
     if (format[i] != '%') continue;
@@ -252,14 +244,9 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
     if (!size) return Status::invalidConfig("bulk_message_request_threshold: " + size.status().message());
     out->threshold_ = static_cast<int64_t>(*size);
   }
-  // The in-flight limit follows the buffer's flush threads: flush_thread_count of <buffer>,
-  // bound through a parameter table like every other key (the engine binds the whole section
-  // again when it builds the buffer, and reports its errors).
-  BufferThreads buffer_threads;
-  for (const config::Element* b : ctx.element().children("buffer")) {
-    if (Status s = ctx.bind(std::span<const Param<BufferThreads>>(kBufferThreadParams), *b, buffer_threads); !s) return s;
-  }
-  const int threads = static_cast<int>(std::clamp<int64_t>(buffer_threads.flush_thread_count, 1, 1 << 16));
+  // The in-flight limit follows the buffer's flush threads (<buffer> flush_thread_count, bound
+  // by the engine through the buffer's table).
+  const int threads = static_cast<int>(std::clamp<int64_t>(ctx.flushThreadCount(), 1, 1 << 16));
   out->slots_max_ = config.max_requests_in_flight > 0 ? static_cast<int>(config.max_requests_in_flight) : threads;
   out->slots_limit_ = out->slots_max_;
   if (!config.verify_es_version_at_startup) {

@@ -483,7 +483,8 @@ const PluginDescriptor& descriptor() {
       kParams,
       {{"server", "A server to send to (one or more).", describeParams(std::span<const Param<ServerConfig>>(kServerParams))},
        {"security", "Shared-key handshake (HELO/PING/PONG) with the servers.",
-        describeParams(std::span<const Param<SecurityConfig>>(kSecurityParams))}});
+        describeParams(std::span<const Param<SecurityConfig>>(kSecurityParams))}})
+      .needing("<server>\n host 127.0.0.1\n</server>\n");
   return kDescriptor;
 }
 

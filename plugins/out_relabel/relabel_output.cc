@@ -16,7 +16,7 @@ Result<std::unique_ptr<RelabelOutput>> RelabelOutput::create(const RelabelConfig
 
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<RelabelOutput>(
-      PluginKind::Output, "relabel", "Routes events to another <label>.", kParams);
+      PluginKind::Output, "relabel", "Routes events to another <label>.", kParams).inPipelineOnly();
   return kDescriptor;
 }
 

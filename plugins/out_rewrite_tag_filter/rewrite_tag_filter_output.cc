@@ -388,7 +388,8 @@ const PluginDescriptor& descriptor() {
       "Re-emits each event with a tag chosen by the first matching <rule> (fluent-plugin-rewrite-tag-filter).",
       kParams,
       {{"rule", "A rewrite rule; the first that matches an event decides its new tag.",
-        describeParams(std::span<const Param<RuleConfig>>(kRuleParams))}});
+        describeParams(std::span<const Param<RuleConfig>>(kRuleParams))}})
+      .inPipelineOnly();
   return kDescriptor;
 }
 

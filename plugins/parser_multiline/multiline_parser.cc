@@ -150,7 +150,7 @@ const PluginDescriptor& descriptor() {
     PluginDescriptor d = makeDescriptor<MultilineParser>(
         PluginKind::Parser, "multiline",
         "Joins lines into events that start at format_firstline and parses them with format1..format20.",
-        kParams);
+        kParams).needing("format1 /(?<message>.*)/\n");
     // The pieces are documented as what they are together, a regexp; each is checked only
     // once joined (create()), since a piece alone may not compile.
     for (ParamInfo& p : d.params) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "buffer/buffer_config.h"
 
+#include <algorithm>
+
 #include "config/bind.h"
 #include "config/parser.h"
 
@@ -51,6 +53,14 @@ Result<BufferConfig> bufferConfigFromText(std::string_view body) {
   Status s = bindParams(std::span<const Param<BufferConfig>>(bufferParams()), root->elements.at(0), c);
   if (!s) return s;
   return c;
+}
+
+int64_t flushThreadCountOf(const config::Element& output) {
+  auto sections = output.children("buffer");
+  if (sections.empty()) return 1;
+  BufferConfig c;
+  if (!bindParams(std::span<const Param<BufferConfig>>(bufferParams()), *sections.front(), c)) return 1;
+  return std::max<int64_t>(1, c.flush_thread_count);
 }
 
 }  // namespace sluice

@@ -6,6 +6,7 @@
 
 #include "buffer/chunk_file.h"
 #include "codec/codec.h"
+#include "config/element.h"
 #include "config/params.h"
 
 namespace sluice {
@@ -71,5 +72,9 @@ const std::array<Param<BufferConfig>, kBufferParamCount>& bufferParams();
 // A <buffer> section written as in a config file ("chunk_limit_size 2m\nflush_interval 0.2"),
 // bound with the table's defaults for what it leaves out (benchmarks, tools).
 Result<BufferConfig> bufferConfigFromText(std::string_view body);
+
+// flush_thread_count of the <buffer> section of `output` (bound through the table), 1 when it
+// has none or it does not bind. What PluginContext::flushThreadCount() answers in a pipeline.
+int64_t flushThreadCountOf(const config::Element& output);
 
 }  // namespace sluice

@@ -9,6 +9,7 @@
 #include <functional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/bind.h"
@@ -32,6 +33,22 @@ struct PluginDescriptor {
   std::vector<SectionInfo> sections;
   std::function<Result<PluginPtr>(PluginContext&)> create;
   std::vector<std::string_view> aliases = {};  // other @type names (Fluentd's dummy = sample)
+  // What a section needs beyond `@type` and its required parameters for the plugin to build
+  // (a <parse> section, a <server>, format1): the conformance test adds it to placeholder
+  // values of the required parameters. Empty for most plugins.
+  std::string_view needs = {};
+  // False for a plugin that only works inside a pipeline (it re-emits events, or routes them
+  // to labels or stores); tests build it through pipelines, not alone.
+  bool standalone = true;
+
+  PluginDescriptor&& needing(std::string_view body) && {
+    needs = body;
+    return std::move(*this);
+  }
+  PluginDescriptor&& inPipelineOnly() && {
+    standalone = false;
+    return std::move(*this);
+  }
 };
 
 std::span<const PluginDescriptor* const> builtinPlugins();

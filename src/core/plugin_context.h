@@ -11,6 +11,7 @@
 #include "config/bind.h"
 #include "config/element.h"
 #include "config/params.h"
+#include "core/clock.h"
 #include "core/formatter.h"
 #include "core/parser.h"
 #include "core/plugin_base.h"
@@ -31,6 +32,13 @@ class PluginContext {
   virtual const SourceLogger& log() const = 0;
   virtual PluginMetrics& metrics() = 0;
   virtual const std::string& hostname() const = 0;
+  // How many threads call Output::write() at once: the output's <buffer> flush_thread_count,
+  // bound by the engine through the buffer's parameter table (1 without a <buffer>, or when
+  // the section does not bind: the engine reports that when it builds the buffer).
+  virtual int64_t flushThreadCount() const { return 1; }
+  // The time the plugin's timers run on: the system's in a pipeline, a test's ManualClock in
+  // tests (StandaloneFactory::setClock). Lives as long as the engine.
+  virtual Clock& clock() const { return Clock::system(); }
 
   // Builds the parser of a <parse> section.
   virtual Result<ParserPtr> createParser(const config::Element& section) = 0;

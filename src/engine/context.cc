@@ -2,9 +2,13 @@
 // The plugins' context while the pipeline creates them (main thread): see engine/context.h.
 #include "engine/context.h"
 
+#include "buffer/buffer_config.h"
+
 namespace sluice::engine {
 
 thread_local Agent* t_building_agent = nullptr;
+
+int64_t ContextImpl::flushThreadCount() const { return flushThreadCountOf(element_); }
 
 Result<ParserPtr> ContextImpl::createParser(const config::Element& section) {
   Instance* child = nullptr;

@@ -29,6 +29,7 @@ class ContextImpl : public PluginContext {
   const SourceLogger& log() const override { return instance_.log; }
   PluginMetrics& metrics() override { return *instance_.metrics; }
   const std::string& hostname() const override { return pipeline_.hostname_; }
+  int64_t flushThreadCount() const override;
 
   Result<ParserPtr> createParser(const config::Element& section) override;
 

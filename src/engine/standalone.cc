@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/standalone.h"
 
+#include "buffer/buffer_config.h"
 #include "config/parser.h"
 #include "engine/registry.h"
 
@@ -14,11 +15,14 @@ StandaloneContext::StandaloneContext(const config::Element& element, MetricsRegi
       log_("[" + std::string(pluginKindShortName(kind)) + ":" + type + ":" + id_ + "]"),
       metrics_(metrics, std::string(pluginKindName(kind)), type, id_) {}
 
+int64_t StandaloneContext::flushThreadCount() const { return flushThreadCountOf(element_); }
+
 Result<ParserPtr> StandaloneContext::createParser(const config::Element& section) {
   std::string type = section.get("@type").value_or("");
   const PluginDescriptor* d = Registry::builtin().find(PluginKind::Parser, type);
   if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(PluginKind::Parser, type));
   StandaloneContext ctx(section, registry_, type, PluginKind::Parser);
+  ctx.setClock(*clock_);
   auto p = d->create(ctx);
   if (!p) return p.takeStatus();
   return ParserPtr(static_cast<Parser*>(p->release()));
@@ -35,6 +39,7 @@ Result<FormatterPtr> StandaloneContext::createFormatter(const config::Element* s
   const PluginDescriptor* d = Registry::builtin().find(PluginKind::Formatter, type);
   if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(PluginKind::Formatter, type));
   StandaloneContext ctx(*section, registry_, type, PluginKind::Formatter);
+  ctx.setClock(*clock_);
   ctx.formatter_defaults_ = defaults;
   auto f = d->create(ctx);
   if (!f) return f.takeStatus();
@@ -57,6 +62,7 @@ Result<PluginPtr> StandaloneFactory::make(PluginKind kind, std::string_view type
   const PluginDescriptor* d = Registry::builtin().find(kind, type);
   if (d == nullptr) return Status::invalidConfig(Registry::builtin().unknownTypeMessage(kind, type));
   contexts_.push_back(std::make_unique<StandaloneContext>(*elements_.back(), metrics_, std::string(type), kind));
+  contexts_.back()->setClock(*clock_);
   return d->create(*contexts_.back());
 }
 

@@ -24,6 +24,9 @@ class StandaloneContext : public PluginContext {
   const SourceLogger& log() const override { return log_; }
   PluginMetrics& metrics() override { return metrics_; }
   const std::string& hostname() const override { return hostname_; }
+  int64_t flushThreadCount() const override;
+  Clock& clock() const override { return *clock_; }
+  void setClock(Clock& clock) { clock_ = &clock; }
   Result<ParserPtr> createParser(const config::Element& section) override;
   Result<FormatterPtr> createFormatter(const config::Element* section, const FormatterDefaults& defaults) override;
   const FormatterDefaults& formatterDefaults() const override { return formatter_defaults_; }
@@ -37,6 +40,7 @@ class StandaloneContext : public PluginContext {
   SourceLogger log_;
   PluginMetrics metrics_;
   std::string hostname_ = "test-host";
+  Clock* clock_ = &Clock::system();
   FormatterDefaults formatter_defaults_;
   std::vector<std::unique_ptr<config::Element>> empty_sections_;  // <format> sections not written
 };
@@ -47,9 +51,12 @@ class StandaloneFactory {
  public:
   Result<PluginPtr> make(PluginKind kind, std::string_view type, std::string_view body);
   MetricsRegistry& metrics() { return metrics_; }
+  // The clock of the plugins made from now on (a test's ManualClock); the system's by default.
+  void setClock(Clock& clock) { clock_ = &clock; }
 
  private:
   MetricsRegistry metrics_;
+  Clock* clock_ = &Clock::system();
   std::vector<std::unique_ptr<config::Element>> elements_;
   std::vector<std::unique_ptr<StandaloneContext>> contexts_;
 };

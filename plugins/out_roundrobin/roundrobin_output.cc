@@ -29,7 +29,7 @@ Result<std::unique_ptr<RoundRobinOutput>> RoundRobinOutput::create(const RoundRo
     }
     auto sink = ctx.createStore(*section);
     if (!sink) return sink.takeStatus();
-    stores.emplace_back(*sink, sc.weight);
+    stores.emplace_back(sink->sink, sc.weight);  // one store per batch: nothing to copy
     gcd = std::gcd(gcd, sc.weight);
   }
   if (gcd == 0) return Status::invalidConfig("roundrobin: every <store> has weight 0");
@@ -49,7 +49,8 @@ Result<std::unique_ptr<RoundRobinOutput>> RoundRobinOutput::create(const RoundRo
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<RoundRobinOutput>(
       PluginKind::Output, "roundrobin", "Sends each batch to the next <store> in turn (weighted).", kParams,
-      {{"store", "An output (any @type) taking its turns.", describeParams(std::span<const Param<StoreConfig>>(kStoreParams))}});
+      {{"store", "An output (any @type) taking its turns.", describeParams(std::span<const Param<StoreConfig>>(kStoreParams))}})
+      .inPipelineOnly();
   return kDescriptor;
 }
 

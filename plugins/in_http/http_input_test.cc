@@ -324,7 +324,7 @@ TEST(HttpInputTest, FullBufferAnswers503AndEveryEventArrivesOnceAfterRetries) {
         ASSERT_EQ(res.status, 503) << res.body << res.error;
         if (res.retry_after_ns >= 0) retry_after_seen = true;
         ++refused;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a client's back-off after 503
       }
     }
   };

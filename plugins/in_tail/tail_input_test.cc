@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/files.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::in_tail {
@@ -26,10 +27,7 @@ using testing::readFile;
 using testing::TempDir;
 using testing::waitFor;
 
-void append(const std::string& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
+constexpr auto& append = testing::appendFile;  // the name this file's tests use
 
 // Keeps the `message` of every event it is given. Thread-safe.
 class MessageSink final : public EventSink {

@@ -512,7 +512,7 @@ TEST_F(Kafka2Test, LeaderChangesMidStreamLoseAndDuplicateNothing) {
     while (!done.load()) {
       for (int p = 0; p < 4; ++p) rd_kafka_mock_partition_set_leader(kafka_.cluster(), "logs", p, 1 + (p + round) % 3);
       ++round;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the pace of the moves (the load)
     }
   });
   constexpr int kChunks = 30, kPer = 200;

@@ -46,7 +46,7 @@ TEST(Kafka2ProcessTest, SigkillMidStreamWithAFileBufferLosesNothing) {
     for (long i = 0; i < kLines; ++i) {
       f << "{\"n\":" << i << ",\"msg\":\"line " << i << "\"}\n";
       f.flush();
-      if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));  // writing pace
     }
     writing = false;
   });
@@ -54,14 +54,14 @@ TEST(Kafka2ProcessTest, SigkillMidStreamWithAFileBufferLosesNothing) {
   std::thread mover([&] {  // leaders move while sluice produces
     for (int round = 0; moving.load(); ++round) {
       for (int p = 0; p < 3; ++p) rd_kafka_mock_partition_set_leader(kafka.cluster(), "logs", p, 1 + (p + round) % 3);
-      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the pace of the moves
     }
   });
   std::mt19937 rng(2026);
   int kills = 0;
   for (; kills < 10; ++kills) {
     SluiceProcess p({"-c", dir.file("c.conf"), "--log-level", "error"}, dir.file("stdout"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));  // when to strike
     p.signal(SIGKILL);
     ASSERT_EQ(p.wait(), 128 + SIGKILL);
   }
@@ -75,7 +75,8 @@ TEST(Kafka2ProcessTest, SigkillMidStreamWithAFileBufferLosesNothing) {
   long lost = kLines, duplicates = 0, total = 0;
   auto count = [&] {
     if (testing::messagesIn(kafka.bootstraps(), "logs", 3) < kLines) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling interval: each look
+      // starts a Kafka consumer; waitFor below awaits the condition
       return false;
     }
     std::string error;

@@ -144,6 +144,7 @@ TEST(BufferProcessTest, ChaosSigkillWithASinkGoingUpAndDown) {
       f << "line " << i << "\n";
       f.flush();
       written = i + 1;
+      // The writer's pace (a load pattern): lines keep coming across the kills below.
       if (i % 40 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
     writing = false;
@@ -154,6 +155,8 @@ TEST(BufferProcessTest, ChaosSigkillWithASinkGoingUpAndDown) {
     auto p = std::make_unique<SluiceProcess>(std::vector<std::string>{"-c", dir.file("c.conf"), "--log-level", "error"},
                                              dir.file("stdout"));
     if (flapping && kills % 3 == 1) sink.fill();   // the sink goes down…
+    // When to strike (the chaos schedule, at a random point of start-up or delivery), not
+    // synchronisation: the test awaits nothing here.
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 250));
     if (flapping && kills % 3 == 2) sink.free();   // …and up again
     p->signal(SIGKILL);

@@ -13,12 +13,14 @@
 
 #include "net/http_client.h"
 #include "support/http_server.h"
+#include "support/files.h"
 #include "support/test_support.h"
 #include "monitor/monitor_support.h"
 
 namespace sluice {
 namespace {
 
+using testing::appendFile;
 using testing::httpGet;
 using testing::readFile;
 using testing::runSluice;
@@ -27,10 +29,6 @@ using testing::TempDir;
 using testing::waitFor;
 using testing::writeFile;
 
-void appendFile(const std::string& path, std::string_view data) {
-  std::ofstream f(path, std::ios::app);
-  f << data;
-}
 
 size_t countLines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 
@@ -135,7 +133,7 @@ TEST(TopTest, ShowsPerPluginRatesOfARunningSluice) {
   std::thread writer([&] {
     for (int i = 0; !done; ++i) {
       s.write(i * 50, i * 50 + 50);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a steady rate for top to show
     }
   });
   auto r = runSluice({"top", "--url", s.url(), "--interval", "0.5", "--iterations", "2"}, "", std::chrono::seconds(30));

@@ -20,6 +20,7 @@
 #include "net/http_client.h"
 #include "standins/elasticsearch.h"
 #include "support/http_server.h"
+#include "support/files.h"
 #include "support/test_support.h"
 #include "monitor/monitor_support.h"
 
@@ -27,6 +28,7 @@ namespace sluice {
 namespace {
 
 using testing::ElasticsearchStandIn;
+using testing::appendFile;
 using testing::httpGet;
 using testing::readFile;
 using testing::SluiceProcess;
@@ -36,10 +38,6 @@ using testing::writeFile;
 using testing::localUrl;
 using testing::loggedPort;
 
-void appendFile(const std::string& path, std::string_view data) {
-  std::ofstream f(path, std::ios::app);
-  f << data;
-}
 
 size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;

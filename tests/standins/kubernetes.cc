@@ -256,6 +256,7 @@ bool KubernetesStandIn::admit(const httplib::Request& req, httplib::Response& re
       if (fail_count_ > 0) --fail_count_;
     }
   }
+  // A slow API server is the fault a test asked for, not synchronisation.
   if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
   if (!token.empty() && req.get_header_value("Authorization") != "Bearer " + token) fail = 401;
   if (fail == 0) return true;

@@ -5,9 +5,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,7 +53,7 @@ bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling interval of the wait
   }
   return pred();
 }
@@ -189,17 +191,29 @@ SluiceProcess::~SluiceProcess() {
 void SluiceProcess::signal(int sig) { kill(pid_, sig); }
 
 int SluiceProcess::wait(std::chrono::milliseconds timeout) {
+  // The exit is awaited on a pidfd (readable once the child has exited), not polled; where
+  // pidfd_open is refused (an old kernel, a seccomp filter), waitpid is polled every 10 ms.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
+  int code = -1;
+  for (;;) {
     int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
       reaped_ = true;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (pidfd >= 0) {
+      struct pollfd p = {pidfd, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count() + 1, 60'000)));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval
+    }
   }
-  return -1;
+  if (pidfd >= 0) ::close(pidfd);
+  return code;
 }
 
 std::string sharedDir() { return SLUICE_SHARED_DIR; }

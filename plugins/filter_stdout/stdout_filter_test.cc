@@ -10,6 +10,7 @@
 
 #include "plugins/filter_stdout/stdout_filter.h"
 #include "support/alloc_counter.h"
+#include "support/files.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::filter_stdout {
@@ -27,19 +28,13 @@ std::string printed(const std::string& config, const std::vector<std::string>& r
   tzset();
   PluginFactory f;
   auto filter = f.mustMake<Filter>(PluginKind::Filter, "stdout", config);
-  char path[] = "/tmp/sluice-filter-stdout-XXXXXX";
-  int fd = mkstemp(path);
-  EXPECT_GE(fd, 0);
-  unlink(path);
-  static_cast<StdoutFilter*>(filter.get())->setFdForTest(fd);
+  testing::AnonymousFile file;
+  EXPECT_GE(file.fd(), 0);
+  static_cast<StdoutFilter*>(filter.get())->setFdForTest(file.fd());
   Batch b = batchOf(records, "test", kTime);
   filter->process(b);
   if (passed) *passed = jsonRecords(b);
-  std::string text(4096, '\0');
-  ssize_t n = pread(fd, text.data(), text.size(), 0);
-  close(fd);
-  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return text;
+  return file.text();
 }
 
 TEST(StdoutFilterTest, PassesEventsThroughUnchanged) {
@@ -68,11 +63,9 @@ TEST(StdoutFilterTest, InvalidOutputTypeIsAConfigError) {
 TEST(StdoutFilterTest, ConcurrentBatchesDoNotInterleaveLines) {
   PluginFactory f;
   auto filter = f.mustMake<Filter>(PluginKind::Filter, "stdout", "<format>\n @type json\n</format>");
-  char path[] = "/tmp/sluice-filter-stdout-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  unlink(path);
-  static_cast<StdoutFilter*>(filter.get())->setFdForTest(fd);
+  testing::AnonymousFile file;
+  ASSERT_GE(file.fd(), 0);
+  static_cast<StdoutFilter*>(filter.get())->setFdForTest(file.fd());
   std::string big(3000, 'x');
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -84,10 +77,7 @@ TEST(StdoutFilterTest, ConcurrentBatchesDoNotInterleaveLines) {
     });
   }
   for (auto& th : threads) th.join();
-  off_t size = lseek(fd, 0, SEEK_END);
-  std::string text(static_cast<size_t>(size), '\0');
-  ASSERT_EQ(pread(fd, text.data(), text.size(), 0), size);
-  close(fd);
+  const std::string text = file.text();
   size_t lines = 0;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);

@@ -28,11 +28,9 @@ using testing::TempDir;
 using testing::waitFor;
 
 TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name mixed");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name mixed");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   // The first answer (one item of four rejected: sent again at once), then that item alone
   // three times more (all rejected: overload, so after pauses): five answers in the write.
   es.rejectItemsContaining("\"retry\"", 5);
@@ -72,11 +70,9 @@ TEST(EsOutputTest, ItemResultsAreSortedIntoDeliveredRetriedAndFailed) {
 // into an object under `app` and refuses the document (or the next one) with a mapping
 // conflict. The output sends such a document again with the dots in its keys replaced.
 TEST(EsOutputTest, DottedKeyMappingConflictsAreRepairedNotDeadLettered) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name k8s");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name k8s");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Batch b;
   b.add("t", kNov22, *parseJson(R"({"n":1,"kubernetes":{"labels":{"app":"api"}}})", b.arena()));
   b.add("t", kNov22 + 1, *parseJson(R"({"n":2,"kubernetes":{"labels":{"app.kubernetes.io/name":"api"}}})", b.arena()));
@@ -100,11 +96,9 @@ TEST(EsOutputTest, DottedKeyMappingConflictsAreRepairedNotDeadLettered) {
 // One bad document must not sink a whole request: an _id over 512 bytes fails alone before
 // sending, and a request refused whole with 400 is split until the culprit is alone.
 TEST(EsOutputTest, OneBadDocumentDoesNotSinkTheRequest) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name ids\nid_key rid");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name ids\nid_key rid");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Batch b;
   for (int i = 0; i < 20; ++i) {
     std::string rid = i == 7 ? std::string(600, 'x') : "r" + std::to_string(i);
@@ -148,12 +142,10 @@ TEST(EsOutputTest, OneBadDocumentDoesNotSinkTheRequest) {
 // verify_es_version_at_startup false assumes version 5 (_type "fluentd"); Elasticsearch 8
 // refuses every such request whole. The output learns the version again and goes on without.
 TEST(EsOutputTest, ARefusedTypeLearnsTheVersionAgain) {
-  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name typed\nverify_es_version_at_startup false");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name typed\nverify_es_version_at_startup false",
+                ElasticsearchStandIn::Flavor::Es8);
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   EXPECT_EQ(es.infoRequests(), 0);
   Sent s = formatRange(*out, 0, 10);
   ASSERT_NE(s.bytes.bytes.find("\"_type\":\"fluentd\""), std::string::npos);
@@ -172,12 +164,9 @@ TEST(EsOutputTest, ARefusedTypeLearnsTheVersionAgain) {
 }
 
 TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   EXPECT_EQ(out->inFlightLimit(), 4);
   Sent s = formatRange(*out, 0, 5);
   es.failNextBulks(2, 429, 7);
@@ -204,12 +193,9 @@ TEST(EsOutputTest, RequestFailuresRetryWithRetryAfterAndLowerTheInFlightLimit) {
 // Requests in flight together report one overload: two answered 429 at once cut the limit
 // once (4 → 2), not twice; a few items rejected (under a third) do not cut it at all.
 TEST(EsOutputTest, InFlightLimitIsCutOncePerRoundAndNeverForAFewItems) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name x\n<buffer>\nflush_thread_count 4\n</buffer>");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   es.rejectItemsContaining("\"k\":\"busy\"", 1);
   Batch b;
   for (int i = 0; i < 10; ++i) b.add("t", kNov22 + i, *parseJson("{\"n\":" + std::to_string(i) + (i == 3 ? ",\"k\":\"busy\"" : "") + "}", b.arena()));
@@ -234,12 +220,9 @@ TEST(EsOutputTest, InFlightLimitIsCutOncePerRoundAndNeverForAFewItems) {
 // and an answer rejecting a third of its fresh items with 503 cut the in-flight limit alike; a
 // timeout too.
 TEST(EsOutputTest, FiveHundredsAndTimeoutsLowerTheInFlightLimitAs429Does) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name x\nrequest_timeout 1s\n<buffer>\nflush_thread_count 8\n</buffer>");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name x\nrequest_timeout 1s\n<buffer>\nflush_thread_count 8\n</buffer>");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   ASSERT_EQ(out->inFlightLimit(), 8);
   Sent s = formatRange(*out, 0, 5);
   es.failNextBulks(1, 503);
@@ -266,12 +249,9 @@ TEST(EsOutputTest, FiveHundredsAndTimeoutsLowerTheInFlightLimitAs429Does) {
 }
 
 TEST(EsOutputTest, SplitsAtTheThresholdAndOn413) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name big\nbulk_message_request_threshold 2k");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name big\nbulk_message_request_threshold 2k");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Sent s = formatRange(*out, 0, 100);
   ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok);
   EXPECT_EQ(es.documentCount(), 100u);
@@ -345,12 +325,9 @@ TEST(EsOutputTest, BasicAuthApiKeyAndAClearErrorForBadCredentials) {
 }
 
 TEST(EsOutputTest, GzipBodies) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name z\ncompression_level best_compression");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name z\ncompression_level best_compression");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   ASSERT_EQ(out->write(formatRange(*out, 0, 500).view()).kind, WriteResult::Kind::Ok);
   EXPECT_EQ(es.documentCount(), 500u);
   EXPECT_EQ(es.requestHeaders("Content-Encoding"), (std::vector<std::string>{"gzip"}));
@@ -360,11 +337,9 @@ TEST(EsOutputTest, GzipBodies) {
 // A slow cluster: the request times out after Elasticsearch stored the documents; the retry
 // finds them there (409) and stores nothing twice.
 TEST(EsOutputTest, TimeoutsRetryAndTheResendStoresNothingTwice) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name slow\nrequest_timeout 1s");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name slow\nrequest_timeout 1s");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   ElasticsearchStandIn::Faults slow;
   slow.delay_ms = 1500;
   es.setFaults(slow);

@@ -91,13 +91,10 @@ TEST(EsVersionTest, UnreachableAtStartStartsWithoutTypeAndSkipWhenAsked) {
 
 // The seed config's <match> block, unchanged but for the host.
 TEST(EsOutputTest, SeedMatchBlockWritesDailyLogstashIndicesWithTheTag) {
-  ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::Es8);
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "logstash_format true\nlogstash_prefix agentarea\n"
-                                  "include_tag_key true\ntag_key @log_name\n");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("logstash_format true\nlogstash_prefix agentarea\ninclude_tag_key true\ntag_key @log_name\n",
+                ElasticsearchStandIn::Flavor::Es8);
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Batch b;
   b.add("kubernetes.agentarea.api", kNov22, *parseJson(R"({"level":"info","msg":"a"})", b.arena()));
   b.add("kubernetes.agentarea.api", kNov22 + 86400LL * kNanosPerSecond + 5,
@@ -123,11 +120,9 @@ TEST(EsOutputTest, SeedMatchBlockWritesDailyLogstashIndicesWithTheTag) {
 }
 
 TEST(EsOutputTest, DeterministicIdsMakeResendsAndRereadsHarmless) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name logs");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name logs");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Sent a = formatRange(*out, 0, 100);
   Sent again = formatRange(*out, 0, 100);
   EXPECT_EQ(a.bytes.bytes, again.bytes.bytes) << "the same events must format to the same ids";
@@ -160,13 +155,9 @@ TEST(EsOutputTest, DeterministicIdsMakeResendsAndRereadsHarmless) {
 }
 
 TEST(EsOutputTest, IdKeyRemoveKeysUpsertAndDataStream) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name users\nid_key uid\nremove_keys uid,secret\n"
-                                  "write_operation upsert");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name users\nid_key uid\nremove_keys uid,secret\nwrite_operation upsert");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Batch b;
   b.add("t", kNov22, *parseJson(R"({"uid":"u-1","name":"Ann","secret":"x"})", b.arena()));
   b.add("t", kNov22, *parseJson(R"({"uid":"u-1","name":"Anna"})", b.arena()));
@@ -194,12 +185,9 @@ TEST(EsOutputTest, IdKeyRemoveKeysUpsertAndDataStream) {
 }
 
 TEST(EsOutputTest, IndexNamePlaceholdersGoInTheUrl) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
-                                  hostPort(es) + "index_name app-${tag}\npipeline my pipe");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name app-${tag}\npipeline my pipe");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   Sent s = formatRange(*out, 0, 2, "Web");
   EXPECT_EQ(s.bytes.bytes.find("_index"), std::string::npos);
   ChunkKey key;
@@ -214,11 +202,9 @@ TEST(EsOutputTest, IndexNamePlaceholdersGoInTheUrl) {
 // endpoint. Elasticsearch refuses such names anyway (invalid_index_name_exception, every item):
 // sluice refuses them before sending, and the chunk's events fail for good with ES's reason.
 TEST(EsOutputTest, ATagCannotEscapeThroughThePlaceholdersOfTheIndexName) {
-  ElasticsearchStandIn es;
-  ASSERT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name ${tag}");
-  ASSERT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name ${tag}");
+  ASSERT_TRUE(setup.ok());
+  auto& [es, f, out] = setup;
   for (const std::string& tag : std::vector<std::string>{"..", ".", "../x", "a/../../b", "_all", "a b", "a#b", "a:b", std::string(256, 'a')}) {
     Sent s = formatRange(*out, 0, 2, tag);
     ChunkKey key;

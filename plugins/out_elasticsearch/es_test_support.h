@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "plugins/out_elasticsearch/es_output.h"
@@ -22,6 +23,38 @@ inline constexpr int64_t kNov22 = 1795309323LL * kNanosPerSecond;  // 2026-11-22
 inline std::string hostPort(const testing::ElasticsearchStandIn& es) {
   return "host 127.0.0.1\nport " + std::to_string(es.port()) + "\n";
 }
+
+// The set-up most tests here share: an Elasticsearch stand-in and an elasticsearch output sent
+// to it (`config` added to its host and port), both started. A part that does not start is a
+// test failure and leaves `out` empty. Tests name the parts:
+//   EsSetUp setup("index_name x");
+//   ASSERT_TRUE(setup.ok());
+//   auto& [es, f, out] = setup;
+struct EsSetUp {
+  explicit EsSetUp(const std::string& config = "",
+                   testing::ElasticsearchStandIn::Flavor flavor = testing::ElasticsearchStandIn::Flavor::Es8)
+      : es(flavor) {
+    if (!es.start()) {
+      ADD_FAILURE() << "the Elasticsearch stand-in did not start";
+      return;
+    }
+    auto made = f.make(PluginKind::Output, "elasticsearch", hostPort(es) + config);
+    if (!made) {
+      ADD_FAILURE() << "elasticsearch config: " << made.status().message();
+      return;
+    }
+    out.reset(static_cast<EsOutput*>(made->release()));
+    if (Status started = out->start(); !started.isOk()) {
+      ADD_FAILURE() << "elasticsearch start: " << started.message();
+      out.reset();
+    }
+  }
+  bool ok() const { return out != nullptr; }
+
+  testing::ElasticsearchStandIn es;
+  testing::PluginFactory f;
+  std::unique_ptr<EsOutput> out;
+};
 
 struct Sent {
   FormattedEvents bytes;

@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "plugins/out_stdout/stdout_output.h"
+#include "support/formatter_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::out_stdout {
@@ -16,14 +17,7 @@ namespace {
 using testing::batchOf;
 using testing::PluginFactory;
 
-std::string formatWith(const std::string& config) {
-  PluginFactory f;
-  auto out = f.mustMake<Output>(PluginKind::Output, "stdout", config);
-  Batch b = batchOf({R"({"a":"x\ny","n":1})"}, "app.web", 1795309323LL * kNanosPerSecond + 5);
-  FormattedEvents text;
-  out->format(b, text);
-  return text.bytes;
-}
+std::string formatWith(const std::string& config) { return testing::outputFormatsOneEvent("stdout", config); }
 
 TEST(StdoutOutputTest, DefaultIsFluentdsTimeTagJson) {
   setenv("TZ", "UTC", 1);

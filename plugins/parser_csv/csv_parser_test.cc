@@ -4,18 +4,14 @@
 
 #include "plugins/parser_csv/csv_parser.h"
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_csv {
 namespace {
 
 std::vector<ParsedRecord> run(const std::string& config, std::vector<std::string_view> lines, Arena& arena) {
-  static testing::PluginFactory f;
-  static std::vector<std::unique_ptr<Parser>> parsers;  // records name their fields with the parser's keys
-  parsers.push_back(f.mustMake<Parser>(PluginKind::Parser, "csv", config));
-  std::vector<ParsedRecord> out(lines.size());
-  parsers.back()->parse(LineBatch{lines}, arena, out);
-  return out;
+  return testing::parseWith("csv", config, std::move(lines), arena);
 }
 
 TEST(CsvParserTest, FieldsAndTime) {
@@ -101,17 +97,11 @@ TEST(CsvParserTest, WarmBatchAllocatesNothing) {
   for (const char* engine : {"normal", "fast"}) {
     testing::PluginFactory f;
     auto p = f.mustMake<Parser>(PluginKind::Parser, "csv", std::string("keys host,path,code,agent\nparser_engine ") + engine);
-    std::vector<std::string> storage;
-    for (int i = 0; i < 64; ++i) storage.push_back("10.0.0." + std::to_string(i) + ",/x,200,\"curl \"\"7\"\" x\"");
-    std::vector<std::string_view> lines(storage.begin(), storage.end());
-    std::vector<ParsedRecord> out(lines.size());
-    Arena arena;
-    p->parse(LineBatch{lines}, arena, out);
-    arena.reset();
-    testing::AllocationCounter counter;
-    p->parse(LineBatch{lines}, arena, out);
-    EXPECT_EQ(counter.count(), 0u) << engine;
-    EXPECT_EQ(toJson(out[63].record), R"({"host":"10.0.0.63","path":"/x","code":"200","agent":"curl \"7\" x"})") << engine;
+    testing::WarmParser warm(*p, testing::linesOf(64, [](int i) {
+      return "10.0.0." + std::to_string(i) + ",/x,200,\"curl \"\"7\"\" x\"";
+    }));
+    EXPECT_EQ(warm.measure(), 0u) << engine;
+    EXPECT_EQ(toJson(warm.out()[63].record), R"({"host":"10.0.0.63","path":"/x","code":"200","agent":"curl \"7\" x"})") << engine;
   }
 }
 

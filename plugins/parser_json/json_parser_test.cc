@@ -3,6 +3,7 @@
 
 #include "plugins/parser_json/json_parser.h"
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_json {
@@ -71,35 +72,21 @@ TEST(JsonParserTest, ConfigErrors) {
 TEST(JsonParserTest, WarmBatchAllocatesNothing) {
   PluginFactory f;
   auto p = f.mustMake<Parser>(PluginKind::Parser, "json", "");
-  std::vector<std::string> storage;
-  for (int i = 0; i < 64; ++i) {
-    storage.push_back(R"({"time":"2026-11-22T01:02:03.5Z","level":"info","n":)" + std::to_string(i) + "}");
-  }
-  for (int i = 0; i < 64; ++i) {  // and the measured records' shape, with other values
-    storage.push_back(R"({"time":"2026-11-24T21:22:23.75Z","level":"error","n":)" + std::to_string(900000 + i) +
-                      R"(,"m":"c
-d"})");
-  }
-  std::vector<std::string_view> lines(storage.begin(), storage.end());
-  std::vector<ParsedRecord> out(lines.size());
-  Arena arena;
-  for (int warm = 0; warm < 3; ++warm) {
-    arena.reset();
-    p->parse(LineBatch{lines}, arena, out);
-  }
+  std::vector<std::string> lines = testing::linesOf(128, [](int i) {
+    if (i < 64) return R"({"time":"2026-11-22T01:02:03.5Z","level":"info","n":)" + std::to_string(i) + "}";
+    // and the measured records' shape, with other values
+    return R"({"time":"2026-11-24T21:22:23.75Z","level":"error","n":)" + std::to_string(900000 + i - 64) +
+           R"(,"m":"c
+d"})";
+  });
+  testing::WarmParser warm(*p, std::move(lines), 3);
   // Other records than the warm-up's (values, escapes, times), so that an allocation that
   // depends on the content is seen.
-  std::vector<std::string> other_storage;
-  for (int i = 0; i < 64; ++i) {
-    other_storage.push_back(R"({"time":"2026-11-23T11:12:13.25Z","level":"warn","n":)" + std::to_string(1000 + i * 13) +
-                            R"(,"m":"a\tb"})");
-  }
-  std::vector<std::string_view> others(other_storage.begin(), other_storage.end());
-  testing::AllocationCounter counter;
-  arena.reset();
-  p->parse(LineBatch{others}, arena, out);
-  EXPECT_EQ(counter.count(), 0u);
-  EXPECT_TRUE(out[63].ok());
+  auto others = testing::linesOf(64, [](int i) {
+    return R"({"time":"2026-11-23T11:12:13.25Z","level":"warn","n":)" + std::to_string(1000 + i * 13) + R"(,"m":"a\tb"})";
+  });
+  EXPECT_EQ(warm.measure(others), 0u);
+  EXPECT_TRUE(warm.out()[63].ok());
 }
 
 }  // namespace

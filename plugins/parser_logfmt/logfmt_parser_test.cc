@@ -5,6 +5,7 @@
 
 #include "plugins/parser_logfmt/logfmt_parser.h"
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_logfmt {
@@ -18,12 +19,7 @@ std::string pairs(std::string_view line) {
 }
 
 std::vector<ParsedRecord> run(const std::string& config, std::vector<std::string_view> lines, Arena& arena) {
-  static testing::PluginFactory f;
-  static std::vector<std::unique_ptr<Parser>> parsers;
-  parsers.push_back(f.mustMake<Parser>(PluginKind::Parser, "logfmt", config));
-  std::vector<ParsedRecord> out(lines.size());
-  parsers.back()->parse(LineBatch{lines}, arena, out);
-  return out;
+  return testing::parseWith("logfmt", config, std::move(lines), arena);
 }
 
 TEST(LogfmtParserTest, GemSpecPairs) {
@@ -93,19 +89,11 @@ TEST(LogfmtParserTest, PluginTime) {
 TEST(LogfmtParserTest, WarmBatchAllocatesNothing) {
   testing::PluginFactory f;
   auto p = f.mustMake<Parser>(PluginKind::Parser, "logfmt", "");
-  std::vector<std::string> storage;
-  for (int i = 0; i < 64; ++i) {
-    storage.push_back("level=info msg=\"request \\\"done\\\"\" status=200 dur=" + std::to_string(i) + ".5 path=/x id=" + std::to_string(i));
-  }
-  std::vector<std::string_view> lines(storage.begin(), storage.end());
-  std::vector<ParsedRecord> out(lines.size());
-  Arena arena;
-  p->parse(LineBatch{lines}, arena, out);
-  arena.reset();
-  testing::AllocationCounter counter;
-  p->parse(LineBatch{lines}, arena, out);
-  EXPECT_EQ(counter.count(), 0u);
-  EXPECT_EQ(toJson(out[63].record), R"({"level":"info","msg":"request \"done\"","status":200,"dur":63.5,"path":"/x","id":63})");
+  testing::WarmParser warm(*p, testing::linesOf(64, [](int i) {
+    return "level=info msg=\"request \\\"done\\\"\" status=200 dur=" + std::to_string(i) + ".5 path=/x id=" + std::to_string(i);
+  }));
+  EXPECT_EQ(warm.measure(), 0u);
+  EXPECT_EQ(toJson(warm.out()[63].record), R"({"level":"info","msg":"request \"done\"","status":200,"dur":63.5,"path":"/x","id":63})");
 }
 
 }  // namespace

@@ -4,18 +4,14 @@
 
 #include "plugins/parser_ltsv/ltsv_parser.h"
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_ltsv {
 namespace {
 
 std::vector<ParsedRecord> run(const std::string& config, std::vector<std::string_view> lines, Arena& arena) {
-  static testing::PluginFactory f;
-  static std::vector<std::unique_ptr<Parser>> parsers;  // records may name fields with parser strings
-  parsers.push_back(f.mustMake<Parser>(PluginKind::Parser, "ltsv", config));
-  std::vector<ParsedRecord> out(lines.size());
-  parsers.back()->parse(LineBatch{lines}, arena, out);
-  return out;
+  return testing::parseWith("ltsv", config, std::move(lines), arena);
 }
 
 TEST(LtsvParserTest, ParsesLabelsAndTakesTheTime) {
@@ -80,17 +76,11 @@ TEST(LtsvParserTest, ConfigErrors) {
 TEST(LtsvParserTest, WarmBatchAllocatesNothing) {
   testing::PluginFactory f;
   auto p = f.mustMake<Parser>(PluginKind::Parser, "ltsv", "");
-  std::vector<std::string> storage;
-  for (int i = 0; i < 64; ++i) storage.push_back("host:10.0.0." + std::to_string(i) + "\tpath:/x\tcode:200\tsize:" + std::to_string(i * 7));
-  std::vector<std::string_view> lines(storage.begin(), storage.end());
-  std::vector<ParsedRecord> out(lines.size());
-  Arena arena;
-  p->parse(LineBatch{lines}, arena, out);
-  arena.reset();
-  testing::AllocationCounter counter;
-  p->parse(LineBatch{lines}, arena, out);
-  EXPECT_EQ(counter.count(), 0u);
-  EXPECT_EQ(toJson(out[63].record), R"({"host":"10.0.0.63","path":"/x","code":"200","size":"441"})");
+  testing::WarmParser warm(*p, testing::linesOf(64, [](int i) {
+    return "host:10.0.0." + std::to_string(i) + "\tpath:/x\tcode:200\tsize:" + std::to_string(i * 7);
+  }));
+  EXPECT_EQ(warm.measure(), 0u);
+  EXPECT_EQ(toJson(warm.out()[63].record), R"({"host":"10.0.0.63","path":"/x","code":"200","size":"441"})");
 }
 
 }  // namespace

@@ -4,18 +4,14 @@
 
 #include "plugins/parser_nginx/nginx_parser.h"
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_nginx {
 namespace {
 
 std::vector<ParsedRecord> run(const std::string& config, std::vector<std::string_view> lines, Arena& arena) {
-  static testing::PluginFactory f;
-  static std::vector<std::unique_ptr<Parser>> parsers;  // records name their fields with the parser's strings
-  parsers.push_back(f.mustMake<Parser>(PluginKind::Parser, "nginx", config));
-  std::vector<ParsedRecord> out(lines.size());
-  parsers.back()->parse(LineBatch{lines}, arena, out);
-  return out;
+  return testing::parseWith("nginx", config, std::move(lines), arena);
 }
 
 constexpr int64_t k28Feb2013Noon0900 = 1362020400LL * kNanosPerSecond;
@@ -67,22 +63,14 @@ TEST(NginxParserTest, KeepTimeKeyTypesAndOverrides) {
 TEST(NginxParserTest, WarmBatchAllocatesNothing) {
   testing::PluginFactory f;
   auto p = f.mustMake<Parser>(PluginKind::Parser, "nginx", "");
-  std::vector<std::string> storage;
-  for (int i = 0; i < 64; ++i) {
-    storage.push_back("10.0.0." + std::to_string(i) + R"( - - [28/Feb/2013:12:00:00 +0900] "GET /a HTTP/1.1" 200 )" +
-                      std::to_string(i) + R"( "-" "curl")");
-  }
-  std::vector<std::string_view> lines(storage.begin(), storage.end());
-  std::vector<ParsedRecord> out(lines.size());
-  Arena arena;
-  p->parse(LineBatch{lines}, arena, out);
-  arena.reset();
-  testing::AllocationCounter counter;
-  p->parse(LineBatch{lines}, arena, out);
+  testing::WarmParser warm(*p, testing::linesOf(64, [](int i) {
+    return "10.0.0." + std::to_string(i) + R"( - - [28/Feb/2013:12:00:00 +0900] "GET /a HTTP/1.1" 200 )" +
+           std::to_string(i) + R"( "-" "curl")";
+  }));
   // The record is in the arena; RE2's submatch search (not one-pass for this expression)
   // allocates its own scratch per match, as for the regexp and syslog parsers.
-  EXPECT_LE(counter.count(), 4 * lines.size());
-  EXPECT_EQ(out[63].record.find("size")->asString(), "63");
+  EXPECT_LE(warm.measure(), 4 * 64u);
+  EXPECT_EQ(warm.out()[63].record.find("size")->asString(), "63");
 }
 
 }  // namespace

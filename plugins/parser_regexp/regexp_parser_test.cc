@@ -3,6 +3,7 @@
 
 #include "plugins/parser_regexp/regexp_parser.h"
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_regexp {
@@ -55,20 +56,12 @@ TEST(RegexpParserTest, ConfigErrorsNameTheRegexpProblem) {
 TEST(RegexpParserTest, WarmBatchAllocatesNothing) {
   PluginFactory f;
   auto p = f.mustMake<Parser>(PluginKind::Parser, "regexp", "expression /^(?<level>\\w+) (?<msg>.*)$/");
-  std::vector<std::string_view> lines(64, "INFO something happened");
-  std::vector<ParsedRecord> out(lines.size());
-  Arena arena;
-  p->parse(LineBatch{lines}, arena, out);
-  arena.reset();
+  testing::WarmParser warm(*p, std::vector<std::string>(64, "INFO something happened"));
   // Other lines than the warm-up's. The per-call match vector is one allocation per batch, not
   // per line.
-  std::vector<std::string> storage;
-  for (int i = 0; i < 64; ++i) storage.push_back((i % 2 ? "WARN disk " : "ERROR code ") + std::to_string(i * 31) + " x");
-  std::vector<std::string_view> others(storage.begin(), storage.end());
-  testing::AllocationCounter counter;
-  p->parse(LineBatch{others}, arena, out);
-  EXPECT_LE(counter.count(), 1u);
-  EXPECT_TRUE(out[63].ok());
+  auto others = testing::linesOf(64, [](int i) { return (i % 2 ? "WARN disk " : "ERROR code ") + std::to_string(i * 31) + " x"; });
+  EXPECT_LE(warm.measure(others), 1u);
+  EXPECT_TRUE(warm.out()[63].ok());
 }
 
 }  // namespace

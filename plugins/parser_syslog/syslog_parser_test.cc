@@ -5,19 +5,14 @@
 #include <random>
 
 #include "support/alloc_counter.h"
+#include "support/parser_support.h"
 #include "support/test_support.h"
 
 namespace sluice::plugins::parser_syslog {
 namespace {
 
 std::vector<ParsedRecord> run(const std::string& config, std::vector<std::string_view> lines, Arena& arena) {
-  static testing::PluginFactory f;
-  // Records name their fields with the parser's strings: the parser outlives them.
-  static std::vector<std::unique_ptr<Parser>> parsers;
-  parsers.push_back(f.mustMake<Parser>(PluginKind::Parser, "syslog", config));
-  std::vector<ParsedRecord> out(lines.size());
-  parsers.back()->parse(LineBatch{lines}, arena, out);
-  return out;
+  return testing::parseWith("syslog", config, std::move(lines), arena);
 }
 
 TEST(SyslogParserTest, Rfc3164) {
@@ -69,24 +64,15 @@ TEST(SyslogParserTest, WarmBatchAllocationsRfc3164NoneRfc5424OnlyRe2s) {
     bsd.push_back("<30>Dec  1 01:02:0" + std::to_string(i % 10) + " db2 postgres: checkpoint " + std::to_string(i * 7));
     ietf.push_back("<34>1 2026-12-01T01:02:03+01:00 h2 su - - - other " + std::to_string(i * 3));
   }
-  std::vector<std::string_view> lines(storage.begin(), storage.end());
-  std::vector<ParsedRecord> out(lines.size());
-  Arena arena;
-  for (int warm = 0; warm < 3; ++warm) {
-    arena.reset();
-    p->parse(LineBatch{lines}, arena, out);
-  }
+  testing::WarmParser warm(*p, std::move(storage), 3);
   for (auto* batch : {&bsd, &ietf}) {
-    std::vector<std::string_view> others(batch->begin(), batch->end());
-    testing::AllocationCounter counter;
-    arena.reset();
-    p->parse(LineBatch{others}, arena, out);
+    const size_t allocations = warm.measure(*batch);
     if (batch == &bsd) {
-      EXPECT_EQ(counter.count(), 0u);
+      EXPECT_EQ(allocations, 0u);
     } else {
-      EXPECT_LE(counter.count(), 12 * others.size());
+      EXPECT_LE(allocations, 12 * batch->size());
     }
-    for (size_t i = 0; i < others.size(); ++i) EXPECT_TRUE(out[i].ok()) << out[i].error;
+    for (size_t i = 0; i < batch->size(); ++i) EXPECT_TRUE(warm.out()[i].ok()) << warm.out()[i].error;
   }
 }
 

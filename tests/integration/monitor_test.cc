@@ -147,7 +147,6 @@ TEST(MonitorProcessTest, QuickModeServesNoMonitor) {
   EXPECT_EQ(r.err.find("Monitor listening"), std::string::npos) << r.err;
 }
 
-int freePort();
 
 TEST(MonitorProcessTest, NotReadyWhileABufferIsFullerThanConfigured) {
   TempDir dir;
@@ -159,7 +158,7 @@ TEST(MonitorProcessTest, NotReadyWhileABufferIsFullerThanConfigured) {
             "\n  pos_file " + dir.file("lines.pos") +
             "\n  read_from_head true\n  tag lines\n  <parse>\n    @type none\n  </parse>\n</source>\n"
             "<match **>\n  @type elasticsearch\n  @id out_es\n  host 127.0.0.1\n  port " +
-            std::to_string(freePort()) +
+            std::to_string(testing::unusedPort()) +
             "\n  verify_es_version_at_startup false\n  <buffer>\n    chunk_limit_size 1k\n"
             "    total_limit_size 8k\n    flush_mode interval\n    flush_interval 0.1\n"
             "    retry_wait 0.05\n    retry_max_interval 0.2\n    retry_forever\n"
@@ -177,23 +176,6 @@ TEST(MonitorProcessTest, NotReadyWhileABufferIsFullerThanConfigured) {
   })) << ready.status << " " << ready.body;
   EXPECT_EQ(httpGet(client, url(port, "/healthz")).status, 200);
   p.signal(SIGKILL);
-}
-
-// A port nothing listens on now (the kernel's next ephemeral one), for a program that cannot be
-// told to take port 0.
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 // The real Prometheus in the background, killed at the end of the test.
@@ -249,7 +231,7 @@ TEST(PrometheusScrapeTest, PrometheusScrapesSluice) {
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             "scrape_configs:\n  - job_name: sluice\n    scrape_interval: 1s\n"
             "    static_configs:\n      - targets: ['127.0.0.1:" + std::to_string(port) + "']\n");
-  int prom_port = freePort();
+  int prom_port = testing::unusedPort();
   ASSERT_GT(prom_port, 0);
   PrometheusProcess prom(prometheus, dir, prom_port);
 

@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "net/http_client.h"
+#include "standins/elasticsearch_rules.h"
 
 namespace sluice::testing {
 
@@ -25,145 +26,13 @@ std::string ElasticsearchStandIn::errorBody(std::string_view type, std::string_v
          ",\"reason\":" + jsonString(reason) + "},\"status\":" + std::to_string(status) + "}";
 }
 
-namespace {
-
-// Dynamic mapping's date detection (on by default): a string first seen in the default
-// dynamic_date_formats, strict_date_optional_time or yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z, maps the
-// field as a date (docs: "Dynamic field mapping", date detection).
-bool looksLikeDate(std::string_view s) {
-  auto digits = [&](size_t at, size_t n) {
-    if (at + n > s.size()) return false;
-    for (size_t k = 0; k < n; ++k) {
-      if (!std::isdigit(static_cast<unsigned char>(s[at + k]))) return false;
-    }
-    return true;
-  };
-  if (digits(0, 4) && s.size() >= 10 && s[4] == '/' && digits(5, 2) && s[7] == '/' && digits(8, 2)) return true;
-  if (!(digits(0, 4) && s.size() >= 10 && s[4] == '-' && digits(5, 2) && s[7] == '-' && digits(8, 2))) return false;
-  size_t i = 10;
-  if (i == s.size()) return true;
-  if (s[i] != 'T' || !digits(i + 1, 2)) return false;
-  i += 3;
-  for (int part = 0; part < 2 && i < s.size() && s[i] == ':'; ++part) {
-    if (!digits(i + 1, 2)) return false;
-    i += 3;
-  }
-  if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
-    size_t d = ++i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == d || i - d > 9) return false;
-  }
-  if (i < s.size() && s[i] == 'Z') ++i;
-  else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    if (!digits(i + 1, 2)) return false;
-    i += 3;
-    if (i < s.size() && s[i] == ':') ++i;
-    if (i < s.size()) {
-      if (!digits(i, 2)) return false;
-      i += 2;
-    }
-  }
-  return i == s.size();
-}
-
-// The field-type class ES's dynamic mapping gives a JSON value: 'n' long/float, 's' text,
-// 'b' boolean, 'o' object, 0 for null (maps nothing).
-char typeOf(simdjson::dom::element v) {
-  switch (v.type()) {
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE: return 'n';
-    case simdjson::dom::element_type::STRING: return looksLikeDate(v.get_string().value_unsafe()) ? 'd' : 's';
-    case simdjson::dom::element_type::BOOL: return 'b';
-    case simdjson::dom::element_type::OBJECT: return 'o';
-    case simdjson::dom::element_type::ARRAY: {
-      simdjson::dom::array array = v.get_array().value_unsafe();
-      simdjson::dom::element first;
-      return array.at(0).get(first) == simdjson::SUCCESS ? typeOf(first) : 0;
-    }
-    default: return 0;
-  }
-}
-
-const char* mappingName(char t) {
-  switch (t) {
-    case 'n': return "long";
-    case 's': return "text";
-    case 'b': return "boolean";
-    case 'd': return "date";
-    default: return "object";
-  }
-}
-
-// Whether a value of class `value` can be indexed into a field mapped as `mapped` (ES coerces
-// numbers and booleans into text, numeric strings into numbers).
-bool fits(char mapped, char value, simdjson::dom::element v) {
-  if (value == 0 || value == mapped) return true;
-  if (mapped == 's') return value != 'o';
-  if (mapped == 'd') return value == 'n';  // epoch milliseconds; other strings do not parse as a date
-  if (mapped == 'n' && value == 's') {
-    std::string_view s = v.get_string().value_unsafe();
-    char* end = nullptr;
-    std::string copy(s);
-    std::strtod(copy.c_str(), &end);
-    return !copy.empty() && end == copy.c_str() + copy.size();
-  }
-  if (mapped == 'b' && value == 's') {
-    std::string_view s = v.get_string().value_unsafe();
-    return s == "true" || s == "false";
-  }
-  return false;
-}
-
-// A field of a document as dynamic mapping sees it: its full dotted path, its key (the last
-// part), its value, or none for an object level that a dotted key implies.
-struct Field {
-  std::string path;
-  std::string leaf;
-  simdjson::dom::element value;
-  bool implied_object = false;
-  std::string full;  // for an implied object: the dotted field that implies it
-};
-
-// Every field of `object` in document order, an object listed before its members. As
-// Elasticsearch does (subobjects true, the default), a key with dots is expanded into objects:
-// {"app.kubernetes.io/name": "x"} maps app, app.kubernetes (objects) and app.kubernetes.io/name.
-void flatten(simdjson::dom::object object, const std::string& prefix, std::vector<Field>& out) {
-  for (auto [key, value] : object) {
-    std::string path = prefix;
-    size_t from = 0;
-    for (size_t dot; (dot = key.find('.', from)) != std::string_view::npos; from = dot + 1) {
-      path += (path.empty() ? "" : ".") + std::string(key.substr(from, dot - from));
-      out.push_back({path, std::string(key.substr(from, dot - from)), value, true, ""});
-    }
-    const size_t implied = out.size();
-    path += (path.empty() ? "" : ".") + std::string(key.substr(from));
-    for (size_t k = implied; k-- > 0 && out[k].implied_object && out[k].full.empty();) out[k].full = path;
-    out.push_back({path, std::string(key.substr(from)), value, false, ""});
-    simdjson::dom::object inner;
-    if (value.get_object().get(inner) == simdjson::SUCCESS) flatten(inner, path, out);
-  }
-}
-
-std::string invalidIndexName(std::string_view name) {
-  for (char c : name) {
-    if (std::isupper(static_cast<unsigned char>(c))) return "must be lowercase";
-  }
-  if (name.find_first_of("\\/*?\"<>| ,#") != std::string_view::npos) {
-    return "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]";
-  }
-  if (name.front() == '-' || name.front() == '_' || name.front() == '+') return "must not start with '_', '-', or '+'";
-  if (name == "." || name == "..") return "must not be '.' or '..'";
-  if (name.size() > 255) return "index name is too long, (" + std::to_string(name.size()) + " > 255)";
-  return {};
-}
-
-std::string preview(simdjson::dom::element v) {
-  if (v.type() == simdjson::dom::element_type::STRING) return std::string(v.get_string().value_unsafe());
-  return simdjson::minify(v);
-}
-
-}  // namespace
+using es_rules::Field;
+using es_rules::fits;
+using es_rules::flatten;
+using es_rules::invalidIndexName;
+using es_rules::mappingName;
+using es_rules::preview;
+using es_rules::typeOf;
 
 ElasticsearchStandIn::ElasticsearchStandIn(Flavor flavor) : flavor_(flavor) {
   auto& s = http_.server();
@@ -317,6 +186,7 @@ void ElasticsearchStandIn::handleBulk(const httplib::Request& req, httplib::Resp
     std::lock_guard lock(mu_);
     delay_ms = faults_.delay_ms;
   }
+  // A slow cluster is the fault a test asked for (timeouts, back-pressure), not synchronisation.
   if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   std::lock_guard lock(mu_);
   ++bulk_requests_;
@@ -502,8 +372,8 @@ bool ElasticsearchStandIn::applyItem(std::string_view action, std::string_view i
     return false;
   };
 
-  // Index names (MetadataCreateIndexService.validateIndexOrAliasName): lower case, none of
-  // \ / * ? " < > | space , #, not starting with - _ +, not . or .., at most 255 bytes.
+  // Index names: none of \ / * ? " < > | space , # :, not starting with - _ +, at most 255
+  // bytes, not . or .., lower case (invalidIndexName).
   if (std::string why = invalidIndexName(index_name); !why.empty()) {
     return fail(400, "invalid_index_name_exception", "Invalid index name [" + std::string(index_name) + "], " + why);
   }

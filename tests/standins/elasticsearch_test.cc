@@ -9,6 +9,7 @@
 #include <set>
 
 #include "codec/codec.h"
+#include "core/json.h"
 #include "net/http_client.h"
 #include "support/test_support.h"
 
@@ -294,16 +295,44 @@ TEST_F(EsStandInTest, RequestsRefusedWholeStoreNothing) {
   EXPECT_EQ(es7.documentCount(), 1u);
 }
 
+// What Elasticsearch refuses as an index name, each with its message
+// (MetadataCreateIndexService.validateIndexOrAliasName and validateIndexName), and what it takes.
 TEST_F(EsStandInTest, IndexNamesFollowElasticsearchsRules) {
-  for (const std::string& name : {std::string("Upper"), std::string("a b"), std::string("_under"), std::string("-dash"),
-                                  std::string(".."), std::string("a#b"), std::string(256, 'i')}) {
-    net::HttpResponse res = bulk("{\"create\":{\"_index\":\"" + name + "\"}}\n{\"a\":1}\n");
+  const std::string chars = "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"Upper", "must be lowercase"},
+      {"\xc3\x9c" "ber", "must be lowercase"},  // Über: not only A-Z
+      {"logs-\xce\xa3", "must be lowercase"},   // a capital sigma
+      {"a b", chars}, {"a\\b", chars}, {"a/b", chars}, {"a*b", chars}, {"a?b", chars},
+      {"a\"b", chars}, {"a<b", chars}, {"a>b", chars}, {"a|b", chars}, {"a,b", chars},
+      {"a#b", "must not contain '#'"},
+      {"a:b", "must not contain ':'"},
+      {"remote:logs", "must not contain ':'"},
+      {"_under", "must not start with '_', '-', or '+'"},
+      {"-dash", "must not start with '_', '-', or '+'"},
+      {"+plus", "must not start with '_', '-', or '+'"},
+      {".", "must not be '.' or '..'"},
+      {"..", "must not be '.' or '..'"},
+      {std::string(256, 'i'), "index name is too long, (256 > 255)"},
+      {std::string(254, 'i') + "\xc3\xa9", "index name is too long, (256 > 255)"},  // bytes, not letters
+  };
+  for (const auto& [name, why] : refused) {
+    std::string action = "{\"create\":{\"_index\":";
+    appendJsonString(action, name);
+    net::HttpResponse res = bulk(action + "}}\n{\"a\":1}\n");
     ASSERT_EQ(res.status, 200) << res.body;
     EXPECT_EQ(item(res.body, 0, "/status"), "400") << name;
     EXPECT_EQ(item(res.body, 0, "/error/type"), "invalid_index_name_exception") << name;
+    EXPECT_EQ(item(res.body, 0, "/error/reason"), "Invalid index name [" + name + "], " + why);
   }
   EXPECT_EQ(es_.documentCount(), 0u);
-  EXPECT_EQ(item(bulk("{\"create\":{\"_index\":\"logstash-2026.11.27\"}}\n{\"a\":1}\n").body, 0, "/status"), "201");
+  for (const std::string& name : {std::string("logstash-2026.11.27"), std::string(".hidden"), std::string("a.b_c-d+e"),
+                                  std::string(255, 'i'), std::string("caf\xc3\xa9-\xe6\x97\xa5\xe5\xbf\x97")}) {
+    std::string action = "{\"create\":{\"_index\":";
+    appendJsonString(action, name);
+    EXPECT_EQ(item(bulk(action + "}}\n{\"a\":1}\n").body, 0, "/status"), "201") << name;
+  }
+  EXPECT_EQ(es_.documentCount(), 5u);
 }
 
 TEST_F(EsStandInTest, DatesAreDetectedAndLimitsKept) {

@@ -9,8 +9,6 @@
 #include <chrono>
 #include <ctime>
 
-#include "core/format.h"
-#include "core/label_text.h"
 #include "loki_push.pb.h"  // generated from standins/loki_push.proto
 
 namespace sluice::testing {
@@ -56,18 +54,6 @@ void plainError(httplib::Response& res, int status, const std::string& message) 
 }
 
 }  // namespace
-
-std::string lokiLabels(std::vector<std::pair<std::string, std::string>> pairs) {
-  std::sort(pairs.begin(), pairs.end());
-  std::string out = "{";
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    if (i) out += ", ";
-    out += pairs[i].first + "=\"";
-    appendLabelValue(out, pairs[i].second);
-    out += '"';
-  }
-  return out + "}";
-}
 
 LokiStandIn::LokiStandIn() {
   auto& s = http_.server();
@@ -258,16 +244,16 @@ void LokiStandIn::handlePush(const httplib::Request& req, httplib::Response& res
   std::vector<std::pair<std::string, std::vector<Entry>>> valid;
   size_t valid_bytes = 0, valid_lines = 0;
   for (auto& [text, entries] : pushed) {
-    std::vector<std::pair<std::string, std::string>> pairs;
-    if (!parseLabelSet(text, pairs)) {
-      invalid.push_back("error parsing labels '" + text + "' with error: 1:2: parse error: unexpected character");
+    // The stand-in's own reading of Loki's label syntax (loki_labels.h), not the output's.
+    LabelPairs pairs;
+    if (std::string error = parseLokiLabels(text, pairs); !error.empty()) {
+      invalid.push_back("error parsing labels '" + text + "' with error: " + error);
       continue;
     }
     if (pairs.empty()) {
       invalid.push_back("error at least one label pair is required per stream");
       continue;
     }
-    std::sort(pairs.begin(), pairs.end());
     const std::string labels = lokiLabels(pairs);
     std::string label_error;
     if (max_label_names_ > 0 && pairs.size() > static_cast<size_t>(max_label_names_)) {

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "standins/loki_labels.h"
 #include "support/http_server.h"
 
 namespace sluice::testing {
@@ -113,7 +114,5 @@ class LokiStandIn {
   std::vector<std::string> content_types_;
 };
 
-// Loki's label-set text for a list of pairs: {a="1", b="2"}, sorted by name, values escaped.
-std::string lokiLabels(std::vector<std::pair<std::string, std::string>> pairs);
 
 }  // namespace sluice::testing

@@ -300,8 +300,68 @@ TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
   }
 }
 
+// The stand-in writes label sets as Loki does (Prometheus's Labels.String(), Go's quoting).
 TEST(LokiLabelsTest, Format) {
   EXPECT_EQ(lokiLabels({{"b", "2"}, {"a", "say \"hi\"\n"}}), "{a=\"say \\\"hi\\\"\\n\", b=\"2\"}");
+  EXPECT_EQ(lokiLabels({{"a", "t\tb\\s\x01\x7f\xff caf\xc3\xa9 \xc2\x85"}}),
+            "{a=\"t\\tb\\\\s\\x01\\x7f\\xff caf\xc3\xa9 \\u0085\"}");
+}
+
+// What Loki takes as a stream's labels (Prometheus's ParseMetric, then empty values dropped),
+// read by the stand-in's own parser.
+TEST(LokiLabelsTest, ReadsWhatLokiReads) {
+  LabelPairs pairs;
+  auto read = [&](std::string_view text) {
+    std::string error = parseLokiLabels(text, pairs);
+    EXPECT_EQ(error, "") << text;
+    return pairs;
+  };
+  const LabelPairs ab = {{"a", "1"}, {"b", "2"}};
+  EXPECT_EQ(read(R"({b="2",a="1"})"), ab);  // sorted by name
+  EXPECT_EQ(read(" {\n a = \"1\" ,\r\n\tb='2', # a comment\n} "), ab);
+  EXPECT_EQ(read(R"({a="1", b="2",})"), ab);  // a comma after the last pair
+  EXPECT_EQ(read(R"({a="1", b="2", c=""})"), ab);  // an empty value is no label
+  EXPECT_EQ(read("{a=`x\\ny\n\"z\"`}"), (LabelPairs{{"a", "x\\ny\n\"z\""}}));  // raw: no escapes
+  EXPECT_EQ(read(R"({a="\a\b\f\n\r\t\v\\\"", b='\'"'})"), (LabelPairs{{"a", "\a\b\f\n\r\t\v\\\""}, {"b", "'\""}}));
+  EXPECT_EQ(read(R"({a="\x41\101\u00e9\U0001F600\xff"})"), (LabelPairs{{"a", "AA\xc3\xa9\xf0\x9f\x98\x80\xff"}}));
+  EXPECT_EQ(read("{a=\"tab\there\"}"), (LabelPairs{{"a", "tab\there"}}));  // a raw tab is fine
+  EXPECT_EQ(read("{}"), LabelPairs{});
+  EXPECT_EQ(read(R"({_a1="x"})"), (LabelPairs{{"_a1", "x"}}));
+}
+
+// What Loki refuses, with the position of the error as Prometheus's parser gives it.
+TEST(LokiLabelsTest, RefusesWhatLokiRefuses) {
+  LabelPairs pairs;
+  for (std::string_view text : {
+           "", "a=\"1\"", "{a=\"1\"", "{a=1}", "{1a=\"x\"}", "{a-b=\"x\"}", "{a:b=\"x\"}", "{a.b=\"x\"}",
+           "{\"a\"=\"x\"}", "{a!=\"x\"}", "{a=~\"x\"}", "{a==\"x\"}", "{,}", "{a=\"1\",,}", "{a=\"1\" b=\"2\"}",
+           "{a=\"1\"} tail", "{a=\"1\"}}", "metric{a=\"1\"}", "{{a=\"1\"}}",
+           "{a=\"line\nbreak\"}",              // a raw newline in a quoted string
+           "{a=\"\\q\"}", "{a=\"\\'\"}",          // unknown escapes (\' only in single quotes)
+           "{a='\\\"'}",                       // and \" only in double quotes
+           "{a=\"\\x4\"}", "{a=\"\\400\"}", "{a=\"\\8\"}", "{a=\"\\uD800\"}", "{a=\"\\U00110000\"}",
+           "{a=\"\\u12\"}", "{a=\"x\\", "{a=`x}",
+           "{a=\"\xff\"}", "{a=\"\xc3\"}", "{a=\"\xed\xa0\x80\"}",  // not UTF-8
+           "{a=\"\xef\xbf\xbd\"}",                               // U+FFFD, refused by the lexer too
+       }) {
+    std::string error = parseLokiLabels(text, pairs);
+    EXPECT_NE(error, "") << "accepted: " << text;
+    EXPECT_NE(error.find(": parse error: "), std::string::npos) << error;
+  }
+  EXPECT_EQ(parseLokiLabels("{a=1}", pairs), "1:4: parse error: unexpected character in label set, expected a string");
+  EXPECT_EQ(parseLokiLabels("{a=\"x\",\n b=\"\\q\"}", pairs), "2:6: parse error: unknown escape sequence U+0071");
+}
+
+// A push whose labels Loki cannot read is refused with Loki's message; the other streams go on.
+TEST_F(LokiStandInTest, AStreamWhoseLabelsLokiCannotReadIsRefused) {
+  net::HttpResponse res = post(multiPush({{"{job=\"ok\"}", {{kT0, "kept"}}}, {"{job=\"\\q\"}", {{kT0, "refused"}}}}), kProto);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("error parsing labels '{job=\"\\q\"}' with error: 1:8: parse error: unknown escape sequence U+0071"),
+            std::string::npos)
+      << res.body;
+  EXPECT_EQ(loki_.entryCount(), 1u);
+  EXPECT_EQ(post(protobufPush("{job=\"a\", empty=\"\"}", {{kT0, "x"}}), kProto).status, 204);
+  EXPECT_EQ(loki_.streams().count("{job=\"a\"}"), 1u) << "the empty label is dropped";
 }
 
 }  // namespace

@@ -29,10 +29,20 @@ std::set<std::string> TailRun::expandGlobs() {
     globfree(&g);
   };
   std::set<std::string> paths, excluded;
-  for (const std::string& p : in_.patterns()) glob_all(p, paths);
-  for (const std::string& p : cfg_.exclude_path) glob_all(p, excluded);
+  const int64_t now = clock_.nowNs();
+  for (const std::string& p : in_.expandPaths(in_.patterns(), now)) {
+    glob_all(p, paths);
+    // A strftime path's folder of the day: watched from now on (created files are found at
+    // once; the expansion itself moves on at refresh_interval, as in Fluentd).
+    if (inotify_fd_ >= 0) {
+      const std::string root = globRoot(p);
+      glob_roots_.insert(root);
+      watchDir(root);  // known folders are not watched twice; a missing one is tried again
+    }
+  }
+  for (const std::string& p : in_.expandPaths(cfg_.exclude_path, now)) glob_all(p, excluded);
   std::set<std::string> out;
-  int64_t now_s = clock_.nowNs() / kNanosPerSecond;
+  int64_t now_s = now / kNanosPerSecond;
   for (const std::string& p : paths) {
     if (excluded.count(p)) continue;
     struct stat st;
@@ -378,6 +388,7 @@ void TailRun::addTarget(const std::string& path, bool startup) {
     if (t->wd >= 0) file_wds_[t->wd].push_back(t.get());
     watchDir(t->chain.back()->real_dir);
   }
+  joinGroup(*t);
   Target* raw = t.get();
   targets_[path] = std::move(t);
   updatePos(*raw);

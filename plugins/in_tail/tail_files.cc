@@ -133,9 +133,9 @@ int countOpenDescriptors() {
   return n;
 }
 
-// The deepest directory of a glob without glob characters.
+// The deepest directory of a glob without glob characters (or strftime placeholders).
 std::string globRoot(const std::string& pattern) {
-  size_t g = pattern.find_first_of("*?[{");
+  size_t g = pattern.find_first_of("*?[{%");
   std::string head = g == std::string::npos ? pattern : pattern.substr(0, g);
   return dirOf(head + "x");
 }

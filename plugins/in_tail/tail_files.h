@@ -105,6 +105,11 @@ struct Target {
   bool matched = true; // still matches the globs
   std::string real_base;           // the file name the path resolves to (0.log)
   std::deque<KnownFile> known;     // files seen at the path or beside it
+  // Its <group> (an index into TailRun::groups_; kNoGroup: not limited) and the lines it read
+  // in the group's current window (`group_epoch`).
+  size_t group = SIZE_MAX;
+  uint64_t group_used = 0;
+  uint64_t group_epoch = 0;
 };
 
 std::string dirOf(const std::string& path);
@@ -128,7 +133,7 @@ bool prefixMatches(const char* data, size_t n, const Fingerprint& fp);
 std::vector<Sibling> listSiblings(const std::string& dir, const std::string& base);
 // Descriptors the process holds now (/proc/self/fd).
 int countOpenDescriptors();
-// The deepest directory of a glob without glob characters.
+// The deepest directory of a glob without glob characters (or strftime placeholders).
 std::string globRoot(const std::string& pattern);
 
 }  // namespace sluice::plugins::in_tail

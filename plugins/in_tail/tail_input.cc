@@ -13,14 +13,15 @@ namespace sluice::plugins::in_tail {
 namespace {
 
 using C = TailConfig;
-const std::array<Param<C>, 20> kParams = {{
-    {"path", &C::path, nullptr, "Files to follow: comma-separated globs.", {}, kRequired},
-    {"exclude_path", &C::exclude_path, "", "Globs of files not to follow (array)."},
+const std::array<Param<C>, 24> kParams = {{
+    {"path", &C::path, nullptr, "Files to follow: comma-separated globs, with strftime placeholders (`/var/log/app/%Y-%m-%d.log`, `/path/%Y/%m/%d/*`) expanded with the current time at start and at every refresh_interval.", {}, kRequired},
+    {"path_timezone", &C::path_timezone, nullptr, "Time zone of the strftime placeholders in path and exclude_path, as an offset (`+09:00`, `-0700`, `+00`, `UTC`); the process's local zone without it."},
+    {"exclude_path", &C::exclude_path, "", "Globs of files not to follow (array; strftime placeholders as in path)."},
     {"pos_file", &C::pos_file, nullptr, "Where positions are recorded (Fluentd's format plus a fingerprint column). Its folder must be writable (checked at start-up and by --dry-run). Without it, a restart starts over."},
     {"pos_file_compaction_interval", &C::pos_file_compaction_interval, "0", "sluice drops entries of unwatched files at every write; accepted for compatibility."},
     {"tag", &C::tag, nullptr, "Tag of the events; a `*` is replaced by the file path with `/` turned into `.`.", {}, kRequired},
     {"read_from_head", &C::read_from_head, "false", "Read files found at start-up (without a recorded position) from the beginning, not the end. Files appearing later are always read from the beginning."},
-    {"refresh_interval", &C::refresh_interval, "60", "How often the globs are expanded again."},
+    {"refresh_interval", &C::refresh_interval, "60", "How often the globs (and path's strftime placeholders) are expanded again."},
     {"rotate_wait", &C::rotate_wait, "5", "After a rotation, keep reading the old file this long before moving to the new one."},
     {"follow_inodes", &C::follow_inodes, "false", "sluice always follows a rotated file by its open descriptor and finds rotated siblings by inode and fingerprint.", {}, kIgnored},
     {"enable_stat_watcher", &C::enable_stat_watcher, "true", "Use inotify to learn of changes at once."},
@@ -34,6 +35,9 @@ const std::array<Param<C>, 20> kParams = {{
     {"limit_recently_modified", &C::limit_recently_modified, "0", "Ignore files not modified within this time (0: no limit)."},
     {"multiline_flush_interval", &C::multiline_flush_interval, "5", "Emit a held partial or multi-line event after this long without its end."},
     {"symlink_roots", &C::symlink_roots, "", "More folders that followed files may resolve into (array). By default a file (through its symlinks) must lie under the folder its glob names, /var/log/pods or /var/lib/docker/containers; others are refused, logged once and counted."},
+    {"emit_unmatched_lines", &C::emit_unmatched_lines, "false", "Emit a line the parser rejects (and, with a multiline parser, a line before the first format_firstline match, or a joined event format1.. rejects) as `{\"unmatched_line\": \"<text>\"}` (plus path_key) with the current time and the file's tag, instead of only logging it."},
+    {"encoding", &C::encoding, nullptr, "Encoding of the lines emitted. Alone it changes nothing (Ruby's force_encoding); with from_encoding, lines are converted with iconv (names as `iconv -l` or Ruby's, e.g. UTF-8, ASCII-8BIT)."},
+    {"from_encoding", &C::from_encoding, nullptr, "Encoding of the files (needs encoding): each line is converted before it is parsed. Bytes invalid in it, or characters encoding cannot hold, become U+FFFD (`?` for a non-UTF-8 encoding), as Fluentd's replace retry does; the line is kept. Encodings that do not write \"\\n\" as the byte 0x0A (UTF-16, UTF-32) are refused."},
 }};
 
 }  // namespace
@@ -62,14 +66,38 @@ Result<std::unique_ptr<TailInput>> TailInput::create(const TailConfig& config, P
   if (sections.empty()) {
     return Status::invalidConfig(ctx.element().where.str() + ": tail needs a <parse> section (e.g. @type none, json, cri or kubernetes)");
   }
+  if (config.path_timezone && !parseZoneOffset(*config.path_timezone)) {
+    return Status::invalidConfig(ctx.element().where.str() + ": path_timezone '" + *config.path_timezone +
+                                 "' is not an offset like +09:00 (zone names such as Asia/Tokyo are not supported)");
+  }
+  auto encoding = resolveEncodings(config.encoding, config.from_encoding);
+  if (!encoding) return Status::invalidConfig(ctx.element().where.str() + ": " + encoding.status().message());
+  std::unique_ptr<GroupRules> groups;
+  auto group_sections = ctx.element().children("group");
+  if (group_sections.size() > 1) {
+    return Status::invalidConfig(group_sections[1]->where.str() + ": tail takes one <group> (with several <rule>s)");
+  }
+  if (!group_sections.empty()) {
+    auto g = GroupRules::create(*group_sections.front());
+    if (!g) return g.takeStatus();
+    groups = std::move(*g);
+  }
   auto parser = ctx.createParser(*sections.front());
   if (!parser) return parser.takeStatus();
-  return std::unique_ptr<TailInput>(new TailInput(config, std::move(*parser), std::move(patterns), ctx));
+  return std::unique_ptr<TailInput>(new TailInput(config, std::move(*parser), std::move(patterns),
+                                                  std::move(*encoding), std::move(groups), ctx));
 }
 
 TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns,
-                     PluginContext& ctx)
-    : config_(config), parser_(std::move(parser)), patterns_(std::move(patterns)), log_(ctx.log()), clock_(&ctx.clock()) {
+                     EncodingSpec encoding, std::unique_ptr<GroupRules> groups, PluginContext& ctx)
+    : config_(config),
+      parser_(std::move(parser)),
+      patterns_(std::move(patterns)),
+      log_(ctx.log()),
+      encoding_(std::move(encoding)),
+      groups_(std::move(groups)),
+      clock_(&ctx.clock()) {
+  if (config.path_timezone) path_offset_s_ = parseZoneOffset(*config.path_timezone);
   PluginMetrics& m = ctx.metrics();
   metrics_.read_lines = &m.pluginCounter("read_lines_total", "Lines read from files.");
   metrics_.read_bytes = &m.pluginCounter("read_bytes_total", "Bytes read from files.");
@@ -108,6 +136,25 @@ Status TailInput::start() {
   return Status::ok();
 }
 
+std::vector<std::string> TailInput::expandPaths(const std::vector<std::string>& patterns, int64_t now_ns) const {
+  std::vector<std::string> out;
+  out.reserve(patterns.size());
+  for (const std::string& p : patterns) {
+    if (p.find('%') == std::string::npos) {
+      out.push_back(p);
+      continue;
+    }
+    std::string expanded;
+    if (path_offset_s_) {
+      formatTime(expanded, now_ns + int64_t{*path_offset_s_} * kNanosPerSecond, p, true);
+    } else {
+      formatTime(expanded, now_ns, p, false);
+    }
+    out.push_back(std::move(expanded));
+  }
+  return out;
+}
+
 std::string TailInput::tagFor(const std::string& path) const {
   size_t star = config_.tag.find('*');
   if (star == std::string::npos) return config_.tag;
@@ -124,7 +171,12 @@ const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<TailInput>(
       PluginKind::Input, "tail",
       "Follows files (inotify + stat timer), through rotation and restarts, with a Fluentd-format pos_file.",
-      kParams, {{"parse", "The parser of each line (required): none, json, regexp, cri, docker, kubernetes, …", {}}})
+      kParams,
+      {{"parse", "The parser of each line (required): none, json, regexp, cri, docker, kubernetes, …", {}},
+       {"group", "Line limits per group of files (Fluentd 1.15): `pattern` takes named captures from each path, `<rule>`s give the groups and their limits per `rate_period`. At most one.",
+        describeParams(groupParams())},
+       {"group><rule", "A group (required, one or more in `<group>`): the files whose captures all match `match` (rules with more keys are tried first; a file no rule takes is in the default group, limited only by a rule without `match`).",
+        describeParams(groupRuleParams())}})
       .needing("<parse>\n @type json\n</parse>\n");
   return kDescriptor;
 }

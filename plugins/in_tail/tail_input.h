@@ -3,6 +3,8 @@
 
 #include "core/clock.h"
 #include "core/plugin_api.h"
+#include "plugins/in_tail/tail_encoding.h"
+#include "plugins/in_tail/tail_group.h"
 
 namespace sluice::plugins::in_tail {
 
@@ -27,6 +29,10 @@ struct TailConfig {
   Duration limit_recently_modified;
   Duration multiline_flush_interval;
   StringList symlink_roots;
+  bool emit_unmatched_lines = false;
+  std::optional<std::string> encoding;
+  std::optional<std::string> from_encoding;
+  std::optional<std::string> path_timezone;
 };
 
 // Fluentd's in_tail: follows files matching `path` (inotify plus a stat timer), survives
@@ -48,7 +54,14 @@ class TailInput final : public Input {
   const TailConfig& config() const { return config_; }
   const Parser& parser() const { return *parser_; }
   const std::vector<std::string>& patterns() const { return patterns_; }
+  // `patterns` (or `exclude`) with their strftime placeholders expanded for `now_ns`, in
+  // path_timezone (the process's zone without it). Patterns without `%` are returned as they are.
+  std::vector<std::string> expandPaths(const std::vector<std::string>& patterns, int64_t now_ns) const;
   const SourceLogger& log() const { return log_; }
+  // encoding/from_encoding, resolved (convert is false when lines are kept as read).
+  const EncodingSpec& encoding() const { return encoding_; }
+  // The <group> rules, or nullptr without a <group>.
+  const GroupRules* groups() const { return groups_.get(); }
   // The time every timer of the input runs on: the context's (the system's, or a test's
   // ManualClock).
   Clock& clock() const { return *clock_; }
@@ -72,12 +85,16 @@ class TailInput final : public Input {
   const Metrics& metrics() const { return metrics_; }
 
  private:
-  TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns, PluginContext& ctx);
+  TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns, EncodingSpec encoding,
+            std::unique_ptr<GroupRules> groups, PluginContext& ctx);
 
   const TailConfig config_;
   const ParserPtr parser_;
   const std::vector<std::string> patterns_;
   const SourceLogger log_;
+  const EncodingSpec encoding_;
+  const std::unique_ptr<GroupRules> groups_;
+  std::optional<int32_t> path_offset_s_;  // path_timezone, seconds east of UTC
   Clock* clock_;
   Metrics metrics_;
 };

@@ -1,95 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// The tail input in-process on its own thread, with real files, real inotify and renames, and
-// a ManualClock: its timers (rotate_wait, multiline_flush_interval, the 1 s tick, pos_file
-// writes) move only when the test moves the clock, and ManualClock::awaitWaiters says when the
-// input has acted on the time and gone idle. No sleeps.
+// The tail input in-process (tail_test_support.h): new files, rotate_wait and CRI partial lines
+// on the input's clock.
 
-#include "plugins/in_tail/tail_input.h"
-
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
-#include <thread>
 
-#include "support/files.h"
-#include "support/test_support.h"
+#include "plugins/in_tail/tail_test_support.h"
 
 namespace sluice::plugins::in_tail {
 namespace {
 
-namespace fs = std::filesystem;
-using testing::PluginFactory;
-using testing::readFile;
-using testing::TempDir;
-using testing::waitFor;
-
-constexpr auto& append = testing::appendFile;  // the name this file's tests use
-
-// Keeps the `message` of every event it is given. Thread-safe.
-class MessageSink final : public EventSink {
- public:
-  Status emit(Batch& batch) override {
-    std::lock_guard lock(mu_);
-    for (const Event& e : batch.events()) {
-      const Value* m = e.record.find("message");
-      messages_.push_back(m != nullptr && m->isString() ? std::string(m->asString()) : toJson(e.record));
-      records_.push_back(std::string(e.tag) + " " + toJson(e.record));
-    }
-    return Status::ok();
-  }
-  std::vector<std::string> messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
-  size_t count() { return messages().size(); }
-  // "tag json" of every event.
-  std::vector<std::string> records() {
-    std::lock_guard lock(mu_);
-    return records_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> messages_;
-  std::vector<std::string> records_;
-};
-
-class TailInputTest : public ::testing::Test {
- protected:
-  void TearDown() override { stopTail(); }
-
-  // Starts a tail of <dir>/logs/*.log with `extra` parameters and a <parse> of `parser`.
-  void startTail(const std::string& extra, const std::string& parser = "none") {
-    fs::create_directories(dir_.file("logs"));
-    factory_.setClock(clock_);
-    input_ = factory_.mustMake<TailInput>(PluginKind::Input, "tail",
-                                          "path " + dir_.file("logs/*.log") + "\ntag t.*\npos_file " + dir_.file("tail.pos") +
-                                              "\n" + extra + "<parse>\n@type " + parser + "\n</parse>\n");
-    ASSERT_NE(input_, nullptr);
-    thread_ = std::thread([this] { EXPECT_TRUE(input_->run(sink_, stop_).isOk()); });
-  }
-  void stopTail() {
-    if (!thread_.joinable()) return;
-    stop_.requestStop();
-    thread_.join();
-  }
-  // The input has acted on the time as it is now and waits for its next timer or event.
-  void awaitIdle() { ASSERT_TRUE(clock_.awaitWaiters(1)); }
-  // The pos_file's entries (path, inode) after the input's next write of it.
-  std::string posFile() { return readFile(dir_.file("tail.pos")); }
-
-  TempDir dir_;
-  ManualClock clock_{nowNs()};
-  PluginFactory factory_;
-  std::unique_ptr<TailInput> input_;
-  MessageSink sink_;
-  StopToken stop_;
-  std::thread thread_;
-};
+using namespace testing;
+using sluice::testing::waitFor;
 
 // A file created after the input started (its first scan done, nothing found) is read from its
 // first line, tagged after its path, with path_key. The input being idle on its clock is the

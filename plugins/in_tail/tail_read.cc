@@ -67,6 +67,25 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
   }
   size_t skipped_before = buffer_.skippedLongLines();
   while (true) {
+    // Complete lines in the buffer first (a group's limit may have left some from an earlier
+    // read), as many as the group allows.
+    size_t max_lines = static_cast<size_t>(cfg_.read_lines_limit);
+    if (t.group != SIZE_MAX) {
+      const size_t allowed = groupAllowance(t, now);
+      if (allowed == 0) {
+        w.retry_at_ns = groupWindowEnd(t, now);  // the rest waits in the file (or pending)
+        break;
+      }
+      max_lines = std::min(max_lines, allowed);
+    }
+    if (buffer_.takeLines(lines_, max_lines) > 0) {
+      if (t.group != SIZE_MAX) groupRead(t, lines_.size(), now);
+      if (!processLines(t, w)) {
+        rewind(w, now);
+        return false;
+      }
+      continue;
+    }
     if (cfg_.read_bytes_limit_per_second.bytes && w.budget_used >= cfg_.read_bytes_limit_per_second.bytes) {
       w.retry_at_ns = w.budget_window_ns + kNanosPerSecond;
       break;
@@ -96,17 +115,6 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
     bytes_this_round += static_cast<size_t>(n);
     w.budget_used += static_cast<uint64_t>(n);
     in_.metrics().read_bytes->add(static_cast<uint64_t>(n));
-    bool rejected = false;
-    while (buffer_.takeLines(lines_, static_cast<size_t>(cfg_.read_lines_limit)) > 0) {
-      if (!processLines(t, w)) {
-        rejected = true;
-        break;
-      }
-    }
-    if (rejected) {
-      rewind(w, now);
-      return false;
-    }
   }
   if (buffer_.skippedLongLines() > skipped_before) {
     size_t n = buffer_.skippedLongLines() - skipped_before;
@@ -126,6 +134,54 @@ bool TailRun::readWatcher(Target& t, Watcher& w, int64_t now) {
     updatePos(t);
   }
   return limited;
+}
+
+size_t TailRun::groupAllowance(Target& t, int64_t now) {
+  LineGroup& g = groups_[t.group];
+  if (g.limit < 0) return SIZE_MAX;
+  if (g.window_open && now - g.window_start_ns >= in_.groups()->ratePeriodNs()) {
+    g.window_open = false;  // a new period: every member starts again
+    g.used = 0;
+    ++g.epoch;
+  }
+  if (t.group_epoch != g.epoch) {
+    t.group_epoch = g.epoch;
+    t.group_used = 0;
+  }
+  const uint64_t limit = static_cast<uint64_t>(g.limit);
+  // Fluentd gives each file limit / files; at least one line, so that a group with more files
+  // than its limit still moves (the group's total stays within the limit).
+  const uint64_t share = limit == 0 ? 0 : std::max<uint64_t>(1, limit / std::max<size_t>(1, g.members));
+  const uint64_t left = std::min(share - std::min(share, t.group_used), limit - std::min(limit, g.used));
+  return static_cast<size_t>(left);
+}
+
+void TailRun::groupRead(Target& t, size_t n, int64_t now) {
+  LineGroup& g = groups_[t.group];
+  if (g.limit < 0) return;
+  if (!g.window_open) {
+    g.window_open = true;
+    g.window_start_ns = now;
+  }
+  g.used += n;
+  t.group_used += n;
+}
+
+int64_t TailRun::groupWindowEnd(const Target& t, int64_t now) const {
+  const LineGroup& g = groups_[t.group];
+  return (g.window_open ? g.window_start_ns : now) + in_.groups()->ratePeriodNs();
+}
+
+void TailRun::joinGroup(Target& t) {
+  if (in_.groups() == nullptr) return;
+  t.group = in_.groups()->groupOf(t.path);
+  ++groups_[t.group].members;
+}
+
+void TailRun::leaveGroup(Target& t) {
+  if (t.group == SIZE_MAX) return;
+  --groups_[t.group].members;
+  t.group = SIZE_MAX;
 }
 
 // One read into buffer_: from the descriptor, or decompressed from a gzip stream.
@@ -149,8 +205,16 @@ bool TailRun::processLines(Target& t, Watcher& w) {
   in_.metrics().read_lines->add(lines_.size());
   if (parsed_.size() < lines_.size()) parsed_.resize(lines_.size());
   std::fill(parsed_.begin(), parsed_.begin() + lines_.size(), ParsedRecord{});
+  // The parser sees the lines in `encoding` (converted into the batch's arena); offsets and
+  // origins come from the lines as read.
+  std::span<const std::string_view> text(lines_);
+  if (converter_) {
+    converted_.clear();
+    for (std::string_view line : lines_) converted_.push_back(converter_->convert(line, batch_.arena()));
+    text = converted_;
+  }
   const std::optional<uint64_t> held_before = w.state ? w.state->held_from : std::nullopt;
-  in_.parser().parse(LineBatch{lines_, true, w.state.get(), first_seq}, batch_.arena(),
+  in_.parser().parse(LineBatch{text, true, w.state.get(), first_seq}, batch_.arena(),
                      std::span(parsed_.data(), lines_.size()));
   // A line held from now on waits multiline_flush_interval on the input's clock (the parser
   // stamped it with the system's).
@@ -160,14 +224,14 @@ bool TailRun::processLines(Target& t, Watcher& w) {
   for (size_t i = 0; i < lines_.size(); ++i) {
     ParsedRecord& r = parsed_[i];
     if (r.held) continue;
+    const uint64_t origin = lineOrigin(w.dev, w.ino, buffer_.offsetOf(lines_[i].data()));
     if (!r.ok()) {
       ++errors;
-      malformed_.report("path=" + t.path, lines_[i], r.error);
+      unmatched(t, r, text[i], origin, now);
       continue;
     }
     if (cfg_.path_key) r.record.setMember(*cfg_.path_key, Value::string(t.path), batch_.arena());
-    batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record,
-               lineOrigin(w.dev, w.ino, buffer_.offsetOf(lines_[i].data())));
+    batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record, origin);
   }
   if (errors) in_.metrics().parse_errors->add(errors);
   uint64_t commit = buffer_.consumedOffset();
@@ -179,6 +243,20 @@ bool TailRun::processLines(Target& t, Watcher& w) {
   }
   lines_.clear();
   return emit(t, w, commit);
+}
+
+void TailRun::unmatched(Target& t, const ParsedRecord& r, std::string_view line, uint64_t origin, int64_t now) {
+  // A joining parser gives the text of a rejected joined event as the record (a multiline
+  // event is not the line that completed it).
+  const std::string_view text = r.record.isString() ? r.record.asString() : line;
+  malformed_.report("path=" + t.path, text, r.error);
+  if (!cfg_.emit_unmatched_lines) return;
+  Arena& arena = batch_.arena();
+  Member* m = arena.allocArray<Member>(1);
+  m[0] = Member{"unmatched_line", Value::string(text)};
+  Value record = Value::object(m, 1, true);
+  if (cfg_.path_key) record.setMember(*cfg_.path_key, Value::string(t.path), arena);
+  batch_.add(t.tag, now, record, origin);
 }
 
 bool TailRun::emit(Target& t, Watcher& w, uint64_t commit) {
@@ -237,9 +315,13 @@ void TailRun::flushHeld(Target& t, Watcher& w, bool force, int64_t now) {
   if (!force && now - w.state->held_since_ns < cfg_.multiline_flush_interval.nanos()) return;
   ParsedRecord r;
   while (in_.parser().flush(*w.state, batch_.arena(), r)) {
+    const uint64_t origin = lineOrigin(w.dev, w.ino, w.held_offset);
     if (r.ok()) {
       if (cfg_.path_key) r.record.setMember(*cfg_.path_key, Value::string(t.path), batch_.arena());
-      batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record, lineOrigin(w.dev, w.ino, w.held_offset));
+      batch_.add(t.tag, r.has_time ? r.time_ns : now, r.record, origin);
+    } else {
+      in_.metrics().parse_errors->add(1);
+      unmatched(t, r, {}, origin, now);
     }
     if (!force) break;
   }

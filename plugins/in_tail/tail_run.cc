@@ -269,6 +269,7 @@ void TailRun::dropFinishedTargets() {
       continue;
     }
     if (pos_) pos_->remove(t.path);
+    leaveGroup(t);
     for (auto& [wd, list] : file_wds_) list.erase(std::remove(list.begin(), list.end(), &t), list.end());
     it = targets_.erase(it);
   }

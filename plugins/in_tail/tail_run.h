@@ -46,7 +46,16 @@ class TailRun {
         clock_(input.clock()),
         buffer_(kReadSize, cfg_.max_line_size.bytes),
         parsed_(static_cast<size_t>(cfg_.read_lines_limit)),
-        malformed_(input.log()) {}
+        malformed_(input.log()) {
+    if (const GroupRules* rules = input.groups()) {
+      groups_.resize(rules->groupCount());
+      for (size_t g = 0; g < groups_.size(); ++g) groups_[g].limit = rules->limitOf(g);
+    }
+    if (input.encoding().convert) {
+      converter_ = std::make_unique<LineConverter>(input.encoding());
+      converted_.reserve(static_cast<size_t>(cfg_.read_lines_limit));
+    }
+  }
 
   ~TailRun() {
     if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -91,7 +100,17 @@ class TailRun {
   ssize_t fillFrom(Watcher& w, size_t allowed);
   bool processLines(Target& t, Watcher& w);
   bool emit(Target& t, Watcher& w, uint64_t commit);
+  // A line or joined event the parser rejected: logged, counted, and with emit_unmatched_lines
+  // added to the batch as {"unmatched_line": text}.
+  void unmatched(Target& t, const ParsedRecord& r, std::string_view line, uint64_t origin, int64_t now);
   void advanceAcks(Target& t, Watcher& w);
+  // <group> limits: lines `t` may read now (SIZE_MAX: no limit; 0: wait until groupWindowEnd),
+  // counting `n` lines read, and the group a new path joins / a dropped one leaves.
+  size_t groupAllowance(Target& t, int64_t now);
+  void groupRead(Target& t, size_t n, int64_t now);
+  int64_t groupWindowEnd(const Target& t, int64_t now) const;
+  void joinGroup(Target& t);
+  void leaveGroup(Target& t);
   void rewind(Watcher& w, int64_t now);
   void flushHeld(Target& t, Watcher& w, bool force, int64_t now);
 
@@ -128,6 +147,9 @@ class TailRun {
   std::unique_ptr<char[]> gz_scratch_;  // decompressed bytes on their way into buffer_
   Batch batch_;
   std::vector<std::string_view> lines_;
+  std::vector<std::string_view> converted_;    // lines_ in `encoding` (from_encoding set), in the batch's arena
+  std::unique_ptr<LineConverter> converter_;  // from_encoding → encoding, when they differ
+  std::vector<LineGroup> groups_;             // one per group of the <group> rules
   std::vector<ParsedRecord> parsed_;
   MalformedLineReporter malformed_;
   // Reading in turns (more files than descriptors).

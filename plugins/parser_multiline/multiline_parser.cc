@@ -90,6 +90,7 @@ void MultilineParser::parseText(std::string_view text, Arena& arena, ParsedRecor
   if (!format_->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED, match.data(),
                       groups_.matchSize())) {
     out.error = "pattern not matched";
+    out.record = Value::string(text);  // the rejected event's text, for a reader to report or emit
     return;
   }
   out.record = groups_.toRecord(match.data(), arena);

@@ -20,6 +20,8 @@ struct MultilineConfig : ParserCommon {
 // lines are appended to it, and the joined text is matched against format1..formatN
 // concatenated (dot matches newline, as Fluentd compiles it). When reading a stream, the event
 // is emitted when the next one starts, or by the reader's multiline_flush_interval.
+// A rejected event (format1.. not matched) comes back with `error` set and its text (joined
+// with "\n") as a string `record`: the tail reports it, and emits it with emit_unmatched_lines.
 // Threading: immutable after create(); parse() runs on the threads of the inputs (and parser
 // filters) that use it, concurrently, each stream with its own ParserState.
 class MultilineParser final : public Parser {

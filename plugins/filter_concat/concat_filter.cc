@@ -33,9 +33,9 @@ const std::array<Param<ConcatConfig>, 19> kParams = {{
      "Keep partial_key (or partial_cri_logtag_key) in joined records."},
     {"use_partial_metadata", &ConcatConfig::use_partial_metadata, "false",
      "Join by Docker's partial message metadata (partial_id, partial_ordinal, partial_last)."},
-    {"partial_metadata_format", &ConcatConfig::partial_metadata_format, "docker-fluentd",
-     "Field names of the metadata: Docker's fluentd log driver, or its journald driver (upper or lower case).",
-     "docker-fluentd|docker-journald|docker-journald-lowercase"},
+    {"partial_metadata_format", enumMember<&ConcatConfig::partial_metadata_format, kPartialMetadataFormats>(),
+     "docker-fluentd",
+     "Field names of the metadata: Docker's fluentd log driver, or its journald driver (upper or lower case)."},
     {"keep_partial_metadata", &ConcatConfig::keep_partial_metadata, "false", "Keep the partial metadata fields."},
     {"use_partial_cri_logtag", &ConcatConfig::use_partial_cri_logtag, "false",
      "Join by the CRI logtag (P: partial, F: full) in partial_cri_logtag_key."},
@@ -142,10 +142,10 @@ ConcatFilter::ConcatFilter(const ConcatConfig& c, Mode mode, std::unique_ptr<RE2
       lost_(ctx.metrics().counter("discarded_records_total",
                                   "Records flushed at a timeout with no timeout_label and no @ERROR label.",
                                   {{"intentional", "false"}})) {
-  if (c.partial_metadata_format == "docker-fluentd") {
+  if (c.partial_metadata_format == PartialMetadataFormat::DockerFluentd) {
     meta_message_ = "partial_message", meta_id_ = "partial_id", meta_ordinal_ = "partial_ordinal", meta_last_ = "partial_last";
     meta_indicator_ = meta_message_;
-  } else if (c.partial_metadata_format == "docker-journald") {
+  } else if (c.partial_metadata_format == PartialMetadataFormat::DockerJournald) {
     meta_message_ = "CONTAINER_PARTIAL_MESSAGE", meta_id_ = "CONTAINER_PARTIAL_ID";
     meta_ordinal_ = "CONTAINER_PARTIAL_ORDINAL", meta_last_ = "CONTAINER_PARTIAL_LAST";
     meta_indicator_ = meta_id_;  // the journald driver leaves the message flag off the last part

@@ -17,6 +17,13 @@
 
 namespace sluice::plugins::filter_concat {
 
+// partial_metadata_format, bound at config time (enumMember): which log driver's field names.
+enum class PartialMetadataFormat { DockerFluentd, DockerJournald, DockerJournaldLowercase };
+inline constexpr Choice<PartialMetadataFormat> kPartialMetadataFormats[] = {
+    {"docker-fluentd", PartialMetadataFormat::DockerFluentd},
+    {"docker-journald", PartialMetadataFormat::DockerJournald},
+    {"docker-journald-lowercase", PartialMetadataFormat::DockerJournaldLowercase}};
+
 struct ConcatConfig {
   std::string key;
   std::string separator = "\n";  // the default: a newline (a table cell cannot show one)
@@ -32,7 +39,7 @@ struct ConcatConfig {
   std::optional<std::string> partial_value;
   bool keep_partial_key = false;
   bool use_partial_metadata = false;
-  std::string partial_metadata_format;
+  PartialMetadataFormat partial_metadata_format = PartialMetadataFormat::DockerFluentd;
   bool keep_partial_metadata = false;
   bool use_partial_cri_logtag = false;
   std::optional<std::string> partial_cri_logtag_key;

@@ -23,7 +23,7 @@ const std::array<Param<C>, 8> kParams = {{
     {"use_entire_record", &C::use_entire_record, "false", "With use_record_as_seed: the seed is \"|key|value\" for every member of the record (nested values as JSON)."},
     {"record_keys", &C::record_keys, "[]", "With use_record_as_seed: the fields whose values, joined by separator, are the seed (required unless use_entire_record)."},
     {"separator", &C::separator, "_", "Between the seed's parts."},
-    {"hash_type", &C::hash_type, "sha1", "Digest of the seed (base64 of its bytes).", "md5|sha1|sha256|sha512"},
+    {"hash_type", enumMember<&C::hash_type, kHashTypes>(), "sha1", "Digest of the seed (base64 of its bytes)."},
     {"include_tag_in_seed", &C::include_tag_in_seed, "false", "Start the seed with the tag and separator."},
     {"include_time_in_seed", &C::include_time_in_seed, "false", "Add the event time (whole seconds) and separator to the seed, after the tag."},
 }};
@@ -67,8 +67,11 @@ Result<std::unique_ptr<GenidFilter>> GenidFilter::create(const GenidConfig& conf
   if (config.hash_id_key.empty()) return Status::invalidConfig("hash_id_key: empty");
   std::unique_ptr<GenidFilter> f(new GenidFilter(config));
   if (config.use_record_as_seed) {
-    const std::string& t = config.hash_type;
-    f->hash_ = t == "md5" ? Hash::Md5 : t == "sha256" ? Hash::Sha256 : t == "sha512" ? Hash::Sha512 : Hash::Sha1;
+    const HashType t = config.hash_type;
+    f->hash_ = t == HashType::Md5      ? Hash::Md5
+               : t == HashType::Sha256 ? Hash::Sha256
+               : t == HashType::Sha512 ? Hash::Sha512
+                                       : Hash::Sha1;
   }
   return f;
 }

@@ -7,13 +7,18 @@
 
 namespace sluice::plugins::filter_elasticsearch_genid {
 
+// hash_type, bound at config time (enumMember).
+enum class HashType { Md5, Sha1, Sha256, Sha512 };
+inline constexpr Choice<HashType> kHashTypes[] = {
+    {"md5", HashType::Md5}, {"sha1", HashType::Sha1}, {"sha256", HashType::Sha256}, {"sha512", HashType::Sha512}};
+
 struct GenidConfig {
   std::string hash_id_key;
   bool use_record_as_seed = false;
   bool use_entire_record = false;
   StringList record_keys;
   std::string separator;
-  std::string hash_type;
+  HashType hash_type = HashType::Sha1;
   bool include_tag_in_seed = false;
   bool include_time_in_seed = false;
 };

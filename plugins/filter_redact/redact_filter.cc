@@ -17,10 +17,10 @@ using C = RedactConfig;
 const std::array<Param<C>, 9> kParams = {{
     {"keys", &C::keys, "password,token,secret,key,authorization,cookie,session",
      "Fields whose name matches are redacted wherever they are (objects and arrays), case-insensitively."},
-    {"key_match", &C::key_match, "exact", "exact: the whole name; contains: any name holding one of keys (db_password, X-Api-Token).", "exact|contains"},
+    {"key_match", enumMember<&C::key_match, kKeyMatches>(), "exact", "exact: the whole name; contains: any name holding one of keys (db_password, X-Api-Token)."},
     {"builtin", &C::builtin, "", "Built-in value patterns: email, credit_card (Luhn-checked), jwt, bearer_token, aws_access_key, private_key, ipv4, url_credentials."},
     {"replacement", &C::replacement, "[REDACTED]", "What replaces a secret (mode replace). Quote it in a config file: a value starting with `[` is read as a JSON array."},
-    {"mode", &C::mode, "replace", "replace: the replacement text; hash: `hmac:` and 16 hex digits of HMAC-SHA256 with a secret key, equal for equal values; remove: drop the field (a secret inside a longer string is replaced).", "replace|hash|remove"},
+    {"mode", enumMember<&C::mode, kRedactModes>(), "replace", "replace: the replacement text; hash: `hmac:` and 16 hex digits of HMAC-SHA256 with a secret key, equal for equal values; remove: drop the field (a secret inside a longer string is replaced)."},
     {"hash_key_file", &C::hash_key_file, nullptr, "File holding the HMAC key (mode hash).", {}, kSecret},
     {"hash_key_env", &C::hash_key_env, nullptr, "Environment variable holding the HMAC key (mode hash)."},
     {"fields", &C::fields, "", "Scan only these fields (record_accessor syntax) for patterns; default every string value."},
@@ -116,7 +116,7 @@ Result<std::unique_ptr<RedactFilter>> RedactFilter::create(const RedactConfig& c
     fields.push_back(std::move(*path));
   }
   std::string hash_key;
-  if (config.mode == "hash") {
+  if (config.mode == RedactMode::Hash) {
     if (config.hash_key_file) {
       std::ifstream in(*config.hash_key_file, std::ios::binary);
       if (!in) return Status::invalidConfig("cannot read hash_key_file " + *config.hash_key_file);
@@ -157,8 +157,8 @@ RedactFilter::RedactFilter(const RedactConfig& config, std::vector<RedactPattern
         }
         return k;
       }()),
-      contains_(config.key_match == "contains"),
-      mode_(config.mode == "hash" ? Mode::Hash : config.mode == "remove" ? Mode::Remove : Mode::Replace),
+      contains_(config.key_match == KeyMatch::Contains),
+      mode_(config.mode),
       replacement_(config.replacement),
       patterns_(std::move(patterns)),
       set_(std::move(set)),

@@ -12,12 +12,19 @@
 
 namespace sluice::plugins::filter_redact {
 
+// key_match and mode, bound at config time (enumMember).
+enum class KeyMatch { Exact, Contains };
+inline constexpr Choice<KeyMatch> kKeyMatches[] = {{"exact", KeyMatch::Exact}, {"contains", KeyMatch::Contains}};
+enum class RedactMode { Replace, Hash, Remove };
+inline constexpr Choice<RedactMode> kRedactModes[] = {
+    {"replace", RedactMode::Replace}, {"hash", RedactMode::Hash}, {"remove", RedactMode::Remove}};
+
 struct RedactConfig {
   StringList keys;
-  std::string key_match;
+  KeyMatch key_match = KeyMatch::Exact;
   StringList builtin;
   std::string replacement;
-  std::string mode;
+  RedactMode mode = RedactMode::Replace;
   std::optional<std::string> hash_key_file;
   std::optional<std::string> hash_key_env;
   StringList fields;
@@ -54,7 +61,7 @@ class RedactFilter final : public Filter {
   bool redactsTaps() const override { return true; }
 
  private:
-  enum class Mode { Replace, Hash, Remove };
+  using Mode = RedactMode;
   struct Counts;
 
   RedactFilter(const RedactConfig& config, std::vector<RedactPattern> patterns, std::unique_ptr<RE2::Set> set,

@@ -297,7 +297,27 @@ TEST(RedactFilterTest, ConfigErrors) {
   EXPECT_NE(bad_re.status().message().find("(test):"), std::string::npos) << bad_re.status().message();
   EXPECT_NE(bad_re.status().message().find("missing )"), std::string::npos) << bad_re.status().message();
   EXPECT_FALSE(f.make(PluginKind::Filter, "redact", "mode hash").isOk());  // no key
-  EXPECT_FALSE(f.make(PluginKind::Filter, "redact", "mode scramble").isOk());
+  // mode and key_match are enums bound at config time: a bad value names the allowed ones.
+  auto bad_mode = f.make(PluginKind::Filter, "redact", "mode scramble");
+  ASSERT_FALSE(bad_mode.isOk());
+  EXPECT_NE(bad_mode.status().message().find("parameter 'mode': valid options are replace,hash,remove but got 'scramble'"),
+            std::string::npos)
+      << bad_mode.status().message();
+  auto bad_match = f.make(PluginKind::Filter, "redact", "key_match prefix");
+  ASSERT_FALSE(bad_match.isOk());
+  EXPECT_NE(bad_match.status().message().find("parameter 'key_match': valid options are exact,contains but got 'prefix'"),
+            std::string::npos)
+      << bad_match.status().message();
+}
+
+// Each key_match and mode spelling has its effect (hash: HashModeIsStableAndKeyed).
+TEST(RedactFilterTest, EachKeyMatchAndMode) {
+  const std::string record = R"({"db_password":"x","password":"y","n":1})";
+  EXPECT_EQ(runOne("keys password\nkey_match exact", record), R"({"db_password":"x","password":"[REDACTED]","n":1})");
+  EXPECT_EQ(runOne("keys password\nkey_match contains", record),
+            R"({"db_password":"[REDACTED]","password":"[REDACTED]","n":1})");
+  EXPECT_EQ(runOne("keys password\nmode replace\nreplacement ***", record), R"({"db_password":"x","password":"***","n":1})");
+  EXPECT_EQ(runOne("keys password\nmode remove", record), R"({"db_password":"x","n":1})");
 }
 
 TEST(RedactFilterTest, WarmBatchWithoutSecretsAllocatesNothing) {

@@ -46,7 +46,7 @@ int passphraseCallback(char* buf, int size, int, void* user) {
 
 Status setCommon(SSL_CTX* ctx, const TlsOptions& o) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (o.min_version == "TLSv1_3" || o.min_version == "TLS1_3") SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  if (o.min_version == TlsVersion::Tls1_3) SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, o.ciphers.c_str()) != 1) {
     return Status::invalidConfig("ciphers: " + sslErrors());
   }

@@ -20,6 +20,11 @@ namespace sluice::plugins::forward_common {
 // Steady-clock nanoseconds, for deadlines.
 int64_t monoNs();
 
+// The lowest TLS version, with Fluentd's spellings (out_forward tls_version, in_forward
+// <transport tls> version), bound at config time (enumMember).
+enum class TlsVersion { Tls1_2, Tls1_3 };
+inline constexpr Choice<TlsVersion> kTlsVersions[] = {{"TLSv1_2", TlsVersion::Tls1_2}, {"TLSv1_3", TlsVersion::Tls1_3}};
+
 struct TlsOptions {
   std::string ca_path;           // client: CAs to trust (empty: the system's); server: CAs of client certs
   std::string cert_path;         // server certificate, or the client's own certificate
@@ -27,7 +32,7 @@ struct TlsOptions {
   std::string private_key_passphrase;
   bool verify = true;            // client: verify the server; server: require a client certificate
   bool verify_hostname = true;   // client: the certificate names the host connected to
-  std::string min_version;       // "TLSv1_2" (Fluentd's spelling) or "TLSv1_3"; empty: OpenSSL's default
+  TlsVersion min_version = TlsVersion::Tls1_2;
   std::string ciphers;           // OpenSSL cipher list (TLS 1.2); empty: OpenSSL's default
 };
 

@@ -46,7 +46,7 @@ const std::array<Param<TransportConfig>, 8> kTransportParams = {{
     {"private_key_passphrase", &TransportConfig::private_key_passphrase, "", "Passphrase of the key.", {}, kSecret},
     {"ca_path", &TransportConfig::ca_path, "", "CA of client certificates (client_cert_auth)."},
     {"client_cert_auth", &TransportConfig::client_cert_auth, "false", "Require a client certificate signed by ca_path."},
-    {"version", &TransportConfig::version, "TLSv1_2", "Lowest TLS version.", "TLSv1_2|TLSv1_3"},
+    {"version", enumMember<&TransportConfig::version, forward_common::kTlsVersions>(), "TLSv1_2", "Lowest TLS version."},
     {"ciphers", &TransportConfig::ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)."},
     {"insecure", &TransportConfig::insecure, "false", "Accepted for Fluentd compatibility.", {}, kIgnored},
 }};

@@ -39,7 +39,7 @@ struct TransportConfig {
   std::string private_key_passphrase;
   std::string ca_path;
   bool client_cert_auth = false;
-  std::string version;
+  forward_common::TlsVersion version = forward_common::TlsVersion::Tls1_2;
   std::string ciphers;
   bool insecure = false;
 };

@@ -25,9 +25,9 @@ const std::array<Param<C>, 20> kParams = {{
     {"tag", &C::tag, nullptr, "The tag prefix: events are tagged `<tag>.<facility>.<severity>` (e.g. `system.daemon.info`).", {}, kRequired},
     {"port", &C::port, "5140", "The port to listen to (0: the system chooses; the log says which)."},
     {"bind", &C::bind, "0.0.0.0", "The address to listen on."},
-    {"protocol_type", &C::protocol_type, nullptr, "Deprecated (Fluentd 1.5): use `<transport udp|tcp|tls>`.", "udp|tcp"},
+    {"protocol_type", enumMember<&C::protocol_type, kProtocolTypes>(), nullptr, "Deprecated (Fluentd 1.5): use `<transport udp|tcp|tls>`."},
     {"message_length_limit", &C::message_length_limit, "2048", "Longer messages are skipped and counted (UDP, delimited TCP); with octet counting the connection is closed."},
-    {"frame_type", &C::frame_type, "traditional", "TCP framing: a delimiter after each message, or RFC 6587 octet counting (`LEN SP MSG`).", "traditional|octet_count"},
+    {"frame_type", enumMember<&C::frame_type, kFrameTypes>(), "traditional", "TCP framing: a delimiter after each message, or RFC 6587 octet counting (`LEN SP MSG`)."},
     {"delimiter", &C::delimiter, "\n", "What ends a message with frame_type traditional (a plain string; CR before it is dropped)."},
     {"message_format", &C::message_format, nullptr, "The default parser's message_format (rfc3164, rfc5424, auto) when there is no <parse>; Fluentd's place for it is inside <parse>.", "rfc3164|rfc5424|auto"},
     {"source_address_key", &C::source_address_key, nullptr, "Add the sender's address under this key."},
@@ -51,7 +51,7 @@ const std::array<Param<T>, 9> kTlsParams = {{
     {"private_key_passphrase", &T::private_key_passphrase, nullptr, "The key's passphrase.", {}, kSecret},
     {"ca_path", &T::ca_path, nullptr, "CA certificates (PEM) that client certificates must chain to, with client_cert_auth."},
     {"client_cert_auth", &T::client_cert_auth, "false", "Require a client certificate signed by ca_path."},
-    {"min_version", &T::min_version, "TLS1_2", "The oldest TLS version accepted.", "TLS1_1|TLS1_2|TLS1_3"},
+    {"min_version", enumMember<&T::min_version, kTlsMinVersions>(), "TLS1_2", "The oldest TLS version accepted."},
     {"ciphers", &T::ciphers, nullptr, "OpenSSL cipher list for TLS 1.2 (default: OpenSSL's)."},
     {"version", {}, nullptr, "Use min_version.", {}, kIgnored},
     {"linger_timeout", {}, nullptr, "Connections close normally.", {}, kIgnored},
@@ -160,7 +160,7 @@ Result<std::unique_ptr<SyslogInput>> SyslogInput::create(const SyslogInputConfig
   }
   if (config.delimiter.empty()) return Status::invalidConfig("delimiter must not be empty");
   if (config.max_connections < 1) return Status::invalidConfig("max_connections must be at least 1");
-  Transport transport = config.protocol_type == std::optional<std::string>("tcp") ? Transport::Tcp : Transport::Udp;
+  Transport transport = config.protocol_type == ProtocolType::Tcp ? Transport::Tcp : Transport::Udp;
   std::optional<SyslogTlsConfig> tls;
   auto transports = ctx.element().children("transport");
   if (transports.size() > 1) return Status::invalidConfig("one <transport> section at most");
@@ -213,7 +213,7 @@ SyslogInput::SyslogInput(const SyslogInputConfig& config, PluginContext& ctx, Tr
                          ParserPtr parser, bool parser_reads_priority)
     : config_(config),
       transport_(transport),
-      frame_type_(config.frame_type == "octet_count" ? FrameType::OctetCount : FrameType::Traditional),
+      frame_type_(config.frame_type),
       tls_config_(std::move(tls)),
       parse_section_(std::move(parse_section)),
       parser_(std::move(parser)),

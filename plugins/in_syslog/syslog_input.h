@@ -12,13 +12,22 @@
 
 namespace sluice::plugins::in_syslog {
 
+// The enums of the tables (Fluentd's spellings), bound at config time (enumMember).
+enum class ProtocolType { Udp, Tcp };
+inline constexpr Choice<ProtocolType> kProtocolTypes[] = {{"udp", ProtocolType::Udp}, {"tcp", ProtocolType::Tcp}};
+inline constexpr Choice<FrameType> kFrameTypes[] = {{"traditional", FrameType::Traditional},
+                                                    {"octet_count", FrameType::OctetCount}};
+enum class TlsMinVersion { Tls1_1, Tls1_2, Tls1_3 };
+inline constexpr Choice<TlsMinVersion> kTlsMinVersions[] = {
+    {"TLS1_1", TlsMinVersion::Tls1_1}, {"TLS1_2", TlsMinVersion::Tls1_2}, {"TLS1_3", TlsMinVersion::Tls1_3}};
+
 struct SyslogInputConfig {
   int64_t port = 5140;
   std::string bind;
   std::string tag;
-  std::optional<std::string> protocol_type;
+  std::optional<ProtocolType> protocol_type;
   ByteSize message_length_limit;
-  std::string frame_type;
+  FrameType frame_type = FrameType::Traditional;
   std::string delimiter;
   std::optional<std::string> message_format;
   std::optional<std::string> source_address_key;
@@ -39,7 +48,7 @@ struct SyslogTlsConfig {
   std::optional<std::string> private_key_passphrase;
   std::optional<std::string> ca_path;
   bool client_cert_auth = false;
-  std::string min_version;
+  TlsMinVersion min_version = TlsMinVersion::Tls1_2;
   std::optional<std::string> ciphers;
 };
 

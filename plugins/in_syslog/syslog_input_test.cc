@@ -301,7 +301,15 @@ TEST(SyslogInputTest, TcpSenderIsHeldBackByAFullBufferAndNothingIsLost) {
 TEST(SyslogInputTest, ConfigErrors) {
   testing::PluginFactory f;
   EXPECT_FALSE(f.make(PluginKind::Input, "syslog", "port 1").isOk());  // tag is required
-  EXPECT_FALSE(f.make(PluginKind::Input, "syslog", "tag t\nframe_type lines").isOk());
+  // The enums name their allowed values.
+  for (auto [body, expected] : {std::pair<std::string, std::string>{"tag t\nframe_type lines", "parameter 'frame_type': valid options are traditional,octet_count but got 'lines'"},
+                                {"tag t\nprotocol_type sctp", "parameter 'protocol_type': valid options are udp,tcp but got 'sctp'"},
+                                {"tag t\n<transport tls>\n cert_path /c\n private_key_path /k\n min_version TLS1_0\n</transport>",
+                                 "parameter 'min_version': valid options are TLS1_1,TLS1_2,TLS1_3 but got 'TLS1_0'"}}) {
+    auto bad = f.make(PluginKind::Input, "syslog", body);
+    ASSERT_FALSE(bad.isOk()) << body;
+    EXPECT_NE(bad.status().message().find(expected), std::string::npos) << bad.status().message();
+  }
   EXPECT_FALSE(f.make(PluginKind::Input, "syslog", "tag t\n<transport quic>\n</transport>").isOk());
   EXPECT_FALSE(f.make(PluginKind::Input, "syslog", "tag t\nmessage_length_limit 100k").isOk());  // UDP
   EXPECT_TRUE(f.make(PluginKind::Input, "syslog", "tag t\nmessage_length_limit 100k\n<transport tcp>\n</transport>").isOk());

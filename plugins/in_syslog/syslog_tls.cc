@@ -38,9 +38,9 @@ Result<std::unique_ptr<TlsServer>> TlsServer::create(const SyslogTlsConfig& conf
     SSL_CTX_free(ctx);
     return Status::invalidConfig("<transport tls>: " + what + ": " + why);
   };
-  int min_version = config.min_version == "TLS1_3" ? TLS1_3_VERSION
-                    : config.min_version == "TLS1_1" ? TLS1_1_VERSION
-                    : TLS1_2_VERSION;
+  int min_version = config.min_version == TlsMinVersion::Tls1_3   ? TLS1_3_VERSION
+                    : config.min_version == TlsMinVersion::Tls1_1 ? TLS1_1_VERSION
+                                                                  : TLS1_2_VERSION;
   SSL_CTX_set_min_proto_version(ctx, min_version);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   std::string pass = config.private_key_passphrase.value_or("");

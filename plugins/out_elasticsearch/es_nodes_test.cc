@@ -104,7 +104,7 @@ TEST(EsNodesTest, OffByDefaultAndWithTheSimpleSniffer) {
   ASSERT_TRUE(es.start());
   PluginFactory f;
   const std::string base = "host 127.0.0.1\nport " + std::to_string(es.port()) + "\n";
-  for (const std::string config :
+  for (const std::string& config :
        {base, base + "reload_connections true\nsniffer_class_name Fluent::Plugin::ElasticsearchSimpleSniffer\n"}) {
     auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", config);
     ASSERT_TRUE(out->start().isOk());

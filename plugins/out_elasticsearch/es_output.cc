@@ -27,7 +27,7 @@ const std::array<Param<C>, 37> kOwnParams = {{
     {"host", &C::host, "localhost", "Elasticsearch host (ignored when hosts is set)."},
     {"port", &C::port, "9200", "Elasticsearch port."},
     {"hosts", &C::hosts, nullptr, "Several nodes, comma separated: host:port or scheme://user:password@host:port/path. Requests go round-robin; a node that cannot be reached is rested for host_rest_interval."},
-    {"scheme", &C::scheme, "http", "http or https.", "http|https"},
+    {"scheme", enumMember<&C::scheme, kSchemes>(), "http", "http or https."},
     {"path", &C::path, nullptr, "URL path prefix (Elasticsearch behind a proxy)."},
     {"user", &C::user, nullptr, "Basic-auth user."},
     {"password", &C::password, nullptr, "Basic-auth password.", {}, kSecret},
@@ -45,11 +45,11 @@ const std::array<Param<C>, 37> kOwnParams = {{
     {"tag_key", &C::tag_key, "tag", "Field for include_tag_key."},
     {"id_key", &C::id_key, nullptr, "Record field used as the document _id (instead of the deterministic id)."},
     {"remove_keys", &C::remove_keys, nullptr, "Record fields left out of the document (e.g. the id_key field)."},
-    {"write_operation", &C::write_operation, "create", "Bulk action. create (default; Fluentd's is index) never overwrites and, with deterministic ids, never duplicates.", "index|create|update|upsert"},
+    {"write_operation", enumMember<&C::write_operation, kWriteOperations>(), "create", "Bulk action. create (default; Fluentd's is index) never overwrites and, with deterministic ids, never duplicates; update and upsert (an update with doc_as_upsert) need id_key or deterministic_id."},
     {"deterministic_id", &C::deterministic_id, "true", "Give each document an _id derived from where the event was read (file, offset) or, when unknown, from its tag, time and content; false lets Elasticsearch pick ids (a retried request can then store a second copy)."},
     {"pipeline", &C::pipeline, nullptr, "Ingest pipeline (the `pipeline` URL parameter)."},
     {"suppress_type_name", &C::suppress_type_name, "false", "Do not send _type to Elasticsearch 7 (8 and OpenSearch 2 never get it)."},
-    {"compression_level", &C::compression_level, "no_compression", "gzip the request bodies.", "no_compression|best_speed|default_compression|best_compression"},
+    {"compression_level", enumMember<&C::compression_level, kCompressionLevels>(), "no_compression", "gzip the request bodies (best_speed: level 1, default_compression: 6, best_compression: 9)."},
     {"request_timeout", &C::request_timeout, "5s", "Timeout of one request."},
     {"bulk_message_request_threshold", &C::bulk_message_request_threshold, "20MB", "A chunk larger than this is sent in several requests; -1: never split."},
     {"verify_es_version_at_startup", &C::verify_es_version_at_startup, "true", "Ask GET / for the version at start (decides _type); when the cluster cannot be reached the output starts anyway, without _type."},
@@ -94,7 +94,8 @@ Result<std::vector<std::unique_ptr<EsHost>>> parseHosts(const EsConfig& c) {
   }
   for (const std::string& spec : specs) {
     std::string_view s = spec;
-    std::string scheme = c.scheme, user = c.user.value_or(""), password = c.password.value_or("");
+    std::string scheme(choiceName(kSchemes, c.scheme));
+    std::string user = c.user.value_or(""), password = c.password.value_or("");
     std::string path = c.path.value_or("");
     int64_t port = c.port;
     if (size_t p = s.find("://"); p != std::string_view::npos) {
@@ -205,12 +206,13 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
   if (!hosts) return hosts.takeStatus();
   out->hosts_ = std::move(*hosts);
   if (Status s = config.validateTls(kTlsAliases); !s) return s;
-  out->update_ = config.write_operation == "update" || config.write_operation == "upsert";
-  out->upsert_ = config.write_operation == "upsert";
-  out->action_ = out->upsert_ ? "update" : config.write_operation;
+  const WriteOperation op = config.write_operation;
+  out->update_ = op == WriteOperation::Update || op == WriteOperation::Upsert;
+  out->upsert_ = op == WriteOperation::Upsert;
+  out->action_ = out->upsert_ ? "update" : std::string(choiceName(kWriteOperations, op));
   out->index_by_day_ = config.utc_index && dayGranular(config.logstash_dateformat);
   if (config.data_stream_name) {
-    if (config.write_operation != "create") {
+    if (op != WriteOperation::Create) {
       return Status::invalidConfig("data_stream_name: data streams only take write_operation create");
     }
     out->static_index_ = lower(*config.data_stream_name);
@@ -233,16 +235,13 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
                                    "such as '" + printable(sample) + "' that Elasticsearch does not accept: " + why);
     }
   }
-  if ((config.write_operation == "update" || config.write_operation == "upsert") && !config.id_key &&
-      !config.deterministic_id) {
-    return Status::invalidConfig("write_operation " + config.write_operation + " needs id_key or deterministic_id");
+  if (out->update_ && !config.id_key && !config.deterministic_id) {
+    return Status::invalidConfig("write_operation " + std::string(choiceName(kWriteOperations, op)) +
+                                 " needs id_key or deterministic_id");
   }
-  const std::string& level = config.compression_level;
-  out->gzip_level_ = level == "best_speed" ? 1 : level == "best_compression" ? 9 : level == "default_compression" ? 6 : -1;
-  if (config.bulk_message_request_threshold != "-1") {
-    auto size = config::parseSize(config.bulk_message_request_threshold);
-    if (!size) return Status::invalidConfig("bulk_message_request_threshold: " + size.status().message());
-    out->threshold_ = static_cast<int64_t>(*size);
+  out->gzip_level_ = static_cast<int>(config.compression_level);
+  if (config.bulk_message_request_threshold.limited()) {
+    out->threshold_ = static_cast<int64_t>(*config.bulk_message_request_threshold.bytes);
   }
   // The in-flight limit follows the buffer's flush threads (<buffer> flush_thread_count, bound
   // by the engine through the buffer's table).

@@ -14,13 +14,30 @@
 
 namespace sluice::plugins::out_elasticsearch {
 
+// The enums of the table, with Fluentd's spellings; bound at config time (enumMember), so nothing
+// compares a config string while running.
+enum class Scheme { Http, Https };
+inline constexpr Choice<Scheme> kSchemes[] = {{"http", Scheme::Http}, {"https", Scheme::Https}};
+enum class WriteOperation { Index, Create, Update, Upsert };
+inline constexpr Choice<WriteOperation> kWriteOperations[] = {{"index", WriteOperation::Index},
+                                                              {"create", WriteOperation::Create},
+                                                              {"update", WriteOperation::Update},
+                                                              {"upsert", WriteOperation::Upsert}};
+// The value is the gzip level (zlib's Z_BEST_SPEED 1, Z_DEFAULT_COMPRESSION as 6,
+// Z_BEST_COMPRESSION 9); -1: not compressed.
+enum class CompressionLevel { None = -1, BestSpeed = 1, Default = 6, Best = 9 };
+inline constexpr Choice<CompressionLevel> kCompressionLevels[] = {{"no_compression", CompressionLevel::None},
+                                                                  {"best_speed", CompressionLevel::BestSpeed},
+                                                                  {"default_compression", CompressionLevel::Default},
+                                                                  {"best_compression", CompressionLevel::Best}};
+
 // The TLS options come from the shared group (net/net_options.h), spelled as Fluentd's
 // elasticsearch plugin does: ssl_verify, ca_file, client_cert, client_key.
 struct EsConfig : net::TlsConfig {
   std::string host;
   int64_t port = 9200;
   std::optional<std::string> hosts;
-  std::string scheme;
+  Scheme scheme = Scheme::Http;
   std::optional<std::string> path;
   std::optional<std::string> user;
   std::optional<std::string> password;
@@ -38,13 +55,13 @@ struct EsConfig : net::TlsConfig {
   std::string tag_key;
   std::optional<std::string> id_key;
   StringList remove_keys;
-  std::string write_operation;
+  WriteOperation write_operation = WriteOperation::Create;
   bool deterministic_id = true;
   std::optional<std::string> pipeline;
   bool suppress_type_name = false;
-  std::string compression_level;
+  CompressionLevel compression_level = CompressionLevel::None;
   Duration request_timeout;
-  std::string bulk_message_request_threshold;
+  SizeLimit bulk_message_request_threshold;
   bool verify_es_version_at_startup = true;
   int64_t default_elasticsearch_version = 5;
   StringList unrecoverable_error_types;

@@ -30,7 +30,7 @@ TEST(EsHostsTest, ParsesSchemesCredentialsPortsAndPaths) {
   EsConfig c;
   c.host = "localhost";
   c.port = 9200;
-  c.scheme = "http";
+  c.scheme = Scheme::Http;
   c.hosts = "es1:9201, https://elastic:s3cret@es2:443/proxy/, es3";
   auto hosts = parseHosts(c);
   ASSERT_TRUE(hosts.isOk()) << hosts.status().message();
@@ -269,6 +269,86 @@ TEST(EsTypeStripTest, CutsTypeOutOfTheActionLineWithinBounds) {
   EXPECT_EQ(strip("\"_type\":\""), "\"_type\":\"");
   EXPECT_EQ(strip("{\"create\":{}}\n{\"_type\":\"kept\"}\n"), "{\"create\":{}}\n{\"_type\":\"kept\"}\n");
   EXPECT_EQ(strip(""), "");
+}
+
+// The enum and size-or-(-1) parameters are checked and converted when the configuration is
+// bound: a bad value names the allowed ones; each choice has its effect.
+TEST(EsConfigTest, ABadChoiceNamesTheAllowedValues) {
+  PluginFactory f;
+  for (auto [key, allowed] : {std::pair<std::string, std::string>{"compression_level", "no_compression,best_speed,default_compression,best_compression"},
+                              {"write_operation", "index,create,update,upsert"},
+                              {"scheme", "http,https"}}) {
+    auto bad = f.make(PluginKind::Output, "elasticsearch", key + " fastest\n");
+    ASSERT_FALSE(bad.isOk()) << key;
+    EXPECT_NE(bad.status().message().find("parameter '" + key + "': valid options are " + allowed + " but got 'fastest'"),
+              std::string::npos)
+        << bad.status().message();
+  }
+  auto bad = f.make(PluginKind::Output, "elasticsearch", "bulk_message_request_threshold 20 megs\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("or -1 (no limit)"), std::string::npos) << bad.status().message();
+  // update and upsert need an _id.
+  bad = f.make(PluginKind::Output, "elasticsearch", "write_operation upsert\ndeterministic_id false\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("write_operation upsert needs id_key"), std::string::npos) << bad.status().message();
+}
+
+TEST(EsConfigTest, EachWriteOperationWritesItsAction) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  for (auto [op, action_line, tail] : {std::tuple{"index", R"({"index":{"_index":"ops")", R"("})"},
+                                       std::tuple{"create", R"({"create":{"_index":"ops")", R"("})"},
+                                       std::tuple{"update", R"({"update":{"_index":"ops")", R"({"doc":{)"},
+                                       std::tuple{"upsert", R"({"update":{"_index":"ops")", R"(,"doc_as_upsert":true})"}}) {
+    auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                    hostPort(es) + "index_name ops\nid_key n\nwrite_operation " + op + "\n");
+    ASSERT_TRUE(out->start().isOk());
+    Sent s = formatRange(*out, 0, 1);
+    const std::string& text = s.bytes.bytes;
+    EXPECT_TRUE(text.starts_with(action_line)) << op << ": " << text;
+    EXPECT_NE(text.find(tail), std::string::npos) << op << ": " << text;
+    EXPECT_EQ(text.find("doc_as_upsert") != std::string::npos, std::string_view(op) == "upsert") << text;
+    ASSERT_EQ(out->write(s.view()).kind, WriteResult::Kind::Ok) << op;
+  }
+  // index stored the document, create found it there (409, delivered), update and upsert
+  // changed it: one document.
+  ASSERT_EQ(es.documents("ops").size(), 1u);
+  EXPECT_EQ(es.documents("ops")[0].id, "0");
+}
+
+// What a stand-in received when one output built from `config` wrote `events` documents (the
+// stand-in's HTTP server inflates gzip bodies, so the sizes are those before compression).
+struct Received {
+  int requests = 0;
+  std::vector<std::string> encodings;  // Content-Encoding of each request ("" for none)
+};
+Received sendTo(const std::string& config, int events) {
+  ElasticsearchStandIn es;
+  EXPECT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name z\n" + config + "\n");
+  EXPECT_TRUE(out->start().isOk());
+  EXPECT_EQ(out->write(formatRange(*out, 0, events).view()).kind, WriteResult::Kind::Ok) << config;
+  EXPECT_EQ(es.documentCount(), static_cast<size_t>(events)) << config;
+  return {es.bulkRequests(), es.requestHeaders("Content-Encoding")};
+}
+
+// The levels are zlib's, given to the gzip codec as they are.
+static_assert(static_cast<int>(CompressionLevel::None) == -1 && static_cast<int>(CompressionLevel::BestSpeed) == 1 &&
+              static_cast<int>(CompressionLevel::Default) == 6 && static_cast<int>(CompressionLevel::Best) == 9);
+
+TEST(EsConfigTest, EachCompressionLevelAndThresholdHasItsEffect) {
+  // no_compression sends plain bodies, every other level gzip ones that the stand-in reads.
+  for (const char* level : {"no_compression", "best_speed", "default_compression", "best_compression"}) {
+    const bool gzip = std::string_view(level) != "no_compression";
+    EXPECT_EQ(sendTo(std::string("compression_level ") + level, 400).encodings,
+              std::vector<std::string>{gzip ? "gzip" : ""})
+        << level;
+  }
+  // -1: a chunk is never split; a size: split at it.
+  EXPECT_EQ(sendTo("bulk_message_request_threshold -1", 200).requests, 1);
+  EXPECT_GT(sendTo("bulk_message_request_threshold 1k", 200).requests, 10);
 }
 
 }  // namespace

@@ -27,13 +27,13 @@ const std::array<Param<C>, 28> kParams = {{
     {"send_timeout", &C::send_timeout, "60", "Timeout of a write to a server (and of the handshake)."},
     {"connect_timeout", &C::connect_timeout, nullptr, "Timeout of a connection attempt (default: send_timeout)."},
     {"recover_wait", &C::recover_wait, "10", "How long a failed node rests before it is used again."},
-    {"heartbeat_type", &C::heartbeat_type, "transport", "How node health is checked: transport (the sends themselves), tcp (a connection every heartbeat_interval), udp (a datagram in_forward answers) or none.", "transport|tcp|udp|none"},
+    {"heartbeat_type", enumMember<&C::heartbeat_type, kHeartbeatTypes>(), "transport", "How node health is checked: transport (the sends themselves), tcp (a connection every heartbeat_interval), udp (a datagram in_forward answers) or none."},
     {"heartbeat_interval", &C::heartbeat_interval, "1", "Interval of tcp and udp heartbeats."},
     {"phi_failure_detector", &C::phi_failure_detector, "true", "Use the phi accrual failure detector on heartbeats (tcp, udp)."},
     {"phi_threshold", &C::phi_threshold, "16", "phi above which a node is taken as down."},
     {"hard_timeout", &C::hard_timeout, "60", "A node without a heartbeat this long is down, whatever phi says."},
-    {"transport", &C::transport, "tcp", "tcp, or tls (verified against tls_cert_path, else the system's CAs).", "tcp|tls"},
-    {"tls_version", &C::tls_version, "TLSv1_2", "Lowest TLS version: TLSv1_2 or TLSv1_3.", "TLSv1_2|TLSv1_3"},
+    {"transport", enumMember<&C::transport, kForwardTransports>(), "tcp", "tcp, or tls (verified against tls_cert_path, else the system's CAs)."},
+    {"tls_version", enumMember<&C::tls_version, forward_common::kTlsVersions>(), "TLSv1_2", "Lowest TLS version: TLSv1_2 or TLSv1_3."},
     {"tls_ciphers", &C::tls_ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)."},
     {"tls_insecure_mode", &C::tls_insecure_mode, "false", "Do not verify the server's certificate (tests only)."},
     {"tls_allow_self_signed_cert", &C::tls_allow_self_signed_cert, "false", "Accepted for Fluentd compatibility: put the self-signed certificate in tls_cert_path instead.", {}, kIgnored},
@@ -42,7 +42,7 @@ const std::array<Param<C>, 28> kParams = {{
     {"tls_client_cert_path", &C::tls_client_cert_path, "", "Client certificate (PEM) for servers that ask for one."},
     {"tls_client_private_key_path", &C::tls_client_private_key_path, "", "Key of tls_client_cert_path."},
     {"tls_client_private_key_passphrase", &C::tls_client_private_key_passphrase, "", "Passphrase of that key.", {}, kSecret},
-    {"compress", &C::compress, "text", "gzip: send CompressedPackedForward messages.", "text|gzip"},
+    {"compress", enumMember<&C::compress, kForwardCompressions>(), "text", "gzip: send CompressedPackedForward messages."},
     {"keepalive", &C::keepalive, "false", "Keep connections open between chunks."},
     {"keepalive_timeout", &C::keepalive_timeout, nullptr, "Close a kept-alive connection idle this long (default: never)."},
     {"verify_connection_at_startup", &C::verify_connection_at_startup, "false", "Connect (and handshake) to every server at start; fail to start if one cannot be reached."},
@@ -115,9 +115,7 @@ Result<std::unique_ptr<ForwardOutput>> ForwardOutput::create(const ForwardOutput
   o.keepalive = config.keepalive;
   o.keepalive_timeout_ns = config.keepalive_timeout.nanos();
   o.recover_wait_ns = config.recover_wait.nanos();
-  o.heartbeat = config.heartbeat_type == "tcp" ? HeartbeatType::Tcp
-                : config.heartbeat_type == "udp" ? HeartbeatType::Udp
-                : config.heartbeat_type == "none" ? HeartbeatType::None : HeartbeatType::Transport;
+  o.heartbeat = config.heartbeat_type;
   o.phi_failure_detector = config.phi_failure_detector;
   o.phi_threshold = config.phi_threshold;
   o.hard_timeout_ns = config.hard_timeout.nanos();
@@ -125,7 +123,7 @@ Result<std::unique_ptr<ForwardOutput>> ForwardOutput::create(const ForwardOutput
   if (config.require_ack_response && config.ack_response_timeout.seconds <= 0) {
     return Status::invalidConfig("ack_response_timeout must be above 0");
   }
-  if (config.transport == "tls") {
+  if (config.transport == ForwardTransport::Tls) {
     if (config.tls_cert_path.size() > 1) {
       return Status::invalidConfig("tls_cert_path: one CA file (concatenate several into one PEM file)");
     }
@@ -369,7 +367,7 @@ WriteResult ForwardOutput::write(const ChunkView& chunk) {
 
 WriteResult ForwardOutput::sendMessages(std::vector<Message>& msgs) {
   if (msgs.empty()) return WriteResult::ok();
-  const bool gzip = cfg_.compress == "gzip";
+  const bool gzip = cfg_.compress == ForwardCompress::Gzip;
   std::string payload;
   for (Message& m : msgs) {
     if (gzip) {

@@ -15,19 +15,30 @@
 
 namespace sluice::plugins::out_forward {
 
+// The enums of the table (Fluentd's spellings), bound at config time (enumMember).
+inline constexpr Choice<HeartbeatType> kHeartbeatTypes[] = {
+    {"transport", HeartbeatType::Transport}, {"tcp", HeartbeatType::Tcp}, {"udp", HeartbeatType::Udp},
+    {"none", HeartbeatType::None}};
+enum class ForwardTransport { Tcp, Tls };
+inline constexpr Choice<ForwardTransport> kForwardTransports[] = {{"tcp", ForwardTransport::Tcp},
+                                                                  {"tls", ForwardTransport::Tls}};
+enum class ForwardCompress { Text, Gzip };
+inline constexpr Choice<ForwardCompress> kForwardCompressions[] = {{"text", ForwardCompress::Text},
+                                                                   {"gzip", ForwardCompress::Gzip}};
+
 struct ForwardOutputConfig {
   bool require_ack_response = false;
   Duration ack_response_timeout;
   Duration send_timeout;
   Duration connect_timeout;
   Duration recover_wait;
-  std::string heartbeat_type;
+  HeartbeatType heartbeat_type = HeartbeatType::Transport;
   Duration heartbeat_interval;
   bool phi_failure_detector = true;
   double phi_threshold = 16;
   Duration hard_timeout;
-  std::string transport;
-  std::string tls_version;
+  ForwardTransport transport = ForwardTransport::Tcp;
+  forward_common::TlsVersion tls_version = forward_common::TlsVersion::Tls1_2;
   std::string tls_ciphers;
   bool tls_insecure_mode = false;
   bool tls_allow_self_signed_cert = false;
@@ -36,7 +47,7 @@ struct ForwardOutputConfig {
   std::string tls_client_cert_path;
   std::string tls_client_private_key_path;
   std::string tls_client_private_key_passphrase;
-  std::string compress;
+  ForwardCompress compress = ForwardCompress::Text;
   bool keepalive = false;
   Duration keepalive_timeout;
   bool verify_connection_at_startup = false;

@@ -243,6 +243,22 @@ TEST(ForwardOutputTest, ConfigErrors) {
   auto no_key = f.make(PluginKind::Output, "forward", "<security>\n self_hostname a\n</security>\n<server>\n host h\n</server>\n");
   ASSERT_FALSE(no_key.isOk());
   EXPECT_NE(no_key.status().message().find("shared_key"), std::string::npos) << no_key.status().message();
+  // The enums name their allowed values; each spelling binds.
+  for (auto [key, allowed] : {std::pair<std::string, std::string>{"heartbeat_type", "transport,tcp,udp,none"},
+                              {"transport", "tcp,tls"},
+                              {"compress", "text,gzip"}}) {
+    auto bad = f.make(PluginKind::Output, "forward", key + " quic\n<server>\n host h\n</server>\n");
+    ASSERT_FALSE(bad.isOk()) << key;
+    EXPECT_NE(bad.status().message().find("parameter '" + key + "': valid options are " + allowed + " but got 'quic'"),
+              std::string::npos)
+        << bad.status().message();
+  }
+  for (const char* heartbeat : {"transport", "tcp", "udp", "none"}) {
+    EXPECT_TRUE(f.make(PluginKind::Output, "forward",
+                       std::string("heartbeat_type ") + heartbeat + "\n<server>\n host 127.0.0.1\n port 9\n</server>\n")
+                    .isOk())
+        << heartbeat;
+  }
 }
 
 }  // namespace

@@ -34,13 +34,13 @@ const std::array<Param<C>, 52> kParams = {{
     {"use_event_time", &C::use_event_time, "false", "Give each message the event's time as its Kafka timestamp (CreateTime); otherwise the time of sending."},
     {"headers", &C::headers, nullptr, "Headers added to every message: name:value,name2:value2."},
     {"headers_from_record", &C::headers_from_record, nullptr, "Headers taken from the record: name:$.path,... (a missing field gives a header with a null value)."},
-    {"partitioner_hash_function", &C::partitioner_hash_function, "crc32", "Hash of partition and message keys: crc32 (ruby-kafka's and fluent-plugin-kafka's default) or murmur2 (the Java client's).", "crc32|murmur2"},
+    {"partitioner_hash_function", enumMember<&C::partitioner_hash_function, kPartitionerHashes>(), "crc32", "Hash of partition and message keys: crc32 (ruby-kafka's and fluent-plugin-kafka's default) or murmur2 (the Java client's)."},
     {"client_id", &C::client_id, "fluentd", "The client.id the brokers see (quotas, logs)."},
     {"idempotent", &C::idempotent, "true", "librdkafka's idempotent producer: its retries never duplicate or reorder a message within one producer session. Needs required_acks -1 and max_send_retries > 0. (fluent-plugin-kafka's default is false.)"},
     {"max_send_retries", &C::max_send_retries, "2", "Times librdkafka resends a failed produce request before the message's delivery fails (the chunk is then retried by the buffer)."},
     {"required_acks", &C::required_acks, "-1", "Acknowledgements the partition leader waits for: -1 (all in-sync replicas), 0 or 1 (with idempotent false only)."},
     {"ack_timeout", &C::ack_timeout, nullptr, "How long a broker may take to acknowledge a produce request (request.timeout.ms); librdkafka's default 30s."},
-    {"compression_codec", &C::compression_codec, "none", "Compression of message batches.", "none|gzip|snappy|lz4|zstd"},
+    {"compression_codec", enumMember<&C::compression_codec, kCompressionCodecs>(), "none", "Compression of message batches."},
     {"max_send_limit_bytes", &C::max_send_limit_bytes, nullptr, "Messages larger than this go to <secondary> or the dead letters instead of Kafka (Fluentd drops them)."},
     {"discard_kafka_delivery_failed", &C::discard_kafka_delivery_failed, "false", "Messages whose delivery failed after librdkafka's retries go to <secondary> or the dead letters instead of being retried (Fluentd drops them)."},
     {"delivery_timeout", &C::delivery_timeout, "60s", "Longest time a message may wait for its delivery, retries included (librdkafka's message.timeout.ms); then it is retried by the buffer. sluice's own."},
@@ -54,7 +54,7 @@ const std::array<Param<C>, 52> kParams = {{
     {"ssl_verify_hostname", &C::ssl_verify_hostname, "true", "Check that a broker's certificate names the broker."},
     {"username", &C::username, nullptr, "SASL user name (PLAIN, or SCRAM with scram_mechanism)."},
     {"password", &C::password, nullptr, "SASL password.", {}, kSecret},
-    {"scram_mechanism", &C::scram_mechanism, nullptr, "sha256 or sha512: SASL SCRAM instead of PLAIN."},
+    {"scram_mechanism", enumMember<&C::scram_mechanism, kScramMechanisms>(), nullptr, "SASL SCRAM (SCRAM-SHA-256 or SCRAM-SHA-512) instead of PLAIN."},
     {"sasl_over_ssl", &C::sasl_over_ssl, "true", "SASL over TLS (false: over plaintext)."},
     {"rdkafka_options", &C::rdkafka_options, nullptr, "More librdkafka producer properties, as a hash: {\"linger.ms\":\"20\"}. Applied last; an unknown property is a configuration error."},
     {"share_producer", {}, nullptr, "Accepted for Fluentd compatibility: sluice always shares one producer among its flush threads.", {}, kIgnored},
@@ -135,7 +135,7 @@ Result<std::unique_ptr<Kafka2Output>> Kafka2Output::create(const Kafka2Config& c
     }
     out->topic_from_record_ = named;
   }
-  out->murmur2_ = config.partitioner_hash_function == "murmur2";
+  out->murmur2_ = config.partitioner_hash_function == PartitionerHash::Murmur2;
   if (config.record_key) {
     auto path = FieldPath::parse(*config.record_key);
     if (!path) return Status::invalidConfig("record_key: " + path.status().message());
@@ -209,7 +209,7 @@ Result<std::vector<std::pair<std::string, std::string>>> producerSettings(const 
   s.emplace_back("enable.idempotence", c.idempotent ? "true" : "false");
   s.emplace_back("acks", std::to_string(c.required_acks));
   s.emplace_back("message.send.max.retries", std::to_string(c.max_send_retries));
-  s.emplace_back("compression.codec", c.compression_codec);
+  s.emplace_back("compression.codec", std::string(choiceName(kCompressionCodecs, c.compression_codec)));
   // librdkafka's sticky partitioning would place keyless messages itself, never asking the
   // partitioner that reads partition keys; the partitioner keeps a chunk's keyless messages
   // together instead.
@@ -228,12 +228,11 @@ Result<std::vector<std::pair<std::string, std::string>>> producerSettings(const 
   const bool has_user = c.username && !c.username->empty(), has_password = c.password && !c.password->empty();
   const bool sasl = has_user || has_password;
   if (sasl && !(has_user && has_password)) return Status::invalidConfig("username and password go together");
-  if (c.scram_mechanism && *c.scram_mechanism != "sha256" && *c.scram_mechanism != "sha512") {
-    return Status::invalidConfig("scram_mechanism '" + *c.scram_mechanism + "': sha256 or sha512");
-  }
   if (sasl) {
     s.emplace_back("security.protocol", c.sasl_over_ssl || tls ? "sasl_ssl" : "sasl_plaintext");
-    s.emplace_back("sasl.mechanisms", !c.scram_mechanism ? "PLAIN" : *c.scram_mechanism == "sha256" ? "SCRAM-SHA-256" : "SCRAM-SHA-512");
+    s.emplace_back("sasl.mechanisms", c.scram_mechanism == ScramMechanism::Sha256   ? "SCRAM-SHA-256"
+                                      : c.scram_mechanism == ScramMechanism::Sha512 ? "SCRAM-SHA-512"
+                                                                                    : "PLAIN");
     s.emplace_back("sasl.username", *c.username);
     s.emplace_back("sasl.password", *c.password);
   } else if (tls) {

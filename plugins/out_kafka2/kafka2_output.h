@@ -15,6 +15,20 @@
 
 namespace sluice::plugins::out_kafka2 {
 
+// The enums of the table (fluent-plugin-kafka's spellings), bound at config time (enumMember).
+enum class PartitionerHash { Crc32, Murmur2 };
+inline constexpr Choice<PartitionerHash> kPartitionerHashes[] = {{"crc32", PartitionerHash::Crc32},
+                                                                 {"murmur2", PartitionerHash::Murmur2}};
+// Spelt as librdkafka's compression.codec values.
+enum class CompressionCodec { None, Gzip, Snappy, Lz4, Zstd };
+inline constexpr Choice<CompressionCodec> kCompressionCodecs[] = {
+    {"none", CompressionCodec::None}, {"gzip", CompressionCodec::Gzip}, {"snappy", CompressionCodec::Snappy},
+    {"lz4", CompressionCodec::Lz4}, {"zstd", CompressionCodec::Zstd}};
+// None: SASL PLAIN (scram_mechanism unset).
+enum class ScramMechanism { None, Sha256, Sha512 };
+inline constexpr Choice<ScramMechanism> kScramMechanisms[] = {{"sha256", ScramMechanism::Sha256},
+                                                              {"sha512", ScramMechanism::Sha512}};
+
 struct Kafka2Config {
   StringList brokers;
   std::optional<std::string> topic;
@@ -36,13 +50,13 @@ struct Kafka2Config {
   bool use_event_time = false;
   StringMap headers;
   StringMap headers_from_record;
-  std::string partitioner_hash_function;
+  PartitionerHash partitioner_hash_function = PartitionerHash::Crc32;
   std::string client_id;
   bool idempotent = true;
   int64_t max_send_retries = 2;
   int64_t required_acks = -1;
   Duration ack_timeout;  // 0: librdkafka's default
-  std::string compression_codec;
+  CompressionCodec compression_codec = CompressionCodec::None;
   ByteSize max_send_limit_bytes;  // 0: no limit
   bool discard_kafka_delivery_failed = false;
   Duration delivery_timeout;
@@ -56,7 +70,7 @@ struct Kafka2Config {
   bool ssl_verify_hostname = true;
   std::optional<std::string> username;
   std::optional<std::string> password;
-  std::optional<std::string> scram_mechanism;
+  ScramMechanism scram_mechanism = ScramMechanism::None;
   bool sasl_over_ssl = true;
   StringMap rdkafka_options;
 };

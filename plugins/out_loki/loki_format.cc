@@ -50,7 +50,7 @@ void LokiOutput::appendLine(const Value& record, std::string& out) {
     appendScalar(out, single->value);
     return;
   }
-  if (cfg_.line_format == "json") {
+  if (cfg_.line_format == LineFormat::Json) {
     out += '{';
     appendJsonMembers(out, record, removed);
     out += '}';

@@ -55,13 +55,13 @@ const std::array<Param<C>, 20> kOwnParams = {{
     {"tenant", &C::tenant, nullptr, "X-Scope-OrgID. Chunk-key placeholders (${tag}, ${$.a.b}) are expanded per chunk; a result that is no Loki tenant ID (1-150 bytes of letters, digits and !-_.*'()) fails its events to <secondary>/dead letters, never reaches a header."},
     {"extra_labels", &C::extra_labels, nullptr, "Labels added to every stream, e.g. {\"env\":\"prod\"}."},
     {"remove_keys", &C::remove_keys, nullptr, "Record fields left out of the line."},
-    {"line_format", &C::line_format, "key_value", "How the record becomes the log line: json, or key=value pairs (values with spaces or = quoted).", "json|key_value"},
+    {"line_format", enumMember<&C::line_format, kLineFormats>(), "key_value", "How the record becomes the log line: json, or key=value pairs (values with spaces or = quoted)."},
     {"extract_kubernetes_labels", &C::extract_kubernetes_labels, "false", "Add the pod's labels (record.kubernetes.labels) as stream labels (names with characters Loki does not allow get _)."},
     {"drop_single_key", &C::drop_single_key, "false", "When one field is left in the record, send its value alone as the line."},
     {"insecure_tls", &C::insecure_tls, "false", "Do not verify Loki's certificate (tls_verify false)."},
     {"custom_headers", &C::custom_headers, nullptr, "Extra HTTP headers, e.g. {\"X-Team\":\"sre\"}."},
-    {"encoding", &C::encoding, "protobuf", "protobuf: snappy-compressed protobuf, Loki's native encoding; json: Loki's JSON push format.", "protobuf|json"},
-    {"compress", &C::compress, "none", "gzip the JSON body (encoding json; protobuf is always snappy-compressed).", "none|gzip"},
+    {"encoding", enumMember<&C::encoding, kEncodings>(), "protobuf", "protobuf: snappy-compressed protobuf, Loki's native encoding; json: Loki's JSON push format."},
+    {"compress", enumMember<&C::compress, kBodyCompressions>(), "none", "gzip the JSON body (encoding json; protobuf is always snappy-compressed)."},
     {"max_label_values", &C::max_label_values, "1000", "Label cardinality guard: a label that takes more distinct values than this is dropped from every label set from then on (warned, counted). 0: no limit."},
     {"max_label_names", &C::max_label_names, "15", "Most label names a stream gets (Loki's max_label_names_per_series, 15 by default, refuses the whole stream above it): extra_labels first, then <label>, then Kubernetes labels; the rest are dropped from the label set (warned once, counted). 0: no limit."},
     {"max_request_size", &C::max_request_size, "1m", "Most bytes (lines, labels and metadata, before compression) of one push; a chunk is sent in several pushes. Loki refuses a push over its ingestion burst (ingestion_burst_size_mb, 6 MB by default) with 429 however often it is retried. Promtail and Alloy batch 1 MiB."},
@@ -128,7 +128,7 @@ Result<std::unique_ptr<LokiOutput>> LokiOutput::create(const LokiConfig& config,
   out->push_url_ = base.ends_with("/loki/api/v1/push") ? base : base + "/loki/api/v1/push";
   if (Status s = config.validateTls(kTlsAliases); !s) return s;
   out->dynamic_tenant_ = config.tenant && config.tenant->find("${") != std::string::npos;
-  if (config.compress == "gzip" && config.encoding != "json") {
+  if (config.compress == BodyCompression::Gzip && config.encoding != Encoding::Json) {
     ctx.log().warn("compress gzip applies to encoding json; protobuf bodies are snappy-compressed");
   }
   return out;
@@ -165,7 +165,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
     // Labels and metadata that the body could not carry fail here, alone: the JSON body needs
     // each stream's label pairs (read once per distinct label text in a row), both bodies the
     // metadata pairs (only chunks from before the length-prefixed form hold metadata to parse).
-    const bool json = cfg_.encoding != "protobuf";
+    const bool json = cfg_.encoding != Encoding::Protobuf;
     std::vector<std::pair<std::string, std::string>> owned;
     std::vector<std::pair<std::string_view, std::string_view>> pairs;
     std::string_view readable_labels;
@@ -213,11 +213,11 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   }
 
   std::vector<std::string> headers;
-  if (cfg_.encoding == "protobuf") {
+  if (cfg_.encoding == Encoding::Protobuf) {
     headers.push_back("Content-Type: application/x-protobuf");
   } else {
     headers.push_back("Content-Type: application/json");
-    if (cfg_.compress == "gzip") headers.push_back("Content-Encoding: gzip");
+    if (cfg_.compress == BodyCompression::Gzip) headers.push_back("Content-Encoding: gzip");
   }
   if (cfg_.tenant) {
     static const ChunkKey kNoKey;
@@ -238,7 +238,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
   PushEncoder encoder;
   std::string json_body;
   auto buildBody = [&](std::span<const uint32_t> ids, std::string_view& body) -> bool {
-    if (cfg_.encoding == "protobuf") return encoder.encodeCompressed(entries, ids, stream_of, body);
+    if (cfg_.encoding == Encoding::Protobuf) return encoder.encodeCompressed(entries, ids, stream_of, body);
     // JSON: a stream's labels are read back from their text once per push (not per entry).
     std::vector<std::pair<std::string, std::string>> labels;
     std::vector<std::pair<std::string_view, std::string_view>> metadata;
@@ -277,7 +277,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
       json_body += ']';
     }
     json_body += "]}]}";
-    if (cfg_.compress == "gzip") {
+    if (cfg_.compress == BodyCompression::Gzip) {
       auto z = codec::compress(codec::Compression::Gzip, json_body);
       if (!z) return false;
       json_body = std::move(*z);
@@ -376,7 +376,7 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
       }
       if (!buildBody(ids, body)) {
         for (uint32_t i : ids) fate[i] = Fate::Retry;
-        reason = cfg_.compress == "gzip" ? "gzip failed" : "an entry's labels or metadata could not be read";
+        reason = cfg_.compress == BodyCompression::Gzip ? "gzip failed" : "an entry's labels or metadata could not be read";
         stopped = true;
         break;
       }

@@ -15,6 +15,14 @@
 
 namespace sluice::plugins::out_loki {
 
+// The enums of the table (Fluentd's spellings), bound at config time (enumMember).
+enum class LineFormat { KeyValue, Json };
+inline constexpr Choice<LineFormat> kLineFormats[] = {{"json", LineFormat::Json}, {"key_value", LineFormat::KeyValue}};
+enum class Encoding { Protobuf, Json };
+inline constexpr Choice<Encoding> kEncodings[] = {{"protobuf", Encoding::Protobuf}, {"json", Encoding::Json}};
+enum class BodyCompression { None, Gzip };
+inline constexpr Choice<BodyCompression> kBodyCompressions[] = {{"none", BodyCompression::None}, {"gzip", BodyCompression::Gzip}};
+
 // The TLS options come from the shared group (net/net_options.h), spelled as Fluentd's loki
 // plugin does: ca_cert, cert, key; its insecure_tls (the inverse of tls_verify) stays its own.
 struct LokiConfig : net::TlsConfig {
@@ -25,13 +33,13 @@ struct LokiConfig : net::TlsConfig {
   std::optional<std::string> tenant;
   StringMap extra_labels;
   StringList remove_keys;
-  std::string line_format;
+  LineFormat line_format = LineFormat::KeyValue;
   bool extract_kubernetes_labels = false;
   bool drop_single_key = false;
   bool insecure_tls = false;
   StringMap custom_headers;
-  std::string encoding;
-  std::string compress;
+  Encoding encoding = Encoding::Protobuf;
+  BodyCompression compress = BodyCompression::None;
   int64_t max_label_values = 0;
   int64_t max_label_names = 0;
   ByteSize max_request_size;

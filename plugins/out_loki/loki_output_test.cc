@@ -78,6 +78,31 @@ TEST_F(LokiOutputTest, LabelsStreamsLinesAndNanosecondSorting) {
   EXPECT_EQ(metric("sluice_output_loki_entries_total"), 4);
 }
 
+// line_format, encoding and compress are enums bound at config time: a bad value names the
+// allowed ones (their effects: key_value and json lines, both encodings, gzip in the tests
+// around this one).
+TEST_F(LokiOutputTest, ABadChoiceNamesTheAllowedValues) {
+  for (auto [key, allowed] : {std::pair<std::string, std::string>{"line_format", "json,key_value"},
+                              {"encoding", "protobuf,json"},
+                              {"compress", "none,gzip"}}) {
+    auto bad = factory_.make(PluginKind::Output, "loki", "url " + loki_.url() + "\n" + key + " snappy\n");
+    ASSERT_FALSE(bad.isOk()) << key;
+    EXPECT_NE(bad.status().message().find("parameter '" + key + "': valid options are " + allowed + " but got 'snappy'"),
+              std::string::npos)
+        << bad.status().message();
+  }
+  // JSON lines with a JSON body, key=value lines in protobuf.
+  auto json = make("encoding json\nline_format json\n");
+  Batch b;
+  b.add("t", kT0, *parseJson(R"({"msg":"a b","n":1})", b.arena()));
+  ASSERT_EQ(send(*json, b).kind, WriteResult::Kind::Ok);
+  auto kv = make("tenant kv\nencoding protobuf\nline_format key_value\n");
+  ASSERT_EQ(send(*kv, b).kind, WriteResult::Kind::Ok);
+  EXPECT_EQ(loki_.streams().at(R"({job="sluice"})").at(0).line, R"({"msg":"a b","n":1})");
+  EXPECT_EQ(loki_.streams("kv").at(R"({job="sluice"})").at(0).line, R"(msg="a b" n=1)");
+  EXPECT_EQ(loki_.contentTypes(), (std::vector<std::string>{"application/json", "application/x-protobuf"}));
+}
+
 TEST_F(LokiOutputTest, KubernetesLabelsKeyValueLinesAndSingleKeys) {
   auto out = make("extract_kubernetes_labels true\n<label>\n  pod $.kubernetes.pod_name\n</label>\n");
   Batch b;

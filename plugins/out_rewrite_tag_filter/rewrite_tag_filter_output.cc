@@ -20,9 +20,8 @@ const std::array<Param<RewriteConfig>, 6> kParams = {{
     {"hostname_command", &RewriteConfig::hostname_command, "hostname",
      "What ${hostname} gives: `hostname`, `hostname -s` (short) or `hostname -f` (canonical); sluice runs no "
      "command."},
-    {"emit_mode", &RewriteConfig::emit_mode, "batch",
-     "batch: events re-emitted grouped by new tag (in order of first appearance); record: in their order.",
-     "batch|record"},
+    {"emit_mode", enumMember<&RewriteConfig::emit_mode, kEmitModes>(), "batch",
+     "batch: events re-emitted grouped by new tag (in order of first appearance); record: in their order."},
     {"@label", &RewriteConfig::label, nullptr, "Re-emit into this <label> instead of the section's own router."},
 }};
 
@@ -221,7 +220,7 @@ Result<std::unique_ptr<RewriteTagFilterOutput>> RewriteTagFilterOutput::create(c
   if (!hostname) return hostname.takeStatus();
   return std::unique_ptr<RewriteTagFilterOutput>(new RewriteTagFilterOutput(
       std::move(rules), config.capitalize_regex_backreference, std::move(remove_tag), std::move(*hostname),
-      config.emit_mode == "batch", ctx));
+      config.emit_mode == EmitMode::Batch, ctx));
 }
 
 RewriteTagFilterOutput::RewriteTagFilterOutput(std::vector<Rule> rules, bool capitalize, std::unique_ptr<RE2> remove_tag,

@@ -12,12 +12,16 @@
 
 namespace sluice::plugins::out_rewrite_tag_filter {
 
+// emit_mode, bound at config time (enumMember).
+enum class EmitMode { Batch, Record };
+inline constexpr Choice<EmitMode> kEmitModes[] = {{"batch", EmitMode::Batch}, {"record", EmitMode::Record}};
+
 struct RewriteConfig {
   bool capitalize_regex_backreference = false;
   std::optional<std::string> remove_tag_prefix;
   std::optional<std::string> remove_tag_regexp;
   std::string hostname_command;
-  std::string emit_mode;
+  EmitMode emit_mode = EmitMode::Batch;
   std::optional<std::string> label;
 };
 

@@ -11,9 +11,9 @@ const auto kParams = concatParams(
     std::array<Param<CsvConfig>, 4>{{
         {"keys", &CsvConfig::keys, nullptr, "Names of the fields, in order.", {}, kRequired},
         {"delimiter", &CsvConfig::delimiter, ",", "Field separator (a string)."},
-        {"parser_engine", &CsvConfig::parser_engine, "normal",
-         "normal: strict CSV as Ruby's CSV.parse_line; fast: Fluentd's lenient splitter.", "normal|fast"},
-        {"parser_type", &CsvConfig::parser_engine, nullptr, "Old name of parser_engine.", "normal|fast"},
+        {"parser_engine", enumMember<&CsvConfig::parser_engine, kCsvEngines>(), "normal",
+         "normal: strict CSV as Ruby's CSV.parse_line; fast: Fluentd's lenient splitter."},
+        {"parser_type", enumMember<&CsvConfig::parser_engine, kCsvEngines>(), nullptr, "Old name of parser_engine."},
     }});
 
 constexpr char kQuote = '"';

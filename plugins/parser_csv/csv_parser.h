@@ -5,10 +5,14 @@
 
 namespace sluice::plugins::parser_csv {
 
+// parser_engine, bound at config time (enumMember).
+enum class CsvEngine { Normal, Fast };
+inline constexpr Choice<CsvEngine> kCsvEngines[] = {{"normal", CsvEngine::Normal}, {"fast", CsvEngine::Fast}};
+
 struct CsvConfig : ParserCommon {
   StringList keys;
   std::string delimiter;
-  std::string parser_engine;
+  CsvEngine parser_engine = CsvEngine::Normal;
 };
 
 // Fluentd's csv parser: the line's fields named by `keys` in order (a field past the line's
@@ -28,7 +32,7 @@ class CsvParser final : public Parser {
 
  private:
   CsvParser(const CsvConfig& config, ParserTime time)
-      : keys_(config.keys), delimiter_(config.delimiter), fast_(config.parser_engine == "fast"),
+      : keys_(config.keys), delimiter_(config.delimiter), fast_(config.parser_engine == CsvEngine::Fast),
         time_(std::move(time)) {}
   std::string_view parseNormal(std::string_view line, Arena& arena, Value& record) const;
   void parseFast(std::string_view line, Arena& arena, Value& record) const;

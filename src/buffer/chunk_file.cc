@@ -1,4 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
+// The file buffer's on-disk format (buffer/chunk_file.h): the small file helpers (atomic
+// writes, folder checks), CRC-32C (SSE4.2 and table), the frame scanners, a chunk's metadata
+// as JSON, FileChunk (create, append, seal, settle, read) and recovery at start. FileChunk is
+// not thread-safe: append() and seal() run on the inputs' threads and settle()/read*() on the
+// flush threads, each under the buffer's lock or on a chunk the buffer has handed to one thread
+// alone; recover() runs on the engine's thread before the buffer starts.
+// Why one file of ~770 lines: it is one format. A frame written by append() is read back by
+// scanFrames()/compactFrames(), appendTextInto() and recover(), and its CRC by all of them; a
+// change to the layout changes them together, and this file is the place to read the format
+// whole. The seam, if it grows: CRC-32C (crc32Of and its shift tables, ~140 lines) has no
+// other tie to the rest and can move to buffer/crc32c.cc as it is.
 #include "buffer/chunk_file.h"
 
 #include <dirent.h>

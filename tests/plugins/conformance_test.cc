@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "buffer/buffer_config.h"
 #include "core/plugin_api.h"
 #include "engine/registry.h"
@@ -62,6 +64,39 @@ TEST(ConformanceTest, NamesAreUniquePerKind) {
       EXPECT_FALSE(list[i]->kind == list[j]->kind && list[i]->name == list[j]->name) << list[i]->name;
     }
   }
+}
+
+// Every enum parameter (top level) names its allowed values when given another, and takes each
+// of them: a build that fails with one of them fails for another reason (a choice that needs
+// more settings, as mode hash needs a key), never as "not a valid option".
+TEST(ConformanceTest, EnumParametersNameTheirChoicesAndTakeEach) {
+  size_t enums = 0;
+  for (const PluginDescriptor* d : all()) {
+    if (!d->standalone) continue;
+    for (const ParamInfo& p : d->params) {
+      if (p.type != ParamType::Enum || (p.flags & kIgnored)) continue;
+      ++enums;
+      testing::PluginFactory f;
+      const std::string key(p.name);
+      auto bad = f.make(d->kind, d->name, minimalBody(*d) + key + " not-a-choice\n");
+      ASSERT_FALSE(bad.isOk()) << d->name << "." << key;
+      std::string allowed(p.choices);
+      for (char& c : allowed) c = c == '|' ? ',' : c;
+      EXPECT_NE(bad.status().message().find("valid options are " + allowed + " but got 'not-a-choice'"), std::string::npos)
+          << d->name << "." << key << ": " << bad.status().message();
+      std::string_view rest = p.choices;
+      while (!rest.empty()) {
+        const std::string choice(rest.substr(0, rest.find('|')));
+        rest.remove_prefix(std::min(rest.size(), choice.size() + 1));
+        auto made = f.make(d->kind, d->name, minimalBody(*d) + key + " " + choice + "\n");
+        if (!made) {
+          EXPECT_EQ(made.status().message().find("valid options are"), std::string::npos)
+              << d->name << "." << key << " " << choice << ": " << made.status().message();
+        }
+      }
+    }
+  }
+  EXPECT_GE(enums, 20u);
 }
 
 TEST(ConformanceTest, EmptyBatchPassesThroughFilters) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "config/parser.h"
 #include "buffer/buffer_config.h"
 #include "engine/engine.h"
+#include "engine/monitor_sources.h"
 #include "engine/pipeline.h"
 #include "cli/quick.h"
 #include "engine/registry.h"
@@ -78,7 +80,13 @@ int describe(const std::string& name, bool markdown) {
     }
   }
   std::vector<const PluginDescriptor*> found;
-  for (const PluginDescriptor* d : r.all()) {
+  std::vector<const PluginDescriptor*> everything(r.all().begin(), r.all().end());
+  // Fluentd's monitoring sources, which the engine serves itself (engine/monitor_sources.h).
+  for (const PluginDescriptor* d : engine::monitorSourceDescriptors()) everything.push_back(d);
+  std::sort(everything.begin(), everything.end(), [](const PluginDescriptor* a, const PluginDescriptor* b) {
+    return a->kind != b->kind ? a->kind < b->kind : a->name < b->name;
+  });
+  for (const PluginDescriptor* d : everything) {
     if (n == "all") {
       found.push_back(d);
       continue;

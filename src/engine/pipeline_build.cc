@@ -9,6 +9,7 @@
 
 #include "engine/build_messages.h"
 #include "engine/context.h"
+#include "engine/monitor_sources.h"
 #include "engine/pipeline.h"
 
 namespace sluice::engine {
@@ -256,9 +257,7 @@ Status Pipeline::buildAll(const config::Element& original_root) {
   }
   for (const config::Element& e : top.elements) {
     if (e.name != "source" || without_source_) continue;
-    if (const config::Param* t = e.find("@type");
-        t && (t->value == "prometheus" || t->value == "prometheus_monitor" ||
-              t->value == "prometheus_output_monitor" || t->value == "monitor_agent")) {
+    if (const config::Param* t = e.find("@type"); t && findMonitorSource(t->value) != nullptr) {
       Status ms = addMonitorSource(e, t->value);
       if (!ms) return ms;
       continue;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "engine/build_messages.h"
+#include "engine/monitor_sources.h"
 #include "engine/pipeline.h"
 
 namespace sluice::engine {
@@ -77,7 +78,113 @@ const std::array<Param<MonitorConfig>, 7>& monitorParams() {
   return kParams;
 }
 
+// A monitoring <source> (engine/monitor_sources.h). Fluentd's defaults: these plugins listen on
+// every address.
+struct MonitorSourceConfig {
+  std::string bind;
+  int64_t port = 0;
+  std::string metrics_path;
+};
+using MS = MonitorSourceConfig;
+
+constexpr std::string_view kSampledWhy = "sluice reads its figures at each request and emits no events.";
+
+constexpr std::array<Param<MS>, 5> kPrometheusParams = {{
+    {"bind", &MS::bind, "0.0.0.0", "Address the server listens on."},
+    {"port", &MS::port, "24231", "Port of the server (0..65535; 0 picks a free one). The first prometheus source is the monitor itself unless `<system> <monitor>` sets a port; $SLUICE_MONITOR_PORT, when set, stands for a port not given here."},
+    {"metrics_path", &MS::metrics_path, "/metrics", "Path of the Prometheus exposition (begins with /)."},
+    {"aggregated_metrics_path", {}, nullptr, "sluice runs one process: /metrics already covers every worker.", {}, kIgnored},
+    {"content_encoding", {}, nullptr, "The exposition is sent uncompressed.", {}, kIgnored},
+}};
+constexpr std::array<Param<MS>, 1> kPrometheusMonitorParams = {{
+    {"interval", {}, nullptr, kSampledWhy, {}, kIgnored},
+}};
+constexpr std::array<Param<MS>, 2> kPrometheusOutputMonitorParams = {{
+    {"interval", {}, nullptr, kSampledWhy, {}, kIgnored},
+    {"gauge_all", {}, nullptr, kSampledWhy, {}, kIgnored},
+}};
+constexpr std::array<Param<MS>, 6> kMonitorAgentParams = {{
+    {"bind", &MS::bind, "0.0.0.0", "Address the server listens on."},
+    {"port", &MS::port, "24220", "Port of the server (0..65535; 0 picks a free one)."},
+    {"tag", {}, nullptr, kSampledWhy, {}, kIgnored},
+    {"emit_interval", {}, nullptr, kSampledWhy, {}, kIgnored},
+    {"include_config", {}, nullptr, "/api/plugins.json always includes each plugin's config (secrets masked).", {}, kIgnored},
+    {"include_retry", {}, nullptr, "/api/plugins.json always includes retry.", {}, kIgnored},
+}};
+
+constexpr std::string_view kLabelsWhy = "Ignored with a warning: sluice's series carry plugin_id and type labels only.";
+
+// What a monitoring source does: a Prometheus server (the monitor itself when <monitor> sets
+// no port), fluent-plugin-prometheus's status series added to /metrics, or another server
+// (monitor_agent's).
+enum class MonitorRole { Server, StatusSeries, ExtraServer };
+
+// One monitoring source type: its role, its table and its descriptor (made from the table).
+struct MonitorSource {
+  MonitorRole role;
+  std::span<const Param<MS>> params;
+  PluginDescriptor descriptor;
+};
+
+PluginDescriptor monitorDescriptor(std::string_view name, std::string_view description,
+                                   std::span<const Param<MS>> params, std::vector<SectionInfo> sections) {
+  PluginDescriptor d;
+  d.kind = PluginKind::Input;
+  d.name = name;
+  d.description = description;
+  d.params = describeParams(params);
+  d.sections = std::move(sections);
+  d.standalone = false;
+  return d;
+}
+
+const std::array<MonitorSource, 4>& monitorSources() {
+  static const std::array<MonitorSource, 4> kSources = {{
+      {MonitorRole::Server, kPrometheusParams,
+       monitorDescriptor("prometheus",
+                         "fluent-plugin-prometheus's server, served by sluice's monitor: the same registry (sluice's "
+                         "series and fluent-plugin-prometheus's names) on its own bind, port and metrics_path. No input runs.",
+                         kPrometheusParams, {{"ssl", "Ignored with a warning: the monitor serves plain HTTP.", {}},
+                                             {"transport", "Ignored with a warning: the monitor serves plain HTTP.", {}}})},
+      {MonitorRole::StatusSeries, kPrometheusMonitorParams,
+       monitorDescriptor("prometheus_monitor",
+                         "Adds fluent-plugin-prometheus's fluentd_status_* series to /metrics. No input runs.",
+                         kPrometheusMonitorParams, {{"labels", kLabelsWhy, {}}})},
+      {MonitorRole::StatusSeries, kPrometheusOutputMonitorParams,
+       monitorDescriptor("prometheus_output_monitor",
+                         "Adds fluent-plugin-prometheus's fluentd_output_status_* series to /metrics. No input runs.",
+                         kPrometheusOutputMonitorParams, {{"labels", kLabelsWhy, {}}})},
+      {MonitorRole::ExtraServer, kMonitorAgentParams,
+       monitorDescriptor("monitor_agent",
+                         "Fluentd's monitor_agent, served by sluice's monitor: a server on its bind and port with "
+                         "/api/plugins.json (and every other monitor endpoint). No input runs.",
+                         kMonitorAgentParams, {})},
+  }};
+  return kSources;
+}
+
+const MonitorSource* findSource(std::string_view type) {
+  for (const MonitorSource& s : monitorSources()) {
+    if (s.descriptor.name == type) return &s;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::span<const PluginDescriptor* const> monitorSourceDescriptors() {
+  static const std::array<const PluginDescriptor*, 4> kList = [] {
+    std::array<const PluginDescriptor*, 4> out{};
+    for (size_t i = 0; i < out.size(); ++i) out[i] = &monitorSources()[i].descriptor;
+    return out;
+  }();
+  return kList;
+}
+
+const PluginDescriptor* findMonitorSource(std::string_view type) {
+  const MonitorSource* s = findSource(type);
+  return s == nullptr ? nullptr : &s->descriptor;
+}
 
 Status Pipeline::applySystem(const config::Element& system) {
   SystemConfig sc;
@@ -134,54 +241,38 @@ Status Pipeline::applySystem(const config::Element& system) {
 }
 
 Status Pipeline::addMonitorSource(const config::Element& e, const std::string& type) {
-  // Fluentd's defaults: these plugins listen on every address.
+  const MonitorSource* source = findSource(type);
+  if (source == nullptr) return Status::internal("no monitoring source " + type);
+  MonitorSourceConfig sc;
+  Status first = bindParams(source->params, e, sc);
+  if (!first) return first;
+  if (sc.port < 0 || sc.port > 65535) {
+    return Status::invalidConfig(e.find("port")->where.str() + ": port '" + std::to_string(sc.port) +
+                                 "' is not a TCP port (0..65535)");
+  }
+  if (!sc.metrics_path.empty() && sc.metrics_path[0] != '/') {
+    return Status::invalidConfig(e.find("metrics_path")->where.str() + ": metrics_path must begin with /");
+  }
   MonitorConfig m = monitor_;
   m.enable = true;
-  m.bind = "0.0.0.0";
-  m.port = type == "monitor_agent" ? 24220 : 24231;
-  m.metrics_path = "/metrics";
+  m.bind = sc.bind;
+  m.port = sc.port;
+  m.metrics_path = sc.metrics_path.empty() ? "/metrics" : sc.metrics_path;
   m.name = "<source> @type " + type;
-  Status first;
-  for (const config::Param& p : e.params) {
-    if (p.key == "bind") {
-      m.bind = p.value;
-    } else if (p.key == "port") {
-      auto v = config::parseInteger(p.value);
-      if (!v || *v < 0 || *v > 65535) {
-        return Status::invalidConfig(p.where.str() + ": port '" + p.value + "' is not a TCP port (0..65535)");
-      }
-      m.port = *v;
-    } else if (p.key == "metrics_path" && type == "prometheus") {
-      if (p.value.empty() || p.value[0] != '/') {
-        return Status::invalidConfig(p.where.str() + ": metrics_path must begin with /");
-      }
-      m.metrics_path = p.value;
-    } else if (p.key == "@type" || p.key == "@id" || p.key == "@label" || p.key == "@log_level" ||
-               p.key == "interval" || p.key == "emit_interval" || p.key == "tag" ||
-               p.key == "include_config" || p.key == "include_retry" || p.key == "aggregated_metrics_path" ||
-               p.key == "gauge_all" || p.key == "retry_label" || p.key == "content_encoding" ||
-               p.key == "keepalive_timeout") {
-      // Fluentd's knobs for how often it samples, or what it emits as events: sluice reads its
-      // figures at each request and emits no events.
-    } else {
-      warnOrFail(options_.strict, first,
-                 p.where.str() + ": unknown parameter '" + p.key + "' in <source> @type " + type);
-    }
-    p.used = true;
-  }
+  first = checkUnused(source->descriptor, e);
   for (const config::Element& sub : e.elements) {
     Logger::global().log(LogLevel::Warn, "[config]",
                          sub.where.str() + ": <" + sub.name + "> in <source> @type " + type +
-                             " is ignored (sluice's series carry plugin_id and type labels only)");
+                             " is ignored (sluice's series carry plugin_id and type labels; the monitor serves plain HTTP)");
   }
   if (!first) return first;
-  if (type == "prometheus_monitor" || type == "prometheus_output_monitor") {
+  if (source->role == MonitorRole::StatusSeries) {
     fluentd_output_status_ = true;
     return Status::ok();
   }
   // The first prometheus source is the monitor when <monitor> does not set a port itself (both
   // default to 24231), so a Fluentd config does not ask for the same port twice.
-  if (type == "prometheus" && !monitor_port_given_ && monitor_.name == "Monitor") {
+  if (source->role == MonitorRole::Server && !monitor_port_given_ && monitor_.name == "Monitor") {
     m.enable_reload = monitor_.enable_reload;
     m.enable_tap = monitor_.enable_tap;
     m.ready_max_failing_seconds = monitor_.ready_max_failing_seconds;

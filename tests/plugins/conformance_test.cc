@@ -7,6 +7,7 @@
 
 #include "buffer/buffer_config.h"
 #include "core/plugin_api.h"
+#include "engine/monitor_sources.h"
 #include "engine/registry.h"
 #include "support/test_support.h"
 
@@ -118,6 +119,18 @@ TEST(ConformanceTest, ReadmeReferenceIsCurrent) {
     EXPECT_NE(readme.find(section), std::string::npos)
         << "README.md is stale for " << pluginKindName(d->kind) << " " << d->name
         << ": regenerate with scripts/gen-readme-plugins.sh";
+  }
+}
+
+// Fluentd's monitoring sources, which the engine serves (engine/monitor_sources.h), are in the
+// reference too.
+TEST(ConformanceTest, ReadmeMonitorSourceReferenceIsCurrent) {
+  std::string readme = testing::readFile(std::string(SLUICE_SOURCE_DIR) + "/README.md");
+  ASSERT_EQ(engine::monitorSourceDescriptors().size(), 4u);
+  for (const PluginDescriptor* d : engine::monitorSourceDescriptors()) {
+    EXPECT_NE(readme.find(Registry::describe(*d, true)), std::string::npos)
+        << "README.md is stale for input " << d->name << ": regenerate with scripts/gen-readme-plugins.sh";
+    EXPECT_EQ(Registry::builtin().find(d->kind, d->name), nullptr) << d->name << " is also a plugin";
   }
 }
 

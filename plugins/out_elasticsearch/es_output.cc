@@ -363,15 +363,56 @@ int EsOutput::inFlightLimit() {
   return slots_limit_;
 }
 
-const PluginDescriptor& descriptor() {
+namespace {
+
+// The whole table: this file's parameters, then es_templates.cc's, es_nodes.cc's and
+// es_record_keys.cc's.
+const auto& allParams() {
   static const auto kAllParams =
       concatParams(concatParams(concatParams(kParams, kTemplateParams), kConnectionParams), kRecordParams);
+  return kAllParams;
+}
+
+}  // namespace
+
+const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<EsOutput>(
       PluginKind::Output, "elasticsearch",
       "Sends events to Elasticsearch or OpenSearch with the bulk API: logstash-style daily indices, deterministic "
       "document ids (no duplicates on retry or re-read), per-item results (retried alone or dead-lettered with "
       "ES's reason), several nodes with failover, gzip; index templates, ILM and data streams installed at start.",
-      kAllParams);
+      allParams());
+  return kDescriptor;
+}
+
+// The same table with fluent-plugin-elasticsearch's elasticsearch_data_stream defaults:
+// data_stream_name required, the data stream's policy, template and stream installed at start
+// (data_stream_setup true), composable templates (use_legacy_template false).
+const PluginDescriptor& dataStreamDescriptor() {
+  static const auto kTable = [] {
+    auto table = allParams();
+    for (auto& p : table) {
+      if (p.name == "data_stream_name") {
+        p.default_value = nullptr;
+        p.flags |= kRequired;
+        p.description = "The data stream to write to (op_type create, @timestamp always added).";
+      } else if (p.name == "data_stream_setup") {
+        p.default_value = "true";
+        p.description =
+            "Install the data stream's ILM policy, composable template and the stream at start when missing, as "
+            "fluent-plugin-elasticsearch's elasticsearch_data_stream always does; false (sluice's own): write to a "
+            "data stream set up elsewhere (needs only the create_doc privilege).";
+      } else if (p.name == "use_legacy_template") {
+        p.default_value = "false";
+      }
+    }
+    return table;
+  }();
+  static const PluginDescriptor kDescriptor = makeDescriptor<EsOutput>(
+      PluginKind::Output, "elasticsearch_data_stream",
+      "fluent-plugin-elasticsearch's elasticsearch_data_stream: the elasticsearch output writing to the data stream "
+      "data_stream_name, whose ILM policy, composable template and stream it installs at start when missing.",
+      kTable);
   return kDescriptor;
 }
 

@@ -96,7 +96,7 @@ struct EsConfig : net::TlsConfig {
   std::optional<std::string> data_stream_ilm_policy;
   bool data_stream_ilm_policy_overwrite = false;
   bool data_stream_template_use_index_patterns_wildcard = true;
-  bool data_stream_setup = true;
+  bool data_stream_setup = false;
   // Node discovery, TLS versions (es_nodes.cc).
   bool reload_connections = false;
   bool reload_on_failure = false;
@@ -245,5 +245,8 @@ class EsOutput final : public Output {
 };
 
 const PluginDescriptor& descriptor();
+// fluent-plugin-elasticsearch's elasticsearch_data_stream type: this output with
+// data_stream_name required and data_stream_setup true (plugins/out_elasticsearch_data_stream).
+const PluginDescriptor& dataStreamDescriptor();
 
 }  // namespace sluice::plugins::out_elasticsearch

@@ -351,5 +351,25 @@ TEST(EsConfigTest, EachCompressionLevelAndThresholdHasItsEffect) {
   EXPECT_GT(sendTo("bulk_message_request_threshold 1k", 200).requests, 10);
 }
 
+// Writing through @type elasticsearch_data_stream: op_type create, @timestamp added, the
+// documents land in the stream it set up; write_operation other than create is refused.
+TEST(EsOutputTest, DataStreamTypeWritesIntoItsStream) {
+  ElasticsearchStandIn es;
+  ASSERT_TRUE(es.start());
+  PluginFactory f;
+  auto out = f.mustMake<Output>(PluginKind::Output, "elasticsearch_data_stream", hostPort(es) + "data_stream_name logs-web\n");
+  ASSERT_TRUE(out->start().isOk());
+  ASSERT_TRUE(es.hasDataStream("logs-web"));
+  Sent sent = formatRange(*out, 0, 3);
+  EXPECT_EQ(sent.bytes.bytes.rfind(R"({"create":{"_index":"logs-web")", 0), 0u) << sent.bytes.bytes;
+  ASSERT_EQ(out->write(sent.view()).kind, WriteResult::Kind::Ok);
+  auto docs = es.documents("logs-web");
+  ASSERT_EQ(docs.size(), 3u);
+  EXPECT_NE(docs[0].source.find("\"@timestamp\":"), std::string::npos) << docs[0].source;
+  auto bad = f.make(PluginKind::Output, "elasticsearch_data_stream", hostPort(es) + "data_stream_name logs-web\nwrite_operation index\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("data streams only take write_operation create"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::plugins::out_elasticsearch

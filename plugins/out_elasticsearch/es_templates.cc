@@ -44,7 +44,7 @@ const std::array<Param<C>, kTemplateParamCount> kTemplateParams = {{
     {"data_stream_ilm_policy", &C::data_stream_ilm_policy, nullptr, "With data_stream_name: the ILM policy as JSON; default: roll over at 50 GB or 30 days."},
     {"data_stream_ilm_policy_overwrite", &C::data_stream_ilm_policy_overwrite, "false", "With data_stream_name: install the ILM policy at every start."},
     {"data_stream_template_use_index_patterns_wildcard", &C::data_stream_template_use_index_patterns_wildcard, "true", "With data_stream_name: the template's pattern is <name>* (false: the name alone)."},
-    {"data_stream_setup", &C::data_stream_setup, "true", "With data_stream_name: install the policy, template and data stream at start (as fluent-plugin-elasticsearch's elasticsearch_data_stream does); false: write to a data stream set up elsewhere."},
+    {"data_stream_setup", &C::data_stream_setup, "false", "With data_stream_name: install the data stream's ILM policy, composable template and the stream at start when missing (the default of `@type elasticsearch_data_stream`, which is fluent-plugin-elasticsearch's way to write to a data stream); false: write to a data stream set up elsewhere (needs only the create_doc privilege)."},
 }};
 
 namespace {

@@ -47,10 +47,10 @@ constexpr std::string_view kComposableTemplate = R"({
   "priority": 200
 })";
 
-// Starts an elasticsearch output built from `config` (the stand-in's host and port added).
-Status startOutput(const ElasticsearchStandIn& es, const std::string& config) {
+// Starts an output of `type` built from `config` (the stand-in's host and port added).
+Status startOutput(const ElasticsearchStandIn& es, const std::string& config, std::string_view type = "elasticsearch") {
   PluginFactory f;
-  auto made = f.make(PluginKind::Output, "elasticsearch", hostPort(es) + config);
+  auto made = f.make(PluginKind::Output, type, hostPort(es) + config);
   if (!made) return made.takeStatus();
   return (*made)->start();
 }
@@ -166,11 +166,14 @@ TEST(EsTemplatesTest, IlmPolicyOverwriteNeedsAPolicyAndIlmNeedsATemplate) {
   EXPECT_FALSE(startOutput(es, "template_name x\n").isOk());
 }
 
+// @type elasticsearch_data_stream (fluent-plugin-elasticsearch's): the policy, the composable
+// template and the stream are installed once; a restart changes nothing.
 TEST(EsTemplatesTest, DataStreamPolicyTemplateAndStreamOnce) {
   ElasticsearchStandIn es;
   ASSERT_TRUE(es.start());
+  constexpr std::string_view kType = "elasticsearch_data_stream";
   const std::string config = "data_stream_name logs-app\n";
-  ASSERT_TRUE(startOutput(es, config).isOk());
+  ASSERT_TRUE(startOutput(es, config, kType).isOk());
   EXPECT_TRUE(es.ilmPolicy("logs-app_policy").has_value());
   auto tmpl = es.indexTemplate("logs-app_template");
   ASSERT_TRUE(tmpl.has_value());
@@ -178,24 +181,35 @@ TEST(EsTemplatesTest, DataStreamPolicyTemplateAndStreamOnce) {
   EXPECT_NE(tmpl->find("\"index.lifecycle.name\":\"logs-app_policy\""), std::string::npos) << *tmpl;
   EXPECT_TRUE(es.hasDataStream("logs-app"));
   EXPECT_EQ(es.adminWrites(), 3);
-  ASSERT_TRUE(startOutput(es, config).isOk());
+  ASSERT_TRUE(startOutput(es, config, kType).isOk());
   EXPECT_EQ(es.adminWrites(), 3);
+  // The elasticsearch type installs the same with data_stream_setup true.
+  ASSERT_TRUE(startOutput(es, "data_stream_name logs-b\ndata_stream_setup true\ndata_stream_ilm_name shared\n").isOk());
+  EXPECT_TRUE(es.hasDataStream("logs-b"));
+  EXPECT_TRUE(es.ilmPolicy("shared").has_value());
+  EXPECT_EQ(es.adminWrites(), 6);
   // Names the data stream API refuses are refused at configuration, as the plugin does.
-  Status s = startOutput(es, "data_stream_name \"logs app\"\n");
+  Status s = startOutput(es, "data_stream_name \"logs app\"\n", kType);
   ASSERT_FALSE(s.isOk());
   EXPECT_NE(s.message().find("'logs app'"), std::string::npos) << s.message();
-  EXPECT_FALSE(startOutput(es, "data_stream_name logs-x\ndata_stream_template_name Upper\n").isOk());
-  EXPECT_FALSE(startOutput(es, "data_stream_name logs-x\ndata_stream_template_name _t\n").isOk());
-  // data_stream_setup false: nothing is asked.
+  EXPECT_FALSE(startOutput(es, "data_stream_name logs-x\ndata_stream_template_name Upper\n", kType).isOk());
+  EXPECT_FALSE(startOutput(es, "data_stream_name logs-x\ndata_stream_template_name _t\n", kType).isOk());
+  s = startOutput(es, "", kType);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("missing required parameter 'data_stream_name'"), std::string::npos) << s.message();
+  // data_stream_setup false, or the elasticsearch type (whose default it is): a data stream set
+  // up elsewhere, nothing is asked.
   const int requests = es.adminRequests();
-  ASSERT_TRUE(startOutput(es, "data_stream_name other\ndata_stream_setup false\n").isOk());
+  ASSERT_TRUE(startOutput(es, "data_stream_name other\ndata_stream_setup false\n", kType).isOk());
+  ASSERT_TRUE(startOutput(es, "data_stream_name other\n").isOk());
   EXPECT_EQ(es.adminRequests(), requests);
+  EXPECT_FALSE(es.hasDataStream("other"));
 }
 
 TEST(EsTemplatesTest, DataStreamOnOpenSearchHasNoIlm) {
   ElasticsearchStandIn es(ElasticsearchStandIn::Flavor::OpenSearch2);
   ASSERT_TRUE(es.start());
-  ASSERT_TRUE(startOutput(es, "data_stream_name logs-app\n").isOk());
+  ASSERT_TRUE(startOutput(es, "data_stream_name logs-app\n", "elasticsearch_data_stream").isOk());
   EXPECT_TRUE(es.hasDataStream("logs-app"));
   auto tmpl = es.indexTemplate("logs-app_template");
   ASSERT_TRUE(tmpl.has_value());

@@ -1,4 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
+// Fluentd's syslog input (syslog_input.h): the parameter table, create() and start() on the
+// engine's thread (sockets bound, <transport tls> set up through syslog_tls.cc), and the input's
+// own thread: the poll loop of run(), UDP datagrams (recvmmsg), TCP and TLS connections read
+// through their FrameReader (syslog_frames.cc), and the batch of each turn parsed and emitted.
+// Why one file of ~610 lines: the read path and the per-turn batch share the private
+// Connection, Pending and Metrics types defined here; a split needs an internal header for
+// them. The seam if it grows: the connection handling (acceptConnections() to
+// closeConnection(), ~170 lines) into syslog_tcp.cc, those types into syslog_internal.h.
 #include "plugins/in_syslog/syslog_input.h"
 
 #include <arpa/inet.h>

@@ -64,6 +64,14 @@ const std::array<Param<C>, 37> kOwnParams = {{
 }};
 const auto kParams = concatParams(kOwnParams, net::tlsParams<C>(kTlsAliases));
 
+// A strftime conversion (%Y, %d ...) in `text`: a time placeholder in Fluentd's names.
+bool hasStrftime(std::string_view text) {
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] == '%' && std::isalpha(static_cast<unsigned char>(text[i + 1]))) return true;
+  }
+  return false;
+}
+
 bool dayGranular(std::string_view format) {
   for (size_t i = 0; i + 1 < format.size(); ++i) {
     if (format[i] != '%') continue;
@@ -214,6 +222,11 @@ Result<std::unique_ptr<EsOutput>> EsOutput::create(const EsConfig& config, Plugi
   if (config.data_stream_name) {
     if (op != WriteOperation::Create) {
       return Status::invalidConfig("data_stream_name: data streams only take write_operation create");
+    }
+    if (config.data_stream_name->find("${") != std::string::npos || hasStrftime(*config.data_stream_name)) {
+      return Status::invalidConfig("data_stream_name '" + printable(*config.data_stream_name) +
+                                   "': placeholders are not supported (sluice writes one data stream per output, set "
+                                   "up at start); use one output per stream");
     }
     out->static_index_ = lower(*config.data_stream_name);
   } else if (!config.logstash_format) {

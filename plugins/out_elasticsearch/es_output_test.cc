@@ -369,6 +369,12 @@ TEST(EsOutputTest, DataStreamTypeWritesIntoItsStream) {
   auto bad = f.make(PluginKind::Output, "elasticsearch_data_stream", hostPort(es) + "data_stream_name logs-web\nwrite_operation index\n");
   ASSERT_FALSE(bad.isOk());
   EXPECT_NE(bad.status().message().find("data streams only take write_operation create"), std::string::npos);
+  // fluent-plugin-elasticsearch expands placeholders per chunk; sluice refuses them clearly.
+  for (const char* name : {"logs-${tag}", "logs-%Y.%m.%d"}) {
+    bad = f.make(PluginKind::Output, "elasticsearch_data_stream", hostPort(es) + "data_stream_name " + name + "\n");
+    ASSERT_FALSE(bad.isOk()) << name;
+    EXPECT_NE(bad.status().message().find("placeholders are not supported"), std::string::npos) << bad.status().message();
+  }
 }
 
 }  // namespace

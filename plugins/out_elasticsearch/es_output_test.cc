@@ -324,11 +324,9 @@ struct Received {
   std::vector<std::string> encodings;  // Content-Encoding of each request ("" for none)
 };
 Received sendTo(const std::string& config, int events) {
-  ElasticsearchStandIn es;
-  EXPECT_TRUE(es.start());
-  PluginFactory f;
-  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch", hostPort(es) + "index_name z\n" + config + "\n");
-  EXPECT_TRUE(out->start().isOk());
+  EsSetUp setup("index_name z\n" + config + "\n");
+  if (!setup.ok()) return {};
+  auto& [es, f, out] = setup;
   EXPECT_EQ(out->write(formatRange(*out, 0, events).view()).kind, WriteResult::Kind::Ok) << config;
   EXPECT_EQ(es.documentCount(), static_cast<size_t>(events)) << config;
   return {es.bulkRequests(), es.requestHeaders("Content-Encoding")};

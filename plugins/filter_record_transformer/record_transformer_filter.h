@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/plugin_api.h"
+#include "core/record_template.h"
 
 namespace sluice::plugins::filter_record_transformer {
 
@@ -16,8 +17,8 @@ struct TransformerConfig {
 
 // Fluentd's record_transformer without Ruby: sets the fields of <record> from templates with
 // ${tag}, ${tag_parts[N]}, ${tag_prefix[N]}, ${tag_suffix[N]}, ${hostname}, ${time},
-// ${field} and ${record["a"]["b"]}; then remove_keys / keep_keys / renew_record. Templates
-// are compiled once; expansion writes into the batch arena.
+// ${field} and ${record["a"]["b"]} (core/record_template.h); then remove_keys / keep_keys /
+// renew_record. Templates are compiled once; expansion writes into the batch arena.
 // Threading: immutable after create(); process() runs concurrently on the threads of the inputs
 // whose events reach it.
 class RecordTransformerFilter final : public Filter {
@@ -28,31 +29,20 @@ class RecordTransformerFilter final : public Filter {
   // sluice::Filter
   void process(Batch& batch) override;
 
-  struct Segment {
-    enum class Kind { Literal, Tag, TagPart, TagPrefix, TagSuffix, Hostname, Time, Field } kind;
-    std::string text;  // Literal; the original placeholder text otherwise
-    int index = 0;
-    FieldPath path;
-  };
   struct Field {
     std::string key;
-    std::vector<Segment> segments;
+    RecordTemplate value;
   };
 
  private:
   RecordTransformerFilter(const TransformerConfig& config, std::vector<Field> fields,
                           std::vector<FieldPath> remove, std::string hostname);
-  Value expand(const Field& field, const Event& event, const Value& source,
-               std::span<const std::string_view> parts, std::string& scratch, Arena& arena) const;
 
   const TransformerConfig config_;
   const std::vector<Field> fields_;
   const std::vector<FieldPath> remove_;
   const std::string hostname_;
 };
-
-// Compiles one template; exposed for tests.
-Result<std::vector<RecordTransformerFilter::Segment>> compileTemplate(std::string_view text);
 
 const PluginDescriptor& descriptor();
 

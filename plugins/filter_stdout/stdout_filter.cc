@@ -16,28 +16,21 @@ const std::array<Param<C>, 2> kParams = {{
 }  // namespace
 
 Result<std::unique_ptr<StdoutFilter>> StdoutFilter::create(const StdoutFilterConfig& config, PluginContext& ctx) {
-  const FormatterDefaults defaults{"stdout", colorWanted(STDOUT_FILENO)};
-  if (ctx.element().children("format").empty() && (config.format || config.output_type)) {
-    // Fluentd's compat_parameters: the v0.12 parameters make the <format> section.
-    auto section = std::make_unique<config::Element>();
-    section->name = "format";
-    section->where = ctx.element().where;
-    if (config.format) section->set("@type", *config.format);
-    if (config.output_type) section->set("output_type", *config.output_type);
-    auto formatter = ctx.createFormatter(section.get(), defaults);
-    if (!formatter) return formatter.takeStatus();
-    return std::unique_ptr<StdoutFilter>(new StdoutFilter(std::move(*formatter), std::move(section)));
-  }
-  auto formatter = ctx.formatter(defaults);
+  auto sections = ctx.element().children("inject");
+  auto injector = Injector::create(sections.empty() ? nullptr : sections.front(), ctx.hostname());
+  if (!injector) return injector.takeStatus();
+  std::unique_ptr<config::Element> made;
+  auto formatter = formatterWithV012Keys(ctx, FormatterDefaults{"stdout", colorWanted(STDOUT_FILENO)}, config, made);
   if (!formatter) return formatter.takeStatus();
-  return std::unique_ptr<StdoutFilter>(new StdoutFilter(std::move(*formatter), nullptr));
+  return std::unique_ptr<StdoutFilter>(new StdoutFilter(std::move(*formatter), std::move(made), std::move(*injector)));
 }
 
 void StdoutFilter::process(Batch& batch) {
   // Reused per thread: no allocation per record once warm.
   thread_local FormattedEvents text;
+  thread_local Batch scratch;
   text.clear();
-  formatter_->formatBatch(batch, text);
+  formatter_->formatBatch(injector_.injected(batch, scratch), text);
   if (text.bytes.empty()) return;
   std::lock_guard<std::mutex> lock(write_mutex_);
   (void)writeFully(fd_, text.bytes);  // as Fluentd's log.write: a closed stdout does not stop the events
@@ -46,7 +39,8 @@ void StdoutFilter::process(Batch& batch) {
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<StdoutFilter>(
       PluginKind::Filter, "stdout", "Prints each event to standard output and passes it on (Fluentd's filter_stdout).",
-      kParams, {formatSection("stdout", "How events are printed (default @type stdout: `time tag: json`).")});
+      kParams,
+      {formatSection("stdout", "How events are printed (default @type stdout: `time tag: json`)."), injectSection()});
   return kDescriptor;
 }
 

@@ -3,19 +3,18 @@
 
 #include <mutex>
 
+#include "core/format_compat.h"
+#include "core/inject.h"
 #include "core/plugin_api.h"
 
 namespace sluice::plugins::filter_stdout {
 
-struct StdoutFilterConfig {
-  std::optional<std::string> format;       // v0.12: the formatter's @type
-  std::optional<std::string> output_type;  // v0.12: the stdout formatter's output_type
-};
+using StdoutFilterConfig = V012FormatKeys;  // v0.12: format (the formatter's @type), output_type
 
 // Fluentd's filter_stdout: prints every event (default `time tag: {json}`, or the <format>
-// section) to standard output and passes the batch on unchanged. A batch is formatted on the
-// calling thread and written with one write under a lock, so concurrent batches do not
-// interleave mid-line.
+// section), with the fields of its <inject> section added to what is printed, to standard
+// output and passes the batch on unchanged. A batch is formatted on the calling thread and
+// written with one write under a lock, so concurrent batches do not interleave mid-line.
 // Threading: immutable after create() (but for the output lock); process() runs concurrently
 // on the threads of the inputs whose events reach it.
 class StdoutFilter final : public Filter {
@@ -28,10 +27,11 @@ class StdoutFilter final : public Filter {
   void setFdForTest(int fd) { fd_ = fd; }
 
  private:
-  StdoutFilter(FormatterPtr formatter, std::unique_ptr<config::Element> v012_section)
-      : v012_section_(std::move(v012_section)), formatter_(std::move(formatter)) {}
+  StdoutFilter(FormatterPtr formatter, std::unique_ptr<config::Element> v012_section, Injector injector)
+      : v012_section_(std::move(v012_section)), formatter_(std::move(formatter)), injector_(std::move(injector)) {}
   const std::unique_ptr<config::Element> v012_section_;  // the <format> made from v0.12 keys
   const FormatterPtr formatter_;
+  const Injector injector_;
   std::mutex write_mutex_;
   int fd_ = 1;
 };

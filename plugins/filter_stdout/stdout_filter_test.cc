@@ -50,8 +50,19 @@ TEST(StdoutFilterTest, DefaultIsTimeTagJson) {
 
 TEST(StdoutFilterTest, FormatSectionAndV012Parameters) {
   EXPECT_EQ(printed("<format>\n @type json\n</format>", {R"({"test":"test"})"}), "{\"test\":\"test\"}\n");
-  EXPECT_EQ(printed("output_type hash", {R"({"test":"test"})"}), "2026-11-22 01:02:03.000000005 +0000 test: {\"test\":\"test\"}\n");
+  EXPECT_EQ(printed("output_type hash", {R"({"test":"test"})"}), "2026-11-22 01:02:03.000000005 +0000 test: {\"test\"=>\"test\"}\n");
+  EXPECT_EQ(printed("output_type ltsv", {R"({"test":"test","n":1})"}), "2026-11-22 01:02:03.000000005 +0000 test: test:test\tn:1\n");
   EXPECT_EQ(printed("format json", {R"({"test":"test"})"}), "{\"test\":\"test\"}\n");
+}
+
+// Fluentd's filter_stdout prints inject_values_to_record(tag, time, record) and passes the
+// record on unchanged.
+TEST(StdoutFilterTest, InjectAddsFieldsToWhatIsPrintedOnly) {
+  std::vector<std::string> passed;
+  EXPECT_EQ(printed("<inject>\n tag_key t\n time_key at\n time_type unixtime\n</inject>\n<format>\n @type json\n</format>",
+                    {R"({"m":1})"}, &passed),
+            "{\"m\":1,\"t\":\"test\",\"at\":1795309323}\n");
+  EXPECT_EQ(passed, (std::vector<std::string>{R"({"m":1})"}));
 }
 
 TEST(StdoutFilterTest, InvalidOutputTypeIsAConfigError) {

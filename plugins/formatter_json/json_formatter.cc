@@ -13,11 +13,8 @@ void JsonFormatter::formatOne(const Event& event, std::string& out) const {
 }
 
 const PluginDescriptor& descriptor() {
-  static const PluginDescriptor kDescriptor = [] {
-    PluginDescriptor d = makeDescriptor<JsonFormatter>(PluginKind::Formatter, "json", "The record as one JSON object (Fluentd's json and hash formatters).", formatParams());
-    d.aliases = {"hash"};
-    return d;
-  }();
+  static const PluginDescriptor kDescriptor =
+      makeDescriptor<JsonFormatter>(PluginKind::Formatter, "json", "The record as one JSON object.", formatParams());
   return kDescriptor;
 }
 

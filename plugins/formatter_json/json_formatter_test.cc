@@ -21,10 +21,5 @@ TEST(JsonFormatterTest, AddNewlineFalseLeavesTheLineOpen) {
   EXPECT_EQ(formatWith("add_newline false"), "{\"a\":\"x\\ny\",\"n\":1}");
 }
 
-TEST(JsonFormatterTest, HashIsAnAlias) {
-  PluginFactory f;
-  EXPECT_TRUE(f.make(PluginKind::Formatter, "hash", "").isOk());
-}
-
 }  // namespace
 }  // namespace sluice::plugins::formatter_json

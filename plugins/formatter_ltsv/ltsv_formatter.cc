@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "plugins/formatter_ltsv/ltsv_formatter.h"
 
+#include "core/record_text.h"
+
 namespace sluice::plugins::formatter_ltsv {
 
 Result<std::unique_ptr<LtsvFormatter>> LtsvFormatter::create(const FormatConfig& config, PluginContext&) {
@@ -8,18 +10,7 @@ Result<std::unique_ptr<LtsvFormatter>> LtsvFormatter::create(const FormatConfig&
 }
 
 void LtsvFormatter::formatOne(const Event& event, std::string& out) const {
-  bool first = true;
-  for (const Member& m : event.record.members()) {
-    if (!first) out += delimiter_;
-    first = false;
-    out += m.key;
-    out += label_delimiter_;
-    if (m.value.isString()) {
-      out += m.value.asString();
-    } else {
-      appendJson(out, m.value);
-    }
-  }
+  appendLtsv(out, event.record, delimiter_, label_delimiter_);
   if (newline_) out += '\n';
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "plugins/formatter_single_value/single_value_formatter.h"
 
+#include "core/record_text.h"
+
 namespace sluice::plugins::formatter_single_value {
 
 Result<std::unique_ptr<SingleValueFormatter>> SingleValueFormatter::create(const FormatConfig& config, PluginContext&) {
@@ -8,13 +10,7 @@ Result<std::unique_ptr<SingleValueFormatter>> SingleValueFormatter::create(const
 }
 
 void SingleValueFormatter::formatOne(const Event& event, std::string& out) const {
-  if (const Value* v = event.record.find(key_)) {
-    if (v->isString()) {
-      out += v->asString();
-    } else {
-      appendJson(out, *v);
-    }
-  }
+  appendSingleValue(out, event.record, key_);
   if (newline_) out += '\n';
 }
 

@@ -109,10 +109,96 @@ TEST(StdoutOutputTest, ColourHonoursNoColorAndDumbTerminals) {
 // Issue 15 item 13: --describe stdout listed the <format> default as json.
 TEST(StdoutOutputTest, DescribeShowsTheRealFormatDefault) {
   const PluginDescriptor& d = descriptor();
-  ASSERT_EQ(d.sections.size(), 1u);
+  ASSERT_EQ(d.sections.size(), 2u);
+  EXPECT_EQ(d.sections[0].name, "format");
+  EXPECT_EQ(d.sections[1].name, "inject");
   const ParamInfo& type = d.sections[0].params.at(0);
   EXPECT_EQ(type.name, "@type");
   EXPECT_STREQ(type.default_value, "stdout");
+}
+
+// Fluentd's v0.12 `output_type` beside the plugin's parameters (compat_parameters), as
+// fluentd-examples/copy_roundrobin.conf writes it; a <format> section wins over it.
+TEST(StdoutOutputTest, V012OutputTypeAndFormat) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  const std::string head = "2026-11-22 01:02:03.000000005 +0000 app.web: ";
+  EXPECT_EQ(formatWith("output_type ltsv"), head + "a:x\ny\tn:1\n");
+  EXPECT_EQ(formatWith("output_type hash"), head + "{\"a\"=>\"x\\ny\", \"n\"=>1}\n");
+  EXPECT_EQ(formatWith("format json"), "{\"a\":\"x\\ny\",\"n\":1}\n");
+  EXPECT_EQ(formatWith("output_type ltsv\n<format>\n @type json\n</format>"), "{\"a\":\"x\\ny\",\"n\":1}\n");
+  PluginFactory f;
+  EXPECT_FALSE(f.make(PluginKind::Output, "stdout", "output_type foo").isOk());
+}
+
+// Cases of Fluentd's test/plugin_helper/test_inject.rb and the <inject> documentation example
+// (time 1547575563.952259 UTC, tag test: fluentd_time "2019-01-15T18:06:03.952259000Z").
+std::string injected(const std::string& inject, int64_t time_ns = 1547575563952259804LL) {
+  PluginFactory f;
+  auto out = f.mustMake<Output>(PluginKind::Output, "stdout", "<format>\n @type json\n</format>\n<inject>\n" + inject + "</inject>");
+  Batch b = batchOf({R"({"message":"hello"})"}, "test", time_ns);
+  FormattedEvents text;
+  out->format(b, text);
+  // The batch itself is not changed (another <store> of a copy may share it).
+  EXPECT_EQ(testing::jsonRecords(b).at(0), R"({"message":"hello"})");
+  return text.bytes;
+}
+
+TEST(StdoutOutputTest, InjectTimeTypes) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  EXPECT_EQ(injected(" time_key fluentd_time\n time_type string\n time_format %Y-%m-%dT%H:%M:%S.%NZ\n tag_key fluentd_tag\n"),
+            "{\"message\":\"hello\",\"fluentd_tag\":\"test\",\"fluentd_time\":\"2019-01-15T18:06:03.952259804Z\"}\n");
+  // float: seconds with microseconds (time.to_r.truncate(6).to_f), the default time_type.
+  EXPECT_EQ(injected(" time_key t\n"), "{\"message\":\"hello\",\"t\":1547575563.952259}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type unixtime\n"), "{\"message\":\"hello\",\"t\":1547575563}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type unixtime_millis\n"), "{\"message\":\"hello\",\"t\":1547575563952}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type unixtime_micros\n"), "{\"message\":\"hello\",\"t\":1547575563952259}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type unixtime_nanos\n"), "{\"message\":\"hello\",\"t\":1547575563952259804}\n");
+  // string without time_format: Ruby's Time#iso8601 (local, or Z with utc).
+  EXPECT_EQ(injected(" time_key t\n time_type string\n"), "{\"message\":\"hello\",\"t\":\"2019-01-15T18:06:03+00:00\"}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type string\n utc true\n"), "{\"message\":\"hello\",\"t\":\"2019-01-15T18:06:03Z\"}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type string\n timezone +09:00\n time_format %Y-%m-%d %H:%M:%S %z\n"),
+            "{\"message\":\"hello\",\"t\":\"2019-01-16 03:06:03 +0900\"}\n");
+  EXPECT_EQ(injected(" time_key t\n time_type string\n timezone -0730\n"),
+            "{\"message\":\"hello\",\"t\":\"2019-01-15T10:36:03-07:30\"}\n");
+  // Before 1970 a float time stays in its second.
+  EXPECT_EQ(injected(" time_key t\n time_type unixtime\n", -1500000000LL), "{\"message\":\"hello\",\"t\":-2}\n");
+}
+
+TEST(StdoutOutputTest, InjectTagHostnameWorkerId) {
+  EXPECT_EQ(injected(" tag_key tag\n hostname_key host\n worker_id_key worker_id\n"),
+            "{\"message\":\"hello\",\"host\":\"test-host\",\"worker_id\":0,\"tag\":\"test\"}\n");
+  EXPECT_EQ(injected(" hostname_key host\n hostname myhost\n"), "{\"message\":\"hello\",\"host\":\"myhost\"}\n");
+  // A key the record has is overwritten, as Ruby's r[key] = value.
+  EXPECT_EQ(injected(" tag_key message\n"), "{\"message\":\"test\"}\n");
+  // Nothing to inject: the record as it is.
+  EXPECT_EQ(injected(" time_type unixtime\n"), "{\"message\":\"hello\"}\n");
+}
+
+TEST(StdoutOutputTest, InjectConfigErrors) {
+  PluginFactory f;
+  EXPECT_FALSE(f.make(PluginKind::Output, "stdout", "<inject>\n time_key t\n time_type iso\n</inject>").isOk());
+  auto named = f.make(PluginKind::Output, "stdout", "<inject>\n time_key t\n time_type string\n timezone Asia/Tokyo\n</inject>");
+  ASSERT_FALSE(named.isOk());
+  EXPECT_NE(named.status().message().find("fixed offset"), std::string::npos) << named.status().message();
+}
+
+// Through a real process: stdin -> copy -> two stdout stores, with <inject> (the shape of
+// fluentd-examples/copy_roundrobin.conf and worker_section.conf).
+TEST(StdoutOutputTest, OutputTypeAndInjectThroughAPipeline) {
+  testing::TempDir dir;
+  testing::writeFile(dir.file("c.conf"),
+                     "<source>\n @type stdin\n tag test\n <parse>\n  @type json\n  time_key t\n  time_type unixtime\n </parse>\n</source>\n"
+                     "<match test>\n @type copy\n"
+                     " <store>\n  @type stdout\n  output_type json\n  <inject>\n   worker_id_key worker_id\n  </inject>\n </store>\n"
+                     " <store>\n  @type stdout\n  output_type ltsv\n </store>\n</match>\n");
+  setenv("TZ", "UTC", 1);
+  auto r = testing::runSluice({"-c", dir.file("c.conf"), "--strict"}, "{\"t\":1795309323,\"test\":\"test1\"}\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "2026-11-22 01:02:03.000000000 +0000 test: {\"test\":\"test1\",\"worker_id\":0}\n"
+            "2026-11-22 01:02:03.000000000 +0000 test: test:test1\n");
 }
 
 }  // namespace

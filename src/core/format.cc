@@ -23,7 +23,7 @@ const std::array<Param<FormatConfig>, 10>& formatParams() {
       {"message_key", &FormatConfig::message_key, "message", "single_value: the field written."},
       {"add_newline", &FormatConfig::add_newline, "true", "End each event with a newline."},
       {"label_delimiter", &FormatConfig::label_delimiter, ":", "ltsv: separator of label and value."},
-      {"output_type", &FormatConfig::output_type, "json", "stdout: how the record is written (json or hash; both write JSON).", "json|hash|ltsv|single_value"},
+      {"output_type", &FormatConfig::output_type, "json", "stdout: how the record is written after `time tag: `: json, hash (Ruby's Hash#inspect), ltsv or single_value.", "json|hash|ltsv|single_value"},
   }};
   return kParams;
 }

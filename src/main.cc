@@ -51,7 +51,13 @@ int listPlugins() {
   for (PluginKind kind : {PluginKind::Input, PluginKind::Parser, PluginKind::Filter, PluginKind::Output,
                           PluginKind::Formatter}) {
     std::printf("%s:\n", std::string(pluginKindName(kind)).c_str());
-    for (const PluginDescriptor* d : r.ofKind(kind)) {
+    std::vector<const PluginDescriptor*> list = r.ofKind(kind);
+    // Fluentd's monitoring sources, which the engine serves itself (engine/monitor_sources.h).
+    for (const PluginDescriptor* d : engine::monitorSourceDescriptors()) {
+      if (d->kind == kind) list.push_back(d);
+    }
+    std::sort(list.begin(), list.end(), [](const PluginDescriptor* a, const PluginDescriptor* b) { return a->name < b->name; });
+    for (const PluginDescriptor* d : list) {
       std::printf("  %-22s %s\n", std::string(d->name).c_str(), std::string(d->description).c_str());
     }
   }

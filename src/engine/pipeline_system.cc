@@ -210,9 +210,14 @@ Status Pipeline::applySystem(const config::Element& system) {
       if (!s) return s;
       for (const config::Param& p : child.params) {
         if (!p.used) {
+          std::vector<std::string_view> names;
+          for (const auto& mp : monitorParams()) names.push_back(mp.name);
+          std::string guess = closestMatch(p.key, names);
+          std::string all;
+          for (std::string_view n : names) all += (all.empty() ? "" : ", ") + std::string(n);
           warnOrFail(options_.strict, first,
-                     p.where.str() + ": unknown parameter '" + p.key +
-                         "' in <monitor> (it takes enable, bind, port, ready_max_buffer_fill, ready_max_failing_seconds, enable_reload, enable_tap)");
+                     p.where.str() + ": unknown parameter '" + p.key + "' in <monitor>" +
+                         (guess.empty() ? " (it takes " + all + ")" : "; did you mean '" + guess + "'?"));
         }
       }
     }

@@ -44,6 +44,19 @@ TEST_F(MonitorSourcesTest, KnownKeysBindAndUnknownOnesAreReportedAsForPlugins) {
             std::string::npos);
 }
 
+// <system> <monitor>'s unknown keys name the closest known one, or all of them.
+TEST_F(MonitorSourcesTest, UnknownMonitorKeysNameTheKnownOnes) {
+  auto error = [&](const std::string& monitor) {
+    auto p = build("<system>\n  <monitor>\n" + monitor + "  </monitor>\n</system>\n");
+    return p.isOk() ? std::string("accepted") : p.status().message();
+  };
+  EXPECT_EQ(error("    port 0\n    enable_tap true\n"), "accepted");
+  EXPECT_NE(error("    enable_tapp true\n").find("unknown parameter 'enable_tapp' in <monitor>; did you mean 'enable_tap'?"),
+            std::string::npos);
+  EXPECT_NE(error("    colour blue\n").find("unknown parameter 'colour' in <monitor> (it takes enable, bind, port,"),
+            std::string::npos);
+}
+
 TEST_F(MonitorSourcesTest, TheTablesGiveFluentdsDefaults) {
   auto param = [](std::string_view type, std::string_view name) -> const ParamInfo* {
     const PluginDescriptor* d = engine::findMonitorSource(type);

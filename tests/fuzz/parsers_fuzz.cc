@@ -28,6 +28,7 @@ struct Parsers {
         {"kubernetes", "max_partial_size 256"},
         {"multiline", "format_firstline /^\\d{4}/\nformat1 /^(?<time>\\d{4}-\\d\\d-\\d\\d) (?<message>.*)/\nmax_event_size 512"},
         {"syslog", "message_format auto"},
+        {"msgpack", "null_empty_string true"},
     };
     for (auto [type, body] : kConfigs) {
       auto p = factory.make(sluice::PluginKind::Parser, type, body);

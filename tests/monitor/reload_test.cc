@@ -39,6 +39,17 @@ using testing::localUrl;
 using testing::loggedPort;
 
 
+// POST /api/config.reload to the sluice whose monitor listens on `port`.
+net::HttpResponse postReload(net::HttpClient& client, int port) {
+  const std::string url = localUrl(port, "/api/config.reload");  // the request holds a view of it
+  net::HttpRequest req;
+  req.method = "POST";
+  req.url = url;
+  net::HttpResponse r;
+  client.send(req, r);
+  return r;
+}
+
 size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
@@ -114,12 +125,7 @@ TEST(ReloadProcessTest, ABadConfigIsRejectedAndTheRunningPipelineGoesOn) {
 
   writeFile(dir.file("c.conf"), "<source>\n  @type tail\n");  // unterminated
   net::HttpClient client;
-  net::HttpRequest req;
-  req.method = "POST";
-  const std::string reload_url = localUrl(port, "/api/config.reload");
-  req.url = reload_url;
-  net::HttpResponse r;
-  client.send(req, r);
+  net::HttpResponse r = postReload(client, port);
   EXPECT_EQ(r.status, 500) << r.body;
   EXPECT_NE(r.body.find("\"ok\":false"), std::string::npos) << r.body;
 
@@ -134,8 +140,7 @@ TEST(ReloadProcessTest, ABadConfigIsRejectedAndTheRunningPipelineGoesOn) {
 
   // A good config over HTTP: the filter is gone.
   writeFile(dir.file("c.conf"), stdoutConfig(dir, "", true));
-  r = {};
-  client.send(req, r);
+  r = postReload(client, port);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "{\"ok\":true}\n");
   appendFile(dir.file("lines.log"), "drop 2\n");
@@ -154,12 +159,7 @@ TEST(ReloadProcessTest, ReloadOverHttpIsOffUnlessEnabled) {
   int port = 0;
   ASSERT_TRUE(waitFor([&] { return (port = loggedPort(dir.file("out.err"))) > 0; }));
   net::HttpClient client;
-  net::HttpRequest req;
-  req.method = "POST";
-  const std::string reload_url = localUrl(port, "/api/config.reload");
-  req.url = reload_url;
-  net::HttpResponse r;
-  client.send(req, r);
+  net::HttpResponse r = postReload(client, port);
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_NE(r.body.find("enable_reload true"), std::string::npos) << r.body;
   p.signal(SIGTERM);

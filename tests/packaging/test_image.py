@@ -165,7 +165,7 @@ def main():
                 with open(err_path) as f:
                     m = re.search(r"Monitor listening on http://127\.0\.0\.1:(\d+)", f.read())
                 port = int(m.group(1)) if m else None
-                time.sleep(0.05)
+                time.sleep(0.05)  # polling interval of a wait for a condition
             if check(port is not None, "sluice with the image's configuration serves its monitor on 127.0.0.1"):
                 check(run_healthcheck(hc, port) == 0, "the HEALTHCHECK passes while sluice runs")
                 p.send_signal(signal.SIGTERM)

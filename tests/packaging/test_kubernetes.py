@@ -320,7 +320,7 @@ def wait_for(what, fn, timeout=30):
         v = fn()
         if v:
             return v
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling interval of a wait for a condition
     check(False, f"{what} (waited {timeout} s)")
     return None
 

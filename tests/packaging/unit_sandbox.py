@@ -73,7 +73,7 @@ def run(root, tmp, with_capability):
             with open(err_path) as f:
                 m = re.search(r"Monitor listening on http://127\.0\.0\.1:(\d+)", f.read())
             port = int(m.group(1)) if m else None
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling interval of a wait for a condition
         if port is None:
             return None, open(err_path).read()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
@@ -83,7 +83,7 @@ def run(root, tmp, with_capability):
         while time.monotonic() < deadline and not metric(port, "sluice_input_tail_watched_files"):
             if "ermission" in open(err_path).read():
                 break
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling interval of a wait for a condition
         if with_capability:
             with open(secure, "a") as f:
                 f.write("Nov 27 10:00:00 host sshd[1]: Accepted publickey for root\n")
@@ -92,7 +92,7 @@ def run(root, tmp, with_capability):
                 read = metric(port, "sluice_input_received_records_total")
                 if read:
                     break
-                time.sleep(0.1)
+                time.sleep(0.1)  # polling interval of a wait for a condition
         else:
             # The tail reported the file it cannot open; nothing was read.
             read = metric(port, "sluice_input_received_records_total")

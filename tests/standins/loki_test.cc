@@ -19,6 +19,32 @@ namespace {
 
 constexpr int64_t kT0 = 1'763'800'000'123'456'789;  // 2025-11-22, with nanoseconds
 
+// Several streams in one snappy-compressed protobuf push (each entry with a trace_id in its
+// structured metadata when asked).
+std::string multiPush(const std::vector<std::pair<std::string, std::vector<std::pair<int64_t, std::string>>>>& streams,
+                      bool with_metadata = false) {
+  sluice::loki::PushRequest request;
+  for (const auto& [labels, entries] : streams) {
+    auto* stream = request.add_streams();
+    stream->set_labels(labels);
+    for (const auto& [ns, line] : entries) {
+      auto* e = stream->add_entries();
+      e->mutable_timestamp()->set_seconds(ns / 1'000'000'000);
+      e->mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+      e->set_line(line);
+      if (with_metadata) {
+        auto* m = e->add_structured_metadata();
+        m->set_name("trace_id");
+        m->set_value("abc123");
+      }
+    }
+  }
+  std::string raw, packed;
+  request.SerializeToString(&raw);
+  snappy::Compress(raw.data(), raw.size(), &packed);
+  return packed;
+}
+
 class LokiStandInTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -33,24 +59,7 @@ class LokiStandInTest : public ::testing::Test {
   // One stream as snappy-compressed protobuf.
   static std::string protobufPush(const std::string& labels, const std::vector<std::pair<int64_t, std::string>>& entries,
                                   bool with_metadata = false) {
-    sluice::loki::PushRequest request;
-    auto* stream = request.add_streams();
-    stream->set_labels(labels);
-    for (const auto& [ns, line] : entries) {
-      auto* e = stream->add_entries();
-      e->mutable_timestamp()->set_seconds(ns / 1'000'000'000);
-      e->mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-      e->set_line(line);
-      if (with_metadata) {
-        auto* m = e->add_structured_metadata();
-        m->set_name("trace_id");
-        m->set_value("abc123");
-      }
-    }
-    std::string raw, packed;
-    request.SerializeToString(&raw);
-    snappy::Compress(raw.data(), raw.size(), &packed);
-    return packed;
+    return multiPush({{labels, entries}}, with_metadata);
   }
 
   LokiStandIn loki_;
@@ -160,25 +169,6 @@ TEST_F(LokiStandInTest, SampleAgeLimitsFollowTheWallClock) {
 }
 
 // ---- Loki's limits and answers, as its push path has them --------------------------------
-
-// Several streams in one snappy-compressed protobuf push.
-std::string multiPush(const std::vector<std::pair<std::string, std::vector<std::pair<int64_t, std::string>>>>& streams) {
-  sluice::loki::PushRequest request;
-  for (const auto& [labels, entries] : streams) {
-    auto* stream = request.add_streams();
-    stream->set_labels(labels);
-    for (const auto& [ns, line] : entries) {
-      auto* e = stream->add_entries();
-      e->mutable_timestamp()->set_seconds(ns / 1'000'000'000);
-      e->mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-      e->set_line(line);
-    }
-  }
-  std::string raw, packed;
-  request.SerializeToString(&raw);
-  snappy::Compress(raw.data(), raw.size(), &packed);
-  return packed;
-}
 
 // ingestion_rate_mb 4 and ingestion_burst_size_mb 6 by default: a push over the burst is refused
 // every time; under it, pushes pass until the bucket is empty.

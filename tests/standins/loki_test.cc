@@ -290,6 +290,20 @@ TEST(LokiStandInFixtureTest, MessagesAreLokisFormats) {
   }
 }
 
+// Loki decodes pushes with gogo protobuf, which takes a string field's bytes as they are: a
+// line that is not UTF-8 is stored, and labels that are not UTF-8 reach the label parser, which
+// refuses that stream alone.
+TEST_F(LokiStandInTest, BytesThatAreNotUtf8AreTakenAsLokiTakesThem) {
+  net::HttpResponse res = post(multiPush({{"{job=\"a\"}", {{kT0, "bad \xff byte"}}}}), kProto);
+  EXPECT_EQ(res.status, 204) << res.body;
+  ASSERT_EQ(loki_.streams().count("{job=\"a\"}"), 1u);
+  EXPECT_EQ(loki_.streams().at("{job=\"a\"}").at(0).line, "bad \xff byte");
+  res = post(multiPush({{"{job=\"b\"}", {{kT0, "kept"}}}, {"{job=\"\xff\"}", {{kT0, "refused"}}}}), kProto);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("with error: 1:7: parse error: invalid UTF-8 rune"), std::string::npos) << res.body;
+  EXPECT_EQ(loki_.streams().count("{job=\"b\"}"), 1u);
+}
+
 // The stand-in writes label sets as Loki does (Prometheus's Labels.String(), Go's quoting).
 TEST(LokiLabelsTest, Format) {
   EXPECT_EQ(lokiLabels({{"b", "2"}, {"a", "say \"hi\"\n"}}), "{a=\"say \\\"hi\\\"\\n\", b=\"2\"}");

@@ -35,7 +35,7 @@ std::string iconvName(std::string_view ruby) {
 std::optional<std::string> convertAll(const std::string& to, const std::string& from, std::string_view in) {
   iconv_t cd = ::iconv_open(to.c_str(), from.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1)) return std::nullopt;
-  char out[64];
+  char out[512];  // the probes are short (at most 127 bytes in, 4 bytes out each)
   char* ip = const_cast<char*>(in.data());
   size_t il = in.size();
   char* op = out;
@@ -89,12 +89,18 @@ Result<EncodingSpec> resolveEncodings(const std::optional<std::string>& encoding
   }
   ::iconv_close(cd);
   spec.convert = true;
+  std::string ascii;
+  for (int c = 1; c < 0x80; ++c) ascii += static_cast<char>(c);
+  auto same = convertAll(spec.to, spec.from, ascii);
+  spec.ascii_identity = same && *same == ascii;
   spec.replacement = canonical(spec.to) == "UTF8" ? "\xEF\xBF\xBD" : "?";  // U+FFFD, as Ruby's :replace
   return spec;
 }
 
 LineConverter::LineConverter(const EncodingSpec& spec)
-    : cd_(::iconv_open(spec.to.c_str(), spec.from.c_str())), replacement_(spec.replacement) {
+    : cd_(::iconv_open(spec.to.c_str(), spec.from.c_str())),
+      ascii_identity_(spec.ascii_identity),
+      replacement_(spec.replacement) {
   // A character `to` cannot hold is told from an invalid byte by converting it to UTF-8.
   if (canonical(spec.to) != "UTF8") probe_ = ::iconv_open("UTF-8", spec.from.c_str());
 }
@@ -119,7 +125,23 @@ size_t LineConverter::validCharLength(const char* p, size_t n) {
   return 0;
 }
 
+namespace {
+bool isAscii(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t high = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    high |= word;
+  }
+  for (; n > 0; ++p, --n) high |= static_cast<unsigned char>(*p);
+  return (high & 0x8080808080808080ull) == 0;
+}
+}  // namespace
+
 std::string_view LineConverter::convert(std::string_view line, Arena& arena) {
+  if (ascii_identity_ && isAscii(line)) return line;
   // Any accepted source gives at most 4 bytes per input byte (a replacement is 3).
   size_t cap = line.size() * 4 + 16;
   if (scratch_size_ < cap) {

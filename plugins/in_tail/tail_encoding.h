@@ -30,6 +30,9 @@ struct EncodingSpec {
   std::string from;  // iconv name
   std::string to;    // iconv name
   std::string replacement;  // in `to`
+  // ASCII bytes convert to themselves (true of most pairs; not of Shift_JIS, whose 0x5C is ¥
+  // in iconv): a line of ASCII alone is then used as it is read, without iconv or a copy.
+  bool ascii_identity = false;
 };
 
 // Checks the names (Ruby's spellings too: ASCII-8BIT/BINARY, Windows-31J, eucJP-ms, CP65001)
@@ -48,7 +51,8 @@ class LineConverter {
   LineConverter& operator=(const LineConverter&) = delete;
 
   // `line` in the target encoding, in `arena`, followed by kJsonPadding zero bytes (a padded
-  // line for the parsers). Invalid or unconvertible input is replaced, never dropped.
+  // line for the parsers), or `line` itself when it is ASCII and the pair keeps ASCII (the
+  // read buffer is padded too). Invalid or unconvertible input is replaced, never dropped.
   std::string_view convert(std::string_view line, Arena& arena);
   // Replacements made so far (for the log).
   uint64_t replaced() const { return replaced_; }
@@ -57,6 +61,7 @@ class LineConverter {
   size_t validCharLength(const char* p, size_t n);
 
   iconv_t cd_;
+  bool ascii_identity_;
   iconv_t probe_ = reinterpret_cast<iconv_t>(-1);  // from → UTF-8, when the target is not UTF-8
   std::string replacement_;
   std::unique_ptr<char[]> scratch_;  // converted bytes before they are copied to the arena

@@ -129,6 +129,30 @@ TEST_F(TailInputTest, AGroupReadsLimitLinesPerRatePeriodAndTheRestLater) {
   EXPECT_EQ(sink_.messages(), expected("m", 0, 16));
 }
 
+// Lines waiting for the group are not recorded as read: the pos_file stays before them, and
+// after a restart they are read once, in order, within the limit again.
+TEST_F(TailInputTest, LinesWaitingForTheGroupAreNotRecordedAsRead) {
+  const std::string log = dir_.file("logs/pod-a_ns1_app-abcdef.log");
+  fs::create_directories(dir_.file("logs"));
+  append(log, lines("m", 0, 10));  // 3 bytes a line
+  const std::string config = "read_from_head true\n<group>\npattern " + kLogPattern + "\nrate_period 10s\n" +
+                             rule(R"({"namespace": "/ns1/"})", 4) + "</group>\n";
+  startTail(config);
+  ASSERT_TRUE(waitFor([&] { return sink_.count() == 4; }));
+  awaitIdle();
+  clock_.advance(kNanosPerSecond);  // the next pos_file write, within the rate_period
+  ASSERT_TRUE(waitFor([&] { return posOffset(log) == 12; })) << posFile();
+  stopTail();
+  EXPECT_EQ(posOffset(log), 12) << posFile();
+  startTail(config);
+  ASSERT_TRUE(waitFor([&] { return sink_.count() == 8; }));
+  awaitIdle();
+  EXPECT_EQ(sink_.count(), 8u);
+  clock_.advance(10 * kNanosPerSecond);
+  ASSERT_TRUE(waitFor([&] { return sink_.count() == 10; }));
+  EXPECT_EQ(sink_.messages(), expected("m", 0, 10));
+}
+
 // Two files of one group share its limit equally; a file of no rule is not limited, and a
 // rule with limit 0 reads nothing.
 TEST_F(TailInputTest, FilesOfAGroupShareItsLimit) {

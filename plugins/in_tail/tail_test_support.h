@@ -78,29 +78,39 @@ class TailInputTest : public ::testing::Test {
     factory_.setClock(clock_);
     input_ = factory_.mustMake<TailInput>(PluginKind::Input, "tail", tailConfig(extra, parser, glob));
     ASSERT_NE(input_, nullptr);
-    thread_ = std::thread([this] { EXPECT_TRUE(input_->run(sink_, stop_).isOk()); });
+    thread_ = std::thread([this] { EXPECT_TRUE(input_->run(sink_, *stop_).isOk()); });
   }
   // The error a tail configuration is refused with ("" when it builds).
   std::string configError(const std::string& extra, const std::string& parser = "none") {
     auto made = factory_.make(PluginKind::Input, "tail", tailConfig(extra, parser));
     return made ? std::string() : made.status().message();
   }
+  // Stops the tail (it writes its pos_file); startTail may start another (a restart: the sink
+  // keeps what both delivered).
   void stopTail() {
     if (!thread_.joinable()) return;
-    stop_.requestStop();
+    stop_->requestStop();
     thread_.join();
+    stop_ = std::make_unique<StopToken>();
   }
   // The input has acted on the time as it is now and waits for its next timer or event.
   void awaitIdle() { ASSERT_TRUE(clock_.awaitWaiters(1)); }
   // The pos_file's entries (path, inode) after the input's next write of it.
   std::string posFile() { return sluice::testing::readFile(dir_.file("tail.pos")); }
+  // The offset the pos_file records for `path` (-1 when it has no entry).
+  int64_t posOffset(const std::string& path) {
+    const std::string pos = posFile();
+    const size_t at = pos.find(path + "\t");
+    if (at == std::string::npos) return -1;
+    return static_cast<int64_t>(std::stoull(pos.substr(at + path.size() + 1, 16), nullptr, 16));
+  }
 
   sluice::testing::TempDir dir_;
   ManualClock clock_{nowNs()};
   sluice::testing::PluginFactory factory_;
   std::unique_ptr<TailInput> input_;
   MessageSink sink_;
-  StopToken stop_;
+  std::unique_ptr<StopToken> stop_ = std::make_unique<StopToken>();
   std::thread thread_;
 };
 

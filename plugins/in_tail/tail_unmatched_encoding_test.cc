@@ -134,6 +134,15 @@ TEST_F(TailInputTest, ACharacterTheTargetCannotHoldBecomesOneQuestionMark) {
   EXPECT_EQ(sink_.messages().front(), "5? caf\xE9");
 }
 
+// An ASCII line is used as read (no conversion needed), a Latin-1 one beside it converted.
+TEST_F(TailInputTest, AsciiAndLatin1LinesOfOneReadBothComeOutInUtf8) {
+  startTail("encoding UTF-8\nfrom_encoding ISO-8859-1\n", "json");
+  awaitIdle();
+  append(dir_.file("logs/a.log"), "{\"message\":\"plain\"}\n{\"message\":\"caf\xE9\"}\n{\"message\":\"end\"}\n");
+  ASSERT_TRUE(waitFor([&] { return sink_.count() == 3; }));
+  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"plain", "caf\xC3\xA9", "end"}));
+}
+
 // encoding alone is Ruby's force_encoding: the bytes stay as they are.
 TEST_F(TailInputTest, EncodingAloneKeepsTheBytes) {
   startTail("encoding utf-8\n");

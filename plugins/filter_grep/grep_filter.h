@@ -2,6 +2,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <re2/re2.h>
 
@@ -9,7 +12,12 @@
 
 namespace sluice::plugins::filter_grep {
 
-struct GrepConfig {};
+// Fluentd v0.12's regexpN / excludeN ("KEY REGEXP"), still read by Fluentd v1 (deprecated):
+// regexpN join the top-level <regexp>s (all must match), excludeN the <exclude>s (any drops).
+struct GrepConfig {
+  std::optional<std::string> regexp1, regexp2, regexp3, regexp4, regexp5, regexp6, regexp7, regexp8, regexp9, regexp10, regexp11, regexp12, regexp13, regexp14, regexp15, regexp16, regexp17, regexp18, regexp19, regexp20;
+  std::optional<std::string> exclude1, exclude2, exclude3, exclude4, exclude5, exclude6, exclude7, exclude8, exclude9, exclude10, exclude11, exclude12, exclude13, exclude14, exclude15, exclude16, exclude17, exclude18, exclude19, exclude20;
+};
 
 struct RuleConfig {
   std::string key;

@@ -96,5 +96,34 @@ TEST(GrepFilterTest, WarmBatchAllocatesNothingForStringFields) {
   EXPECT_EQ(b.size(), 66u);
 }
 
+// Fluentd v0.12's numbered parameters, still read by Fluentd v1 (fluentd-examples/v0_12_filter.conf).
+TEST(GrepFilterTest, NumberedRegexpKeepsOnlyMatchingRecords) {
+  const std::vector<std::string> records = {R"({"message":"keep this please"})", R"({"message":"Do not keep"})",
+                                            R"({"messag22":"keep this please"})"};
+  EXPECT_EQ(run("regexp1 message keep this", records), (std::vector<std::string>{records[0]}));
+}
+
+TEST(GrepFilterTest, NumberedRulesCombineLikeSections) {
+  // regexpN all must match, any excludeN drops, together with the sections.
+  EXPECT_EQ(run("regexp1 level ^(error|warn|info)$\nregexp2 message [a-z]\nexclude1 host ^db\nexclude2 code 503\n"
+                "<exclude>\n key message\n pattern started\n</exclude>", kRecords),
+            (std::vector<std::string>{}));
+  EXPECT_EQ(run("regexp1 level ^(error|warn|info)$\nexclude1 host ^db\nexclude2 code 503", kRecords),
+            (std::vector<std::string>{kRecords[0]}));
+  // The regexp is everything after the first space, spaces included.
+  EXPECT_EQ(run("exclude1 message disk full", kRecords).size(), kRecords.size() - 1);
+}
+
+TEST(GrepFilterTest, NumberedRuleErrorsAreConfigErrors) {
+  PluginFactory f;
+  auto one = f.make(PluginKind::Filter, "grep", "regexp1 message");
+  ASSERT_FALSE(one.isOk());
+  EXPECT_NE(one.status().message().find("regexp1: needs two parameters"), std::string::npos) << one.status().message();
+  auto twice = f.make(PluginKind::Filter, "grep", "exclude1 host a\nexclude3 host b");
+  ASSERT_FALSE(twice.isOk());
+  EXPECT_NE(twice.status().message().find("exclude3: the key 'host' is given twice"), std::string::npos)
+      << twice.status().message();
+}
+
 }  // namespace
 }  // namespace sluice::plugins::filter_grep

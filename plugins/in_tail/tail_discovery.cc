@@ -279,8 +279,19 @@ void TailRun::addNewSiblings(Target& t, const std::vector<Sibling>& siblings, co
   for (auto& w : t.chain) refreshFingerprint(*w, true);
   auto at = t.chain.end();
   if (before_last && !t.chain.empty()) --at;
+  // The last file, opened at the path a moment ago, may have been rotated since (rotations in
+  // quick succession): siblings whose names sort after its rotated name are newer than it and
+  // go after it, so that the chain stays in the order the lines were written.
+  std::string last_name;
+  if (before_last && !t.chain.empty()) {
+    const Watcher& last = *t.chain.back();
+    for (const Sibling& s : siblings) {
+      if (s.dev == last.dev && s.ino == last.ino) last_name = s.sort_name;
+    }
+  }
   for (const Sibling& s : siblings) {
     if (!after.empty() && !naturalLess(after, s.sort_name)) continue;
+    if (!last_name.empty() && naturalLess(last_name, s.sort_name)) at = t.chain.end();
     char prefix[Fingerprint::kBytes];
     size_t n = s.gz ? readGzPrefix(s.path, prefix) : readPathPrefix(s.path, prefix);
     if (isKnown(t, s, prefix, n)) continue;

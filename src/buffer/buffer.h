@@ -51,13 +51,6 @@ class Buffer {
     // What the flush threads read the time from and wait on: the system's unless a test
     // drives time (ManualClock). Outlives the buffer.
     Clock* clock = &Clock::system();
-    // File chunks sealed by this process are sent from a copy of their events kept in memory
-    // (no read back, no second checksum of every frame) while the copies, each counted as a
-    // chunk's limit, stay within this many bytes: the chunk being filled and the one being sent
-    // at the default chunk_limit_size of 8 MiB. A chunk that finds no room, or waits out a retry, is read back from
-    // disk and checked as before (as is every chunk found on disk at start), so a backlog
-    // stays on disk, not in memory. 0: every chunk is read back.
-    uint64_t mirror_bytes = 16ull << 20;
   };
 
   Buffer(Options options, Output& output, Output* secondary, PluginMetrics& metrics, SourceLogger log);
@@ -115,10 +108,7 @@ class Buffer {
   struct Chunk {
     ChunkMeta meta;
     std::unique_ptr<FileChunk> file;       // file buffer
-    // A memory chunk's events. A file chunk this process fills keeps a copy of its events
-    // here too while `mirrored` (Options::mirror_bytes): it is sent from this copy, not read back.
-    FormattedEvents events;
-    bool mirrored = false;
+    FormattedEvents events;                // memory buffer (and the format scratch)
     std::vector<std::shared_ptr<void>> acks;  // inputs waiting for delivery (memory buffer)
     bool settled = false;                  // file chunk compressed/fsync'ed after sealing
     uint64_t stored = 0;                   // bytes counted against total_limit_size
@@ -187,14 +177,6 @@ class Buffer {
               const std::string& reason);
   void removeLocked(Chunk& c);                   // REQUIRES: mu_
   Status dataOf(const Chunk& c, FormattedEvents& out);
-  // A file chunk's copy in memory: started with the chunk when Options::mirror_bytes has room,
-  // filled as events go into the file (`ends` of `bytes` counted from `begin`), released when
-  // the chunk goes (delivered, dropped, quarantined) or waits for a retry (it is read back
-  // from disk then). REQUIRES: mu_
-  void startMirrorLocked(Chunk& c);
-  void mirrorLocked(Chunk& c, std::string_view bytes, std::span<const uint32_t> ends, uint32_t begin);
-  void releaseMirrorLocked(Chunk& c);
-  uint64_t mirrorCharge() const;  // what one copy counts against Options::mirror_bytes
   uint64_t footprint(size_t events, uint64_t bytes) const;  // bytes held for these events
 
   Options opts_;
@@ -219,8 +201,6 @@ class Buffer {
   uint64_t stored_ = 0;            // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   std::deque<uint64_t> waiting_;   // guarded by mu_: WaitTicket ids, the first is served first
-  uint64_t mirror_bytes_ = 0;              // guarded by mu_: mirrorCharge() × the chunks mirrored
-  std::vector<FormattedEvents> mirror_pool_;  // guarded by mu_: released copies' memory, reused
   uint64_t last_ticket_ = 0;       // guarded by mu_
   bool draining_ = false;          // guarded by mu_: a stop began; block waits no more
   bool last_run_ = false;          // guarded by mu_: the stop is for good (flushForShutdown)

@@ -86,7 +86,6 @@ Result<Buffer::Chunk*> Buffer::stagedFor(const ChunkKey& key) {
     if (!f) return f.takeStatus();
     c->meta = (*f)->meta();
     c->file = std::move(*f);
-    startMirrorLocked(*c);
   } else {
     c->meta.key = key;
     // A memory chunk's id names it to the output for its life (ChunkView::chunk_ids).
@@ -97,42 +96,6 @@ Result<Buffer::Chunk*> Buffer::stagedFor(const ChunkKey& key) {
   c->meta.created_ns = clock_.nowNs();  // flush_interval counts from here, on the buffer's clock
   staged_.push_back(std::move(c));
   return staged_.back().get();
-}
-
-uint64_t Buffer::mirrorCharge() const { return std::min(chunk_limit_, opts_.mirror_bytes); }
-
-void Buffer::startMirrorLocked(Chunk& c) {
-  // Each copy is charged what it may grow to (a chunk's limit), not what it holds yet: the
-  // memory a copy takes from the pool is already there.
-  if (!file_ || mirror_bytes_ + mirrorCharge() > opts_.mirror_bytes) return;
-  c.mirrored = true;
-  mirror_bytes_ += mirrorCharge();
-  if (!mirror_pool_.empty()) {
-    c.events = std::move(mirror_pool_.back());  // cleared, its capacity kept: no fresh pages
-    mirror_pool_.pop_back();
-  } else {
-    c.events.bytes.reserve(mirrorCharge());  // no regrowth copies
-  }
-}
-
-void Buffer::mirrorLocked(Chunk& c, std::string_view bytes, std::span<const uint32_t> ends, uint32_t begin) {
-  if (c.events.bytes.size() + bytes.size() > mirrorCharge()) {
-    releaseMirrorLocked(c);  // an event larger than a chunk: read back from disk when sent
-    return;
-  }
-  const auto base = static_cast<uint32_t>(c.events.bytes.size());
-  c.events.bytes.append(bytes);
-  for (uint32_t e : ends) c.events.ends.push_back(base + e - begin);
-}
-
-void Buffer::releaseMirrorLocked(Chunk& c) {
-  if (!c.mirrored) return;
-  c.mirrored = false;
-  mirror_bytes_ -= std::min(mirror_bytes_, mirrorCharge());
-  c.events.clear();
-  // One copy's memory is kept for the next chunk (the one filled while another is sent).
-  if (mirror_pool_.empty()) mirror_pool_.push_back(std::move(c.events));
-  c.events = FormattedEvents{};
 }
 
 void Buffer::sealLocked(Chunk& c) {
@@ -295,7 +258,6 @@ Status Buffer::append(const Batch& batch) {
         for (size_t k = 0; k < take; ++k) ends.push_back(formatted.ends[next + k] - begin);
         s = chunk->file->append(bytes, ends);
         if (s) chunk->meta = chunk->file->meta();
-        if (s && chunk->mirrored) mirrorLocked(*chunk, bytes, std::span<const uint32_t>(formatted.ends).subspan(next, take), begin);
       } else if (s) {
         uint32_t base = static_cast<uint32_t>(chunk->events.bytes.size());
         chunk->events.bytes.append(bytes);

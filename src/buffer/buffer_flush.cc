@@ -102,7 +102,6 @@ Status Buffer::dataOf(const Chunk& c, FormattedEvents& out) {
 }
 
 void Buffer::removeLocked(Chunk& c) {
-  releaseMirrorLocked(c);
   if (c.file) {
     Status s = c.file->remove();
     if (!s) log_.error(s.message());
@@ -293,10 +292,8 @@ void Buffer::applyLocked(Settled s) {
     queue_.push_back(std::move(s.retry));
   }
   if (s.requeue) {
-    releaseMirrorLocked(*s.chunk);  // a retry may be far off: it is read back from disk then
     queue_.push_back(std::move(s.chunk));
   } else if (s.quarantined) {
-    releaseMirrorLocked(*s.chunk);
     stored_ -= std::min(stored_, s.chunk->stored);
     s.chunk->acks.clear();
     space_cv_.notify_all();
@@ -347,7 +344,6 @@ void Buffer::flushLoop() {
     data.clear();
     bounds.assign(1, 0);
     std::vector<std::pair<ChunkPtr, Status>> unreadable;
-    const bool alone = taken.size() == 1 && taken.front()->mirrored;  // sent from its memory
     for (size_t k = 0; k < taken.size(); ++k) {
       Chunk& chunk = *taken[k];
       if (chunk.file && !chunk.settled) {
@@ -360,20 +356,8 @@ void Buffer::flushLoop() {
         stored_ = stored_ - std::min(stored_, chunk.stored) + now_size;
         chunk.stored = now_size;
       }
-      // A file chunk filled by this process is sent from its copy in memory: alone, as it is;
-      // with others, appended to `data`. Else a file chunk appends its events to `data` itself
-      // (left as it was on an error); a memory chunk is copied into `data` when first, else
-      // through `part`.
-      if (chunk.mirrored) {
-        if (!alone) {
-          const auto base = static_cast<uint32_t>(data.bytes.size());
-          data.bytes.append(chunk.events.bytes);
-          for (uint32_t e : chunk.events.ends) data.ends.push_back(base + e);
-        }
-        bounds.push_back(alone ? chunk.events.ends.size() : data.ends.size());
-        sent.push_back(std::move(taken[k]));
-        continue;
-      }
+      // A file chunk appends its events to `data` itself (left as it was on an error); a memory
+      // chunk is copied into `data` when first, else through `part`.
       const bool direct = chunk.file != nullptr;
       FormattedEvents& into = direct || data.ends.empty() ? data : part;
       Status read = direct ? chunk.file->appendInto(data) : dataOf(chunk, into);
@@ -399,15 +383,13 @@ void Buffer::flushLoop() {
       auto start = std::chrono::steady_clock::now();
       chunk_ids.clear();
       for (const ChunkPtr& c : taken) chunk_ids.push_back(c->meta.id);
-      // One chunk taken and held in memory: sent from there (no copy); else from `data`.
-      const FormattedEvents& source = alone ? taken.front()->events : data;
-      ChunkView view(source.bytes, source.ends, &key);
+      ChunkView view(data.bytes, data.ends, &key);
       view.chunk_ends = std::span<const size_t>(bounds).subspan(1);
       view.chunk_ids = chunk_ids;
       WriteResult result = output_.write(view);
       write_duration_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       for (size_t k = 0; k < taken.size(); ++k) {
-        EventRange range{&source, bounds[k], bounds[k + 1]};
+        EventRange range{&data, bounds[k], bounds[k + 1]};
         if (taken.size() == 1 || result.kind != WriteResult::Kind::Partial) {
           settled.push_back(settle(std::move(taken[k]), result, range));
           continue;

@@ -116,12 +116,10 @@ struct Harness {
   ScriptedOutput out;
   std::unique_ptr<Buffer> buffer;
   Clock* clock = &Clock::system();  // a test that drives time sets a ManualClock before make()
-  uint64_t mirror_bytes = Buffer::Options{}.mirror_bytes;  // file chunks' copies in memory
   void make(BufferConfig c, std::string dead_letters = "", Output* secondary = nullptr, std::string keys = "") {
     Buffer::Options o;
     o.config = c;
     o.clock = clock;
-    o.mirror_bytes = mirror_bytes;
     o.keys = *parseChunkKeys(keys, c);
     o.output_id = "out1";
     o.dead_letter_dir = std::move(dead_letters);

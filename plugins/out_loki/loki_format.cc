@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/label_text.h"
 #include "plugins/out_loki/loki_output.h"
 #include "plugins/out_loki/loki_text.h"
 
@@ -208,7 +209,7 @@ size_t LokiOutput::labelSetText(std::string& out) {
     if (k) out += ", ";
     out += name(p);
     out += "=\"";
-    appendLabelValue(out, value(p));
+    appendLokiLabelValue(out, value(p));
     out += '"';
   }
   out += '}';

@@ -255,7 +255,14 @@ WriteResult LokiOutput::write(const ChunkView& chunk) {
           if (j) json_body += ',';
           appendJsonString(json_body, labels[j].first);
           json_body += ':';
-          appendJsonString(json_body, labels[j].second);
+          // Loki quotes the map's values back into label text with Go's strconv.Quote, which
+          // writes U+FFFD raw, and its lexer then refuses the stream: no spelling of U+FFFD
+          // gets through the JSON push, so it is sent as '?' (protobuf sends \ufffd).
+          std::string& v = labels[j].second;
+          for (size_t at = v.find("\xEF\xBF\xBD"); at != std::string::npos; at = v.find("\xEF\xBF\xBD", at)) {
+            v.replace(at, 3, "?");
+          }
+          appendJsonString(json_body, v);
         }
         json_body += "},\"values\":[";
       } else {

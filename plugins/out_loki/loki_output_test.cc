@@ -78,6 +78,34 @@ TEST_F(LokiOutputTest, LabelsStreamsLinesAndNanosecondSorting) {
   EXPECT_EQ(metric("sluice_output_loki_entries_total"), 4);
 }
 
+// A label value with U+FFFD (what the JSON parser makes of an invalid byte) or an invalid byte
+// (from a tag) is sent as \ufffd: Loki's lexer refuses a raw U+FFFD ("invalid UTF-8 rune").
+// The JSON push cannot carry one at all (Loki quotes the map back raw), so there it is '?'.
+TEST_F(LokiOutputTest, LabelValuesThatAreNotCleanUtf8AreEscapedAsLokiReadsThem) {
+  for (const std::string encoding : {"protobuf", "json"}) {
+    LokiStandIn loki;  // one per encoding: each stores its own streams
+    loki.setSampleAgeLimits(0, 0);
+    ASSERT_TRUE(loki.start());
+    auto out = factory_.mustMake<LokiOutput>(PluginKind::Output, "loki",
+                                             "url " + loki.url() + "\nencoding " + encoding + "\n<label>\n  app\n</label>\n");
+    ASSERT_TRUE(out->start().isOk());
+    Batch b;
+    b.add("t", kT0, *parseJson("{\"app\":\"caf\xC3\xA9-\xFF-\xEF\xBF\xBD\",\"msg\":\"x\"}", b.arena()));
+    WriteResult r = send(*out, b);
+    ASSERT_EQ(r.kind, WriteResult::Kind::Ok) << encoding << ": " << r.reason;
+    std::vector<std::pair<std::string, std::string>> pairs;
+    ASSERT_EQ(loki.streams().size(), 1u) << encoding;
+    ASSERT_TRUE(parseLabelSet(loki.streams().begin()->first, pairs)) << loki.streams().begin()->first;
+    ASSERT_EQ(pairs.size(), 1u);
+    // Protobuf carries U+FFFD (escaped); the JSON push cannot (Loki re-quotes it raw): '?'.
+    EXPECT_EQ(pairs[0].second, encoding == "protobuf" ? "caf\xC3\xA9-\xEF\xBF\xBD-\xEF\xBF\xBD" : "caf\xC3\xA9-?-?")
+        << encoding;
+  }
+  std::string text;
+  appendLokiLabelValue(text, "a\"b\\c\nd\xED\xA0\x80\xF0\x9F\x98\x80");
+  EXPECT_EQ(text, "a\\\"b\\\\c\\nd\\ufffd\\ufffd\\ufffd\xF0\x9F\x98\x80");  // a surrogate's three bytes, an emoji kept
+}
+
 // line_format, encoding and compress are enums bound at config time: a bad value names the
 // allowed ones (their effects: key_value and json lines, both encodings, gzip in the tests
 // around this one).

@@ -19,4 +19,10 @@ namespace sluice {
 // syntax error (then `out` is unspecified).
 bool parseLabelSet(std::string_view text, std::vector<std::pair<std::string, std::string>>& out);
 
+// Appends `value` as Loki's label parser (Prometheus's lexer, Go strings) reads it between double
+// quotes: `"` and `\` escaped, a newline as `\n`, and U+FFFD or any byte that is not part of
+// valid UTF-8 as `\ufffd` (the lexer refuses a raw U+FFFD as "invalid UTF-8 rune", and the JSON
+// parser turns every invalid byte of a log line into one). parseLabelSet reads it back.
+void appendLokiLabelValue(std::string& out, std::string_view value);
+
 }  // namespace sluice

@@ -39,6 +39,65 @@ const std::array<Param<C>, 24> kParams = {{
     {"encoding", &C::encoding, nullptr, "Encoding of the lines emitted. Alone it changes nothing (Ruby's force_encoding); with from_encoding, lines are converted with iconv (names as `iconv -l` or Ruby's, e.g. UTF-8, ASCII-8BIT)."},
     {"from_encoding", &C::from_encoding, nullptr, "Encoding of the files (needs encoding): each line is converted before it is parsed. Bytes invalid in it, or characters encoding cannot hold, become U+FFFD (`?` for a non-UTF-8 encoding), as Fluentd's replace retry does; the line is kept. Encodings that do not write \"\\n\" as the byte 0x0A (UTF-16, UTF-32) are refused."},
 }};
+// v0.12's parser keys, in the order they go into the <parse> section built from them.
+constexpr std::array<std::pair<std::string_view, std::optional<std::string> C::*>, 17> kCompatParseKeys = {{
+    {"time_format", &C::time_format},
+    {"time_key", &C::time_key},
+    {"keep_time_key", &C::keep_time_key},
+    {"types", &C::types},
+    {"keys", &C::keys},
+    {"delimiter", &C::delimiter},
+    {"label_delimiter", &C::label_delimiter},
+    {"message_key", &C::message_key},
+    {"format_firstline", &C::format_firstline},
+    {"json_parser", &C::json_parser},
+    {"null_empty_string", &C::null_empty_string},
+    {"null_value_pattern", &C::null_value_pattern},
+    {"with_priority", &C::with_priority},
+    {"message_format", &C::message_format},
+    {"rfc5424_time_format", &C::rfc5424_time_format},
+    {"localtime", &C::localtime},
+    {"utc", &C::utc},
+}};
+const std::array<Param<C>, 18> kCompatParams = {{
+    {"format", &C::format, nullptr, "v0.12 (Fluentd v1 reads it too): without a <parse> section, the parser's @type (`/regexp/` means @type regexp with that expression); the other v0.12 parser keys written beside it (time_format, time_key, keep_time_key, types, keys, delimiter, message_key, format_firstline and the rest below) go into that section."},
+    {"time_format", &C::time_format, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"time_key", &C::time_key, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"keep_time_key", &C::keep_time_key, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"types", &C::types, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"keys", &C::keys, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"delimiter", &C::delimiter, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"label_delimiter", &C::label_delimiter, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"message_key", &C::message_key, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"format_firstline", &C::format_firstline, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"json_parser", &C::json_parser, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"null_empty_string", &C::null_empty_string, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"null_value_pattern", &C::null_value_pattern, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"with_priority", &C::with_priority, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"message_format", &C::message_format, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"rfc5424_time_format", &C::rfc5424_time_format, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"localtime", &C::localtime, nullptr, "v0.12: moved into the <parse> section built from format."},
+    {"utc", &C::utc, nullptr, "v0.12: moved into the <parse> section built from format."},
+}};
+const auto kAllParams = concatParams(kParams, kCompatParams);
+
+// The <parse> section Fluentd's compat_parameters makes of v0.12's `format` and the keys beside it.
+std::unique_ptr<config::Element> compatParseSection(const TailConfig& config, const config::Element& tail) {
+  auto section = std::make_unique<config::Element>();
+  section->name = "parse";
+  section->where = tail.where;
+  const std::string& format = *config.format;
+  if (format.size() >= 2 && format.front() == '/' && format.back() == '/') {
+    section->set("@type", "regexp");
+    section->set("expression", format);
+  } else {
+    section->set("@type", format);
+  }
+  for (const auto& [name, member] : kCompatParseKeys) {
+    if (config.*member) section->set(std::string(name), *(config.*member));
+  }
+  return section;
+}
 
 }  // namespace
 
@@ -63,7 +122,9 @@ Result<std::unique_ptr<TailInput>> TailInput::create(const TailConfig& config, P
     if (!s) return Status::invalidConfig(ctx.element().where.str() + ": " + s.message());
   }
   auto sections = ctx.element().children("parse");
-  if (sections.empty()) {
+  std::unique_ptr<config::Element> compat_parse;
+  if (sections.empty() && config.format) compat_parse = compatParseSection(config, ctx.element());
+  if (sections.empty() && !compat_parse) {
     return Status::invalidConfig(ctx.element().where.str() + ": tail needs a <parse> section (e.g. @type none, json, cri or kubernetes)");
   }
   if (config.path_timezone && !parseZoneOffset(*config.path_timezone)) {
@@ -82,15 +143,17 @@ Result<std::unique_ptr<TailInput>> TailInput::create(const TailConfig& config, P
     if (!g) return g.takeStatus();
     groups = std::move(*g);
   }
-  auto parser = ctx.createParser(*sections.front());
+  auto parser = ctx.createParser(compat_parse ? *compat_parse : *sections.front());
   if (!parser) return parser.takeStatus();
-  return std::unique_ptr<TailInput>(new TailInput(config, std::move(*parser), std::move(patterns),
+  return std::unique_ptr<TailInput>(new TailInput(config, std::move(compat_parse), std::move(*parser), std::move(patterns),
                                                   std::move(*encoding), std::move(groups), ctx));
 }
 
-TailInput::TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns,
-                     EncodingSpec encoding, std::unique_ptr<GroupRules> groups, PluginContext& ctx)
+TailInput::TailInput(const TailConfig& config, std::unique_ptr<config::Element> compat_parse, ParserPtr parser,
+                     std::vector<std::string> patterns, EncodingSpec encoding, std::unique_ptr<GroupRules> groups,
+                     PluginContext& ctx)
     : config_(config),
+      compat_parse_(std::move(compat_parse)),
       parser_(std::move(parser)),
       patterns_(std::move(patterns)),
       log_(ctx.log()),
@@ -171,8 +234,8 @@ const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<TailInput>(
       PluginKind::Input, "tail",
       "Follows files (inotify + stat timer), through rotation and restarts, with a Fluentd-format pos_file.",
-      kParams,
-      {{"parse", "The parser of each line (required): none, json, regexp, cri, docker, kubernetes, …", {}},
+      kAllParams,
+      {{"parse", "The parser of each line (required, or v0.12's format): none, json, regexp, cri, docker, kubernetes, …", {}},
        {"group", "Line limits per group of files (Fluentd 1.15): `pattern` takes named captures from each path, `<rule>`s give the groups and their limits per `rate_period`. At most one.",
         describeParams(groupParams())},
        {"group><rule", "A group (required, one or more in `<group>`): the files whose captures all match `match` (rules with more keys are tried first; a file no rule takes is in the default group, limited only by a rule without `match`).",

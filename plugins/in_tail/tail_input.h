@@ -33,6 +33,9 @@ struct TailConfig {
   std::optional<std::string> encoding;
   std::optional<std::string> from_encoding;
   std::optional<std::string> path_timezone;
+  // Fluentd v0.12's parser parameters written beside the tail (Fluentd v1 still reads them, its
+  // compat_parameters): with no <parse> section, the tail builds one from them.
+  std::optional<std::string> format, time_format, time_key, keep_time_key, types, keys, delimiter, label_delimiter, message_key, format_firstline, json_parser, null_empty_string, null_value_pattern, with_priority, message_format, rfc5424_time_format, localtime, utc;
 };
 
 // Fluentd's in_tail: follows files matching `path` (inotify plus a stat timer), survives
@@ -85,10 +88,14 @@ class TailInput final : public Input {
   const Metrics& metrics() const { return metrics_; }
 
  private:
-  TailInput(const TailConfig& config, ParserPtr parser, std::vector<std::string> patterns, EncodingSpec encoding,
-            std::unique_ptr<GroupRules> groups, PluginContext& ctx);
+  TailInput(const TailConfig& config, std::unique_ptr<config::Element> compat_parse, ParserPtr parser,
+            std::vector<std::string> patterns, EncodingSpec encoding, std::unique_ptr<GroupRules> groups,
+            PluginContext& ctx);
 
   const TailConfig config_;
+  // The <parse> section built from v0.12 parameters (nullptr with a written one): the parser's
+  // instance refers to it, so it lives as long as the input.
+  const std::unique_ptr<config::Element> compat_parse_;
   const ParserPtr parser_;
   const std::vector<std::string> patterns_;
   const SourceLogger log_;

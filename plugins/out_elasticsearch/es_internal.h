@@ -10,11 +10,11 @@
 
 namespace sluice::plugins::out_elasticsearch {
 
-// ASCII lower case: Elasticsearch index names are lower case.
-inline std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+// Lower case as Elasticsearch wants index names (it refuses any name its Java toLowerCase
+// changes) and as fluent-plugin-elasticsearch makes them (Ruby's Unicode downcase): ASCII
+// directly, other letters (`Ü`, `Σ`) through glibc's Unicode case tables (the C.UTF-8 locale).
+// Bytes that are not UTF-8 stay as they are. es_output.cc.
+std::string lower(std::string s);
 
 
 // At most 200 bytes of `s`, control and non-ASCII bytes as '?': safe in a log line or a reason.

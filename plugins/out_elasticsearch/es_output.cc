@@ -8,6 +8,9 @@
 
 #include <simdjson.h>
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -150,11 +153,59 @@ Result<std::vector<std::unique_ptr<EsHost>>> parseHosts(const EsConfig& c) {
   return out;
 }
 
+std::string lower(std::string s) {
+  size_t i = 0;
+  for (; i < s.size() && static_cast<unsigned char>(s[i]) < 0x80; ++i) {
+    if (s[i] >= 'A' && s[i] <= 'Z') s[i] = static_cast<char>(s[i] - 'A' + 'a');
+  }
+  if (i == s.size()) return s;
+  static const locale_t kUtf8 = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  std::string out = s.substr(0, i);
+  while (i < s.size()) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char c = byte(0);
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
+    uint32_t cp = c;
+    if (n > 1 && i + n <= s.size()) {
+      cp = c & (0xFF >> (n + 1));
+      for (size_t k = 1; k < n && n > 1; ++k) {
+        if ((byte(k) & 0xC0) != 0x80) n = 1;
+        cp = cp << 6 | (byte(k) & 0x3F);
+      }
+    } else {
+      n = 1;
+    }
+    if (n == 1) {
+      out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    uint32_t lc = kUtf8 != nullptr ? static_cast<uint32_t>(::towlower_l(static_cast<wint_t>(cp), kUtf8)) : cp;
+    if (lc == cp || lc > 0x10FFFF) {
+      out.append(s, i, n);
+    } else if (lc < 0x80) {
+      out += static_cast<char>(lc);  // the Kelvin sign is k
+    } else if (lc < 0x800) {
+      out += static_cast<char>(0xC0 | (lc >> 6));
+      out += static_cast<char>(0x80 | (lc & 0x3F));
+    } else if (lc < 0x10000) {
+      out += static_cast<char>(0xE0 | (lc >> 12));
+      out += static_cast<char>(0x80 | ((lc >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (lc & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (lc >> 18));
+      out += static_cast<char>(0x80 | ((lc >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((lc >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (lc & 0x3F));
+    }
+    i += n;
+  }
+  return out;
+}
+
 std::string invalidIndexName(std::string_view name) {
   if (name.empty()) return "must not be empty";
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') return "must be lowercase";
-  }
+  if (lower(std::string(name)) != name) return "must be lowercase";
   if (name.find_first_of("\\/*?\"<>| ,") != std::string_view::npos) {
     return "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]";
   }

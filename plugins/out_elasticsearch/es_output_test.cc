@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "buffer/buffer.h"
+#include "plugins/out_elasticsearch/es_internal.h"
 #include "plugins/out_elasticsearch/es_output.h"
 #include "plugins/out_elasticsearch/es_test_support.h"
 #include "standins/elasticsearch.h"
@@ -217,12 +218,14 @@ TEST(EsOutputTest, ATagCannotEscapeThroughThePlaceholdersOfTheIndexName) {
   }
   EXPECT_EQ(es.documentCount(), 0u);
   // Names Elasticsearch takes go through, dots and all.
-  for (const std::string tag : std::vector<std::string>{"kubernetes.var.log.containers.a", "..a", "a..", "x.."}) {
+  // A tag with upper-case letters beyond ASCII is lowered as fluent-plugin-elasticsearch does
+  // (Ruby's Unicode downcase), not refused by Elasticsearch item by item.
+  for (const std::string tag : std::vector<std::string>{"kubernetes.var.log.containers.a", "..a", "a..", "x..", "\xC3\x9C" "ber"}) {
     Sent s = formatRange(*out, 0, 1, tag);
     ChunkKey key;
     key.tag = tag;
     EXPECT_EQ(out->write(ChunkView(s.bytes.bytes, s.bytes.ends, &key)).kind, WriteResult::Kind::Ok) << tag;
-    EXPECT_EQ(es.documents(tag).size(), 1u) << tag;
+    EXPECT_EQ(es.documents(lower(tag)).size(), 1u) << tag;
   }
   // A fixed index name ES would refuse is a configuration error, as is a logstash prefix that
   // makes one.
@@ -243,6 +246,11 @@ TEST(EsIndexNameTest, FollowsElasticsearchsRules) {
   EXPECT_NE(invalidIndexName(std::string(256, 'a')), "");
   EXPECT_NE(invalidIndexName(""), "");
   EXPECT_NE(invalidIndexName("Upper"), "");
+  // Any upper-case letter, as Java's toLowerCase sees it, not only A-Z.
+  EXPECT_EQ(invalidIndexName("logs-\xC3\x9C" "ber"), "must be lowercase");  // Über
+  EXPECT_EQ(invalidIndexName("logs-\xC3\xBC" "ber"), "");                 // über
+  EXPECT_EQ(lower("Logs-\xC3\x9C" "ber-\xCE\xA3\xCE\x91"), "logs-\xC3\xBC" "ber-\xCF\x83\xCE\xB1");  // Über-ΣΑ
+  EXPECT_EQ(lower("A\xFF\xC3"), "a\xFF\xC3");  // bytes that are not UTF-8 stay
   for (std::string_view bad : {"a\\b", "a/b", "a*b", "a?b", "a\"b", "a<b", "a>b", "a|b", "a b", "a,b", "a#b", "a:b", "-a", "+a", "_a", ".", ".."}) {
     EXPECT_NE(invalidIndexName(bad), "") << bad;
   }

@@ -4,25 +4,12 @@
 #include <unistd.h>
 
 namespace sluice::plugins::filter_stdout {
-namespace {
-
-using C = StdoutFilterConfig;
-const std::array<Param<C>, 2> kParams = {{
-    {"format", &C::format, nullptr, "v0.12 form of <format> @type (used when there is no <format> section)."},
-    {"output_type", &C::output_type, nullptr,
-     "v0.12 form of <format> output_type (used when there is no <format> section).", "json|hash|ltsv|single_value"},
-}};
-
-}  // namespace
 
 Result<std::unique_ptr<StdoutFilter>> StdoutFilter::create(const StdoutFilterConfig& config, PluginContext& ctx) {
-  auto sections = ctx.element().children("inject");
-  auto injector = Injector::create(sections.empty() ? nullptr : sections.front(), ctx.hostname());
-  if (!injector) return injector.takeStatus();
-  std::unique_ptr<config::Element> made;
-  auto formatter = formatterWithV012Keys(ctx, FormatterDefaults{"stdout", colorWanted(STDOUT_FILENO)}, config, made);
-  if (!formatter) return formatter.takeStatus();
-  return std::unique_ptr<StdoutFilter>(new StdoutFilter(std::move(*formatter), std::move(made), std::move(*injector)));
+  auto printing = stdoutPrinting(ctx, config);
+  if (!printing) return printing.takeStatus();
+  return std::unique_ptr<StdoutFilter>(
+      new StdoutFilter(std::move(printing->formatter), std::move(printing->v012_section), std::move(printing->injector)));
 }
 
 void StdoutFilter::process(Batch& batch) {
@@ -39,7 +26,7 @@ void StdoutFilter::process(Batch& batch) {
 const PluginDescriptor& descriptor() {
   static const PluginDescriptor kDescriptor = makeDescriptor<StdoutFilter>(
       PluginKind::Filter, "stdout", "Prints each event to standard output and passes it on (Fluentd's filter_stdout).",
-      kParams,
+      v012FormatParams(),
       {formatSection("stdout", "How events are printed (default @type stdout: `time tag: json`)."), injectSection()});
   return kDescriptor;
 }

@@ -85,12 +85,13 @@ void EsOutput::format(const Batch& batch, FormattedEvents& out) {
   std::lock_guard lock(format_mu_);
   if (record_keys_) format_scratch_.reset();
   for (const Event& e : batch.events()) {
-    formatOne(e, out.bytes);
+    formatOne(e, out);
     out.endEvent();
   }
 }
 
-void EsOutput::formatOne(const Event& event, std::string& out) {
+void EsOutput::formatOne(const Event& event, FormattedEvents& events) {
+  std::string& out = events.bytes;
   Value edited;
   const Value& record =
       record_keys_ ? record_keys_->apply(event.record, format_scratch_, edited, target_index_) : event.record;
@@ -161,6 +162,7 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
 
   // Source line.
   const size_t source_at = out.size();
+  const size_t splices_at = events.splices.size();
   if (update_) out += "{\"doc\":";
   out += '{';
   bool has_timestamp = false;
@@ -171,7 +173,7 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
     }
     if (key == kTimestamp) has_timestamp = true;
     return false;
-  });
+  }, true, &events);
   if (cfg_.include_tag_key) {
     if (!first) out += ',';
     first = false;
@@ -206,7 +208,16 @@ void EsOutput::formatOne(const Event& event, std::string& out) {
     if (event.origin != 0) {
       XXH3_128bits_update(&state, &event.origin, sizeof(event.origin));
     } else {
-      XXH3_128bits_update(&state, out.data() + source_at, out.size() - source_at);
+      // The source as sent: its spliced pieces (the pod metadata a file buffer keeps once per
+      // chunk) put back in, so the _id is the same whichever buffer the output has.
+      size_t at = source_at;
+      for (size_t k = splices_at; k < events.splices.size(); ++k) {
+        const Splice& piece = events.splices[k];
+        XXH3_128bits_update(&state, out.data() + at, piece.at - at);
+        XXH3_128bits_update(&state, piece.text.data(), piece.text.size());
+        at = piece.at;
+      }
+      XXH3_128bits_update(&state, out.data() + at, out.size() - at);
     }
     writeId(out.data() + id_at, XXH3_128bits_digest(&state));
   }

@@ -183,7 +183,9 @@ class EsOutput final : public Output {
   class Request;
   struct Lease;
 
-  void formatOne(const Event& event, std::string& out);
+  // One event's action and source lines into `events` (the pod metadata as a splice where it
+  // takes them).
+  void formatOne(const Event& event, FormattedEvents& events);
   void appendIndex(int64_t time_ns, std::string& out);
   void appendTimestamp(int64_t time_ns, std::string& out);
   uint64_t acquireSlot();  // returns the cut epoch the request starts in

@@ -155,6 +155,41 @@ TEST(EsOutputTest, DeterministicIdsMakeResendsAndRereadsHarmless) {
   EXPECT_EQ(es.documents("plain").size(), 6u);
 }
 
+// With a file buffer's splices (the pod metadata kept once per chunk), the events are the same
+// once put back, _ids included (those hashed from the source too).
+TEST(EsOutputTest, SplicedEventsAreTheSameDocumentsAndIds) {
+  EsSetUp setup("logstash_format true");
+  ASSERT_TRUE(setup.ok());
+  auto& out = *setup.out;
+  Arena meta_arena;
+  Value pod = *parseJson(R"({"pod_name":"web-1","namespace_name":"prod","labels":{"app":"web"}})", meta_arena);
+  const std::string pod_json = toJson(pod);
+  JsonTemplate t{&pod, pod_json};
+  Batch b;
+  for (int i = 0; i < 4; ++i) {
+    Value r = *parseJson("{\"n\":" + std::to_string(i) + "}", b.arena());
+    r.setMember("kubernetes", Value::copyOfTemplate(t, b.arena()), b.arena());
+    b.add("kubernetes.web", kNov22 + i, r, i % 2 ? lineOrigin(1, 2, i) : 0);  // ids from the origin or the source
+  }
+  FormattedEvents whole, spliced;
+  spliced.splice_ok = true;
+  out.format(b, whole);
+  out.format(b, spliced);
+  ASSERT_EQ(spliced.splices.size(), 4u);
+  EXPECT_EQ(whole.bytes.find(pod_json) != std::string::npos, true);
+  EXPECT_EQ(spliced.bytes.find(pod_json), std::string::npos);
+  std::string put_back;
+  size_t at = 0;
+  for (const Splice& piece : spliced.splices) {
+    put_back.append(spliced.bytes, at, piece.at - at);
+    put_back += piece.text;
+    at = piece.at;
+  }
+  put_back.append(spliced.bytes, at);
+  EXPECT_EQ(put_back, whole.bytes);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(spliced.wholeEnd(i), whole.ends[i]);
+}
+
 TEST(EsOutputTest, IdKeyRemoveKeysUpsertAndDataStream) {
   EsSetUp setup("index_name users\nid_key uid\nremove_keys uid,secret\nwrite_operation upsert");
   ASSERT_TRUE(setup.ok());

@@ -35,7 +35,8 @@ bool LokiOutput::admitLabel(std::string_view name, std::string_view value) {
   return false;
 }
 
-void LokiOutput::appendLine(const Value& record, std::string& out) {
+void LokiOutput::appendLine(const Value& record, FormattedEvents& events) {
+  std::string& out = events.bytes;
   auto removed = [&](std::string_view key) {
     return std::find(removed_top_keys_.begin(), removed_top_keys_.end(), key) != removed_top_keys_.end();
   };
@@ -53,7 +54,7 @@ void LokiOutput::appendLine(const Value& record, std::string& out) {
   }
   if (cfg_.line_format == LineFormat::Json) {
     out += '{';
-    appendJsonMembers(out, record, removed);
+    appendJsonMembers(out, record, removed, true, &events);
     out += '}';
     return;
   }
@@ -85,12 +86,13 @@ void LokiOutput::appendLine(const Value& record, std::string& out) {
 void LokiOutput::format(const Batch& batch, FormattedEvents& out) {
   std::lock_guard lock(format_mu_);
   for (const Event& e : batch.events()) {
-    formatOne(e, out.bytes);
+    formatOne(e, out);
     out.endEvent();
   }
 }
 
-void LokiOutput::formatOne(const Event& event, std::string& out) {
+void LokiOutput::formatOne(const Event& event, FormattedEvents& events) {
+  std::string& out = events.bytes;
   const Value& record = event.record;
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof(num), event.time_ns);
@@ -171,7 +173,7 @@ void LokiOutput::formatOne(const Event& event, std::string& out) {
     out += ']';
   }
   out += ' ';
-  appendLine(record, out);
+  appendLine(record, events);
 }
 
 size_t LokiOutput::labelSetText(std::string& out) {

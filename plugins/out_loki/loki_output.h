@@ -121,12 +121,13 @@ class LokiOutput final : public Output {
   };
 
   LokiOutput(const LokiConfig& config, PluginContext& ctx);
-  void formatOne(const Event& event, std::string& out);
+  // One event into `events` (the line's pod metadata as a splice where it takes them).
+  void formatOne(const Event& event, FormattedEvents& events);
   // Writes the label set of pairs_ (guards, first of a name, max_label_names, sorted) to `out`;
   // returns the labels dropped past max_label_names. REQUIRES: format_mu_
   size_t labelSetText(std::string& out);
   bool admitLabel(std::string_view name, std::string_view value);  // REQUIRES: format_mu_
-  void appendLine(const Value& record, std::string& out);
+  void appendLine(const Value& record, FormattedEvents& events);
   std::string authHeader();
 
   const LokiConfig cfg_;

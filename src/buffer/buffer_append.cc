@@ -194,6 +194,9 @@ Status Buffer::append(const Batch& batch) {
       }
     }
   }
+  // A file buffer takes splices: text shared by many events (a pod's metadata) is kept once
+  // per chunk file. Sizes below are of whole events (splices put in): what the output sends.
+  formatted.splice_ok = file_;
   for (auto& [key, indices] : groups) {
     formatted.clear();
     if (!keyed) {
@@ -213,24 +216,25 @@ Status Buffer::append(const Batch& batch) {
     // (an input that is refused reads the batch again). Events go into the key's staged chunk,
     // and into new chunks as chunks fill (chunk_limit_size, chunk_limit_records); an event
     // larger than a chunk gets one alone.
+    auto endOf = [&](size_t i) { return formatted.wholeEnd(i); };
     size_t next = 0, piece_end = 0;
     while (next < n) {
       if (next == piece_end) {
-        const uint32_t from = next == 0 ? 0 : formatted.ends[next - 1];
+        const uint64_t from = next == 0 ? 0 : endOf(next - 1);
         piece_end = next + 1;
-        while (piece_end < n && footprint(piece_end + 1 - next, formatted.ends[piece_end] - from) <= chunk_limit_) {
+        while (piece_end < n && footprint(piece_end + 1 - next, endOf(piece_end) - from) <= chunk_limit_) {
           ++piece_end;
         }
         const bool whole = overflow_ == Overflow::ThrowException && next == 0;
         const size_t upto = whole ? n : piece_end;
-        Status room = roomLocked(lock, footprint(upto - next, formatted.ends[upto - 1] - from), next > 0, n - next, ticket);
+        Status room = roomLocked(lock, footprint(upto - next, endOf(upto - 1) - from), next > 0, n - next, ticket);
         if (!room) return room;
       }
       auto staged = stagedFor(key);
       Status s = staged ? Status::ok() : staged.takeStatus();
       Chunk* chunk = staged ? *staged : nullptr;
       size_t take = 0;
-      uint32_t begin = next == 0 ? 0 : formatted.ends[next - 1];
+      const uint64_t begin = next == 0 ? 0 : endOf(next - 1);
       if (s) {
         uint64_t room_bytes = chunk_limit_ > chunk->stored ? chunk_limit_ - chunk->stored : 0;
         uint64_t room_records = c.chunk_limit_records > 0
@@ -239,7 +243,7 @@ Status Buffer::append(const Batch& batch) {
                                            : 0)
                                     : UINT64_MAX;
         while (next + take < piece_end && take < room_records &&
-               footprint(take + 1, formatted.ends[next + take] - begin) <= room_bytes) {
+               footprint(take + 1, endOf(next + take) - begin) <= room_bytes) {
           ++take;
         }
         if (take == 0) {
@@ -250,18 +254,17 @@ Status Buffer::append(const Batch& batch) {
           take = 1;  // an event larger than chunk_limit_size goes alone
         }
       }
-      uint32_t end = s ? formatted.ends[next + take - 1] : 0;
-      std::string_view bytes = s ? std::string_view(formatted.bytes).substr(begin, end - begin) : std::string_view();
+      const uint64_t whole_bytes = s ? endOf(next + take - 1) - begin : 0;
       if (s && chunk->file) {
-        thread_local std::vector<uint32_t> ends;
-        ends.clear();
-        for (size_t k = 0; k < take; ++k) ends.push_back(formatted.ends[next + k] - begin);
-        s = chunk->file->append(bytes, ends);
+        s = chunk->file->append(formatted, next, take);
         if (s) chunk->meta = chunk->file->meta();
       } else if (s) {
+        // A memory chunk: no splices (splice_ok is off), so whole ends are the ends.
+        const uint32_t from = next == 0 ? 0 : formatted.ends[next - 1];
+        const std::string_view bytes = std::string_view(formatted.bytes).substr(from, formatted.ends[next + take - 1] - from);
         uint32_t base = static_cast<uint32_t>(chunk->events.bytes.size());
         chunk->events.bytes.append(bytes);
-        for (size_t k = 0; k < take; ++k) chunk->events.ends.push_back(base + formatted.ends[next + k] - begin);
+        for (size_t k = 0; k < take; ++k) chunk->events.ends.push_back(base + formatted.ends[next + k] - from);
         chunk->meta.records += take;
         chunk->meta.bytes += bytes.size();
       }
@@ -277,7 +280,7 @@ Status Buffer::append(const Batch& batch) {
         return s;
       }
       next += take;
-      const uint64_t added = footprint(take, bytes.size());
+      const uint64_t added = footprint(take, whole_bytes);
       chunk->stored += added;
       stored_ += added;
       if (!file_ && batch.ack()) chunk->acks.push_back(batch.ack());

@@ -270,8 +270,9 @@ __attribute__((target("sse4.2"))) inline uint64_t crc32cThreeWay(uint64_t crc0, 
   return crc0;
 }
 
-__attribute__((target("sse4.2"))) uint32_t crc32cHardware(const char* p, size_t n) {
-  uint64_t crc = 0xFFFFFFFFu;
+// `prev`: the CRC of the bytes before these (0 for none), to checksum pieces as one.
+__attribute__((target("sse4.2"))) uint32_t crc32cHardware(const char* p, size_t n, uint32_t prev = 0) {
+  uint64_t crc = prev ^ 0xFFFFFFFFu;
   if (n >= 3 * kCrcLong) crc = crc32cThreeWay<kCrcLong>(crc, p, n, crcLongShift());
   if (n >= 3 * kCrcShort) crc = crc32cThreeWay<kCrcShort>(crc, p, n, crcShortShift());
   while (n >= 8) {
@@ -286,7 +287,7 @@ __attribute__((target("sse4.2"))) uint32_t crc32cHardware(const char* p, size_t 
   return c ^ 0xFFFFFFFFu;
 }
 
-uint32_t crc32cSoftware(const char* p, size_t n) {
+uint32_t crc32cSoftware(const char* p, size_t n, uint32_t prev = 0) {
   static const auto table = [] {
     std::array<uint32_t, 256> t{};
     for (uint32_t i = 0; i < 256; ++i) {
@@ -296,7 +297,7 @@ uint32_t crc32cSoftware(const char* p, size_t n) {
     }
     return t;
   }();
-  uint32_t c = 0xFFFFFFFFu;
+  uint32_t c = prev ^ 0xFFFFFFFFu;
   while (n--) c = table[(c ^ static_cast<unsigned char>(*p++)) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
@@ -311,46 +312,79 @@ bool crc32HasSse42() {
 uint32_t crc32OfSse42(std::string_view data) { return crc32cHardware(data.data(), data.size()); }
 uint32_t crc32OfTable(std::string_view data) { return crc32cSoftware(data.data(), data.size()); }
 
-uint32_t crc32Of(std::string_view data) {
-  return crc32HasSse42() ? crc32cHardware(data.data(), data.size()) : crc32cSoftware(data.data(), data.size());
+uint32_t crc32Of(std::string_view data, uint32_t prev) {
+  return crc32HasSse42() ? crc32cHardware(data.data(), data.size(), prev)
+                         : crc32cSoftware(data.data(), data.size(), prev);
 }
 
-FrameScan compactFrames(std::string& bytes, std::vector<uint32_t>& ends) {
+bool FrameDecoder::take(uint32_t word, std::string_view payload) {
+  const uint32_t kind = word & ~kFrameLengthMask;
+  if (kind == 0) {
+    out_.bytes.append(payload);
+    out_.ends.push_back(static_cast<uint32_t>(out_.bytes.size()));
+    return true;
+  }
+  if (kind == kEntryFrame) {
+    entries_.emplace_back(payload);
+    return true;
+  }
+  if (kind != kSplicedFrame || payload.size() < 4) return false;
+  const uint32_t count = getU32(payload.data());
+  if ((payload.size() - 4) / 8 < count) return false;
+  const char* table = payload.data() + 4;
+  const std::string_view body = payload.substr(4 + size_t{8} * count);
+  const size_t base = out_.bytes.size();
+  size_t at = 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    const uint32_t to = getU32(table + 8 * k), entry = getU32(table + 8 * k + 4);
+    if (to < at || to > body.size() || entry >= entries_.size()) {
+      out_.bytes.resize(base);
+      return false;
+    }
+    out_.bytes.append(body.substr(at, to - at));
+    out_.bytes.append(entries_[entry]);
+    at = to;
+  }
+  out_.bytes.append(body.substr(at));
+  out_.ends.push_back(static_cast<uint32_t>(out_.bytes.size()));
+  return true;
+}
+
+FrameScan decodeFrames(std::string_view b, ChunkData& out) {
   FrameScan scan;
-  ends.clear();
-  char* b = bytes.data();
-  const size_t size = bytes.size();
-  size_t pos = 0, out = 0;
+  FrameDecoder decoder(out);
+  const size_t size = b.size();
+  size_t pos = 0;
   while (pos < size) {
-    if (size - pos < 8) break;  // a torn header
-    uint32_t len = getU32(b + pos);
-    uint32_t crc = getU32(b + pos + 4);
+    if (size - pos < kFrameHeaderBytes) break;  // a torn header
+    const uint32_t word = getU32(b.data() + pos), crc = getU32(b.data() + pos + 4);
+    const uint32_t len = word & kFrameLengthMask;
     if (len > kMaxFrame) {
       scan.damaged = true;
       break;
     }
-    if (size - pos - 8 < len) break;  // a torn payload
-    if (crc32Of(std::string_view(b + pos + 8, len)) != crc) {
+    if (size - pos - kFrameHeaderBytes < len) break;  // a torn payload
+    const std::string_view payload = b.substr(pos + kFrameHeaderBytes, len);
+    if (crc32Of(payload) != crc) {
       // A bad last frame is a torn write; a bad frame with more after it is damage.
-      if (pos + 8 + len < size) scan.damaged = true;
+      if (pos + kFrameHeaderBytes + len < size) scan.damaged = true;
       break;
     }
-    std::memmove(b + out, b + pos + 8, len);
-    out += len;
-    ends.push_back(static_cast<uint32_t>(out));
-    pos += 8 + len;
+    if (!decoder.take(word, payload)) {  // checksummed yet not a frame this reader knows
+      scan.damaged = true;
+      break;
+    }
+    pos += kFrameHeaderBytes + len;
     scan.valid_bytes = pos;
   }
-  bytes.resize(out);
+  scan.entries = decoder.entries();
   return scan;
 }
 
 FrameScan scanFrames(std::string_view b) {
-  std::string copy(b);
-  std::vector<uint32_t> ends;
-  FrameScan scan = compactFrames(copy, ends);
-  scan.data.bytes = std::move(copy);
-  scan.data.ends = std::move(ends);
+  ChunkData data;
+  FrameScan scan = decodeFrames(b, data);
+  scan.data = std::move(data);
   return scan;
 }
 
@@ -445,49 +479,107 @@ Result<std::unique_ptr<FileChunk>> FileChunk::create(const std::string& dir, Chu
 }
 
 Status FileChunk::append(std::string_view bytes, std::span<const uint32_t> ends) {
+  return appendFrames(bytes, ends.data(), 0, ends.size(), nullptr);
+}
+
+Status FileChunk::append(const FormattedEvents& events, size_t first, size_t count) {
+  return appendFrames(events.bytes, events.ends.data(), first, count, events.splices.empty() ? nullptr : &events);
+}
+
+Status FileChunk::appendFrames(std::string_view bytes, const uint32_t* ends, size_t first, size_t count,
+                               const FormattedEvents* splices) {
   if (sealed()) return Status::internal("append to a sealed chunk");
-  // The frames go out with writev(): each header from a small array, each payload from where
-  // the output formatted it (no copy into a frame buffer; a queued chunk keeps no buffer).
-  constexpr size_t kFramesPerCall = 512;  // two iovecs a frame, IOV_MAX (1024) a call
+  // The frames go out with writev(): each header (and a spliced event's table) from small
+  // arrays, each payload and entry text from where the output formatted it (no copy into a
+  // frame buffer; a queued chunk keeps no buffer). The arrays are sized first: iovecs point
+  // into them.
   thread_local std::vector<std::array<char, 8>> headers;
+  thread_local std::string tables;
   thread_local std::vector<iovec> iov;
-  uint64_t written = 0;
-  uint32_t start = 0;
-  for (size_t first = 0; first < ends.size(); first += kFramesPerCall) {
-    const size_t count = std::min(kFramesPerCall, ends.size() - first);
-    headers.resize(count);
-    iov.resize(2 * count);
-    size_t total = 0;
-    for (size_t k = 0; k < count; ++k) {
-      const uint32_t end = ends[first + k];
-      std::string_view payload = bytes.substr(start, end - start);
-      const uint32_t len = static_cast<uint32_t>(payload.size()), crc = crc32Of(payload);
-      char* h = headers[k].data();
-      for (int b = 0; b < 4; ++b) {
-        h[b] = static_cast<char>(len >> (8 * b));
-        h[4 + b] = static_cast<char>(crc >> (8 * b));
-      }
-      iov[2 * k] = {h, 8};
-      iov[2 * k + 1] = {const_cast<char*>(payload.data()), payload.size()};
-      total += 8 + payload.size();
-      start = end;
+  size_t table_bytes = 0, new_entries_max = 0;
+  if (splices != nullptr) {
+    const size_t s0 = first == 0 ? 0 : splices->splicesTo(first - 1);
+    const size_t s1 = count == 0 ? s0 : splices->splicesTo(first + count - 1);
+    new_entries_max = s1 - s0;
+    table_bytes = 4 * count + 8 * (s1 - s0);
+  }
+  headers.resize(count + new_entries_max);
+  tables.resize(table_bytes);
+  iov.clear();
+  iov.reserve(3 * count + 2 * new_entries_max);
+  auto putU32 = [](char* p, uint32_t v) {
+    for (int b = 0; b < 4; ++b) p[b] = static_cast<char>(v >> (8 * b));
+  };
+  size_t header = 0, table = 0;
+  auto frame = [&](uint32_t word, uint32_t crc) {
+    char* h = headers[header++].data();
+    putU32(h, word);
+    putU32(h + 4, crc);
+    iov.push_back({h, 8});
+  };
+  std::vector<uint64_t> added;  // entries this call adds, forgotten again if it fails
+  const uint32_t entries_before = entry_count_;
+  uint64_t whole_bytes = 0, written = 0;
+  for (size_t i = first; i < first + count; ++i) {
+    const uint32_t start = i == 0 ? 0 : ends[i - 1];
+    const std::string_view payload = bytes.substr(start, ends[i] - start);
+    whole_bytes += payload.size();
+    const size_t s0 = splices == nullptr || i == 0 ? 0 : splices->splicesTo(i - 1);
+    const size_t s1 = splices == nullptr ? 0 : splices->splicesTo(i);
+    if (s0 == s1) {
+      frame(static_cast<uint32_t>(payload.size()), crc32Of(payload));
+      iov.push_back({const_cast<char*>(payload.data()), payload.size()});
+      written += kFrameHeaderBytes + payload.size();
+      continue;
     }
-    Status s = writevAll(fd_, iov.data(), iov.size(), total, chunk_path_);
+    // Entries first: a text this chunk has not stored yet goes in before the event using it.
+    char* t = tables.data() + table;
+    putU32(t, static_cast<uint32_t>(s1 - s0));
+    for (size_t k = s0; k < s1; ++k) {
+      const Splice& piece = splices->splices[k];
+      whole_bytes += piece.text.size();
+      auto [it, fresh] = entries_.try_emplace(piece.id, entry_count_);
+      if (fresh) {
+        ++entry_count_;
+        added.push_back(piece.id);
+        frame(kEntryFrame | static_cast<uint32_t>(piece.text.size()), crc32Of(piece.text));
+        iov.push_back({const_cast<char*>(piece.text.data()), piece.text.size()});
+        written += kFrameHeaderBytes + piece.text.size();
+      }
+      putU32(t + 4 + 8 * (k - s0), piece.at - start);
+      putU32(t + 8 + 8 * (k - s0), it->second);
+    }
+    const std::string_view spliced_table(t, 4 + 8 * (s1 - s0));
+    table += spliced_table.size();
+    const auto len = static_cast<uint32_t>(spliced_table.size() + payload.size());
+    frame(kSplicedFrame | len, crc32Of(payload, crc32Of(spliced_table)));
+    iov.push_back({const_cast<char*>(spliced_table.data()), spliced_table.size()});
+    iov.push_back({const_cast<char*>(payload.data()), payload.size()});
+    written += kFrameHeaderBytes + len;
+  }
+  constexpr size_t kIovPerCall = 1024;  // IOV_MAX
+  for (size_t at = 0; at < iov.size(); at += kIovPerCall) {
+    const size_t n = std::min(kIovPerCall, iov.size() - at);
+    size_t total = 0;
+    for (size_t k = at; k < at + n; ++k) total += iov[k].iov_len;
+    Status s = writevAll(fd_, iov.data() + at, n, total, chunk_path_);
     if (!s) {
-      // A full disk: cut back what got in, so the chunk stays whole frames.
+      // A full disk: cut back what got in, so the chunk stays whole frames, and forget the
+      // entries that did not make it.
+      for (uint64_t id : added) entries_.erase(id);
+      entry_count_ = entries_before;
       if (::ftruncate(fd_, static_cast<off_t>(file_size_)) != 0) {
         return Status::ioError(s.message() + "; and cannot cut the partial frame back: " + errnoText());
       }
       return s;
     }
-    written += total;
   }
   if (sync_ == SyncPolicy::Append && ::fdatasync(fd_) != 0) {
     return Status::ioError("cannot sync " + chunk_path_ + ": " + errnoText());
   }
   file_size_ += written;
-  meta_.records += ends.size();
-  meta_.bytes += bytes.size();
+  meta_.records += count;
+  meta_.bytes += whole_bytes;
   return Status::ok();
 }
 
@@ -553,24 +645,24 @@ Status FileChunk::appendInto(ChunkData& out) const {
   if (!s) return s;
   auto raw = decompress(compressionFromName(meta_.compress), own.bytes);
   if (!raw) return raw.takeStatus();
-  own.bytes = std::move(*raw);
-  const size_t framed = own.bytes.size();
-  FrameScan scan = compactFrames(own.bytes, own.ends);
-  if (scan.damaged || scan.valid_bytes != framed) {
+  const size_t base_bytes = out.bytes.size(), base_ends = out.ends.size();
+  FrameScan scan = decodeFrames(*raw, out);
+  if (scan.damaged || scan.valid_bytes != raw->size()) {
+    out.bytes.resize(base_bytes);
+    out.ends.resize(base_ends);
     return Status::corruption("chunk " + chunk_path_ + " has damaged frames");
   }
-  const auto base = static_cast<uint32_t>(out.bytes.size());
-  out.bytes.append(own.bytes);
-  for (uint32_t e : own.ends) out.ends.push_back(base + e);
   return Status::ok();
 }
 
 Status FileChunk::appendTextInto(ChunkData& out) const {
   // The file is read 256 KiB at a time into a buffer that stays in the processor's cache, and
-  // each frame's payload is checked there and appended to `out` (one copy of each byte, no
-  // zero-filling of `out`); a frame larger than the buffer is read into `out` directly.
+  // each frame's payload is checked there and appended to `out` whole (one copy of each byte,
+  // no zero-filling of `out`); a frame larger than the buffer is read into a buffer of its own.
   constexpr size_t kWindow = 256 * 1024;
   thread_local std::unique_ptr<char[]> window(new char[kWindow]);
+  thread_local std::string large;
+  FrameDecoder decoder(out);
   const size_t base_bytes = out.bytes.size(), base_ends = out.ends.size();
   auto fail = [&](Status s) {
     out.bytes.resize(base_bytes);
@@ -612,41 +704,38 @@ Status FileChunk::appendTextInto(ChunkData& out) const {
     const bool eof = static_cast<size_t>(n) == 0 || have < kWindow;
     size_t pos = 0;
     while (have - pos >= kFrameHeaderBytes) {
-      const uint32_t len = getU32(w + pos), crc = getU32(w + pos + 4);
+      const uint32_t word = getU32(w + pos), crc = getU32(w + pos + 4), len = word & kFrameLengthMask;
       if (len > kMaxFrame) {
         damaged = true;
         break;
       }
       if (have - pos - kFrameHeaderBytes >= len) {
         std::string_view payload(w + pos + kFrameHeaderBytes, len);
-        if (crc32Of(payload) != crc) {
+        if (crc32Of(payload) != crc || !decoder.take(word, payload)) {
           damaged = true;
           break;
         }
-        out.bytes.append(payload);
-        out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
         pos += kFrameHeaderBytes + len;
         continue;
       }
       if (kFrameHeaderBytes + len <= kWindow) break;  // the window holds it after a move
-      // Larger than the window: its payload goes into `out` directly.
-      const size_t old = out.bytes.size(), in_window = have - pos - kFrameHeaderBytes;
-      out.bytes.resize(old + len);
-      std::memcpy(out.bytes.data() + old, w + pos + kFrameHeaderBytes, in_window);
-      ssize_t rest = readAt(out.bytes.data() + old + in_window, len - in_window, offset);
+      // Larger than the window: read whole into a buffer of its own.
+      const size_t in_window = have - pos - kFrameHeaderBytes;
+      large.resize(len);
+      std::memcpy(large.data(), w + pos + kFrameHeaderBytes, in_window);
+      ssize_t rest = readAt(large.data() + in_window, len - in_window, offset);
       if (rest < 0) {
         Status e = Status::ioError("cannot read " + chunk_path_ + ": " + errnoText());
         ::close(fd);
         return fail(e);
       }
       offset += static_cast<uint64_t>(rest);
-      if (static_cast<size_t>(rest) != len - in_window ||
-          crc32Of(std::string_view(out.bytes.data() + old, len)) != crc) {
-        out.bytes.resize(old);
+      const bool good = static_cast<size_t>(rest) == len - in_window && crc32Of(large) == crc && decoder.take(word, large);
+      if (large.capacity() > 4 * kWindow) std::string().swap(large);  // not kept for the rare large event
+      if (!good) {
         damaged = true;
         break;
       }
-      out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
       pos = have;
     }
     if (damaged) break;
@@ -756,6 +845,7 @@ FileChunk::Recovered FileChunk::recover(const std::string& dir, SyncPolicy sync,
     chunk->file_size_ = scan.valid_bytes;
     chunk->meta_.records = scan.data.ends.size();
     chunk->meta_.bytes = scan.data.bytes.size();
+    chunk->entry_count_ = scan.entries;
     if (sealed) {
       if (chunk->meta_.sealed_ns == 0) chunk->meta_.sealed_ns = nowNs();
       out.queued.push_back(std::move(chunk));

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -51,8 +52,16 @@ enum class SyncPolicy { None, Seal, Append };
 
 // A file-buffer chunk: an append-only file of framed events (`<id>.b.chunk` while staged,
 // `<id>.q.chunk` once sealed) and its metadata (`<id>.meta`), in a 0700 directory, files 0600.
-// Frame: 4-byte little-endian length, 4-byte CRC-32C of the payload, the payload (one event's
-// formatted bytes). Not thread-safe: the buffer serialises access.
+// Frame: a 4-byte little-endian word (the payload's length, and in its two high bits the kind
+// of frame), 4-byte CRC-32C of the payload, the payload. Kinds:
+//  - an event: its formatted bytes (the only kind before splices; such files read as before);
+//  - an entry (kEntryFrame): text that events after it in the file splice in (the JSON of a pod's
+//    metadata: written once per chunk instead of once per event); entries are numbered 0, 1, ...
+//    in the order of the file;
+//  - a spliced event (kSplicedFrame): a 4-byte count n, n pairs of 4-byte numbers (where in the
+//    event's bytes, which entry: in order), then the event's bytes without the entries.
+// Readers put the entries back: outputs read whole events as they were formatted.
+// Not thread-safe: the buffer serialises access.
 class FileChunk {
  public:
   static Result<std::unique_ptr<FileChunk>> create(const std::string& dir, ChunkKey key, SyncPolicy sync);
@@ -60,6 +69,10 @@ class FileChunk {
 
   // Appends one frame per event: `bytes` split at `ends`, with writev() (512 frames a call).
   Status append(std::string_view bytes, std::span<const uint32_t> ends);
+  // Appends events [first, first + count) of `events`, with their splices: an entry frame
+  // before the first event of this chunk that uses a text, spliced event frames. On an error
+  // the chunk is left as it was.
+  Status append(const FormattedEvents& events, size_t first, size_t count);
   // Seals: renames to the queued name and updates the metadata. Cheap: the input's thread
   // calls it when a chunk fills.
   Status seal(int64_t now_ns);
@@ -101,6 +114,11 @@ class FileChunk {
   FileChunk(std::string dir, ChunkMeta meta, SyncPolicy sync);
   std::string metaPath() const { return dir_ + "/" + meta_.id + ".meta"; }
   Status appendTextInto(ChunkData& out) const;  // appendInto() of an uncompressed chunk
+  // The frames of events [first, first + count): `ends` are where events end in `bytes`
+  // (event i starts where event i - 1 ends, or at `bytes`' start for i == 0); `splices` (or
+  // null) holds their splices (FormattedEvents' splices/splice_ends, at in `bytes`).
+  Status appendFrames(std::string_view bytes, const uint32_t* ends, size_t first, size_t count,
+                      const FormattedEvents* splices);
   std::string pathFor(bool sealed) const { return dir_ + "/" + meta_.id + (sealed ? ".q.chunk" : ".b.chunk"); }
 
   std::string dir_;
@@ -109,6 +127,10 @@ class FileChunk {
   std::string chunk_path_;
   int fd_ = -1;
   uint64_t file_size_ = 0;
+  // The entry frames in the file: how many, and which texts this process wrote (by Splice::id;
+  // a chunk recovered at start has entries that no id names, and gets new ones).
+  uint32_t entry_count_ = 0;
+  std::unordered_map<uint64_t, uint32_t> entries_;
 };
 
 // Creates `dir` (and its parents, 0700) if missing and checks that a file can be made in it:
@@ -118,24 +140,45 @@ Status checkWritableDir(const std::string& dir, bool create = true);
 
 // Bytes of a frame before its payload: 4 of length, 4 of CRC-32C.
 inline constexpr uint64_t kFrameHeaderBytes = 8;
+// The kinds of frame, in the high bits of the length word (see FileChunk).
+inline constexpr uint32_t kEntryFrame = 0x80000000u;
+inline constexpr uint32_t kSplicedFrame = 0x40000000u;
+inline constexpr uint32_t kFrameLengthMask = 0x3FFFFFFFu;
 
-// CRC-32C (Castagnoli) of `data`: SSE4.2 when the processor has it, else a table.
-uint32_t crc32Of(std::string_view data);
+// CRC-32C (Castagnoli) of `data`: SSE4.2 when the processor has it, else a table. `prev`: the
+// CRC of bytes before `data`, to checksum pieces as if they were one (0: none).
+uint32_t crc32Of(std::string_view data, uint32_t prev = 0);
 // Each path alone, for tests that compare them (the hardware one only where crc32HasSse42()).
 bool crc32HasSse42();
 uint32_t crc32OfSse42(std::string_view data);
 uint32_t crc32OfTable(std::string_view data);
 
-// Scans framed bytes: returns how many bytes hold whole, valid frames and the events found.
-// `damaged` is set when a complete frame fails its CRC or its length is absurd before the end.
+// Scans framed bytes: returns how many bytes hold whole, valid frames and the events found
+// (whole: their splices put back). `damaged` is set when a complete frame fails its CRC or its
+// length is absurd before the end, or a checksummed frame cannot be read (an unknown kind, a
+// splice of an entry not seen before it).
 struct FrameScan {
   uint64_t valid_bytes = 0;
   ChunkData data;
   bool damaged = false;
+  uint32_t entries = 0;  // entry frames among the valid ones
 };
 FrameScan scanFrames(std::string_view file_bytes);
-// The same in place: the payloads of the valid frames are moved to the front of `bytes`, which is
-// cut to them, and `ends` says where each event ends (FrameScan::data is left empty).
-FrameScan compactFrames(std::string& bytes, std::vector<uint32_t>& ends);
+// The same, appending the events to `out` (FrameScan::data is left empty).
+FrameScan decodeFrames(std::string_view file_bytes, ChunkData& out);
+
+// Reads one chunk's frames in order, each already whole and checked against its CRC: events
+// are appended to `out` whole, entries kept for the spliced events after them.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(ChunkData& out) : out_(out) {}
+  // False when the frame cannot be read (see FrameScan::damaged); `out` is then as before.
+  bool take(uint32_t word, std::string_view payload);
+  uint32_t entries() const { return static_cast<uint32_t>(entries_.size()); }
+
+ private:
+  ChunkData& out_;
+  std::vector<std::string> entries_;
+};
 
 }  // namespace sluice::buffer

@@ -22,15 +22,58 @@ struct ChunkKey {
   bool operator==(const ChunkKey&) const = default;
 };
 
+// Text an output left out of FormattedEvents::bytes for a file buffer to keep once per chunk (the
+// JSON of a pod's metadata that thousands of events share): it belongs at `at` in `bytes`.
+struct Splice {
+  uint32_t at = 0;
+  uint64_t id = 0;        // names `text` for the life of the process (JsonTemplate::id)
+  std::string_view text;  // valid until the events are appended to the buffer
+};
+
 // Events formatted by an output: their bytes back to back, and where each one ends.
+// When the caller sets `splice_ok` (a file buffer), an output may leave shared text out of
+// `bytes` and list it in `splices` instead (core/json.h's appendJson does that for the JSON of
+// an unchanged JsonTemplate); an event's whole bytes are then its part of `bytes` with its
+// splices put in. Outputs that do not splice write everything into `bytes`, as before.
 struct FormattedEvents {
   std::string bytes;
   std::vector<uint32_t> ends;
-  void endEvent() { ends.push_back(static_cast<uint32_t>(bytes.size())); }
+  bool splice_ok = false;      // set by the caller of Output::format; kept by clear()
+  std::vector<Splice> splices;  // in order of `at`
+  // Per event, once there is a splice (empty before): the splices and their bytes up to its end.
+  std::vector<uint32_t> splice_ends;
+  std::vector<uint64_t> spliced_ends;
+
+  void endEvent() {
+    ends.push_back(static_cast<uint32_t>(bytes.size()));
+    if (!splices.empty()) {
+      splice_ends.push_back(static_cast<uint32_t>(splices.size()));
+      spliced_ends.push_back(spliced_);
+    }
+  }
+  // REQUIRES: splice_ok. `text` goes in at the current end of `bytes`.
+  void addSplice(uint64_t id, std::string_view text) {
+    if (splices.empty()) {
+      splice_ends.assign(ends.size(), 0);
+      spliced_ends.assign(ends.size(), 0);
+    }
+    splices.push_back(Splice{static_cast<uint32_t>(bytes.size()), id, text});
+    spliced_ += text.size();
+  }
+  // Where event `i` ends in the whole bytes (splices put in), and the splices up to its end.
+  uint64_t wholeEnd(size_t i) const { return ends[i] + (spliced_ends.empty() ? 0 : spliced_ends[i]); }
+  size_t splicesTo(size_t i) const { return splice_ends.empty() ? 0 : splice_ends[i]; }
   void clear() {
     bytes.clear();
     ends.clear();
+    splices.clear();
+    splice_ends.clear();
+    spliced_ends.clear();
+    spliced_ = 0;
   }
+
+ private:
+  uint64_t spliced_ = 0;
 };
 
 // A sealed chunk as an output writes it: the formatted events and their key.

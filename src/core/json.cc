@@ -631,7 +631,9 @@ void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void appendJson(std::string& out, const Value& value) {
+void appendJson(std::string& out, const Value& value) { appendJson(out, value, nullptr); }
+
+void appendJson(std::string& out, const Value& value, FormattedEvents* events) {
   switch (value.kind()) {
     case Kind::Null: out += "null"; return;
     case Kind::Bool: out += value.asBool() ? "true" : "false"; return;
@@ -655,18 +657,22 @@ void appendJson(std::string& out, const Value& value) {
       for (const Value& item : value.items()) {
         if (!first) out += ',';
         first = false;
-        appendJson(out, item);
+        appendJson(out, item, events);
       }
       out += ']';
       return;
     }
     case Kind::Object: {
       if (const JsonTemplate* t = value.unchangedTemplate()) {  // serialised once, copied as is
-        out += t->json;
+        if (events != nullptr && events->splice_ok && &out == &events->bytes) {
+          events->addSplice(t->id, t->json);
+        } else {
+          out += t->json;
+        }
         return;
       }
       out += '{';
-      appendJsonMembers(out, value, [](std::string_view) { return false; });
+      appendJsonMembers(out, value, [](std::string_view) { return false; }, true, events);
       out += '}';
       return;
     }

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/arena.h"
+#include "core/chunk_view.h"
 #include "core/status.h"
 #include "core/value.h"
 
@@ -52,21 +53,27 @@ Result<Value> parseJson(std::string_view text, Arena& arena, bool padded = false
 // Appends `value` as compact JSON. Strings are escaped as JSON requires; invalid UTF-8 is
 // replaced with U+FFFD, never emitted raw. NaN and infinities become null.
 void appendJson(std::string& out, const Value& value);
+// The same into an output's formatted events (`out` is `events->bytes`): where `events` takes
+// splices (a file buffer's), the JSON of an unchanged JsonTemplate is listed as a splice
+// instead of copied, so the buffer keeps it once per chunk. On an output's format() path.
+void appendJson(std::string& out, const Value& value, FormattedEvents* events);
 void appendJsonString(std::string& out, std::string_view s);
 std::string toJson(const Value& value);
 
 // Appends the members of object `object` for which `skip(key)` is false as `"k":v` pairs
 // separated by commas, without braces (callers add members of their own). `first`: nothing
-// was written before inside the braces. Returns whether still nothing is written.
+// was written before inside the braces. Returns whether still nothing is written. `events`:
+// as for appendJson.
 template <class Skip>
-bool appendJsonMembers(std::string& out, const Value& object, Skip skip, bool first = true) {
+bool appendJsonMembers(std::string& out, const Value& object, Skip skip, bool first = true,
+                       FormattedEvents* events = nullptr) {
   for (const Member& m : object.members()) {
     if (skip(m.key)) continue;
     if (!first) out += ',';
     first = false;
     appendJsonString(out, m.key);
     out += ':';
-    appendJson(out, m.value);
+    appendJson(out, m.value, events);
   }
   return first;
 }

@@ -10,6 +10,7 @@
 
 #include "buffer/chunk_file.h"
 #include "core/time.h"
+#include "support/buffer_support.h"
 #include "support/test_support.h"
 
 namespace sluice::buffer {
@@ -17,15 +18,7 @@ namespace {
 
 using testing::TempDir;
 
-std::vector<std::string> events(const ChunkData& d) {
-  std::vector<std::string> out;
-  uint32_t start = 0;
-  for (uint32_t end : d.ends) {
-    out.push_back(d.bytes.substr(start, end - start));
-    start = end;
-  }
-  return out;
-}
+std::vector<std::string> events(const ChunkData& d) { return testing::eventsOf(d); }
 
 Status appendEvents(FileChunk& c, const std::vector<std::string>& evs) {
   std::string bytes;

@@ -242,6 +242,54 @@ TEST(ValueTest, ShallowCopyLeavesTheOriginalAlone) {
   EXPECT_EQ(toJson(b), "{\"x\":9,\"y\":2,\"z\":3}");
 }
 
+// Into an output's formatted events that take splices (a file buffer's), an unchanged template
+// is listed instead of copied, at the place it belongs; anywhere else it is written out.
+TEST(JsonTest, UnchangedTemplatesBecomeSplicesWhereTheEventsTakeThem) {
+  Arena arena;
+  Value original = *parseJson(R"({"pod":"web-1","labels":{"app":"web"}})", arena);
+  const std::string stored = toJson(original);
+  JsonTemplate t{&original, stored};
+  Value record = *parseJson(R"({"msg":"hi"})", arena);
+  record.setMember("kubernetes", Value::copyOfTemplate(t, arena), arena);
+  record.setMember("after", Value::integer(1), arena);
+  const std::string whole = toJson(record);
+  EXPECT_EQ(whole, R"({"msg":"hi","kubernetes":{"pod":"web-1","labels":{"app":"web"}},"after":1})");
+
+  FormattedEvents events;
+  events.splice_ok = true;
+  events.bytes = "head ";
+  appendJson(events.bytes, record, &events);
+  events.endEvent();
+  ASSERT_EQ(events.splices.size(), 1u);
+  EXPECT_EQ(events.splices[0].id, t.id);
+  EXPECT_EQ(events.splices[0].text, stored);
+  EXPECT_EQ(events.bytes, R"(head {"msg":"hi","kubernetes":,"after":1})");
+  std::string put_back = events.bytes;
+  put_back.insert(events.splices[0].at, events.splices[0].text);
+  EXPECT_EQ(put_back, "head " + whole);
+  EXPECT_EQ(events.wholeEnd(0), put_back.size());
+  EXPECT_EQ(events.splicesTo(0), 1u);
+
+  // Not taken: written out whole.
+  FormattedEvents plain;
+  appendJson(plain.bytes, record, &plain);
+  EXPECT_TRUE(plain.splices.empty());
+  EXPECT_EQ(plain.bytes, whole);
+  // Into another string than the events' bytes: no place to splice into, written out.
+  std::string elsewhere;
+  appendJson(elsewhere, record, &events);
+  EXPECT_EQ(elsewhere, whole);
+  EXPECT_EQ(events.splices.size(), 1u);
+  // A changed copy is no longer the template: written out.
+  Value changed = Value::copyOfTemplate(t, arena);
+  changed.find("labels")->setMember("tier", Value::string("1"), arena);
+  FormattedEvents more;
+  more.splice_ok = true;
+  appendJson(more.bytes, changed, &more);
+  EXPECT_TRUE(more.splices.empty());
+  EXPECT_EQ(more.bytes, R"({"pod":"web-1","labels":{"app":"web","tier":"1"}})");
+}
+
 // A template's JSON is used for its copies only while they are unchanged, whatever changed.
 TEST(JsonTest, TemplateCopiesUseTheStoredJsonWhileUnchanged) {
   Arena arena;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "plugins/parser_json/json_parser.h"
 
+#include "core/json_borrow.h"
+
 namespace sluice::plugins::parser_json {
 namespace {
 
@@ -24,7 +26,7 @@ void JsonParser::parse(const LineBatch& in, Arena& arena, std::span<ParsedRecord
   JsonRepairs repairs;
   for (size_t i = 0; i < lines.size(); ++i) {
     ParsedRecord& rec = out[i];
-    auto v = parseJson(lines[i], arena, in.padded, &repairs);
+    auto v = parseJsonBorrowing(lines[i], arena, in.padded, &repairs);
     if (!v) {
       rec.error = "invalid JSON";
       continue;

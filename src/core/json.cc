@@ -5,6 +5,7 @@
 // numbers beyond 64 bits), and the encoder share the UTF-8 and duplicate-key helpers, and the
 // tolerant reader is only ever called from the fast path's failure.
 #include "core/json.h"
+#include "core/json_borrow.h"
 
 #include <simdjson.h>
 
@@ -80,16 +81,43 @@ uint32_t dedupeMembers(Member* members, uint32_t n, Arena& arena, JsonRepairs* r
   return w;
 }
 
-std::string_view arenaKey(std::string_view key, Arena& arena) {
-  std::string_view k = arena.copy(key);
-  // dedupeMembers marks dropped members with a null data pointer: an empty key needs a real one.
-  return k.data() != nullptr ? k : std::string_view("", 0);
-}
-
 struct Converter {
   Arena& arena;
   JsonRepairs* repairs;
   bool saw_zero = false;  // an integer 0: it may have been written -0, which simdjson folds
+  // Borrowing (parseJsonBorrowing): where the next string (key or value) of the input is looked
+  // for, in document order, which is the order convert() visits them; nullptr: copy every string.
+  const char* cursor = nullptr;
+  const char* end = nullptr;
+
+  // `s` (simdjson's unescaped copy) as a view of the input when the input holds it without any
+  // escape, else copied into the arena. Between two strings the input holds only structure,
+  // whitespace, numbers and literals, none with a '"': the next '"' opens the string. When no
+  // backslash comes before input[len] and that byte is the closing '"', the input's bytes are
+  // the string's (no escape, and simdjson validated the UTF-8).
+  std::string_view str(std::string_view s) {
+    if (cursor != nullptr) {
+      const char* q = cursor;
+      while (q < end && *q != '"') ++q;
+      const char* body = q + 1;
+      const size_t len = s.size();
+      if (q < end && len < static_cast<size_t>(end - body) && body[len] == '"' &&
+          std::memchr(body, '\\', len) == nullptr) {
+        cursor = body + len + 1;
+        return {body, len};
+      }
+      // Escaped (or not found, which a valid document cannot give): skip the raw string.
+      const char* p = body;
+      while (p < end && *p != '"') p += *p == '\\' ? 2 : 1;
+      cursor = p < end ? p + 1 : nullptr;
+    }
+    return arena.copy(s);
+  }
+  std::string_view key(std::string_view k) {
+    std::string_view out = str(k);
+    // dedupeMembers marks dropped members with a null data pointer: an empty key needs a real one.
+    return out.data() != nullptr ? out : std::string_view("", 0);
+  }
 
   Value convert(simdjson::dom::element el) {
     using simdjson::dom::element_type;
@@ -102,7 +130,8 @@ struct Converter {
         uint32_t i = 0;
         for (auto field : obj) {
           if (i == cap) break;  // Only reachable past 16M fields.
-          members[i++] = Member{arenaKey(field.key, arena), convert(field.value)};
+          std::string_view k = key(field.key);
+          members[i++] = Member{k, convert(field.value)};
         }
         return Value::object(members, dedupeMembers(members, i, arena, repairs), true);
       }
@@ -119,7 +148,7 @@ struct Converter {
         return Value::array(items, i, true);
       }
       case element_type::STRING:
-        return Value::string(arena.copy(el.get_string().value_unsafe()));
+        return Value::string(str(el.get_string().value_unsafe()));
       case element_type::INT64: {
         int64_t v = el.get_int64().value_unsafe();
         saw_zero |= v == 0;
@@ -501,7 +530,9 @@ void appendDouble(std::string& out, double d) {
 
 }  // namespace
 
-Result<Value> parseJson(std::string_view text, Arena& arena, bool padded, JsonRepairs* repairs) {
+namespace {
+
+Result<Value> parseWith(std::string_view text, Arena& arena, bool padded, JsonRepairs* repairs, bool borrow) {
   // simdjson would memcpy from a null pointer for an empty view.
   if (text.empty()) return Status::rejected("empty input: no JSON document");
   thread_local simdjson::dom::parser parser;  // depth limit: simdjson::DEFAULT_MAX_DEPTH
@@ -510,6 +541,10 @@ Result<Value> parseJson(std::string_view text, Arena& arena, bool padded, JsonRe
   if (!error) {
     JsonRepairs found;
     Converter c{arena, &found};
+    if (borrow) {
+      c.cursor = text.data();
+      c.end = text.data() + text.size();
+    }
     Value v = c.convert(root);
     if (!c.saw_zero || !mayHoldNegativeZero(text)) {
       if (repairs) {
@@ -530,6 +565,16 @@ Result<Value> parseJson(std::string_view text, Arena& arena, bool padded, JsonRe
   if (!v) return v;
   if (repairs) *repairs += found;
   return v;
+}
+
+}  // namespace
+
+Result<Value> parseJson(std::string_view text, Arena& arena, bool padded, JsonRepairs* repairs) {
+  return parseWith(text, arena, padded, repairs, false);
+}
+
+Result<Value> parseJsonBorrowing(std::string_view text, Arena& arena, bool padded, JsonRepairs* repairs) {
+  return parseWith(text, arena, padded, repairs, true);
 }
 
 bool isValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }

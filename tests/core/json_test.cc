@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "core/json_borrow.h"
 #include "support/alloc_counter.h"
 
 namespace sluice {
@@ -321,6 +322,69 @@ TEST(JsonTest, TemplateCopiesUseTheStoredJsonWhileUnchanged) {
   EXPECT_EQ(toJson(fresh()), "STORED");
   // A shallow copy (what filters take before changing a record) is serialised normally.
   EXPECT_EQ(toJson(fresh().shallowCopy(arena)), toJson(original));
+  // Changes the word-by-word comparison must see: a scalar's kind, bits or flags, a nested
+  // container swapped for another of the same size, a key renamed in place.
+  Value f = fresh();
+  f.find("ids")->items()[2] = Value::boolean(false);
+  EXPECT_EQ(toJson(f), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,2.5,false,null]})");
+  Value g = fresh();
+  g.find("ids")->items()[1] = Value::real(-2.5);
+  EXPECT_EQ(toJson(g), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,-2.5,true,null]})");
+  Value h = fresh();
+  h.find("ids")->items()[0] = Value::real(1.0);
+  EXPECT_EQ(toJson(h), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1.0,2.5,true,null]})");
+  Value i = fresh();
+  i.find("ids")->items()[3] = Value::integer(0);
+  EXPECT_EQ(toJson(i), R"({"pod":"web-1","labels":{"app":"web","tier":"1"},"ids":[1,2.5,true,0]})");
+  Value j = fresh();  // the same bytes read as a number literal
+  Value* app = j.find("labels")->find("app");
+  *app = Value::numberText(app->asString());
+  EXPECT_EQ(toJson(j), R"({"pod":"web-1","labels":{"app":web,"tier":"1"},"ids":[1,2.5,true,null]})");
+  Value k = fresh();  // labels replaced by another object of two members
+  Value other_labels = *parseJson(R"({"app":"web","tier":"2"})", arena);
+  *k.find("labels") = other_labels;
+  EXPECT_EQ(toJson(k), R"({"pod":"web-1","labels":{"app":"web","tier":"2"},"ids":[1,2.5,true,null]})");
+  Value l = fresh();
+  l.find("labels")->members()[1].key = "tear";
+  EXPECT_EQ(toJson(l), R"({"pod":"web-1","labels":{"app":"web","tear":"1"},"ids":[1,2.5,true,null]})");
+  Value m = fresh();  // a top-level member removed and another added: same size
+  m.removeMember("pod");
+  m.setMember("pod", Value::string(original.find("pod")->asString()), arena);
+  EXPECT_EQ(toJson(m), R"({"labels":{"app":"web","tier":"1"},"ids":[1,2.5,true,null],"pod":"web-1"})");
+}
+
+// The borrowing parser (for parsers, whose records may point into their lines) gives what
+// parseJson gives; strings written without escapes point into the text, the others are copied.
+TEST(JsonTest, BorrowingParseSharesUnescapedStringsWithTheText) {
+  for (std::string_view text :
+       {R"({"a":"plain","b":"esc\"aped","":"","c":["x","y\\",{"d":"\u00e9"}],"e":1,"f":-0.5,"g":null})",
+        R"({"k\n":"v","k":"v\u0000w","x":"\"","y":"\\","z":"a\/b"})",
+        R"(["", "", "\"\"", "a b", {"":{"":""}}])", R"("top")", R"("\t")", "-0", R"({"a":-0,"b":"s"})",
+        "{\"dup\":\"1\",\"x\":\"2\",\"dup\":\"3\"}", "{\"bad\":\"\xff\",\"ok\":\"yes\"}",
+        R"({"n":18446744073709551615,"s":"after"})", R"(  {  "sp" :  "aces"  ,"t":[ "u" , "v" ] } )"}) {
+    Arena a1, a2;
+    JsonRepairs r1, r2;
+    auto copied = parseJson(text, a1, false, &r1);
+    auto borrowed = parseJsonBorrowing(text, a2, false, &r2);
+    ASSERT_TRUE(copied.isOk()) << text;
+    ASSERT_TRUE(borrowed.isOk()) << text;
+    EXPECT_EQ(toJson(*borrowed), toJson(*copied)) << text;
+    EXPECT_EQ(r2.total(), r1.total()) << text;
+  }
+  std::string text = R"({"plain":"value","esc":"a\"b","arr":["in","\u00e9"],"":""})";
+  Arena arena;
+  Value v = *parseJsonBorrowing(text, arena);
+  auto inText = [&](std::string_view s) { return s.data() >= text.data() && s.data() < text.data() + text.size(); };
+  EXPECT_TRUE(inText(v.members()[0].key));
+  EXPECT_TRUE(inText(v.find("plain")->asString()));
+  EXPECT_EQ(v.find("plain")->asString(), "value");
+  EXPECT_FALSE(inText(v.find("esc")->asString()));
+  EXPECT_EQ(v.find("esc")->asString(), "a\"b");
+  EXPECT_TRUE(inText(v.find("arr")->items()[0].asString()));
+  EXPECT_FALSE(inText(v.find("arr")->items()[1].asString()));
+  EXPECT_EQ(v.find("arr")->items()[1].asString(), "\u00e9");
+  EXPECT_NE(v.members()[3].key.data(), nullptr);  // an empty key keeps a real pointer
+  EXPECT_EQ(toJson(v), R"({"plain":"value","esc":"a\"b","arr":["in","é"],"":""})");
 }
 
 }  // namespace

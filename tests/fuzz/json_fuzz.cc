@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "core/json_borrow.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sluice;
@@ -22,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string once = toJson(*v);
   if (!isValidUtf8(once)) std::abort();
   if (!isValidUtf8(text) && repairs.invalid_utf8 == 0) std::abort();
+  auto borrowed = parseJsonBorrowing(text, arena);
+  if (!borrowed || toJson(*borrowed) != once) std::abort();
   auto again = parseJson(once, arena);
   if (!again || toJson(*again) != once) std::abort();
   return 0;

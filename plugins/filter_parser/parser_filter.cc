@@ -67,7 +67,11 @@ Value ParserFilter::merge(const Value& original, const Value& parsed, Arena& are
   uint32_t n = static_cast<uint32_t>(orig.size());
   for (const Member& m : add) {
     uint32_t k = 0;
-    while (k < orig.size() && out[k].key != m.key) ++k;
+    // Sizes and first bytes before memcmp (a libc call): most keys differ there.
+    while (k < orig.size() && !(out[k].key.size() == m.key.size() &&
+                                (m.key.empty() || (out[k].key[0] == m.key[0] && out[k].key == m.key)))) {
+      ++k;
+    }
     if (k < orig.size()) {
       out[k].value = m.value;
     } else {

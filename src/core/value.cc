@@ -7,10 +7,20 @@
 
 namespace sluice {
 
+namespace {
+
+// Whether `a` and `b` are equal: sizes, then the first byte, before memcmp (a libc call), as
+// most keys of a record differ in size or first byte.
+inline bool sameKey(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), a.size()) == 0));
+}
+
+}  // namespace
+
 const Value* Value::find(std::string_view key) const {
   if (kind_ != Kind::Object) return nullptr;
   for (uint32_t i = 0; i < size_; ++i) {
-    if (obj_[i].key == key) return &obj_[i].value;
+    if (sameKey(obj_[i].key, key)) return &obj_[i].value;
   }
   return nullptr;
 }
@@ -40,7 +50,7 @@ void Value::setMember(std::string_view key, Value value, Arena& arena) {
 bool Value::removeMember(std::string_view key) {
   if (kind_ != Kind::Object) return false;
   for (uint32_t i = 0; i < size_; ++i) {
-    if (obj_[i].key == key) {
+    if (sameKey(obj_[i].key, key)) {
       std::memmove(static_cast<void*>(obj_ + i), obj_ + i + 1, sizeof(Member) * (size_ - i - 1));
       --size_;
       return true;
@@ -121,35 +131,48 @@ Value Value::copyStructure(Arena& arena) const {
 
 namespace {
 
-// Whether `copy` is still what copyStructure() made of `original`: same sizes, keys and scalar
-// values (strings by identity), the same at every level.
+// A Value's bytes as two words: kind, flags, size and the payload, without the two padding
+// bytes after flags (never compared: a copy need not carry them).
+struct ValueWords {
+  uint64_t head, payload;
+};
+inline ValueWords wordsOf(const Value& v) {
+  uint64_t w[2];
+  std::memcpy(w, &v, sizeof w);
+  return {w[0] & 0xFFFFFFFF0000FFFFull, w[1]};
+}
+static_assert(sizeof(Value) == 16 && sizeof(std::string_view) == 16);
+
+// Whether the containers `copy` and `original` (same kind and size, checked by the caller) are
+// still what copyStructure() made of `original`: the same keys (by identity), the same scalars
+// (kind, flags, size and payload: strings by identity, doubles by bits) and, for containers,
+// the same kind and size with the same contents, at every level. Called for every record the
+// JSON writer and redact see with the pod metadata, so scalars are compared as words rather
+// than by kind.
 bool sameStructure(const Value& copy, const Value& original) {
-  if (copy.kind() != original.kind() || copy.size() != original.size()) return false;
-  if (copy.isObject()) {
+  auto same = [](const Value& a, const Value& b) {
+    if (b.isObject() || b.isArray()) {
+      return a.kind() == b.kind() && a.size() == b.size() && sameStructure(a, b);
+    }
+    ValueWords x = wordsOf(a), y = wordsOf(b);
+    return ((x.head ^ y.head) | (x.payload ^ y.payload)) == 0;
+  };
+  const uint32_t n = original.size();
+  if (original.isObject()) {
     const Member* a = copy.members().data();
     const Member* b = original.members().data();
-    for (uint32_t i = 0; i < copy.size(); ++i) {
+    for (uint32_t i = 0; i < n; ++i) {
       if (a[i].key.data() != b[i].key.data() || a[i].key.size() != b[i].key.size()) return false;
-      if (!sameStructure(a[i].value, b[i].value)) return false;
+      if (!same(a[i].value, b[i].value)) return false;
     }
     return true;
   }
-  if (copy.isArray()) {
-    for (uint32_t i = 0; i < copy.size(); ++i) {
-      if (!sameStructure(copy.items()[i], original.items()[i])) return false;
-    }
-    return true;
+  const Value* a = copy.items().data();
+  const Value* b = original.items().data();
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!same(a[i], b[i])) return false;
   }
-  switch (copy.kind()) {
-    case Kind::Bool: return copy.asBool() == original.asBool();
-    case Kind::Int: return copy.asInt() == original.asInt();
-    case Kind::Double: {
-      double a = copy.asDouble(), b = original.asDouble();
-      return std::memcmp(&a, &b, sizeof a) == 0;
-    }
-    case Kind::String: return copy.asString().data() == original.asString().data();  // sizes compared above
-    default: return true;
-  }
+  return true;
 }
 
 }  // namespace
@@ -177,7 +200,8 @@ Value Value::copyOfTemplate(const JsonTemplate& t, Arena& arena) {
 const JsonTemplate* Value::unchangedTemplate() const {
   if (kind_ != Kind::Object || !(flags_ & kTemplate)) return nullptr;
   const auto* t = reinterpret_cast<const JsonTemplate*>(obj_[-1].key.data());
-  return sameStructure(*this, *t->original) ? t : nullptr;
+  const Value& o = *t->original;
+  return size_ == o.size_ && sameStructure(*this, o) ? t : nullptr;
 }
 
 bool Value::operator==(const Value& other) const {

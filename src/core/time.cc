@@ -121,6 +121,41 @@ std::optional<int64_t> toNanos(int64_t secs, int64_t ns) {
   return secs * kNanosPerSecond + ns;
 }
 
+// Reads "YYYY-MM-DDTHH:MM:SS" (T, t or a space in the middle) at the start of `s`; false when
+// any of its 19 bytes is not where that form has it (the general reader then decides).
+bool fixedIsoPrefix(std::string_view s, int64_t& y, int64_t& mo, int64_t& d, int64_t& h, int64_t& mi,
+                    int64_t& sec) {
+  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return false;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
+  static constexpr int kDigits[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+  unsigned v[19];
+  for (int i : kDigits) {
+    v[i] = static_cast<unsigned>(static_cast<unsigned char>(s[i]) - '0');
+    if (v[i] > 9) return false;
+  }
+  y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+  mo = v[5] * 10 + v[6];
+  d = v[8] * 10 + v[9];
+  h = v[11] * 10 + v[12];
+  mi = v[14] * 10 + v[15];
+  sec = v[17] * 10 + v[18];
+  return true;
+}
+
+// daysFromCivil for the last date this thread asked about (log times come in runs of a day).
+int64_t cachedDaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  thread_local int64_t last_y = INT64_MIN;
+  thread_local unsigned last_md = 0;
+  thread_local int64_t last_days = 0;
+  const unsigned md = m * 64 + d;
+  if (y != last_y || md != last_md) {
+    last_days = daysFromCivil(y, m, d);
+    last_y = y;
+    last_md = md;
+  }
+  return last_days;
+}
+
 }  // namespace
 
 int64_t nowNs() {
@@ -170,13 +205,24 @@ std::optional<int64_t> TimeParser::parseIso(std::string_view s) const {
     }
     return false;
   };
-  if (!readInt(s, pos, 4, y) || pos != 4 || !expect('-')) return std::nullopt;
-  if (!readInt(s, pos, 2, mo) || !expect('-') || !readInt(s, pos, 2, d)) return std::nullopt;
   std::optional<int32_t> zone;
-  if (pos < s.size()) {
-    if (!(expect('T') || expect('t') || expect(' '))) return std::nullopt;
-    if (!readInt(s, pos, 2, h) || !expect(':') || !readInt(s, pos, 2, mi)) return std::nullopt;
-    if (expect(':') && !readInt(s, pos, 2, sec)) return std::nullopt;
+  bool has_time;
+  if (fixedIsoPrefix(s, y, mo, d, h, mi, sec)) {
+    // YYYY-MM-DDTHH:MM:SS at fixed places, as the general path below would read them: every
+    // CRI line's time and most JSON times. The fraction and zone are read as below.
+    pos = 19;
+    has_time = true;
+  } else {
+    if (!readInt(s, pos, 4, y) || pos != 4 || !expect('-')) return std::nullopt;
+    if (!readInt(s, pos, 2, mo) || !expect('-') || !readInt(s, pos, 2, d)) return std::nullopt;
+    has_time = pos < s.size();
+    if (has_time) {
+      if (!(expect('T') || expect('t') || expect(' '))) return std::nullopt;
+      if (!readInt(s, pos, 2, h) || !expect(':') || !readInt(s, pos, 2, mi)) return std::nullopt;
+      if (expect(':') && !readInt(s, pos, 2, sec)) return std::nullopt;
+    }
+  }
+  if (has_time) {
     if ((expect('.') || expect(',')) && !readFraction(s, pos, 64, ns)) return std::nullopt;
     if (pos < s.size()) {
       expect(' ');
@@ -187,7 +233,7 @@ std::optional<int64_t> TimeParser::parseIso(std::string_view s) const {
     if (pos != s.size()) return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60) return std::nullopt;
-  int64_t local = daysFromCivil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec;
+  int64_t local = cachedDaysFromCivil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec;
   return toNanos(applyZone(local, zone), ns);
 }
 

@@ -21,6 +21,30 @@ TEST(TimeParserTest, Iso8601WithoutFormat) {
   EXPECT_FALSE(p.parse("2026-11-22T01:02:03Zjunk").has_value());
 }
 
+// The fixed-place reading of YYYY-MM-DDTHH:MM:SS gives what the general reader gives, and
+// hands every other shape to it; the day cache follows the dates asked for.
+TEST(TimeParserTest, IsoFixedFormAgreesWithTheGeneralReader) {
+  TimeParser p("", true);
+  EXPECT_EQ(*p.parse("2026-11-22t01:02:03z"), 1795309323 * kS);
+  EXPECT_EQ(*p.parse("2026-11-22T01:02:03,25Z"), 1795309323 * kS + 250000000);
+  EXPECT_EQ(*p.parse(" 2026-11-22T01:02:03.000000001Z\t"), 1795309323 * kS + 1);
+  EXPECT_EQ(*p.parse("2026-11-22T01:02:03.1234567891234Z"), 1795309323 * kS + 123456789);
+  EXPECT_EQ(*p.parse("2026-11-22T01:02:03UTC"), 1795309323 * kS);
+  EXPECT_EQ(*p.parse("2026-11-22T01:02"), (1795309323 - 3) * kS);  // no seconds: general reader
+  EXPECT_EQ(*p.parse("2026-11-22"), (1795309323 - 3723) * kS);
+  EXPECT_EQ(*p.parse("2026-1-2T01:02:03Z"), *p.parse("2026-01-02T01:02:03Z"));
+  EXPECT_EQ(*p.parse("2026-11-23T01:02:03Z"), (1795309323 + 86400) * kS);
+  EXPECT_EQ(*p.parse("2026-11-22T01:02:03Z"), 1795309323 * kS);  // back to the day before
+  EXPECT_EQ(*p.parse("2027-11-22T01:02:03Z"), (1795309323 + 365 * 86400) * kS);
+  EXPECT_EQ(*p.parse("2026-02-28T23:59:60Z"), *p.parse("2026-03-01T00:00:00Z"));
+  for (const char* bad : {"2026-11-22T01:02:0aZ", "2026-11-22T01:02:03.", "2026-11-22T01:02:03.Z",
+                          "2026-11-22X01:02:03Z", "2026-11-32T01:02:03Z", "2026-00-22T01:02:03Z",
+                          "2026-11-22T25:02:03Z", "2026-11-22T01:60:03Z", "2026-11-22T01:02:61Z",
+                          "2026-11-22T01:02:03+0", "2026-11-22T01:02:03 Z junk", "-026-11-22T01:02:03Z"}) {
+    EXPECT_FALSE(p.parse(bad).has_value()) << bad;
+  }
+}
+
 TEST(TimeParserTest, StrptimeFormats) {
   TimeParser apache("%d/%b/%Y:%H:%M:%S %z", false);
   EXPECT_EQ(*apache.parse("22/Nov/2026:10:02:03 +0900"), 1795309323 * kS);

@@ -43,6 +43,14 @@ bool iequals(std::string_view a, std::string_view lower_b) {
   return true;
 }
 
+// A bit for a field name from its length and its first and last letters, case folded: names
+// that differ in case share it. REQUIRES: !name.empty().
+uint64_t keyFilterBit(std::string_view name) {
+  unsigned h = static_cast<unsigned>(name.size()) * 7u + static_cast<unsigned char>(lower(name.front())) * 3u +
+               static_cast<unsigned char>(lower(name.back()));
+  return uint64_t{1} << (h & 63);
+}
+
 bool icontains(std::string_view hay, std::string_view lower_needle) {
   if (lower_needle.size() > hay.size()) return false;
   for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i) {
@@ -167,6 +175,7 @@ RedactFilter::RedactFilter(const RedactConfig& config, std::vector<RedactPattern
       hash_key_(std::move(hash_key)) {
   for (size_t k = 0; k < keys_.size(); ++k) {
     keys_by_length_[std::min<size_t>(keys_[k].size(), 64)] |= 1ULL << std::min<size_t>(k, 63);
+    key_filter_ |= keyFilterBit(keys_[k]);
   }
   for (const RedactPattern& p : patterns_) {
     pattern_counters_.push_back(&ctx.metrics().pluginCounter("redactions_total", "Secrets redacted.", {{"pattern", p.name}}));
@@ -304,8 +313,9 @@ void RedactFilter::walk(Value& v, Arena& arena, Counts& counts) const {
             break;
           }
         }
-      } else {
-        // Exact mode: only the keys of the name's length are compared.
+      } else if (!m.key.empty() && (key_filter_ & keyFilterBit(m.key))) {
+        // Exact mode: only the keys of the name's length are compared, and only for names
+        // whose length and first and last letters are those of a key.
         for (uint64_t cand = keys_by_length_[std::min<size_t>(m.key.size(), 64)]; cand; cand &= cand - 1) {
           size_t first = static_cast<size_t>(__builtin_ctzll(cand));
           size_t last = first == 63 ? keys_.size() : first + 1;  // bit 63 stands for the rest
@@ -342,7 +352,7 @@ void RedactFilter::walk(Value& v, Arena& arena, Counts& counts) const {
           counts.joined.append(m.value.asString());
           counts.joined += '\n';
         }
-      } else {
+      } else if (m.value.isObject() || m.value.isArray()) {  // other scalars hold nothing to redact
         walk(m.value, arena, counts);
       }
     }
@@ -353,7 +363,7 @@ void RedactFilter::walk(Value& v, Arena& arena, Counts& counts) const {
           counts.joined.append(item.asString());
           counts.joined += '\n';
         }
-      } else {
+      } else if (item.isObject() || item.isArray()) {
         walk(item, arena, counts);
       }
     }

@@ -81,6 +81,8 @@ class RedactFilter final : public Filter {
   const std::vector<std::string> keys_;  // lower case
   std::array<uint64_t, 65> keys_by_length_{};  // exact mode: bit k set when keys_[k] has that
                                                // length (64: longer); keys beyond 64 use the last bit
+  uint64_t key_filter_ = 0;  // exact mode: keyFilterBit() of every key (a name whose bit is
+                             // unset is none of them)
   const bool contains_;
   const Mode mode_;
   const std::string replacement_;

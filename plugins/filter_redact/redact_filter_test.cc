@@ -27,6 +27,13 @@ std::string runOne(const std::string& config, const std::string& record) {
 constexpr const char* kAll =
     "builtin email,credit_card,jwt,bearer_token,aws_access_key,private_key,ipv4,url_credentials";
 
+// Exact names are first filtered by length and first and last letters (case folded): names that
+// share those with a key but differ inside, and keys given in upper case, are told apart.
+TEST(RedactFilterTest, ExactKeysOfTheUsersAnyCase) {
+  EXPECT_EQ(runOne("keys X-Api-Key,pin,a", R"({"x-api-KEY":"1","PIN":"2","pun":"3","x-api-kez":"4","A":"5","b":"6","":"7","x-apI-key":{"n":1}})"),
+            R"({"x-api-KEY":"[REDACTED]","PIN":"[REDACTED]","pun":"3","x-api-kez":"4","A":"[REDACTED]","b":"6","":"7","x-apI-key":"[REDACTED]"})");
+}
+
 TEST(RedactFilterTest, SeedKeysByDefaultAtAnyDepthAndCase) {
   EXPECT_EQ(runOne("", R"({"user":"bob","Password":"hunter2","nested":{"TOKEN":"abc","list":[{"secret":1},{"ok":2}]},"Authorization":"Basic x","cookie":"c","session":{"id":5},"key":"k","keyboard":"qwerty"})"),
             R"({"user":"bob","Password":"[REDACTED]","nested":{"TOKEN":"[REDACTED]","list":[{"secret":"[REDACTED]"},{"ok":2}]},"Authorization":"[REDACTED]","cookie":"[REDACTED]","session":"[REDACTED]","key":"[REDACTED]","keyboard":"qwerty"})");

@@ -592,8 +592,11 @@ Status FileChunk::seal(int64_t now_ns) {
     return Status::ioError("cannot rename " + chunk_path_ + ": " + errnoText());
   }
   chunk_path_ = queued;
+  // The metadata on disk is left as it is (a file less to create per chunk: on a busy ext4
+  // folder each new file costs a search of the inode table): settle() writes it with the
+  // sealing time, and recovery takes a chunk by its queued name as sealed.
   meta_.sealed_ns = now_ns;
-  return saveMeta();
+  return Status::ok();
 }
 
 Status FileChunk::settle(std::string_view compression) {

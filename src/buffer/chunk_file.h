@@ -73,8 +73,8 @@ class FileChunk {
   // before the first event of this chunk that uses a text, spliced event frames. On an error
   // the chunk is left as it was.
   Status append(const FormattedEvents& events, size_t first, size_t count);
-  // Seals: renames to the queued name and updates the metadata. Cheap: the input's thread
-  // calls it when a chunk fills.
+  // Seals: renames to the queued name (the metadata on disk follows at settle()). Cheap: the
+  // input's thread calls it when a chunk fills.
   Status seal(int64_t now_ns);
   // On a flush thread, once per sealed chunk before it is sent: compresses it (`compression`
   // other than "text"), and fsyncs data and metadata unless SyncPolicy::None.

@@ -67,8 +67,9 @@ TEST(FileChunkTest, RecoveryResumesStagedAndQueuesSealedChunks) {
     staged_id = (*a)->meta().id;
     auto b = FileChunk::create(path, ChunkKey{"t2", 0, {}}, SyncPolicy::Seal);
     ASSERT_TRUE(appendEvents(**b, {"y1"}).isOk());
-    (*b)->mutableMeta().attempts = 7;  // a chunk that failed before the restart
     ASSERT_TRUE((*b)->seal(nowNs()).isOk());
+    (*b)->mutableMeta().attempts = 7;  // a chunk that failed before the restart, saved as the flush does
+    ASSERT_TRUE((*b)->saveMeta().isOk());
     queued_id = (*b)->meta().id;
   }  // the process "ends" without removing anything
   auto r = FileChunk::recover(path, SyncPolicy::Seal, kLog);

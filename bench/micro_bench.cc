@@ -36,6 +36,28 @@ void BM_EncodeJson(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeJson);
 
+// A node-workload record (bench/node_workload.h's access line after the CRI and JSON parses):
+// mostly short strings, as the elasticsearch output writes them.
+const char kRecord[] =
+    "{\"stream\":\"stdout\",\"logtag\":\"F\",\"time\":\"2026-11-28T03:00:00.123456789Z\",\"level\":\"info\","
+    "\"logger\":\"http.access\",\"msg\":\"GET /api/v1/orders 200\",\"method\":\"GET\",\"path\":\"/api/v1/orders/12345\","
+    "\"status\":200,\"duration_ms\":12,\"bytes_out\":5123,\"client_ip\":\"10.1.2.3\","
+    "\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36\",\"request_id\":\"9f8e7d6c5b4a39281706f5e4d3c2b1a0\","
+    "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"user_id\":\"u-48213\"}";
+
+void BM_EncodeRecord(benchmark::State& state) {
+  sluice::Arena arena;
+  auto v = sluice::parseJson(kRecord, arena);
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    sluice::appendJson(out, *v);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * (sizeof(kRecord) - 1));
+}
+BENCHMARK(BM_EncodeRecord);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -614,50 +614,119 @@ inline bool wordNeedsWork(uint64_t w) {
 
 }  // namespace
 
+namespace {
+
+// Whether JSON takes `s` as it is (no control character, '"', '\\' or byte >= 0x80). When not,
+// `i` is left where the bytes that need a look may start (whole 8-byte words before it are plain).
+// Branch-light: the end of the string is checked with loads that overlap what was checked
+// before (lengths vary from string to string, and a branch per leftover byte mispredicts).
+inline bool plainJsonText(std::string_view s, size_t& i) {
+  const char* p = s.data();
+  const size_t n = s.size();
+  i = 0;
+  uint64_t w;
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      std::memcpy(&w, p + i, 8);
+      if (wordNeedsWork(w)) return false;
+    }
+    if (i == n) return true;
+    std::memcpy(&w, p + n - 8, 8);  // the last 8 bytes, overlapping the word before
+    return !wordNeedsWork(w);
+  }
+  if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    w = a | uint64_t{b} << 32;
+  } else if (n > 0) {
+    w = uint64_t{static_cast<unsigned char>(p[0])} | uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+        uint64_t{static_cast<unsigned char>(p[n - 1])} << 16 | 0x2020202020ULL << 24;
+  } else {
+    return true;
+  }
+  return !wordNeedsWork(w);
+}
+
+}  // namespace
+
+namespace {
+
+// memcpy for the short keys and values of records: up to 16 bytes with overlapping fixed-size
+// moves (no call, no branch per byte), longer ones through memcpy.
+inline void copyShort(char* dst, const char* src, size_t n) {
+  if (n >= 8) {
+    if (n > 16) {
+      std::memcpy(dst, src, n);
+      return;
+    }
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n > 0) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
+}
+
+}  // namespace
+
+void appendJsonMember(std::string& out, std::string_view key, const Value& value, bool comma,
+                      FormattedEvents* events) {
+  // `,"key":"value"` written in place after one resize: one size check instead of five
+  // appends, for the plain keys and strings records are made of. (Not through a buffer on the
+  // stack: copying its freshly written bytes stalls on store forwarding.)
+  size_t at;
+  if (!plainJsonText(key, at)) {
+    if (comma) out += ',';
+    appendJsonString(out, key);
+    out += ':';
+    appendJson(out, value, events);
+    return;
+  }
+  std::string_view v;
+  const bool plain_value = value.isString() && !value.isNumberText() && plainJsonText(v = value.asString(), at);
+  const size_t start = out.size();
+  out.resize(start + (comma ? 1 : 0) + key.size() + 3 + (plain_value ? v.size() + 2 : 0));
+  char* w = out.data() + start;
+  *w = ',';
+  w += comma ? 1 : 0;
+  *w++ = '"';
+  copyShort(w, key.data(), key.size());
+  w += key.size();
+  *w++ = '"';
+  *w++ = ':';
+  if (plain_value) {
+    *w++ = '"';
+    copyShort(w, v.data(), v.size());
+    w[v.size()] = '"';
+    return;
+  }
+  appendJson(out, value, events);
+}
+
 void appendJsonString(std::string& out, std::string_view s) {
   const char* p = s.data();
   const size_t n = s.size();
-  // Fast path: most keys and values need no escaping. Check 8 bytes at a time, the last
-  // partial word padded with spaces, then copy the string in one append.
+  // Fast path: most keys and values need no escaping: checked, then copied in one append.
   size_t i = 0;
-  while (i + 8 <= n) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    if (wordNeedsWork(w)) break;
-    i += 8;
-  }
-  if (i + 8 > n) {
-    // The last 0..7 bytes, assembled in a register (fixed-size loads; a variable memcpy is a
-    // libc call and partial stores then a wide load stall store forwarding), space-padded.
-    const size_t r = n - i;
-    const char* q = p + i;
-    uint64_t w = 0;
-    unsigned shift = 0;
-    if (r & 4) {
-      uint32_t v;
-      std::memcpy(&v, q, 4);
-      w |= uint64_t{v} << shift;
-      shift += 32;
-      q += 4;
-    }
-    if (r & 2) {
-      uint16_t v;
-      std::memcpy(&v, q, 2);
-      w |= uint64_t{v} << shift;
-      shift += 16;
-      q += 2;
-    }
-    if (r & 1) {
-      w |= uint64_t{static_cast<unsigned char>(*q)} << shift;
-      shift += 8;
-    }
-    w |= 0x2020202020202020ULL << shift;  // shift <= 56
-    if (!wordNeedsWork(w)) {
-      out.push_back('"');
-      out.append(p, n);
-      out.push_back('"');
-      return;
-    }
+  if (plainJsonText(s, i)) {
+    const size_t at = out.size();
+    out.resize(at + n + 2);
+    char* w = out.data() + at;
+    w[0] = '"';
+    copyShort(w + 1, p, n);
+    w[n + 1] = '"';
+    return;
   }
   out += '"';
   size_t start = 0;

@@ -59,6 +59,10 @@ void appendJson(std::string& out, const Value& value);
 void appendJson(std::string& out, const Value& value, FormattedEvents* events);
 void appendJsonString(std::string& out, std::string_view s);
 std::string toJson(const Value& value);
+// One member, `"key":value`, after a comma when `comma`; `events`: as for appendJson. A key and
+// a string value that need no escaping (most) go in with one append.
+void appendJsonMember(std::string& out, std::string_view key, const Value& value, bool comma,
+                      FormattedEvents* events = nullptr);
 
 // Appends the members of object `object` for which `skip(key)` is false as `"k":v` pairs
 // separated by commas, without braces (callers add members of their own). `first`: nothing
@@ -69,11 +73,8 @@ bool appendJsonMembers(std::string& out, const Value& object, Skip skip, bool fi
                        FormattedEvents* events = nullptr) {
   for (const Member& m : object.members()) {
     if (skip(m.key)) continue;
-    if (!first) out += ',';
+    appendJsonMember(out, m.key, m.value, !first, events);
     first = false;
-    appendJsonString(out, m.key);
-    out += ':';
-    appendJson(out, m.value, events);
   }
   return first;
 }

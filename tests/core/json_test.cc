@@ -243,6 +243,48 @@ TEST(ValueTest, ShallowCopyLeavesTheOriginalAlone) {
   EXPECT_EQ(toJson(b), "{\"x\":9,\"y\":2,\"z\":3}");
 }
 
+// The writer's fast paths check and copy strings by words, with loads that overlap at the end:
+// every length up to 40, with a byte that needs escaping (or is not UTF-8) at every position, as
+// a string and as a member's key and value, reads back as what was written (or with U+FFFD for
+// the bad byte), and a plain string is written as it is.
+TEST(JsonTest, EveryLengthAndPositionIsEscapedOrCopiedExactly) {
+  Arena arena;
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\xc3\xa9", "\xff", "\xe2\x82"};
+  auto readBack = [&](const std::string& json) {
+    auto v = parseJson("[" + json + "]", arena);
+    EXPECT_TRUE(v.isOk()) << json;
+    return v.isOk() && v->items().size() == 1 && v->items()[0].isString() ? std::string(v->items()[0].asString())
+                                                                           : std::string("<not a string>");
+  };
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string plain;
+    for (size_t k = 0; k < n; ++k) plain += static_cast<char>('a' + k % 26);
+    std::string out;
+    appendJsonString(out, plain);
+    EXPECT_EQ(out, "\"" + plain + "\"");
+    for (size_t at = 0; at < n; ++at) {
+      for (const std::string& sp : specials) {
+        std::string s = plain.substr(0, at) + sp + plain.substr(at + 1);
+        std::string want = s;
+        if (sp == "\xff" || sp == "\xe2\x82") want = plain.substr(0, at) + "\xEF\xBF\xBD" + plain.substr(at + 1);
+        if (sp == "\xe2\x82") want = plain.substr(0, at) + "\xEF\xBF\xBD\xEF\xBF\xBD" + plain.substr(at + 1);
+        std::string as_string;
+        appendJsonString(as_string, s);
+        EXPECT_EQ(readBack(as_string), want) << "length " << n << ", at " << at;
+        Value obj = Value::emptyObject();
+        obj.setMember(s, Value::string(s), arena);
+        obj.setMember("k", Value::string(s), arena);
+        auto back = parseJson(toJson(obj), arena);
+        ASSERT_TRUE(back.isOk()) << toJson(obj);
+        ASSERT_EQ(back->members().size(), 2u);
+        EXPECT_EQ(back->members()[0].key, want) << "length " << n << ", at " << at;
+        EXPECT_EQ(back->members()[0].value.asString(), want);
+        EXPECT_EQ(back->members()[1].value.asString(), want);
+      }
+    }
+  }
+}
+
 // Into an output's formatted events that take splices (a file buffer's), an unchanged template
 // is listed instead of copied, at the place it belongs; anywhere else it is written out.
 TEST(JsonTest, UnchangedTemplatesBecomeSplicesWhereTheEventsTakeThem) {

@@ -38,7 +38,7 @@ Result<std::unique_ptr<ParserFilter>> ParserFilter::create(const ParserFilterCon
 ParserFilter::ParserFilter(const ParserFilterConfig& config, FieldPath key, ParserPtr parser)
     : config_(config), key_(std::move(key)), parser_(std::move(parser)) {}
 
-Value ParserFilter::merge(const Value& original, const Value& parsed, Arena& arena) const {
+Value ParserFilter::merge(const Value& original, const Value& parsed, Arena& arena, const std::string* drop) const {
   Value values = parsed;
   if (config_.inject_key_prefix) {
     Value prefixed = Value::emptyObject();
@@ -63,16 +63,20 @@ Value ParserFilter::merge(const Value& original, const Value& parsed, Arena& are
   const auto add = values.members();
   const uint32_t cap = std::bit_ceil(std::max<uint32_t>(4, static_cast<uint32_t>(orig.size() + add.size())));
   Member* out = arena.allocArray<Member>(cap);
-  std::copy(orig.begin(), orig.end(), out);
-  uint32_t n = static_cast<uint32_t>(orig.size());
+  uint32_t kept = 0;
+  for (const Member& m : orig) {
+    if (drop != nullptr && m.key == *drop) continue;  // the record.delete(key_name) before the merge
+    out[kept++] = m;
+  }
+  uint32_t n = kept;
   for (const Member& m : add) {
     uint32_t k = 0;
     // Sizes and first bytes before memcmp (a libc call): most keys differ there.
-    while (k < orig.size() && !(out[k].key.size() == m.key.size() &&
-                                (m.key.empty() || (out[k].key[0] == m.key[0] && out[k].key == m.key)))) {
+    while (k < kept && !(out[k].key.size() == m.key.size() &&
+                         (m.key.empty() || (out[k].key[0] == m.key[0] && out[k].key == m.key)))) {
       ++k;
     }
-    if (k < orig.size()) {
+    if (k < kept) {
       out[k].value = m.value;
     } else {
       out[n++] = m;
@@ -115,7 +119,12 @@ void ParserFilter::process(Batch& batch) {
     }
     ParsedRecord& r = parsed[index[i]];
     if (!config_.reserve_time && r.has_time) e.time_ns = r.time_ns;
-    if (config_.reserve_data && config_.remove_key_name_field) key_.remove(e.record);
+    const bool remove_key = config_.reserve_data && config_.remove_key_name_field;
+    if (remove_key && key_.isTopLevel()) {  // left out while merging: no removal, no memmove
+      e.record = merge(e.record, r.record, arena, &key_.topKey());
+      continue;
+    }
+    if (remove_key) key_.remove(e.record);
     e.record = merge(e.record, r.record, arena);
   }
   size_t k = 0;

@@ -31,7 +31,8 @@ class ParserFilter final : public Filter {
 
  private:
   ParserFilter(const ParserFilterConfig& config, FieldPath key, ParserPtr parser);
-  Value merge(const Value& original, const Value& parsed, Arena& arena) const;
+  // `drop`: a top-level member of `original` left out (remove_key_name_field), or nullptr.
+  Value merge(const Value& original, const Value& parsed, Arena& arena, const std::string* drop = nullptr) const;
 
   const ParserFilterConfig config_;
   const FieldPath key_;

@@ -39,6 +39,17 @@ TEST(ParserFilterTest, ReserveDataMergesAndRemoveKeyNameField) {
   Batch b2 = batchOf({R"({"log":"{\"a\":1}","stream":"stdout"})"});
   remove->process(b2);
   EXPECT_EQ(jsonRecords(b2)[0], R"({"stream":"stdout","a":1})");
+  // record.delete(key_name), then merge: a parsed field of that name goes to the end; a record
+  // that does not parse keeps the field.
+  Batch b3 = batchOf({R"({"x":0,"log":"{\"log\":\"inner\",\"x\":1}","stream":"stdout"})", R"({"log":"not json","y":2})"});
+  remove->process(b3);
+  EXPECT_EQ(jsonRecords(b3)[0], R"({"x":1,"stream":"stdout","log":"inner"})");
+  EXPECT_EQ(jsonRecords(b3)[1], R"({"log":"not json","y":2})");
+  // A nested key_name is removed where it is.
+  auto nested = make(f, "key_name $.m.log\nreserve_data true\nremove_key_name_field true");
+  Batch b4 = batchOf({R"({"m":{"log":"{\"a\":1}","k":2},"log":"top"})"});
+  nested->process(b4);
+  EXPECT_EQ(jsonRecords(b4)[0], R"({"m":{"k":2},"log":"top","a":1})");
 }
 
 TEST(ParserFilterTest, ReserveTimeKeepsEventTime) {

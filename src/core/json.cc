@@ -81,19 +81,35 @@ uint32_t dedupeMembers(Member* members, uint32_t n, Arena& arena, JsonRepairs* r
   return w;
 }
 
-// Whether p[0..n) holds a '\\': 8 bytes at a time (most strings are short: memchr's call
-// cost more than the search when it was used here).
-inline bool hasBackslash(const char* p, size_t n) {
+// Whether p[0..n) holds a '\\', 8 bytes at a time without a loop over the last ones: a
+// word ending at p + n covers them, or, for a string shorter than a word, one word from p
+// when `end` leaves room, masked to n bytes (most strings are short: memchr's call and a
+// byte loop cost more than the copy this check saves).
+inline bool hasBackslash(const char* p, size_t n, const char* end) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
+  auto has = [&](uint64_t w) {
     w ^= kOnes * '\\';
-    if ((w - kOnes) & ~w & kHigh) return true;
+    return ((w - kOnes) & ~w & kHigh) != 0;
+  };
+  if (n >= 8) {
+    uint64_t w;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&w, p + i, 8);
+      if (has(w)) return true;
+    }
+    std::memcpy(&w, p + n - 8, 8);
+    return has(w);
   }
-  for (; i < n; ++i) {
+  if (n == 0) return false;
+  if (static_cast<size_t>(end - p) >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    // Bytes past n become ones that are not '\\' (0x01 ^ 0x5C has no zero byte).
+    const uint64_t keep = ~uint64_t{0} >> (64 - 8 * n);
+    return has((w & keep) | (kOnes & ~keep));
+  }
+  for (size_t i = 0; i < n; ++i) {
     if (p[i] == '\\') return true;
   }
   return false;
@@ -119,7 +135,7 @@ struct Converter {
       while (q < end && *q != '"') ++q;
       const char* body = q + 1;
       const size_t len = s.size();
-      if (q < end && len < static_cast<size_t>(end - body) && body[len] == '"' && !hasBackslash(body, len)) {
+      if (q < end && len < static_cast<size_t>(end - body) && body[len] == '"' && !hasBackslash(body, len, end)) {
         cursor = body + len + 1;
         return {body, len};
       }

@@ -179,8 +179,11 @@ TEST(ForwardProcessTest, SluiceToSluiceSurvivesSigkillOfReceiverThenSender) {
   ASSERT_TRUE(waitFor([&] { return readFile(dir.file("tx.pos")).find(offset) != std::string::npos; },
                       std::chrono::seconds(120)))
       << readFile(dir.file("tx.pos"));
+  // Delivery has resumed (a few chunks accepted since the receiver's restart): the sender is
+  // killed while most of what it holds is still to send. (Waiting for hundreds of chunks let a
+  // fast run deliver everything before the kill, and the check after it then failed.)
   const size_t ids_before = lineCount(ids);
-  ASSERT_TRUE(waitFor([&] { return lineCount(ids) >= ids_before + 300; }, std::chrono::seconds(120)))
+  ASSERT_TRUE(waitFor([&] { return lineCount(ids) >= ids_before + 10; }, std::chrono::seconds(120)))
       << readFile(dir.file("tx.out.err")) << readFile(dir.file("rx2.out.err"));
   tx->signal(SIGKILL);
   tx->wait();

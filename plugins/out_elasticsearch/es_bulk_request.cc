@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -39,6 +40,56 @@ void appendWithoutType(std::string_view event, std::string& out) {
   out.append(event.substr(to));
 }
 
+namespace {
+
+// What becomes of each event of a write. Pending: to send; Again: rejected for now (429, 5xx),
+// sent again in this write; Repaired: a mapping conflict, sent again with its keys de-dotted;
+// Retry: back to the buffer.
+enum class Fate : uint8_t { Pending, Done, Failed, Again, Repaired, Retry };
+
+using Ids = std::span<const uint32_t>;
+
+}  // namespace
+
+struct EsOutput::WriteScratch {
+  net::HttpResponse resp;      // a non-200 answer's body
+  BulkAnswerStream stream;     // a 200 answer
+  BulkAnswerReader answer;
+  std::vector<BulkItem> verdicts;
+  simdjson::dom::parser dom;         // idFits()
+  simdjson::dom::parser repair_dom;  // repair(): items() holds answer's views meanwhile
+  std::vector<Fate> fate;
+  std::vector<uint32_t> pending;
+
+  // After a write: parsers and item vectors far larger than recent answers needed (a rare huge
+  // answer with errors) are let go.
+  void trim() {
+    const size_t high = stream.keptHighWater();
+    answer.trim(high);
+    if (verdicts.capacity() * sizeof(BulkItem) > 2 * high + (256 << 10)) std::vector<BulkItem>().swap(verdicts);
+  }
+};
+
+void EsOutput::WriteScratchDelete::operator()(WriteScratch* scratch) const { delete scratch; }
+
+EsOutput::WriteScratchPtr EsOutput::takeScratch() {
+  {
+    std::lock_guard lock(scratch_mu_);
+    if (!scratch_.empty()) {
+      WriteScratchPtr s = std::move(scratch_.back());
+      scratch_.pop_back();
+      return s;
+    }
+  }
+  return WriteScratchPtr(new WriteScratch);
+}
+
+void EsOutput::giveScratch(WriteScratchPtr scratch) {
+  scratch->trim();
+  std::lock_guard lock(scratch_mu_);
+  scratch_.push_back(std::move(scratch));
+}
+
 // One chunk's trip to the cluster. Events go in requests of at most the threshold; a request
 // refused as a whole is split (413: too large; 400: one bad document sinks the request, so the
 // halves are sent apart until the culprit is alone); items rejected for a while (429, 5xx) are
@@ -47,7 +98,17 @@ void appendWithoutType(std::string_view event, std::string& out) {
 // their keys replaced. Each event's outcome ends up in a WriteResult.
 class EsOutput::Request {
  public:
-  Request(EsOutput& out, const ChunkView& chunk) : out_(out), chunk_(chunk) {}
+  Request(EsOutput& out, const ChunkView& chunk, WriteScratch& scratch)
+      : out_(out),
+        chunk_(chunk),
+        resp_(scratch.resp),
+        stream_(scratch.stream),
+        answer_(scratch.answer),
+        verdicts_(scratch.verdicts),
+        dom_(scratch.dom),
+        repair_dom_(scratch.repair_dom),
+        fate_(scratch.fate),
+        pending_(scratch.pending) {}
 
   WriteResult run() {
     std::string path = "/_bulk";
@@ -71,11 +132,10 @@ class EsOutput::Request {
     client_ = out_.clients_.take();
     const size_t n = chunk_.events();
     fate_.assign(n, Fate::Pending);
-    reasons_.resize(n);
     bisect_budget_ = 16;
     for (size_t k = n; k > 1; k /= 2) bisect_budget_ += 4;
-    std::vector<uint32_t> pending;
-    pending.reserve(n);
+    std::vector<uint32_t>& pending = pending_;
+    pending.clear();
     for (size_t i = 0; i < n; ++i) {
       if (out_.cfg_.id_key && !idFits(i)) continue;
       pending.push_back(static_cast<uint32_t>(i));
@@ -91,8 +151,7 @@ class EsOutput::Request {
       for (size_t k = 0; k <= pending.size(); ++k) {
         const uint64_t size = k < pending.size() ? eventSize(pending[k]) : 0;
         if (k == pending.size() || (k > start && out_.threshold_ > 0 && bytes + size > static_cast<uint64_t>(out_.threshold_))) {
-          std::vector<uint32_t> group(pending.begin() + static_cast<std::ptrdiff_t>(start),
-                                      pending.begin() + static_cast<std::ptrdiff_t>(k));
+          const Ids group = Ids(pending).subspan(start, k - start);
           if (stopped_) {
             for (uint32_t i : group) fate_[i] = Fate::Retry;
           } else {
@@ -135,7 +194,12 @@ class EsOutput::Request {
     WriteResult result;
     for (size_t i = 0; i < n; ++i) {
       if (fate_[i] == Fate::Retry) result.retry_events.push_back(i);
-      if (fate_[i] == Fate::Failed) result.failed_events.emplace_back(i, std::move(reasons_[i]));
+    }
+    // In event order, each event once (its last reason).
+    std::stable_sort(reasons_.begin(), reasons_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t k = 0; k < reasons_.size(); ++k) {
+      if (k + 1 < reasons_.size() && reasons_[k + 1].first == reasons_[k].first) continue;
+      result.failed_events.emplace_back(reasons_[k].first, std::move(reasons_[k].second));
     }
     if (result.retry_events.size() == n) {
       WriteResult r = WriteResult::retry(reason_);
@@ -152,9 +216,6 @@ class EsOutput::Request {
   bool throttled() const { return throttled_; }
 
  private:
-  // Pending: to send; Again: rejected for now (429, 5xx), sent again in this write; Repaired: a
-  // mapping conflict, sent again with its keys de-dotted; Retry: back to the buffer.
-  enum class Fate : uint8_t { Pending, Done, Failed, Again, Repaired, Retry };
   // Resends of rejected items within one write: after rounds where the cluster took most of the
   // request, at once (each such round sends under a third of the one before, so no storm of
   // tiny requests); after rounds that look like overload, with pauses of 10, 20, 40 ms.
@@ -171,7 +232,7 @@ class EsOutput::Request {
 
   void fail(size_t i, std::string why) {
     fate_[i] = Fate::Failed;
-    reasons_[i] = std::move(why);
+    reasons_.emplace_back(i, std::move(why));
   }
 
   // Elasticsearch refuses a whole bulk request when one _id is over 512 bytes
@@ -194,7 +255,7 @@ class EsOutput::Request {
 
   // The body of a request for `ids`: a view of the chunk when they are contiguous and sent as
   // formatted, else a copy (with _type taken out once the cluster refused it).
-  std::string_view body(const std::vector<uint32_t>& ids, std::string& owned) {
+  std::string_view body(Ids ids, std::string& owned) {
     const bool strip = out_.drop_type_.load(std::memory_order_relaxed);
     bool contiguous = !strip;
     for (size_t k = 0; contiguous && k < ids.size(); ++k) {
@@ -217,13 +278,13 @@ class EsOutput::Request {
 
   // The whole request failed in a way that often passes (5xx without Retry-After, a reset
   // connection): its events are sent again within this write, like rejected items.
-  void againAll(const std::vector<uint32_t>& ids, std::string reason) {
+  void againAll(Ids ids, std::string reason) {
     for (uint32_t i : ids) fate_[i] = Fate::Again;
     reason_ = std::move(reason);
     round_failed_whole_ = true;
   }
 
-  void retryAll(const std::vector<uint32_t>& ids, std::string reason, int64_t retry_after_ns = -1) {
+  void retryAll(Ids ids, std::string reason, int64_t retry_after_ns = -1) {
     for (uint32_t i : ids) fate_[i] = Fate::Retry;
     reason_ = std::move(reason);
     retry_after_.note(retry_after_ns);
@@ -231,7 +292,7 @@ class EsOutput::Request {
   }
 
   // Sends `ids` in one request (split on 413 and on a whole-request 400).
-  void send(const std::vector<uint32_t>& ids) {
+  void send(Ids ids) {
     std::string owned;
     std::string_view raw = body(ids, owned);
     std::string compressed;
@@ -252,6 +313,7 @@ class EsOutput::Request {
     }
     req.timeout_ms = static_cast<int64_t>(out_.cfg_.request_timeout.seconds * 1000);
     req.connect_timeout_ms = req.timeout_ms;
+    req.on_200_body = [this](std::string_view piece) { stream_.feed(piece); };
     if (!sendToAHost(req)) {
       // A connection reset or refused is sent again in this write (as rejected items are); a
       // timeout goes back to the buffer's backoff at once (the server is slow, not flaky).
@@ -276,8 +338,7 @@ class EsOutput::Request {
     }
     out_.request_errors_->add(1);
     auto halves = [&] {
-      std::vector<uint32_t> a(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2));
-      std::vector<uint32_t> b(ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2), ids.end());
+      const Ids a = ids.first(ids.size() / 2), b = ids.subspan(ids.size() / 2);
       send(a);
       if (stopped_) {
         for (uint32_t i : b) fate_[i] = Fate::Retry;
@@ -363,6 +424,7 @@ class EsOutput::Request {
       }
       out_.requests_->add(1);
       if (out_.nodes_) out_.nodes_->countRequest();
+      stream_.reset();
       client_->send(req, resp_);
       if (!host.auth_header.empty()) req.headers.pop_back();
       if (!resp_.transportFailed()) return true;
@@ -435,16 +497,33 @@ class EsOutput::Request {
   }
 
   // Sorts the per-item results of a 200 answer for `ids`.
-  void items(const std::vector<uint32_t>& ids) {
-    const auto shape = answer_.read(resp_.body, ids.size(), out_.cfg_.unrecoverable_error_types, verdicts_);
-    if (shape == BulkAnswerReader::Shape::AllDone) {
+  void items(Ids ids) {
+    // The answer streamed past BulkAnswerStream: errors:false is settled there, the rest read
+    // whole.
+    using Shape = BulkAnswerReader::Shape;
+    const StringList& unrecoverable = out_.cfg_.unrecoverable_error_types;
+    Shape shape = Shape::NotBulk;
+    switch (stream_.finish()) {
+      case BulkAnswerStream::Outcome::AllDone:
+        shape = Shape::AllDone;
+        break;
+      case BulkAnswerStream::Outcome::NotBulk:
+        break;
+      case BulkAnswerStream::Outcome::Kept:
+        shape = answer_.read(stream_.body(), ids.size(), unrecoverable, verdicts_);
+        break;
+      case BulkAnswerStream::Outcome::KeptErrors:
+        shape = answer_.readItems(stream_.body(), ids.size(), unrecoverable, verdicts_);
+        break;
+    }
+    if (shape == Shape::AllDone) {
       for (uint32_t i : ids) fate_[i] = Fate::Done;
       return;
     }
-    if (shape == BulkAnswerReader::Shape::NotBulk) {
+    if (shape == Shape::NotBulk) {
       out_.request_errors_->add(1);
       retryAll(ids, "Elasticsearch answered 200 with a body that is not a bulk response for " +
-                        std::to_string(ids.size()) + " items: " + std::string(resp_.body.substr(0, 200)));
+                        std::to_string(ids.size()) + " items: " + std::string(stream_.body().substr(0, 200)));
       reset_ = true;
       return;
     }
@@ -501,13 +580,16 @@ class EsOutput::Request {
   const ChunkView& chunk_;
   std::string path_;
   std::unique_ptr<net::HttpClient> client_;
-  net::HttpResponse resp_;
-  BulkAnswerReader answer_;
-  std::vector<BulkItem> verdicts_;
-  simdjson::dom::parser dom_;
-  simdjson::dom::parser repair_dom_;
-  std::vector<Fate> fate_;
-  std::vector<std::string> reasons_;
+  // From the write's scratch (WriteScratch).
+  net::HttpResponse& resp_;
+  BulkAnswerStream& stream_;
+  BulkAnswerReader& answer_;
+  std::vector<BulkItem>& verdicts_;
+  simdjson::dom::parser& dom_;
+  simdjson::dom::parser& repair_dom_;
+  std::vector<Fate>& fate_;
+  std::vector<uint32_t>& pending_;
+  std::vector<std::pair<size_t, std::string>> reasons_;  // of the failed events
   std::unordered_map<size_t, std::string> repaired_;  // event -> its action line and de-dotted source
   std::string reason_;
   net::RetryAfter retry_after_;  // the longest any answer asked for
@@ -524,8 +606,10 @@ class EsOutput::Request {
 WriteResult EsOutput::write(const ChunkView& chunk) {
   if (chunk.events() == 0) return WriteResult::ok();
   const uint64_t epoch = acquireSlot();
-  Request request(*this, chunk);
+  WriteScratchPtr scratch = takeScratch();
+  Request request(*this, chunk, *scratch);
   WriteResult r = request.run();
+  giveScratch(std::move(scratch));
   releaseSlot(request.throttled(), epoch);
   return r;
 }

@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -370,6 +371,55 @@ TEST(EsOutputTest, GarbageAnswersAreRetriedNotBelieved) {
   WriteResult r = out->write(formatRange(*out, 0, 3).view());
   EXPECT_EQ(r.kind, WriteResult::Kind::Retry);
   EXPECT_NE(r.reason.find("not a bulk response"), std::string::npos) << r.reason;
+}
+
+// An answer that starts with errors:false is settled as it streams past, without being kept: it
+// is believed only when the rest is what simdjson would read (as when the whole answer was
+// parsed). A rest with invalid UTF-8, a string left open, a raw control character in a string or
+// no closing brace sends the chunk back to the buffer; a large clean answer in many pieces is
+// delivered.
+TEST(EsOutputTest, AnErrorsFalseAnswerWithABrokenRestIsRetriedNotBelieved) {
+  std::string items;
+  for (int i = 0; i < 3000; ++i) {
+    items += std::string(i ? "," : "") + R"({"create":{"_index":"g","_id":"é-)" + std::to_string(i) +
+             R"(","_version":1,"result":"created","status":201}})";
+  }
+  const std::string good = R"({"took":5,"errors":false,"items":[)" + items + "]}";
+  const std::vector<std::string> broken = {
+      good.substr(0, good.size() - 1), good.substr(0, good.size() - 40),
+      std::string(good).replace(good.rfind("é"), 2, "\xe9"), std::string(good).replace(good.rfind("é"), 2, "\t"),
+      std::string(good).replace(good.rfind("é") - 1, 1, ""), good + "x"};
+  testing::HttpServer server;
+  std::mutex mu;
+  std::string answer;
+  server.server().Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("<html>proxy</html>", "text/html");
+  });
+  server.server().Post("/_bulk", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    res.set_content(answer, "application/json");
+  });
+  ASSERT_TRUE(server.start());
+  PluginFactory f;
+  auto out = f.mustMake<EsOutput>(PluginKind::Output, "elasticsearch",
+                                  "host 127.0.0.1\nport " + std::to_string(server.port()) + "\nindex_name g");
+  ASSERT_TRUE(out->start().isOk());
+  const Sent sent = formatRange(*out, 0, 3000);
+  for (size_t k = 0; k < broken.size(); ++k) {
+    {
+      std::lock_guard lock(mu);
+      answer = broken[k];
+    }
+    WriteResult r = out->write(sent.view());
+    EXPECT_EQ(r.kind, WriteResult::Kind::Retry) << "answer " << k;
+    EXPECT_NE(r.reason.find("not a bulk response for 3000 items: {\"took\":5,\"errors\":false"), std::string::npos)
+        << "answer " << k << ": " << r.reason;
+  }
+  {
+    std::lock_guard lock(mu);
+    answer = good;
+  }
+  EXPECT_EQ(out->write(sent.view()).kind, WriteResult::Kind::Ok);
 }
 
 // Through a real buffer with two flush threads: a third of the items answered 429, a tenth of

@@ -182,6 +182,15 @@ class EsOutput final : public Output {
   EsOutput(const EsConfig& config, PluginContext& ctx);
   class Request;
   struct Lease;
+  // What a write() reuses from the writes before it: the answers' buffers and parsers, the
+  // per-event vectors (es_bulk_request.cc). One per write in flight, from a pool.
+  struct WriteScratch;
+  struct WriteScratchDelete {
+    void operator()(WriteScratch* scratch) const;
+  };
+  using WriteScratchPtr = std::unique_ptr<WriteScratch, WriteScratchDelete>;
+  WriteScratchPtr takeScratch();
+  void giveScratch(WriteScratchPtr scratch);
 
   // One event's action and source lines into `events` (the pod metadata as a splice where it
   // takes them).
@@ -221,6 +230,8 @@ class EsOutput final : public Output {
   std::string ts_cache_;
 
   net::HttpClientPool clients_;  // the flush threads' connections
+  std::mutex scratch_mu_;
+  std::vector<WriteScratchPtr> scratch_;  // idle, guarded by scratch_mu_
 
   // Requests in flight, lowered on 429 (halved) and raised by one per clean response.
   std::mutex slots_mu_;

@@ -58,6 +58,18 @@ size_t onStreamBody(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+size_t on200Body(char* data, size_t size, size_t count, void* user) {
+  auto* st = static_cast<StreamState*>(user);
+  long status = 0;
+  curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 200) {
+    st->request->on_200_body(std::string_view(data, size * count));
+  } else {
+    st->out->body.append(data, size * count);
+  }
+  return size * count;
+}
+
 int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* request = static_cast<const HttpRequest*>(user);
   return request->keep_going() ? 0 : 1;
@@ -113,6 +125,9 @@ void HttpClient::send(const HttpRequest& request, HttpResponse& out) {
   StreamState stream{&request, &out, curl};
   if (request.on_body) {
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onStreamBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &stream);
+  } else if (request.on_200_body) {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on200Body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &stream);
   } else {
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);

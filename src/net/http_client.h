@@ -31,6 +31,10 @@ struct HttpRequest {
   // Streaming (a Kubernetes watch): when set, the body is handed over piece by piece as it
   // arrives instead of being kept in HttpResponse::body; returning false ends the transfer.
   std::function<bool(std::string_view)> on_body;
+  // A large answer read as it arrives (an Elasticsearch bulk answer): when set, the body of a
+  // 200 answer is handed over piece by piece instead of being kept in HttpResponse::body (any
+  // other status keeps its body there, whole). The whole body is always read.
+  std::function<void(std::string_view)> on_200_body;
   // Asked about once a second while the transfer runs; returning false aborts it (a stop
   // request ending a long-lived stream).
   std::function<bool()> keep_going;

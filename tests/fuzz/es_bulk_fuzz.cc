@@ -3,12 +3,14 @@
 // request, the output's reader sorts it without crashing: a bulk answer for n items gives n
 // verdicts, each consistent with its status; an answer for another number of items is not a
 // bulk answer; a reader used again gives the same verdicts; a refused request's reason is
-// bounded by what the body holds.
+// bounded by what the body holds. The answer streamed past BulkAnswerStream in pieces of any size
+// is settled as the whole read settles it (AllDone, NotBulk) or kept byte for byte.
 #include <simdjson.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 namespace {
 
 using sluice::plugins::out_elasticsearch::BulkAnswerReader;
+using sluice::plugins::out_elasticsearch::BulkAnswerStream;
 using sluice::plugins::out_elasticsearch::BulkItem;
 
 void check(const BulkItem& item, const sluice::StringList& unrecoverable) {
@@ -91,6 +94,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (shape != BulkAnswerReader::Shape::AllDone) {
     std::string copy = input;
     if (reader.read(copy, n + 1, kUnrecoverable, items) != BulkAnswerReader::Shape::NotBulk) std::abort();
+  }
+
+  // Streamed in pieces of 1, 2, 7, 64 and 16384 bytes, and in pieces whose sizes the input's own
+  // bytes give: one outcome, and never more than the whole read says.
+  BulkAnswerStream stream;
+  std::optional<BulkAnswerStream::Outcome> first;
+  for (size_t piece : {size_t{1}, size_t{2}, size_t{7}, size_t{64}, size_t{16384}, size_t{0}}) {
+    stream.reset();
+    for (size_t at = 0, k = 0; at < input.size(); ++k) {
+      const size_t len = piece != 0 ? piece : 1 + static_cast<unsigned char>(input[k % input.size()]) % 97;
+      stream.feed(std::string_view(input).substr(at, len));
+      at += len;
+    }
+    const auto got = stream.finish();
+    if (first && got != *first) std::abort();
+    first = got;
+    if (stream.bytes() != input.size()) std::abort();
+    if (got == BulkAnswerStream::Outcome::AllDone && shape != BulkAnswerReader::Shape::AllDone) std::abort();
+    if (got == BulkAnswerStream::Outcome::NotBulk && shape != BulkAnswerReader::Shape::NotBulk) std::abort();
+    if (got == BulkAnswerStream::Outcome::Kept || got == BulkAnswerStream::Outcome::KeptErrors) {
+      if (stream.body() != input) std::abort();
+    }
+    if (got == BulkAnswerStream::Outcome::KeptErrors) {
+      std::vector<BulkItem> kept;
+      std::string copy = input;
+      if (reader.readItems(copy, n, kUnrecoverable, kept) != shape || kept.size() != (shape == BulkAnswerReader::Shape::Items ? n : 0)) {
+        std::abort();
+      }
+    }
   }
 
   std::string why = errorReason(input);

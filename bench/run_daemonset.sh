@@ -26,13 +26,7 @@ conf=${3:-bench/daemonset.conf}
 workload=${WORKLOAD:-node}
 sink=${SINK:-es}
 runs=${RUNS:-3}
-if [ -n "${SLUICE_BUILD_DIR:-}" ]; then
-  build=$SLUICE_BUILD_DIR
-else
-  build=build
-  bash scripts/build.sh sluice sluice_gen_cri sluice_bench_standins >/dev/null
-fi
-sluice=${SLUICE_BIN:-$build/sluice}
+source bench/pipeline_binaries.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/var/log/containers"

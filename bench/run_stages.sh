@@ -22,13 +22,7 @@ shift $(( $# > 2 ? 2 : $# ))
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(tail parser metadata redact memory file)
 workload=${WORKLOAD:-node}
-if [ -n "${SLUICE_BUILD_DIR:-}" ]; then
-  build=$SLUICE_BUILD_DIR
-else
-  build=build
-  bash scripts/build.sh sluice sluice_gen_cri sluice_bench_standins >/dev/null
-fi
-sluice=${SLUICE_BIN:-$build/sluice}
+source bench/pipeline_binaries.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/var/log/containers"

@@ -15,18 +15,14 @@
 # bench/daemonset.conf). Run it at nice 19: `nice -n 19 bash bench/soak.sh`.
 # Exits 1 when the stand-in stored another number of documents than lines were written.
 set -euo pipefail
+# Its sluice serves its monitor on a free port: a soak beside another sluice (or soak) never collides.
+export SLUICE_MONITOR_PORT="${SLUICE_MONITOR_PORT:-0}"
 cd "$(dirname "$0")/.."
 secs=${1:-1800}
 rate=${2:-20000}
 conf=${CONF:-bench/daemonset.conf}
 rotate=${ROTATE_BYTES:-67108864}
-if [ -n "${SLUICE_BUILD_DIR:-}" ]; then
-  build=$SLUICE_BUILD_DIR
-else
-  build=build
-  bash scripts/build.sh sluice sluice_gen_cri sluice_bench_standins >/dev/null
-fi
-sluice=${SLUICE_BIN:-$build/sluice}
+source bench/pipeline_binaries.sh
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT

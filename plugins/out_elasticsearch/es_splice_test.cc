@@ -62,10 +62,7 @@ TEST(EsSpliceTest, AFileBufferDeliversSplicedDocumentsWhole) {
     }
     ASSERT_TRUE(buf->append(b).isOk());
   }
-  auto deadLetters = [&] {
-    std::string text = testing::readFile(dir.file("dead/es.jsonl"));
-    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-  };
+  auto deadLetters = [&] { return deadLetterCount(dir.file("dead/es.jsonl")); };
   ASSERT_TRUE(waitFor([&] { return es.documentCount() + deadLetters() == kEvents && buf->queuedChunks() == 0; },
                       std::chrono::seconds(60)))
       << es.documentCount() << " stored";

@@ -8,6 +8,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -74,6 +75,12 @@ inline Sent formatRange(Output& out, int from, int to, std::string_view tag = "k
 }
 
 // The values of field `n` over every stored document, with how often each appears.
+// Lines in a dead-letter file (0 while it does not exist).
+inline size_t deadLetterCount(const std::string& path) {
+  std::string text = testing::readFile(path);
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
 inline std::map<int64_t, int> storedNumbers(const testing::ElasticsearchStandIn& es) {
   std::map<int64_t, int> seen;
   simdjson::dom::parser parser;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/file_path.h"
+
 namespace sluice::plugins::out_file {
 namespace {
 
@@ -17,17 +19,6 @@ const std::array<Param<FileConfig>, 4> kParams = {{
     {"add_path_suffix", &FileConfig::add_path_suffix, "false", "Append path_suffix to path (Fluentd's default is true)."},
     {"path_suffix", &FileConfig::path_suffix, ".log", "Suffix added with add_path_suffix."},
 }};
-
-Status makeParents(const std::string& path) {
-  for (size_t i = 1; i < path.size(); ++i) {
-    if (path[i] != '/') continue;
-    std::string dir = path.substr(0, i);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::ioError("cannot create directory " + dir + ": " + std::strerror(errno));
-    }
-  }
-  return Status::ok();
-}
 
 }  // namespace
 
@@ -46,7 +37,7 @@ FileOutput::~FileOutput() { stop(); }
 
 Status FileOutput::start() {
   if (dynamic_) return Status::ok();
-  Status s = makeParents(path_);
+  Status s = makeParentDirs(path_);
   if (!s) return s;
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append_ ? O_APPEND : O_TRUNC);
   fd_ = ::open(path_.c_str(), flags, 0644);
@@ -72,7 +63,7 @@ WriteResult FileOutput::write(const ChunkView& chunk) {
       return WriteResult::fail(expanded.status().message());
     }
     const std::string& path = *expanded;
-    Status s = makeParents(path);
+    Status s = makeParentDirs(path);
     if (!s) return WriteResult::retry(s.message());
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return WriteResult::retry("cannot open " + path + ": " + std::strerror(errno));

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <random>
 
+#include "core/file_path.h"
+
 namespace sluice::plugins::out_secondary_file {
 namespace {
 
@@ -20,17 +22,6 @@ const std::array<Param<C>, 4> kParams = {{
     {"append", &C::append, "false", "Append every chunk to one file; false: a new file per chunk, <basename>.0, .1, …"},
     {"compress", enumMember<&C::compress, kCompressions>(), "text", "gzip: each chunk written as a gzip member, the file named with .gz."},
 }};
-
-Status makeParents(const std::string& path) {
-  for (size_t i = 1; i < path.size(); ++i) {
-    if (path[i] != '/') continue;
-    std::string dir = path.substr(0, i);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::ioError("cannot create directory " + dir + ": " + std::strerror(errno));
-    }
-  }
-  return Status::ok();
-}
 
 // ${chunk_id} as Fluentd writes it: 32 hex digits, unique per chunk.
 std::string chunkId(uint64_t serial) {
@@ -58,7 +49,7 @@ Result<std::unique_ptr<SecondaryFileOutput>> SecondaryFileOutput::create(const S
 
 Result<int> SecondaryFileOutput::open(const std::string& base, std::string& path) {
   const char* suffix = compress_ == FileCompression::Gzip ? ".gz" : "";
-  if (Status s = makeParents(base); !s) return s;
+  if (Status s = makeParentDirs(base); !s) return s;
   if (append_) {
     path = base + suffix;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

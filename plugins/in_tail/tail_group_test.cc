@@ -113,19 +113,11 @@ TEST_F(TailInputTest, AGroupReadsLimitLinesPerRatePeriodAndTheRestLater) {
   awaitIdle();
   EXPECT_EQ(sink_.count(), 4u) << "within the first rate_period";
   clock_.advance(1);
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 8; }));
-  awaitIdle();
-  EXPECT_EQ(sink_.count(), 8u);
-  clock_.advance(10 * kNanosPerSecond);
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 10; }));
+  expectHeldUntil(8, 10 * kNanosPerSecond, 10);
   EXPECT_EQ(sink_.messages(), expected("m", 0, 10));
   // Lines written later count in a new period (this one began with the 9th line).
   append(log, lines("m", 10, 16));
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 12; }));
-  awaitIdle();
-  EXPECT_EQ(sink_.count(), 12u);
-  clock_.advance(10 * kNanosPerSecond);
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 16; }));
+  expectHeldUntil(12, 10 * kNanosPerSecond, 16);
   EXPECT_EQ(sink_.messages(), expected("m", 0, 16));
 }
 
@@ -145,11 +137,7 @@ TEST_F(TailInputTest, LinesWaitingForTheGroupAreNotRecordedAsRead) {
   stopTail();
   EXPECT_EQ(posOffset(log), 12) << posFile();
   startTail(config);
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 8; }));
-  awaitIdle();
-  EXPECT_EQ(sink_.count(), 8u);
-  clock_.advance(10 * kNanosPerSecond);
-  ASSERT_TRUE(waitFor([&] { return sink_.count() == 10; }));
+  expectHeldUntil(8, 10 * kNanosPerSecond, 10);
   EXPECT_EQ(sink_.messages(), expected("m", 0, 10));
 }
 

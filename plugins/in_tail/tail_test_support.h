@@ -95,6 +95,15 @@ class TailInputTest : public ::testing::Test {
   }
   // The input has acted on the time as it is now and waits for its next timer or event.
   void awaitIdle() { ASSERT_TRUE(clock_.awaitWaiters(1)); }
+  // A <group> limit: `held` lines are read and the rest wait (checked once the input is idle)
+  // until the input's clock moves `period_ns`; then `then` lines have been read in all.
+  void expectHeldUntil(size_t held, int64_t period_ns, size_t then) {
+    ASSERT_TRUE(sluice::testing::waitFor([&] { return sink_.count() == held; }));
+    awaitIdle();
+    EXPECT_EQ(sink_.count(), held);
+    clock_.advance(period_ns);
+    ASSERT_TRUE(sluice::testing::waitFor([&] { return sink_.count() == then; }));
+  }
   // The pos_file's entries (path, inode) after the input's next write of it.
   std::string posFile() { return sluice::testing::readFile(dir_.file("tail.pos")); }
   // The offset the pos_file records for `path` (-1 when it has no entry).
